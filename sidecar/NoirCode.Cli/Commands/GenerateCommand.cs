@@ -1,0 +1,102 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using NoirCode.Core.Generation;
+using NoirCode.Core.Model;
+using NoirCode.Core.Tokenization;
+
+namespace NoirCode.Cli.Commands;
+
+/// <summary><c>noir generate</c>: a completion from a prompt, or fill-in-the-middle from a prefix and suffix.</summary>
+public static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model("model folder: a whole model, or a client shard written by 'noir split' (then give --cloud-shard)");
+        var prompt = new Option<string?>("--prompt") { Description = "text to continue" };
+        var prefix = new Option<string?>("--prefix") { Description = "code before the cursor (fill-in-the-middle)" };
+        var suffix = new Option<string?>("--suffix") { Description = "code after the cursor (fill-in-the-middle)" };
+        var split = CommonOptions.Split();
+        var cloudShard = new Option<string?>("--cloud-shard") { Description = "cloud shard folder to run the middle blocks in this process" };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "most tokens to generate", DefaultValueFactory = _ => 64 };
+        var temperature = new Option<double>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0 };
+        var topP = new Option<double>("--top-p") { Description = "nucleus sampling mass", DefaultValueFactory = _ => 1.0 };
+        var stop = new Option<string[]>("--stop") { Description = "stop string (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var seed = new Option<int?>("--seed") { Description = "sampling seed" };
+        var json = CommonOptions.Json();
+        var cmd = new Command("generate", "Generate code with the model, unsplit or split")
+            { model, prompt, prefix, suffix, split, cloudShard, maxTokens, temperature, topP, stop, seed, json };
+        cmd.SetAction(r =>
+        {
+            string dir = r.GetValue(model)!;
+            string? text = r.GetValue(prompt), pre = r.GetValue(prefix), suf = r.GetValue(suffix);
+            if ((text == null) == (pre == null && suf == null))
+                throw new ArgumentException("give either --prompt, or --prefix and/or --suffix");
+            var progress = CommonOptions.Progress();
+            var options = new LoadOptions { Progress = progress };
+            bool isClientShard = ShardManifest.TryLoad(dir) is { Role: ShardManifest.ClientRole };
+            string? cloudDir = r.GetValue(cloudShard);
+            bool splitMode = isClientShard || r.GetValue(split) != null || cloudDir != null;
+
+            CodeTokenizer tokenizer;
+            IInferenceSession session;
+            string mode;
+            int maxPositions;
+            if (isClientShard && cloudDir == null) throw new ArgumentException($"{dir} is a client shard: give --cloud-shard DIR with its cloud shard");
+            var splitSpec = CommonOptions.ParseSplit(r.GetValue(split));
+            if (splitMode)
+            {
+                var client = ClientModel.Load(dir, splitSpec, options);
+                var cloud = CloudShard.Load(cloudDir ?? dir, client.Split, options);
+                if (cloud.Split != client.Split) throw new ArgumentException($"the client shard is split {client.Split} but the cloud shard {cloud.Split}");
+                if (cloudDir != null && ModelFingerprint.Of(cloudDir) != ModelFingerprint.Of(dir))
+                    throw new ArgumentException("the client and cloud shards come from different models");
+                session = new SplitSession(client, new LocalMiddleSession(cloud));
+                tokenizer = client.Tokenizer;
+                mode = $"split {client.Split} (middle in this process)";
+                maxPositions = client.Config.MaxPositions;
+            }
+            else
+            {
+                var full = CausalLM.Load(dir, options);
+                session = new LocalSession(full);
+                tokenizer = full.Tokenizer;
+                mode = "local";
+                maxPositions = full.Config.MaxPositions;
+            }
+
+            IReadOnlyList<int> ids;
+            if (text != null) ids = tokenizer.Encode(text);
+            else
+            {
+                var fim = tokenizer.Fim ?? throw new ArgumentException("this model's tokenizer has no fill-in-the-middle tokens; use --prompt");
+                ids = fim.BuildPsm(tokenizer.Encode(pre ?? ""), tokenizer.Encode(suf ?? ""));
+            }
+            var result = TextGenerator.Generate(session, tokenizer, ids, new GenerationOptions
+            {
+                MaxTokens = r.GetValue(maxTokens), Temperature = r.GetValue(temperature), TopP = r.GetValue(topP),
+                StopStrings = r.GetValue(stop) ?? Array.Empty<string>(), Seed = r.GetValue(seed), MaxSequenceLength = maxPositions,
+            });
+            session.Dispose();
+            if (r.GetValue(json))
+            {
+                CliJson.Print(new JsonObject
+                {
+                    ["text"] = result.Text,
+                    ["finish_reason"] = result.FinishReason,
+                    ["prompt_tokens"] = result.PromptTokens,
+                    ["generated_tokens"] = result.TokenIds.Count,
+                    ["elapsed_ms"] = Math.Round(result.Elapsed.TotalMilliseconds, 1),
+                    ["mode"] = mode,
+                });
+            }
+            else
+            {
+                Console.Out.Write(result.Text);
+                Console.Out.WriteLine();
+                Console.Error.WriteLine($"[{mode}: {result.PromptTokens} prompt tokens, {result.TokenIds.Count} generated in {result.Elapsed.TotalMilliseconds:F0} ms, {result.FinishReason}]");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}

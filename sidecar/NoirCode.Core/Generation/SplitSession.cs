@@ -1,0 +1,72 @@
+using NoirCode.Core.Model;
+using static TorchSharp.torch;
+
+namespace NoirCode.Core.Generation;
+
+/// <summary>
+/// The middle of the model as seen by the client: hidden states in, hidden states out. In process for tests
+/// and the local mode; over gRPC to the remote endpoint otherwise.
+/// </summary>
+public interface IMiddleSession : IDisposable
+{
+    /// <summary>hidden [1, T, D] at positions [T] → hidden [1, T, D] after the middle blocks.</summary>
+    Tensor Forward(Tensor hidden, Tensor positions);
+    void Truncate(long length);
+}
+
+/// <summary>The middle blocks run in this process, each session with its own KV cache.</summary>
+public sealed class LocalMiddleSession : IMiddleSession
+{
+    readonly CloudShard _shard;
+    readonly KvCache _cache;
+
+    public LocalMiddleSession(CloudShard shard) { _shard = shard; _cache = shard.Middle.NewCache(); }
+
+    public Tensor Forward(Tensor hidden, Tensor positions)
+    {
+        using var _ = no_grad();
+        return _shard.Middle.Forward(hidden, positions, _cache);
+    }
+
+    public void Truncate(long length) => _cache.Truncate(length);
+    public void Dispose() => _cache.Dispose();
+}
+
+/// <summary>
+/// A session on the split model: client encoder → middle → client decoder, each with its own KV cache,
+/// kept in step so that truncation rolls all three back to the same position.
+/// </summary>
+public sealed class SplitSession : IInferenceSession
+{
+    readonly ClientModel _client;
+    readonly IMiddleSession _middle;
+    readonly KvCache _encoderCache, _decoderCache;
+
+    public SplitSession(ClientModel client, IMiddleSession middle)
+    {
+        _client = client; _middle = middle;
+        _encoderCache = client.Encoder.NewCache();
+        _decoderCache = client.Decoder.NewCache();
+    }
+
+    public long Length => _encoderCache.Length;
+
+    public float[] Append(IReadOnlyList<int> ids)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var (idTensor, positions) = SessionTensors.For(ids, Length);
+        var encoded = _client.Encode(idTensor, positions, _encoderCache);
+        var enriched = _middle.Forward(encoded, positions);
+        return SessionTensors.LastLogits(_client.Decode(enriched, positions, _decoderCache));
+    }
+
+    public void Truncate(long length)
+    {
+        _middle.Truncate(length);
+        _encoderCache.Truncate(length);
+        _decoderCache.Truncate(length);
+    }
+
+    public void Dispose() { _encoderCache.Dispose(); _decoderCache.Dispose(); _middle.Dispose(); }
+}

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using NoirCode.Core.Tokenization;
+
+namespace NoirCode.Core.Generation;
+
+public sealed record GenerationOptions
+{
+    public int MaxTokens { get; init; } = 64;
+    /// <summary>0 = greedy.</summary>
+    public double Temperature { get; init; }
+    public double TopP { get; init; } = 1.0;
+    public IReadOnlyList<string> StopStrings { get; init; } = Array.Empty<string>();
+    public int? Seed { get; init; }
+    /// <summary>Stop before the sequence would exceed this many positions (the model's context).</summary>
+    public int MaxSequenceLength { get; init; } = int.MaxValue;
+}
+
+public sealed record GenerationResult(string Text, IReadOnlyList<int> TokenIds, string FinishReason, int PromptTokens, TimeSpan Elapsed)
+{
+    public const string StopToken = "stop_token", StopString = "stop_string", MaxTokens = "max_tokens", MaxLength = "max_length", Cancelled = "cancelled";
+}
+
+/// <summary>The decode loop: prefill the prompt, then sample and append one token at a time until a stop.</summary>
+public static class TextGenerator
+{
+    /// <param name="onToken">called with the text so far after each token (for streaming)</param>
+    public static GenerationResult Generate(IInferenceSession session, CodeTokenizer tokenizer, IReadOnlyList<int> prompt,
+        GenerationOptions options, CancellationToken cancel = default, Action<string>? onToken = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var sampler = new Sampler(options.Temperature, options.TopP, options.Seed);
+        var generated = new List<int>();
+        string text = "";
+        if (prompt.Count == 0) throw new ArgumentException("the prompt is empty");
+        if (prompt.Count >= options.MaxSequenceLength)
+            throw new ArgumentException($"the prompt has {prompt.Count} tokens; the model's context is {options.MaxSequenceLength}");
+        float[] logits = session.Append(prompt);
+        string reason = GenerationResult.MaxTokens;
+        while (generated.Count < options.MaxTokens)
+        {
+            if (cancel.IsCancellationRequested) { reason = GenerationResult.Cancelled; break; }
+            int next = sampler.Next(logits, tokenizer.IdCount);
+            if (tokenizer.EndTokens.Contains(next)) { reason = GenerationResult.StopToken; break; }
+            generated.Add(next);
+            text = tokenizer.Decode(generated);
+            int stopAt = FirstStop(text, options.StopStrings);
+            if (stopAt >= 0) { text = text[..stopAt]; reason = GenerationResult.StopString; break; }
+            onToken?.Invoke(text);
+            if (generated.Count >= options.MaxTokens) break;
+            if (session.Length + 1 >= options.MaxSequenceLength) { reason = GenerationResult.MaxLength; break; }
+            logits = session.Append(new[] { next });
+        }
+        return new GenerationResult(text, generated, reason, prompt.Count, clock.Elapsed);
+    }
+
+    static int FirstStop(string text, IReadOnlyList<string> stops)
+    {
+        int best = -1;
+        foreach (var s in stops)
+        {
+            if (s.Length == 0) continue;
+            int i = text.IndexOf(s, StringComparison.Ordinal);
+            if (i >= 0 && (best < 0 || i < best)) best = i;
+        }
+        return best;
+    }
+}

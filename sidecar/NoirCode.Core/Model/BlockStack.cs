@@ -1,0 +1,56 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NoirCode.Core.Model;
+
+/// <summary>
+/// A contiguous run of decoder blocks [First, First+Count): the unit that the split puts on one side.
+/// The client head, the cloud middle and the client tail are each one stack; the unsplit model is a stack
+/// of all layers. Positions are explicit, so a stack never needs to see what came before it.
+/// </summary>
+public sealed class BlockStack : nn.Module
+{
+    readonly ModelConfig _config;
+    readonly RotaryEmbedding _rope;
+    readonly TorchSharp.Modules.ModuleList<DecoderBlock> blocks;
+
+    public int First { get; }
+    public int Count => blocks.Count;
+    public IReadOnlyList<DecoderBlock> Blocks => blocks.ToList();
+
+    public BlockStack(ModelConfig config, int first, int count, Func<string, Tensor> weight) : base($"blocks{first}_{first + count}")
+    {
+        _config = config;
+        _rope = new RotaryEmbedding(config);
+        First = first;
+        blocks = new TorchSharp.Modules.ModuleList<DecoderBlock>(
+            Enumerable.Range(first, count).Select(i => new DecoderBlock(config, i, weight)).ToArray());
+        RegisterComponents();
+    }
+
+    public KvCache NewCache() => new(Count);
+
+    /// <summary>Runs the hidden states [B, T, D] at the given positions through every block.</summary>
+    /// <param name="cache">null for a cache-free pass (training, full recompute)</param>
+    public Tensor Forward(Tensor hidden, Tensor positions, KvCache? cache = null)
+    {
+        using var scope = NewDisposeScope();
+        long t = hidden.shape[1], past = cache?.Length ?? 0;
+        var (cos, sin) = _rope.Tables(positions, hidden.dtype);
+        // A chunk that follows cached positions needs an explicit causal mask offset by the past length.
+        Tensor? mask = past > 0 && t > 1 ? CausalMask(t, past, hidden.device) : null;
+        var x = hidden;
+        for (int i = 0; i < blocks.Count; i++) x = blocks[i].Forward(x, cos, sin, cache?[i], mask);
+        cache?.Advance(t);
+        return x.MoveToOuterDisposeScope();
+    }
+
+    static Tensor CausalMask(long t, long past, Device device)
+    {
+        var rows = arange(t, device: device).unsqueeze(1) + past;
+        var cols = arange(past + t, device: device).unsqueeze(0);
+        return cols <= rows;
+    }
+
+    public IEnumerable<(string Name, TorchSharp.Modules.Parameter P)> NamedWeights() => blocks.SelectMany(b => b.NamedWeights());
+}

@@ -1,0 +1,78 @@
+using NoirCode.Core.Tokenization;
+using NoirCode.Core.Util;
+using NoirCode.Core.Weights;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NoirCode.Core.Model;
+
+/// <summary>
+/// What the developer's machine holds of a split model: the embedding and the first k blocks (the "encoder"),
+/// the last j blocks, final norm and head (the "decoder"), and the tokenizer. Never the middle blocks.
+/// </summary>
+public sealed class ClientModel : nn.Module
+{
+    public ModelConfig Config { get; }
+    public CodeTokenizer Tokenizer { get; }
+    public SplitSpec Split { get; }
+    readonly TokenEmbedding embed_tokens;
+    readonly BlockStack encoder, decoder;
+    readonly OutputHead head;
+
+    public TokenEmbedding Embedding => embed_tokens;
+    public BlockStack Encoder => encoder;
+    public BlockStack Decoder => decoder;
+    public OutputHead Head => head;
+
+    ClientModel(ModelConfig config, CodeTokenizer tokenizer, SplitSpec split, TokenEmbedding embedding, BlockStack encoder, BlockStack decoder, OutputHead head)
+        : base(nameof(ClientModel))
+    {
+        Config = config; Tokenizer = tokenizer; Split = split;
+        embed_tokens = embedding; this.encoder = encoder; this.decoder = decoder; this.head = head;
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// Loads the client side from a folder written by <c>noir split</c> (its manifest gives the split) or from
+    /// a whole-model folder (then <paramref name="split"/>, clipped to the model, says where to cut).
+    /// </summary>
+    public static ClientModel Load(string folder, SplitSpec? split = null, LoadOptions? options = null)
+    {
+        options ??= new LoadOptions();
+        var config = ModelConfig.Load(folder);
+        var manifest = ShardManifest.TryLoad(folder);
+        if (manifest is { Role: not ShardManifest.ClientRole })
+            throw new ModelLoadException(Path.Combine(folder, ShardManifest.FileName), $"this is a {manifest.Role} shard, not a client shard");
+        var spec = manifest?.Split ?? (split ?? SplitSpec.Default).ClipFor(config.NumLayers);
+        var tokenizer = CausalLM.LoadTokenizer(folder, config);
+        int count = ModelLayout.Tensors(config, spec.ClientLayers(config.NumLayers), embedding: true, head: true).Count();
+        var source = new WeightSource(WeightFolder.Open(folder), config, options, count);
+        using var _ = no_grad();
+        var embedding = new TokenEmbedding(source.Get(ModelLayout.Embedding));
+        var encoder = new BlockStack(config, 0, spec.EncoderBlocks, source.Get);
+        var decoder = new BlockStack(config, spec.TailStart(config.NumLayers), spec.DecoderBlocks, source.Get);
+        var head = CausalLM.BuildHead(config, source, embedding);
+        options.Progress.Done("loading weights");
+        return new ClientModel(config, tokenizer, spec, embedding, encoder, decoder, head);
+    }
+
+    /// <summary>Embedding + encoder blocks: ids [B, T] → hidden [B, T, D], the tensor that goes to the cloud.</summary>
+    public Tensor Encode(Tensor ids, Tensor positions, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        return encoder.Forward(embed_tokens.forward(ids), positions, cache).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Decoder blocks + norm + head on the hidden states that came back from the cloud.</summary>
+    public Tensor Decode(Tensor hidden, Tensor positions, KvCache? cache, bool lastOnly = true)
+    {
+        using var scope = NewDisposeScope();
+        var h = decoder.Forward(hidden, positions, cache);
+        if (lastOnly) h = h.narrow(1, h.shape[1] - 1, 1);
+        return head.forward(h).MoveToOuterDisposeScope();
+    }
+
+    public IEnumerable<(string Name, Parameter P)> NamedWeights() =>
+        new[] { (ModelLayout.Embedding, embed_tokens.Weight) }.Concat(encoder.NamedWeights()).Concat(decoder.NamedWeights()).Concat(head.NamedWeights());
+}

@@ -1,0 +1,74 @@
+using static TorchSharp.torch;
+
+namespace NoirCode.Core.Model;
+
+/// <summary>
+/// Keys and values of one attention layer for one batch of sequences, in buffers that grow by doubling,
+/// so a decode step appends in place. <see cref="Truncate"/> rolls back to an earlier position
+/// (an edit, a cancelled generation) without copying.
+/// </summary>
+public sealed class LayerKvCache : IDisposable
+{
+    Tensor? _keys, _values;
+    public long Length { get; private set; }
+
+    /// <summary>Appends k and v ([B, kvHeads, T, hd]) and returns all keys and values so far.</summary>
+    public (Tensor Keys, Tensor Values) Append(Tensor k, Tensor v)
+    {
+        long needed = Length + k.shape[2];
+        if (_keys is null || _keys.shape[2] < needed || _keys.shape[0] != k.shape[0])
+        {
+            long capacity = Math.Max(needed, _keys is null ? 64 : _keys.shape[2] * 2);
+            var keys = zeros(new[] { k.shape[0], k.shape[1], capacity, k.shape[3] }, k.dtype, k.device).DetachFromDisposeScope();
+            var values = zeros(new[] { v.shape[0], v.shape[1], capacity, v.shape[3] }, v.dtype, v.device).DetachFromDisposeScope();
+            if (_keys is not null && Length > 0)
+            {
+                keys.narrow(2, 0, Length).copy_(_keys.narrow(2, 0, Length));
+                values.narrow(2, 0, Length).copy_(_values!.narrow(2, 0, Length));
+            }
+            _keys?.Dispose(); _values?.Dispose();
+            _keys = keys; _values = values;
+        }
+        _keys.narrow(2, Length, k.shape[2]).copy_(k);
+        _values!.narrow(2, Length, v.shape[2]).copy_(v);
+        Length = needed;
+        return (_keys.narrow(2, 0, Length), _values.narrow(2, 0, Length));
+    }
+
+    public void Truncate(long length)
+    {
+        if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length), $"cannot truncate a cache of {Length} positions to {length}");
+        Length = length;
+    }
+
+    public long Bytes => _keys is null ? 0 : 2 * _keys.NumberOfElements * _keys.ElementSize;
+
+    public void Dispose() { _keys?.Dispose(); _values?.Dispose(); _keys = _values = null; Length = 0; }
+}
+
+/// <summary>The caches of every layer in one stack of blocks, for one sequence (or one batch).</summary>
+public sealed class KvCache : IDisposable
+{
+    readonly LayerKvCache[] _layers;
+
+    public KvCache(int layerCount)
+    {
+        _layers = Enumerable.Range(0, layerCount).Select(_ => new LayerKvCache()).ToArray();
+    }
+
+    public LayerKvCache this[int i] => _layers[i];
+    public long Length => _layers.Length == 0 ? _length : _layers[0].Length;
+    long _length; // for a stack without layers, which still has to track positions
+    public long Bytes => _layers.Sum(l => l.Bytes);
+
+    internal void Advance(long count) { if (_layers.Length == 0) _length += count; }
+
+    public void Truncate(long length)
+    {
+        if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length), $"cannot truncate a sequence of {Length} positions to {length}");
+        foreach (var l in _layers) l.Truncate(length);
+        _length = length;
+    }
+
+    public void Dispose() { foreach (var l in _layers) l.Dispose(); }
+}

@@ -1,0 +1,102 @@
+using System.Reflection;
+using System.Text.Json;
+using NoirCode.Core.Tokenization;
+using NoirCode.Core.Weights;
+
+namespace NoirCode.Core.Model;
+
+/// <summary>
+/// Writes a real Hugging Face-format folder (config.json, model.safetensors, tokenizer.json with FIM tokens)
+/// with random weights, for tests and checks. Weights have unit-scale activations (std 1/√fan_in) so that
+/// attention patterns are far from uniform and bugs in masking or positions show in the logits.
+/// </summary>
+public static class RandomModelFactory
+{
+    public static readonly IReadOnlyDictionary<string, string> Presets = new Dictionary<string, string>
+    {
+        ["tiny"] = "Qwen2-style: q/k/v bias, tied head, GQA 4:2, 6 layers, d=64",
+        ["tiny-llama"] = "Llama-style: untied head, no bias, MQA 4:1, llama3 rope scaling, 6 layers, d=64",
+    };
+
+    public static ModelConfig PresetConfig(string preset, int vocabSize, int eosId) => preset switch
+    {
+        "tiny" => new ModelConfig
+        {
+            Architecture = "Qwen2ForCausalLM", VocabSize = vocabSize, HiddenSize = 64, IntermediateSize = 176, NumLayers = 6,
+            NumHeads = 4, NumKvHeads = 2, HeadDim = 16, RmsNormEps = 1e-6, RopeTheta = 10000, MaxPositions = 512,
+            TieWordEmbeddings = true, QkvBias = true, EosTokenIds = new[] { eosId },
+        },
+        "tiny-llama" => new ModelConfig
+        {
+            Architecture = "LlamaForCausalLM", VocabSize = vocabSize, HiddenSize = 64, IntermediateSize = 160, NumLayers = 6,
+            NumHeads = 4, NumKvHeads = 1, HeadDim = 16, RmsNormEps = 1e-5, RopeTheta = 500000, MaxPositions = 1024,
+            RopeScaling = new RopeScaling("llama3", 8, 1, 4, 64), TieWordEmbeddings = false, EosTokenIds = new[] { eosId },
+        },
+        _ => throw new ArgumentException($"unknown preset '{preset}'; presets: {string.Join(", ", Presets.Keys)}"),
+    };
+
+    public static ModelConfig Create(string folder, string preset = "tiny", int seed = 1, string dtype = "F32", int tokenizerVocab = 512)
+    {
+        if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
+            throw new IOException($"output folder {folder} is not empty; choose a new folder");
+        Directory.CreateDirectory(folder);
+        var bpe = BpeTrainer.Train(new[] { SampleCorpus() }, tokenizerVocab, minPairCount: 1);
+        var specials = TokenizerJsonWriter.Write(folder, bpe);
+        int idCount = bpe.Vocabulary.Count + specials.Count;
+        var config = PresetConfig(preset, (idCount + 7) / 8 * 8, specials["<|endoftext|>"]) with { TorchDtype = dtype switch { "BF16" => "bfloat16", "F16" => "float16", _ => "float32" } };
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+        var rng = new Random(seed);
+        var tensors = ModelLayout.AllTensors(config).Select(t => TensorData.Of(t.Name, dtype, t.Shape, Encode(RandomValues(rng, t.Name, t.Shape), dtype))).ToList();
+        WeightFolderWriter.Write(folder, tensors);
+        return config;
+    }
+
+    static float[] RandomValues(Random rng, string name, long[] shape)
+    {
+        long n = shape.Aggregate(1L, (a, b) => a * b);
+        var values = new float[n];
+        bool norm = name.EndsWith("norm.weight", StringComparison.Ordinal);
+        bool bias = name.EndsWith(".bias", StringComparison.Ordinal);
+        double std = norm ? 0.1 : bias ? 0.1 : name == ModelLayout.Embedding ? 1.0 : 1.0 / Math.Sqrt(shape[^1]);
+        for (long i = 0; i < n; i++)
+        {
+            double gaussian = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+            values[i] = (float)((norm ? 1 : 0) + std * gaussian);
+        }
+        return values;
+    }
+
+    static byte[] Encode(float[] values, string dtype)
+    {
+        switch (dtype)
+        {
+            case "F32":
+                var f32 = new byte[values.Length * 4];
+                Buffer.BlockCopy(values, 0, f32, 0, f32.Length);
+                return f32;
+            case "BF16":
+                var bf = new byte[values.Length * 2];
+                for (int i = 0; i < values.Length; i++)
+                {
+                    uint bits = BitConverter.SingleToUInt32Bits(values[i]);
+                    uint rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16; // round to nearest even
+                    bf[2 * i] = (byte)rounded; bf[2 * i + 1] = (byte)(rounded >> 8);
+                }
+                return bf;
+            case "F16":
+                var f16 = new byte[values.Length * 2];
+                for (int i = 0; i < values.Length; i++) BitConverter.TryWriteBytes(f16.AsSpan(2 * i), (Half)values[i]);
+                return f16;
+            default:
+                throw new ArgumentException($"unknown dtype {dtype} (use F32, F16 or BF16)");
+        }
+    }
+
+    /// <summary>A few kilobytes of Python written for this project, enough to train a small byte-level BPE.</summary>
+    public static string SampleCorpus()
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("NoirCode.Core.Resources.sample_corpus.py")!;
+        return new StreamReader(stream).ReadToEnd();
+    }
+}

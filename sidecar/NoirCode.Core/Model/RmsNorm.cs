@@ -1,0 +1,28 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NoirCode.Core.Model;
+
+/// <summary>Root-mean-square layer norm, computed in float32 as the Llama reference does.</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    readonly TorchSharp.Modules.Parameter weight;
+    readonly double _eps;
+
+    public RmsNorm(Tensor weight, double eps) : base(nameof(RmsNorm))
+    {
+        this.weight = new TorchSharp.Modules.Parameter(weight);
+        _eps = eps;
+        RegisterComponents();
+    }
+
+    public TorchSharp.Modules.Parameter Weight => weight;
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var xf = x.to(ScalarType.Float32);
+        var normed = xf * rsqrt(xf.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps);
+        return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+}
