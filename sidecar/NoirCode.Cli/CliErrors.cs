@@ -19,7 +19,8 @@ public static class CliErrors
     public static int Report(Exception e)
     {
         var inner = e is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerExceptions[0] : e;
-        bool user = inner is ModelLoadException or ArgumentException or IOException or UnauthorizedAccessException or FormatException;
+        bool user = inner is ModelLoadException or ArgumentException or IOException or UnauthorizedAccessException or FormatException
+            or Privacy.Keys.KeyMismatchException or Privacy.Egress.EgressRejectedException or Privacy.Ledger.ExposureBudgetExceededException;
         Console.Error.WriteLine(user ? $"noir: error: {inner.Message}" : $"noir: internal error ({inner.GetType().Name}): {inner.Message}");
         if (Environment.GetEnvironmentVariable("NOIR_DEBUG") == "1") Console.Error.WriteLine(inner);
         return user ? UserError : InternalError;

@@ -9,6 +9,8 @@ var root = new RootCommand("NoirCode: private code completion with a split open-
     GenerateCommand.Create(),
     ParityCommand.Create(),
     SplitCommand.Create(),
+    KeygenCommand.Create(),
+    PrivacyCommands.Create(),
 };
 // Exceptions reach CliErrors, which prints one clear line instead of System.CommandLine's stack trace.
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

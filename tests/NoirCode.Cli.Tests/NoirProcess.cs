@@ -11,12 +11,15 @@ public static class NoirProcess
         public JsonObject Json => JsonNode.Parse(Stdout)!.AsObject();
     }
 
+    public static readonly string LedgerFolder = Path.Combine(Path.GetTempPath(), $"noir-cli-tests-ledger-{Environment.ProcessId}");
+
     public static Result Run(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "noir.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("NOIR_DEBUG");
+        psi.Environment["NOIR_LEDGER_DIR"] = LedgerFolder; // never the user's real ledger
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

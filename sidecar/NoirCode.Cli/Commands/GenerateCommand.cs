@@ -3,6 +3,9 @@ using System.Text.Json.Nodes;
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Core.Tokenization;
+using NoirCode.Privacy;
+using NoirCode.Privacy.Egress;
+using NoirCode.Privacy.Keys;
 
 namespace NoirCode.Cli.Commands;
 
@@ -22,9 +25,11 @@ public static class GenerateCommand
         var topP = new Option<double>("--top-p") { Description = "nucleus sampling mass", DefaultValueFactory = _ => 1.0 };
         var stop = new Option<string[]>("--stop") { Description = "stop string (repeatable)", AllowMultipleArgumentsPerToken = false };
         var seed = new Option<int?>("--seed") { Description = "sampling seed" };
+        var keys = new Option<string?>("--keys") { Description = "privacy keys (noir keygen) to run the split under INDVocab + LTokenizer; needs client shards tuned with them (STuning) to give useful output" };
+        var dynamicPrefix = new Option<bool>("--dynamic-prefix") { Description = "put a fresh random comment of up to 8 characters before the code (hardening, off by default)" };
         var json = CommonOptions.Json();
         var cmd = new Command("generate", "Generate code with the model, unsplit or split")
-            { model, prompt, prefix, suffix, split, cloudShard, maxTokens, temperature, topP, stop, seed, json };
+            { model, prompt, prefix, suffix, split, cloudShard, keys, dynamicPrefix, maxTokens, temperature, topP, stop, seed, json };
         cmd.SetAction(r =>
         {
             string dir = r.GetValue(model)!;
@@ -35,7 +40,13 @@ public static class GenerateCommand
             var options = new LoadOptions { Progress = progress };
             bool isClientShard = ShardManifest.TryLoad(dir) is { Role: ShardManifest.ClientRole };
             string? cloudDir = r.GetValue(cloudShard);
-            bool splitMode = isClientShard || r.GetValue(split) != null || cloudDir != null;
+            string? keyDir = r.GetValue(keys);
+            bool splitMode = isClientShard || r.GetValue(split) != null || cloudDir != null || keyDir != null;
+            if (r.GetValue(dynamicPrefix))
+            {
+                if (text != null) text = DynamicPrefix.ApplyToCode(text);
+                else pre = DynamicPrefix.ApplyToCode(pre ?? "");
+            }
 
             CodeTokenizer tokenizer;
             IInferenceSession session;
@@ -45,14 +56,24 @@ public static class GenerateCommand
             var splitSpec = CommonOptions.ParseSplit(r.GetValue(split));
             if (splitMode)
             {
-                var client = ClientModel.Load(dir, splitSpec, options);
+                var client = ClientModel.Load(dir, splitSpec, options, untieHead: keyDir != null);
                 var cloud = CloudShard.Load(cloudDir ?? dir, client.Split, options);
                 if (cloud.Split != client.Split) throw new ArgumentException($"the client shard is split {client.Split} but the cloud shard {cloud.Split}");
                 if (cloudDir != null && ModelFingerprint.Of(cloudDir) != ModelFingerprint.Of(dir))
                     throw new ArgumentException("the client and cloud shards come from different models");
-                session = new SplitSession(client, new LocalMiddleSession(cloud));
-                tokenizer = client.Tokenizer;
+                IMiddleSession middle = new LocalMiddleSession(cloud);
+                IVocabularyMapping? mapping = null;
                 mode = $"split {client.Split} (middle in this process)";
+                if (keyDir != null)
+                {
+                    var privacyKeys = PrivacyKeys.Load(keyDir, ModelFingerprint.Of(dir));
+                    mapping = privacyKeys.ApplyTo(client);
+                    // Everything bound for the middle passes the egress guard, as it will for a remote endpoint.
+                    middle = new GuardedMiddleSession(new EgressGuard(client.Config.HiddenSize, keyId: privacyKeys.Metadata.KeyId), middle);
+                    mode += $", keys {privacyKeys.Metadata.KeyId} (ε = {privacyKeys.Metadata.Epsilon})";
+                }
+                session = new SplitSession(client, middle, mapping);
+                tokenizer = client.Tokenizer;
                 maxPositions = client.Config.MaxPositions;
             }
             else

@@ -71,7 +71,7 @@ public static class ModelCommands
             };
             if (r.GetValue(fingerprint)) info["fingerprint"] = ModelFingerprint.Of(dir);
             if (r.GetValue(json)) { CliJson.Print(info); return 0; }
-            foreach (var (key, value) in info) Console.WriteLine($"{key,-18} {value?.ToJsonString() ?? "-"}");
+            CliJson.PrintTable(info);
             return 0;
         });
         return cmd;

@@ -35,7 +35,7 @@ public static class ParityCommand
                 ["passed"] = report.Passed,
             };
             if (r.GetValue(json)) CliJson.Print(o);
-            else foreach (var (k, v) in o) Console.WriteLine($"{k,-26} {v?.ToJsonString() ?? "-"}");
+            else CliJson.PrintTable(o);
             return report.Passed ? 0 : ParityFailed;
         });
         return cmd;

@@ -33,6 +33,17 @@ public sealed class LocalMiddleSession : IMiddleSession
 }
 
 /// <summary>
+/// Where a token sits in the client's tables. The identity for a plain split; a secret permutation under
+/// LTokenizer, so the model's inputs and outputs are indices rather than token ids.
+/// </summary>
+public interface IVocabularyMapping
+{
+    int ToIndex(int token);
+    /// <summary>Next-token scores over indices → scores over token ids.</summary>
+    float[] ToTokenLogits(float[] indexLogits);
+}
+
+/// <summary>
 /// A session on the split model: client encoder → middle → client decoder, each with its own KV cache,
 /// kept in step so that truncation rolls all three back to the same position.
 /// </summary>
@@ -41,10 +52,11 @@ public sealed class SplitSession : IInferenceSession
     readonly ClientModel _client;
     readonly IMiddleSession _middle;
     readonly KvCache _encoderCache, _decoderCache;
+    readonly IVocabularyMapping? _mapping;
 
-    public SplitSession(ClientModel client, IMiddleSession middle)
+    public SplitSession(ClientModel client, IMiddleSession middle, IVocabularyMapping? mapping = null)
     {
-        _client = client; _middle = middle;
+        _client = client; _middle = middle; _mapping = mapping;
         _encoderCache = client.Encoder.NewCache();
         _decoderCache = client.Decoder.NewCache();
     }
@@ -55,10 +67,11 @@ public sealed class SplitSession : IInferenceSession
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var (idTensor, positions) = SessionTensors.For(ids, Length);
+        var (idTensor, positions) = SessionTensors.For(_mapping == null ? ids : ids.Select(_mapping.ToIndex).ToArray(), Length);
         var encoded = _client.Encode(idTensor, positions, _encoderCache);
         var enriched = _middle.Forward(encoded, positions);
-        return SessionTensors.LastLogits(_client.Decode(enriched, positions, _decoderCache));
+        var logits = SessionTensors.LastLogits(_client.Decode(enriched, positions, _decoderCache));
+        return _mapping == null ? logits : _mapping.ToTokenLogits(logits);
     }
 
     public void Truncate(long length)

@@ -52,9 +52,13 @@ public sealed class CausalLM : nn.Module
         return tokenizer;
     }
 
-    internal static OutputHead BuildHead(ModelConfig config, WeightSource source, TokenEmbedding embedding) =>
-        new(config, source.Get(ModelLayout.FinalNorm),
-            config.TieWordEmbeddings ? embedding.Weight : new Parameter(source.Get(ModelLayout.LmHead)), config.TieWordEmbeddings);
+    internal static OutputHead BuildHead(ModelConfig config, WeightSource source, TokenEmbedding embedding, bool untie = false)
+    {
+        var norm = source.Get(ModelLayout.FinalNorm);
+        if (!config.TieWordEmbeddings) return new OutputHead(config, norm, new Parameter(source.Get(ModelLayout.LmHead)), tied: false);
+        return untie ? new OutputHead(config, norm, new Parameter(embedding.Weight.detach().clone()), tied: false)
+                     : new OutputHead(config, norm, embedding.Weight, tied: true);
+    }
 
     /// <summary>ids [B, T] at positions [T] → logits [B, T', V], where T' is 1 when <paramref name="lastOnly"/>.</summary>
     public Tensor Forward(Tensor ids, Tensor positions, KvCache? cache = null, bool lastOnly = true)

@@ -37,7 +37,9 @@ public sealed class ClientModel : nn.Module
     /// Loads the client side from a folder written by <c>noir split</c> (its manifest gives the split) or from
     /// a whole-model folder (then <paramref name="split"/>, clipped to the model, says where to cut).
     /// </summary>
-    public static ClientModel Load(string folder, SplitSpec? split = null, LoadOptions? options = null)
+    /// <param name="untieHead">give the head its own copy of a tied embedding, so that replacing the input
+    /// embedding (INDVocab) leaves the output head as it was</param>
+    public static ClientModel Load(string folder, SplitSpec? split = null, LoadOptions? options = null, bool untieHead = false)
     {
         options ??= new LoadOptions();
         var config = ModelConfig.Load(folder);
@@ -52,7 +54,7 @@ public sealed class ClientModel : nn.Module
         var embedding = new TokenEmbedding(source.Get(ModelLayout.Embedding));
         var encoder = new BlockStack(config, 0, spec.EncoderBlocks, source.Get);
         var decoder = new BlockStack(config, spec.TailStart(config.NumLayers), spec.DecoderBlocks, source.Get);
-        var head = CausalLM.BuildHead(config, source, embedding);
+        var head = CausalLM.BuildHead(config, source, embedding, untieHead);
         options.Progress.Done("loading weights");
         return new ClientModel(config, tokenizer, spec, embedding, encoder, decoder, head);
     }

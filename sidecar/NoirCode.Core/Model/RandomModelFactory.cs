@@ -37,6 +37,7 @@ public static class RandomModelFactory
 
     public static ModelConfig Create(string folder, string preset = "tiny", int seed = 1, string dtype = "F32", int tokenizerVocab = 512)
     {
+        if (dtype is not ("F32" or "BF16" or "F16")) throw new ArgumentException($"unknown dtype {dtype} (use F32, F16 or BF16)");
         if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
             throw new IOException($"output folder {folder} is not empty; choose a new folder");
         Directory.CreateDirectory(folder);
@@ -47,7 +48,7 @@ public static class RandomModelFactory
         File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
         var rng = new Random(seed);
-        var tensors = ModelLayout.AllTensors(config).Select(t => TensorData.Of(t.Name, dtype, t.Shape, Encode(RandomValues(rng, t.Name, t.Shape), dtype))).ToList();
+        var tensors = ModelLayout.AllTensors(config).Select(t => TensorData.OfFloats(t.Name, dtype, t.Shape, RandomValues(rng, t.Name, t.Shape))).ToList();
         WeightFolderWriter.Write(folder, tensors);
         return config;
     }
@@ -65,32 +66,6 @@ public static class RandomModelFactory
             values[i] = (float)((norm ? 1 : 0) + std * gaussian);
         }
         return values;
-    }
-
-    static byte[] Encode(float[] values, string dtype)
-    {
-        switch (dtype)
-        {
-            case "F32":
-                var f32 = new byte[values.Length * 4];
-                Buffer.BlockCopy(values, 0, f32, 0, f32.Length);
-                return f32;
-            case "BF16":
-                var bf = new byte[values.Length * 2];
-                for (int i = 0; i < values.Length; i++)
-                {
-                    uint bits = BitConverter.SingleToUInt32Bits(values[i]);
-                    uint rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16; // round to nearest even
-                    bf[2 * i] = (byte)rounded; bf[2 * i + 1] = (byte)(rounded >> 8);
-                }
-                return bf;
-            case "F16":
-                var f16 = new byte[values.Length * 2];
-                for (int i = 0; i < values.Length; i++) BitConverter.TryWriteBytes(f16.AsSpan(2 * i), (Half)values[i]);
-                return f16;
-            default:
-                throw new ArgumentException($"unknown dtype {dtype} (use F32, F16 or BF16)");
-        }
     }
 
     /// <summary>A few kilobytes of Python written for this project, enough to train a small byte-level BPE.</summary>

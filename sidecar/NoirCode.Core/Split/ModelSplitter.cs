@@ -40,7 +40,7 @@ public static class ModelSplitter
         List<TensorData> Copy(IEnumerable<string> names) => names.Select(n =>
         {
             var e = weights.Entry(n);
-            return new TensorData(n, e.Dtype, e.Shape, () => { var b = weights.ReadRaw(n); progress.Report("writing shards", ++done, total); return b; });
+            return TensorData.Lazy(n, e.Dtype, e.Shape, () => { var b = weights.ReadRaw(n); progress.Report("writing shards", ++done, total); return b; });
         }).ToList();
 
         var clientTensors = Copy(clientNames);

@@ -99,11 +99,24 @@ public sealed class SafetensorsFile
         return data;
     }
 
+    /// <summary>A floating-point tensor as float32, read in chunks (works beyond 2 GB).</summary>
+    public float[] ReadFloats(TensorEntry entry)
+    {
+        if (entry.Dtype is not ("F32" or "BF16" or "F16")) throw new ModelLoadException(Path, $"tensor '{entry.Name}' is {entry.Dtype}, not a float type");
+        var result = new float[entry.ElementCount];
+        using var fs = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        fs.Seek(_dataStart + entry.Begin, SeekOrigin.Begin);
+        try { FloatCodec.Read(fs, result, entry.Dtype); }
+        catch (EndOfStreamException) { throw new ModelLoadException(Path, $"truncated while reading tensor '{entry.Name}'"); }
+        return result;
+    }
+
     /// <summary>
     /// Writes tensors (names sorted, data 8-byte aligned). Data is pulled one tensor at a time, so a shard far
     /// larger than memory can be written. The file appears whole or not at all (written aside, then renamed).
     /// </summary>
-    public static void Write(string path, IEnumerable<TensorData> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <param name="mode">Unix permissions the file is created with (e.g. 0600 for secrets); default: the umask's.</param>
+    public static void Write(string path, IEnumerable<TensorData> tensors, IReadOnlyDictionary<string, string>? metadata = null, UnixFileMode? mode = null)
     {
         var list = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
         var header = new JsonObject();
@@ -123,26 +136,38 @@ public sealed class SafetensorsFile
         byte[] headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
         int padded = (headerBytes.Length + 7) / 8 * 8;
         string tmp = path + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+        File.Delete(tmp); // a leftover from a crash would keep its old permissions
+        var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (mode is { } m && !OperatingSystem.IsWindows()) fileOptions.UnixCreateMode = m;
+        using (var fs = new FileStream(tmp, fileOptions))
         {
             fs.Write(BitConverter.GetBytes((long)padded));
             fs.Write(headerBytes);
             for (int i = headerBytes.Length; i < padded; i++) fs.WriteByte((byte)' ');
             foreach (var t in list)
             {
-                byte[] data = t.Read();
-                if (data.LongLength != t.ByteCount) throw new ArgumentException($"tensor {t.Name}: {data.Length} bytes do not match its shape and dtype");
-                fs.Write(data);
+                long before = fs.Position;
+                t.WriteTo(fs);
+                if (fs.Position - before != t.ByteCount) throw new ArgumentException($"tensor {t.Name}: {fs.Position - before} bytes do not match its shape and dtype");
             }
         }
         File.Move(tmp, path, overwrite: true);
     }
 }
 
-/// <summary>A tensor to be written: its name, dtype, shape, and how to get its bytes when the writer needs them.</summary>
-public sealed record TensorData(string Name, string Dtype, long[] Shape, Func<byte[]> Read)
+/// <summary>
+/// A tensor to be written: its name, dtype, shape, and a writer that streams its bytes when the file needs
+/// them (so tensors over 2 GB, beyond any byte[], can be written).
+/// </summary>
+public sealed record TensorData(string Name, string Dtype, long[] Shape, Action<Stream> WriteTo)
 {
     public long ByteCount => Shape.Aggregate(1L, (a, b) => a * b) * SafetensorsFile.DtypeSizes[Dtype];
 
-    public static TensorData Of(string name, string dtype, long[] shape, byte[] data) => new(name, dtype, shape, () => data);
+    public static TensorData Of(string name, string dtype, long[] shape, byte[] data) => new(name, dtype, shape, s => s.Write(data));
+
+    public static TensorData Lazy(string name, string dtype, long[] shape, Func<byte[]> read) => new(name, dtype, shape, s => s.Write(read()));
+
+    /// <summary>float32 values stored as F32, BF16 (round to nearest even) or F16, converted chunk by chunk.</summary>
+    public static TensorData OfFloats(string name, string dtype, long[] shape, float[] values) =>
+        new(name, dtype, shape, s => FloatCodec.Write(s, values, dtype));
 }

@@ -79,5 +79,15 @@ public sealed class WeightFolder
         return (entry, _tensors[name].File.ReadBytes(entry));
     }
 
+    /// <summary>A float tensor as float32 after the same shape check as <see cref="Read"/>; works beyond 2 GB.</summary>
+    public (TensorEntry Entry, float[] Values) ReadFloats(string name, long[] expectedShape)
+    {
+        var entry = Entry(name);
+        if (!entry.Shape.SequenceEqual(expectedShape))
+            throw new ModelLoadException(entry.FilePath,
+                $"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] but config.json implies [{string.Join(", ", expectedShape)}]");
+        return (entry, _tensors[name].File.ReadFloats(entry));
+    }
+
     public byte[] ReadRaw(string name) => _tensors.TryGetValue(name, out var t) ? t.File.ReadBytes(t.Entry) : throw new KeyNotFoundException(name);
 }

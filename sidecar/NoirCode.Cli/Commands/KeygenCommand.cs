@@ -1,0 +1,48 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using NoirCode.Core.Model;
+using NoirCode.Privacy.Keys;
+
+namespace NoirCode.Cli.Commands;
+
+/// <summary><c>noir keygen</c>: a private INDVocab + LTokenizer key set for one model.</summary>
+public static class KeygenCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model("model folder (whole model or client shard) whose embedding the keys randomise");
+        var epsilon = new Option<double>("--epsilon") { Description = "privacy budget ε (the paper's default is 13)", Required = true };
+        var output = new Option<string>("--out") { Description = "new folder for the keys (created 0700, files 0600)", Required = true };
+        var label = new Option<string>("--label") { Description = "a name for these keys", DefaultValueFactory = _ => "private" };
+        var allowWeak = new Option<bool>("--allow-below-theorem1") { Description = "write the keys even if ε is below the model's Theorem 1 minimum (the ε-IND guarantee then does not hold)" };
+        var json = CommonOptions.Json();
+        var cmd = new Command("keygen", "Generate privacy keys (INDVocab at ε, LTokenizer) for a model; they never leave this machine")
+            { model, epsilon, output, label, allowWeak, json };
+        cmd.SetAction(r =>
+        {
+            string dir = r.GetValue(model)!, outDir = r.GetValue(output)!;
+            double eps = r.GetValue(epsilon);
+            if (!(eps > 0) || double.IsInfinity(eps)) throw new ArgumentException("--epsilon must be a positive number");
+            if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
+                throw new IOException($"key folder {outDir} is not empty; keys are never overwritten (choose a new folder)");
+            var config = ModelConfig.Load(dir);
+            var (embedding, dtype) = PrivacyKeys.ReadEmbedding(dir, config);
+            string fingerprint = ModelFingerprint.Of(dir);
+            var (keys, stats) = PrivacyKeys.Generate(embedding, config, fingerprint, eps, r.GetValue(label)!, progress: CommonOptions.Progress(), tableDtype: dtype);
+            if (!stats.Theorem1Holds && !r.GetValue(allowWeak))
+                throw new ArgumentException($"ε = {eps} is below {stats.Theorem1MinEpsilon:G4}, the smallest ε for which Theorem 1's condition holds on this model's embedding (ε/m ≥ (Δmax − Δmin)/m on every feature); use --epsilon ≥ {Math.Ceiling(stats.Theorem1MinEpsilon * 100) / 100}, or --allow-below-theorem1");
+            keys.Save(outDir);
+            var o = new JsonObject
+            {
+                ["keys"] = Path.GetFullPath(outDir), ["key_id"] = keys.Metadata.KeyId, ["epsilon"] = eps,
+                ["vocab_size"] = config.VocabSize, ["hidden_size"] = config.HiddenSize, ["model_fingerprint"] = fingerprint,
+                ["keep_rate"] = stats.KeepRate, ["mean_l1"] = stats.MeanL1, ["theorem1_min_epsilon"] = stats.Theorem1MinEpsilon,
+                ["theorem1_holds"] = stats.Theorem1Holds, ["seconds"] = Math.Round(stats.Elapsed.TotalSeconds, 2),
+            };
+            if (r.GetValue(json)) CliJson.Print(o);
+            else Console.WriteLine($"wrote keys {keys.Metadata.KeyId} (ε = {eps}, {config.VocabSize} × {config.HiddenSize}, keep rate {stats.KeepRate:G3}, mean L1 {stats.MeanL1:G4}) to {o["keys"]} in {stats.Elapsed.TotalSeconds:F1} s");
+            return 0;
+        });
+        return cmd;
+    }
+}

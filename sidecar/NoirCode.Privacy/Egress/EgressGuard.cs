@@ -1,0 +1,85 @@
+using NoirCode.Privacy.Ledger;
+using static TorchSharp.torch;
+
+namespace NoirCode.Privacy.Egress;
+
+public enum EgressKind { HiddenStates, BoundaryGradient }
+
+/// <summary>
+/// Exactly what leaves the machine for one request: a block of hidden states (or boundary gradients) at
+/// consecutive positions [StartPosition, StartPosition + Tokens), encoded in the wire dtype. There is no field
+/// for anything else: no ids, no text, no logits.
+/// </summary>
+public sealed record EgressPacket(EgressKind Kind, long StartPosition, long Tokens, int HiddenSize, WireDtype Dtype, byte[] Payload);
+
+/// <summary>Observes every packet that passes the guard (tests capture the wire with it).</summary>
+public interface IEgressTap
+{
+    void Observe(EgressPacket packet);
+}
+
+/// <summary>
+/// The one choke point for everything bound for the cloud. It admits only finite floating-point tensors of
+/// the model's hidden size, refuses everything else (token ids, text, logits, odd shapes), enforces the
+/// exposure budget, charges the ledger, and hands the encoded bytes to the transport.
+/// </summary>
+public sealed class EgressGuard
+{
+    readonly int _hidden;
+    readonly ExposureLedger? _ledger;
+    readonly ExposureBudget? _budget;
+    readonly List<IEgressTap> _taps = new();
+
+    public string WorkspaceId { get; }
+    public string KeyId { get; }
+    public WireDtype Dtype { get; }
+    /// <summary>Set after each admitted packet: what the last request cost.</summary>
+    public (long Tokens, long Bytes) Last { get; private set; }
+
+    public EgressGuard(int hiddenSize, WireDtype dtype = WireDtype.Float16, ExposureLedger? ledger = null,
+        string workspaceId = "default", string keyId = "none", ExposureBudget? budget = null)
+    {
+        _hidden = hiddenSize; Dtype = dtype; _ledger = ledger; _budget = budget;
+        WorkspaceId = workspaceId; KeyId = keyId;
+    }
+
+    public void AddTap(IEgressTap tap) { lock (_taps) _taps.Add(tap); }
+
+    /// <summary>For transports that receive payloads untyped: anything that is not a tensor is refused here.</summary>
+    public EgressPacket AdmitObject(object payload, EgressKind kind, long startPosition) =>
+        payload is Tensor t ? Admit(t, kind, startPosition)
+            : throw new EgressRejectedException($"only hidden-state tensors may leave this machine, not a {payload.GetType().Name}");
+
+    /// <param name="tensor">[1, T, D] or [T, D]</param>
+    public EgressPacket Admit(Tensor tensor, EgressKind kind, long startPosition)
+    {
+        if (!tensor.is_floating_point())
+            throw new EgressRejectedException($"refused a {tensor.dtype} tensor: token ids and other integers never leave this machine");
+        long tokens = tensor.dim() switch
+        {
+            3 when tensor.shape[0] == 1 => tensor.shape[1],
+            2 => tensor.shape[0],
+            _ => throw new EgressRejectedException($"refused a tensor of shape [{string.Join(", ", tensor.shape)}]: expected [1, T, {_hidden}]"),
+        };
+        if (tensor.shape[^1] != _hidden)
+            throw new EgressRejectedException($"refused a tensor whose last dimension is {tensor.shape[^1]}: only hidden states of size {_hidden} may leave (never logits)");
+        if (tokens == 0) throw new EgressRejectedException("refused an empty tensor");
+        if (startPosition < 0) throw new EgressRejectedException("refused a negative position");
+        using (var finite = tensor.isfinite().all())
+            if (!finite.item<bool>()) throw new EgressRejectedException("refused a tensor with NaN or infinite values");
+
+        if (_budget != null && _ledger != null && _budget.Evaluate(_ledger, KeyId) is { Action: not null } state)
+            throw new ExposureBudgetExceededException(state);
+
+        var packet = new EgressPacket(kind, startPosition, tokens, _hidden, Dtype, HiddenStateCodec.Encode(tensor, Dtype));
+        _ledger?.Charge(WorkspaceId, KeyId, tokens, packet.Payload.LongLength);
+        Last = (tokens, packet.Payload.LongLength);
+        IEgressTap[] taps;
+        lock (_taps) taps = _taps.ToArray();
+        foreach (var tap in taps) tap.Observe(packet);
+        return packet;
+    }
+}
+
+/// <summary>A payload the egress guard refused to send.</summary>
+public sealed class EgressRejectedException(string message) : Exception(message);

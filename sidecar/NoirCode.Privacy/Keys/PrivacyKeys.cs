@@ -1,0 +1,156 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NoirCode.Core.Generation;
+using NoirCode.Core.Model;
+using NoirCode.Core.Weights;
+using NoirCode.Privacy.IndVocab;
+using static TorchSharp.torch;
+
+namespace NoirCode.Privacy.Keys;
+
+/// <summary>What keys.json records about a key set. None of it is secret; the tables are.</summary>
+public sealed record KeyMetadata(
+    string KeyId, string Label, bool Demo, double Epsilon, int VocabSize, int HiddenSize, string ModelFingerprint,
+    DateTimeOffset CreatedUtc, double Theorem1MinEpsilon, double KeepRate, double MeanL1, double GenerationSeconds)
+{
+    public bool Theorem1Holds => Epsilon >= Theorem1MinEpsilon;
+    public TimeSpan Age(DateTimeOffset now) => now - CreatedUtc;
+}
+
+/// <summary>
+/// A privacy key set, bound to one model: the INDVocab table (rows in LTokenizer index order, so it is the
+/// client's embedding table as is) and the LTokenizer permutation. Lives in an owner-only folder
+/// (keys.json + keys.safetensors, 0600 in 0700) and never leaves the machine.
+/// </summary>
+public sealed class PrivacyKeys
+{
+    public const string MetadataFile = "keys.json", TablesFile = "keys.safetensors", Format = "noir-keys/1";
+    const string TableName = "indvocab.embedding", PermutationName = "ltokenizer.permutation";
+
+    public KeyMetadata Metadata { get; }
+    public LTokenizer Permutation { get; }
+    /// <summary>[V, m] row-major; row π(t) is ẽ_t.</summary>
+    public float[] IndexedTable { get; }
+
+    PrivacyKeys(KeyMetadata metadata, LTokenizer permutation, float[] table)
+    {
+        Metadata = metadata; Permutation = permutation; IndexedTable = table;
+    }
+
+    /// <summary>Generates a key set for the model's embedding table: a random LTokenizer, and INDVocab at ε
+    /// written straight into index order (row π(t) = ẽ_t), so no second copy of the table is needed.</summary>
+    /// <param name="tableDtype">how the table is stored: the embedding's own float type is lossless, since ARR
+    /// only copies values that are already in the table</param>
+    public static (PrivacyKeys Keys, IndVocabStats Stats) Generate(float[] embedding, ModelConfig config, string modelFingerprint,
+        double epsilon, string label = "private", bool demo = false, byte[]? seedKey = null, Core.Util.IProgressSink? progress = null,
+        string tableDtype = "F32")
+    {
+        byte[] key = seedKey ?? CtrRandom.NewKey();
+        LTokenizer permutation;
+        using (var rng = new CtrRandom(key, ulong.MaxValue)) // a stream no feature column uses
+            permutation = LTokenizer.Random(config.VocabSize, rng);
+        var (table, stats) = IndVocabGenerator.Generate(embedding, config.VocabSize, config.HiddenSize, epsilon, key, progress, rowOf: permutation.Forward);
+        var metadata = new KeyMetadata(Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)),
+            label, demo, epsilon, config.VocabSize, config.HiddenSize, modelFingerprint, DateTimeOffset.UtcNow,
+            stats.Theorem1MinEpsilon, stats.KeepRate, stats.MeanL1, stats.Elapsed.TotalSeconds);
+        return (new PrivacyKeys(metadata, permutation, table) { TableDtype = tableDtype }, stats);
+    }
+
+    /// <summary>Stored float type of the table (F32, BF16 or F16).</summary>
+    public string TableDtype { get; private init; } = "F32";
+
+    /// <summary>The model's original embedding as float32 [V, m] and its stored dtype, from a whole model or client shard.</summary>
+    public static (float[] Values, string Dtype) ReadEmbedding(string modelFolder, ModelConfig config)
+    {
+        var (entry, values) = WeightFolder.Open(modelFolder).ReadFloats(ModelLayout.Embedding, ModelLayout.EmbeddingShape(config));
+        return (values, entry.Dtype);
+    }
+
+    public void Save(string folder)
+    {
+        if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
+            throw new IOException($"key folder {folder} is not empty; keys are never overwritten (choose a new folder)");
+        SecureFiles.CreateFolder(folder);
+        var tables = new[]
+        {
+            TensorData.OfFloats(TableName, TableDtype, new long[] { Metadata.VocabSize, Metadata.HiddenSize }, IndexedTable),
+            TensorData.Of(PermutationName, "I32", new long[] { Metadata.VocabSize }, IntBytes(Permutation.Forward.ToArray())),
+        };
+        SafetensorsFile.Write(Path.Combine(folder, TablesFile), tables, mode: SecureFiles.OwnerFile);
+        var m = Metadata;
+        var json = new JsonObject
+        {
+            ["format"] = Format, ["key_id"] = m.KeyId, ["label"] = m.Label, ["demo"] = m.Demo,
+            ["epsilon"] = m.Epsilon, ["vocab_size"] = m.VocabSize, ["hidden_size"] = m.HiddenSize,
+            ["model_fingerprint"] = m.ModelFingerprint, ["created_utc"] = m.CreatedUtc.ToString("O"),
+            ["mechanism"] = "INDVocab: ARR (NOIR Eq. 2), eps_i = eps/m, beta at the Theorem 1 upper bound; LTokenizer: uniform permutation",
+            ["theorem1_min_epsilon"] = m.Theorem1MinEpsilon, ["theorem1_holds"] = m.Theorem1Holds,
+            ["keep_rate"] = m.KeepRate, ["mean_l1"] = m.MeanL1, ["generation_seconds"] = m.GenerationSeconds,
+        };
+        SecureFiles.WriteAllText(Path.Combine(folder, MetadataFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    public static KeyMetadata ReadMetadata(string folder)
+    {
+        string path = Path.Combine(folder, MetadataFile);
+        if (!File.Exists(path)) throw new IOException($"{folder} holds no privacy keys ({MetadataFile} is missing); create them with 'noir keygen'");
+        try
+        {
+            var o = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+            if ((string?)o["format"] != Format) throw new IOException($"{path}: unknown key format '{o["format"]}'");
+            return new KeyMetadata((string)o["key_id"]!, (string)o["label"]!, (bool)o["demo"]!, (double)o["epsilon"]!,
+                (int)o["vocab_size"]!, (int)o["hidden_size"]!, (string)o["model_fingerprint"]!,
+                DateTimeOffset.Parse((string)o["created_utc"]!, System.Globalization.CultureInfo.InvariantCulture),
+                (double)o["theorem1_min_epsilon"]!, (double)o["keep_rate"]!, (double)o["mean_l1"]!, (double)o["generation_seconds"]!);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException)
+        {
+            throw new IOException($"{path} is corrupt: {e.Message}");
+        }
+    }
+
+    /// <summary>Loads keys after checking they are owner-only and were made for this model.</summary>
+    public static PrivacyKeys Load(string folder, string expectedModelFingerprint)
+    {
+        var metadata = ReadMetadata(folder);
+        SecureFiles.CheckOwnerOnly(folder);
+        SecureFiles.CheckOwnerOnly(Path.Combine(folder, MetadataFile));
+        SecureFiles.CheckOwnerOnly(Path.Combine(folder, TablesFile));
+        if (metadata.ModelFingerprint != expectedModelFingerprint)
+            throw new KeyMismatchException(
+                $"the privacy keys in {folder} were made for another model ({Short(metadata.ModelFingerprint)}), not this one ({Short(expectedModelFingerprint)}); make keys for this model with 'noir keygen --model DIR --epsilon E --out NEWDIR'");
+        var file = SafetensorsFile.Open(Path.Combine(folder, TablesFile));
+        var tableEntry = file.Tensors.GetValueOrDefault(TableName) ?? throw new IOException($"{TablesFile} has no {TableName}");
+        var permEntry = file.Tensors.GetValueOrDefault(PermutationName) ?? throw new IOException($"{TablesFile} has no {PermutationName}");
+        if (!tableEntry.Shape.SequenceEqual(new long[] { metadata.VocabSize, metadata.HiddenSize }) || tableEntry.Dtype is not ("F32" or "BF16" or "F16") ||
+            !permEntry.Shape.SequenceEqual(new long[] { metadata.VocabSize }) || permEntry.Dtype != "I32")
+            throw new IOException($"{TablesFile} does not match {MetadataFile} (vocabulary {metadata.VocabSize}, hidden size {metadata.HiddenSize})");
+        var table = file.ReadFloats(tableEntry);
+        var perm = new int[metadata.VocabSize];
+        Buffer.BlockCopy(file.ReadBytes(permEntry), 0, perm, 0, perm.Length * 4);
+        return new PrivacyKeys(metadata, new LTokenizer(perm), table) { TableDtype = tableEntry.Dtype };
+    }
+
+    /// <summary>
+    /// Puts the keys into a client model: its input embedding becomes the INDVocab table in index order.
+    /// The head must be untied (load with untieHead), so that it keeps the public rows in token order and
+    /// STuning teaches it the secret indices (see docs/privacy.md). Returns the mapping for the session.
+    /// </summary>
+    public IVocabularyMapping ApplyTo(ClientModel client)
+    {
+        if (client.Config.VocabSize != Metadata.VocabSize || client.Config.HiddenSize != Metadata.HiddenSize)
+            throw new KeyMismatchException($"the keys are for a vocabulary of {Metadata.VocabSize} and hidden size {Metadata.HiddenSize}; this model has {client.Config.VocabSize} and {client.Config.HiddenSize}");
+        if (client.Head.Tied) throw new InvalidOperationException("load the client with untieHead: true before applying keys, or the head would change with the embedding");
+        using var _ = no_grad();
+        using var table = tensor(IndexedTable, new long[] { Metadata.VocabSize, Metadata.HiddenSize }).to(client.Embedding.Weight.dtype);
+        client.Embedding.Weight.copy_(table);
+        return Permutation;
+    }
+
+    static string Short(string fingerprint) => fingerprint.Length > 19 ? fingerprint[..19] + "…" : fingerprint;
+
+    static byte[] IntBytes(int[] v) { var b = new byte[v.Length * 4L]; Buffer.BlockCopy(v, 0, b, 0, b.Length); return b; }
+}
+
+/// <summary>Keys that belong to a different model than the one loaded.</summary>
+public sealed class KeyMismatchException(string message) : Exception(message);

@@ -1,0 +1,190 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NoirCode.Privacy.Keys;
+
+namespace NoirCode.Privacy.Ledger;
+
+/// <summary>Tokens, bytes and requests sent to the cloud.</summary>
+public readonly record struct ExposureCount(long Tokens, long Bytes, long Requests)
+{
+    public static ExposureCount operator +(ExposureCount a, ExposureCount b) => new(a.Tokens + b.Tokens, a.Bytes + b.Bytes, a.Requests + b.Requests);
+}
+
+/// <summary>
+/// What has been sent to the cloud, per UTC day, workspace and key: the record behind the status bar and the
+/// exposure budget. Per user, shared by every process of that user.
+///
+/// Durability: each charge is one checksummed line appended to that day's journal and fsynced before
+/// <see cref="Charge"/> returns, under an exclusive lock. A line cut short by a kill -9 fails its checksum and
+/// counts for nothing, and the next append starts on a fresh line: so an acknowledged charge is never lost and
+/// no charge is counted twice. Past days are folded into summary.json (written aside, then renamed); a journal
+/// whose day the summary already holds is ignored and removed, so a crash mid-compaction double-counts nothing.
+/// Workspaces are recorded as salted hashes of their paths, never as paths.
+/// </summary>
+public sealed class ExposureLedger
+{
+    const string SummaryFile = "summary.json", LockFile = "ledger.lock", JournalPrefix = "journal-";
+    public string Folder { get; }
+
+    public ExposureLedger(string folder)
+    {
+        Folder = folder;
+        SecureFiles.CreateFolder(folder);
+        Compact(); // keeps reads short: only today's journal stays line by line
+    }
+
+    /// <summary>$NOIR_LEDGER_DIR, else $XDG_DATA_HOME/noircode/ledger, else ~/.local/share/noircode/ledger.</summary>
+    public static string DefaultFolder()
+    {
+        if (Environment.GetEnvironmentVariable("NOIR_LEDGER_DIR") is { Length: > 0 } explicitDir) return explicitDir;
+        string data = Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } x ? x
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share");
+        return Path.Combine(data, "noircode", "ledger");
+    }
+
+    /// <summary>An opaque id for a workspace folder: the path itself is never stored.</summary>
+    public static string WorkspaceId(string workspacePath) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("noircode-workspace\n" + Path.GetFullPath(workspacePath))))[..16];
+
+    /// <summary>Records a send. Durable when it returns.</summary>
+    public void Charge(string workspaceId, string keyId, long tokens, long bytes, DateTimeOffset? at = null)
+    {
+        if (tokens < 0 || bytes < 0) throw new ArgumentOutOfRangeException(nameof(tokens));
+        Check(workspaceId); Check(keyId);
+        var now = at ?? DateTimeOffset.UtcNow;
+        string body = $"v1 {Guid.NewGuid():N} {now.ToUnixTimeMilliseconds()} {workspaceId} {keyId} {tokens} {bytes}";
+        string line = body + " " + Checksum(body) + "\n";
+        using var _ = Lock();
+        string path = JournalPath(Day(now));
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = SecureFiles.OwnerFile;
+        using var fs = new FileStream(path, options);
+        var prefix = "";
+        if (fs.Length > 0)
+        {
+            fs.Seek(-1, SeekOrigin.End);
+            if (fs.ReadByte() != '\n') prefix = "\n"; // a torn line from a killed writer: start afresh
+        }
+        fs.Seek(0, SeekOrigin.End);
+        fs.Write(Encoding.ASCII.GetBytes(prefix + line));
+        fs.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Every recorded send, summed per (day, workspace, key).</summary>
+    public IReadOnlyDictionary<(string Day, string Workspace, string Key), ExposureCount> Totals()
+    {
+        using var _ = Lock();
+        var totals = new Dictionary<(string, string, string), ExposureCount>();
+        var summary = ReadSummary(out var compacted);
+        foreach (var (k, v) in summary) totals[k] = v;
+        foreach (var journal in Directory.GetFiles(Folder, JournalPrefix + "*.log"))
+        {
+            string day = Path.GetFileNameWithoutExtension(journal)[JournalPrefix.Length..];
+            if (compacted.Contains(day)) continue;
+            foreach (var (ws, key, count) in ReadJournal(journal))
+                totals[(day, ws, key)] = totals.GetValueOrDefault((day, ws, key)) + count;
+        }
+        return totals;
+    }
+
+    public ExposureCount Sum(Func<(string Day, string Workspace, string Key), bool> filter) =>
+        Totals().Where(kv => filter(kv.Key)).Aggregate(default(ExposureCount), (a, kv) => a + kv.Value);
+
+    /// <summary>Folds the journals of days before <paramref name="today"/> into summary.json.</summary>
+    public void Compact(DateTimeOffset? today = null)
+    {
+        string todayKey = Day(today ?? DateTimeOffset.UtcNow);
+        using var _ = Lock();
+        var summary = ReadSummary(out var compacted);
+        var folded = new List<string>();
+        foreach (var journal in Directory.GetFiles(Folder, JournalPrefix + "*.log").Order())
+        {
+            string day = Path.GetFileNameWithoutExtension(journal)[JournalPrefix.Length..];
+            if (string.CompareOrdinal(day, todayKey) >= 0) continue;
+            if (!compacted.Contains(day))
+            {
+                foreach (var (ws, key, count) in ReadJournal(journal))
+                    summary[(day, ws, key)] = summary.GetValueOrDefault((day, ws, key)) + count;
+                compacted.Add(day);
+            }
+            folded.Add(journal);
+        }
+        if (folded.Count == 0) return;
+        WriteSummary(summary, compacted);
+        foreach (var journal in folded) File.Delete(journal); // a crash before this leaves journals the summary ignores
+    }
+
+    static IEnumerable<(string Workspace, string Key, ExposureCount Count)> ReadJournal(string path)
+    {
+        foreach (var line in File.ReadAllLines(path))
+        {
+            var parts = line.Split(' ');
+            if (parts.Length != 8 || parts[0] != "v1") continue;
+            string body = string.Join(' ', parts[..7]);
+            if (Checksum(body) != parts[7]) continue; // torn or damaged: never acknowledged
+            yield return (parts[3], parts[4], new ExposureCount(long.Parse(parts[5], CultureInfo.InvariantCulture), long.Parse(parts[6], CultureInfo.InvariantCulture), 1));
+        }
+    }
+
+    Dictionary<(string, string, string), ExposureCount> ReadSummary(out HashSet<string> compactedDays)
+    {
+        var result = new Dictionary<(string, string, string), ExposureCount>();
+        compactedDays = new HashSet<string>();
+        string path = Path.Combine(Folder, SummaryFile);
+        if (!File.Exists(path)) return result;
+        var o = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        foreach (var d in o["compacted_days"]!.AsArray()) compactedDays.Add((string)d!);
+        foreach (var row in o["rows"]!.AsArray())
+            result[((string)row!["day"]!, (string)row["workspace"]!, (string)row["key"]!)] =
+                new ExposureCount((long)row["tokens"]!, (long)row["bytes"]!, (long)row["requests"]!);
+        return result;
+    }
+
+    void WriteSummary(Dictionary<(string Day, string Ws, string Key), ExposureCount> rows, HashSet<string> compacted)
+    {
+        var o = new JsonObject
+        {
+            ["format"] = "noir-ledger/1",
+            ["compacted_days"] = new JsonArray(compacted.Order().Select(d => (JsonNode)d).ToArray()),
+            ["rows"] = new JsonArray(rows.OrderBy(r => r.Key).Select(r => (JsonNode)new JsonObject
+            {
+                ["day"] = r.Key.Day, ["workspace"] = r.Key.Ws, ["key"] = r.Key.Key,
+                ["tokens"] = r.Value.Tokens, ["bytes"] = r.Value.Bytes, ["requests"] = r.Value.Requests,
+            }).ToArray()),
+        };
+        string path = Path.Combine(Folder, SummaryFile), tmp = path + ".tmp";
+        File.Delete(tmp);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = SecureFiles.OwnerFile;
+        using (var fs = new FileStream(tmp, options))
+        {
+            fs.Write(Encoding.UTF8.GetBytes(o.ToJsonString(new JsonSerializerOptions { WriteIndented = true })));
+            fs.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>An exclusive advisory lock shared by every process using this ledger folder.</summary>
+    IDisposable Lock()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            try { return new FileStream(Path.Combine(Folder, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (IOException) when (DateTime.UtcNow < deadline) { Thread.Sleep(2); }
+        }
+    }
+
+    string JournalPath(string day) => Path.Combine(Folder, JournalPrefix + day + ".log");
+    public static string Day(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+    static string Checksum(string body) => Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(body)))[..12];
+
+    static void Check(string id)
+    {
+        if (id.Length == 0 || id.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_'))
+            throw new ArgumentException($"ledger ids are short ASCII names, not '{id}'");
+    }
+}

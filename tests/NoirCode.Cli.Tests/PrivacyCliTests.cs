@@ -1,0 +1,65 @@
+namespace NoirCode.Cli.Tests;
+
+/// <summary>noir keygen, generate --keys and privacy status, run as a user would.</summary>
+public class PrivacyCliTests
+{
+    string _root = "";
+    string Model => Path.Combine(_root, "model");
+
+    [OneTimeSetUp]
+    public void MakeModel()
+    {
+        _root = Directory.CreateTempSubdirectory("noir-privacy-cli-").FullName;
+        NoirProcess.Ok("model", "init-random", "--preset", "tiny", "--out", Model);
+    }
+
+    [OneTimeTearDown]
+    public void Clean() => Directory.Delete(_root, recursive: true);
+
+    [Test]
+    public void KeygenWritesOwnerOnlyKeysBoundToTheModel()
+    {
+        string keys = Path.Combine(_root, "keys13");
+        var o = NoirProcess.Ok("keygen", "--model", Model, "--epsilon", "13", "--out", keys, "--json").Json;
+        Assert.That((bool)o["theorem1_holds"]!, Is.True);
+        Assert.That((double)o["keep_rate"]!, Is.LessThan(0.05));
+        Assert.That(File.GetUnixFileMode(keys), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute));
+        foreach (var f in Directory.GetFiles(keys)) Assert.That(File.GetUnixFileMode(f), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+
+        var gen = NoirProcess.Ok("generate", "--model", Model, "--keys", keys, "--prompt", "import os", "--max-tokens", "4", "--json").Json;
+        Assert.That((string)gen["mode"]!, Does.Contain((string)o["key_id"]!));
+
+        var status = NoirProcess.Ok("privacy", "status", "--keys", keys, "--budget", "1000", "--json").Json;
+        Assert.That((double)status["epsilon"]!, Is.EqualTo(13));
+        Assert.That((bool)status["prompt_bound_vacuous"]!, Is.True, "with a 520-token vocabulary, ε = 13 bounds nothing");
+        Assert.That((string)status["statement"]!, Does.Contain("vacuous"));
+        Assert.That(NoirProcess.Ok("privacy", "ledger", "--json").Json["rows"], Is.Not.Null);
+
+        var again = NoirProcess.Run("keygen", "--model", Model, "--epsilon", "13", "--out", keys);
+        Assert.That(again.ExitCode, Is.EqualTo(2));
+        Assert.That(again.Stderr, Does.Contain("never overwritten"));
+    }
+
+    [Test]
+    public void EpsilonBelowTheModelsTheorem1MinimumIsRefusedUnlessAsked()
+    {
+        string keys = Path.Combine(_root, "keys1");
+        var refused = NoirProcess.Run("keygen", "--model", Model, "--epsilon", "1", "--out", keys);
+        Assert.That(refused.ExitCode, Is.EqualTo(2));
+        Assert.That(refused.Stderr, Does.Contain("smallest ε for which Theorem 1's condition holds"));
+        Assert.That(Directory.Exists(keys) && Directory.EnumerateFileSystemEntries(keys).Any(), Is.False, "nothing written");
+        var forced = NoirProcess.Ok("keygen", "--model", Model, "--epsilon", "1", "--out", keys, "--allow-below-theorem1", "--json").Json;
+        Assert.That((bool)forced["theorem1_holds"]!, Is.False);
+    }
+
+    [Test]
+    public void KeysForAnotherModelAreRefused()
+    {
+        string other = Path.Combine(_root, "other"), keys = Path.Combine(_root, "other-keys");
+        NoirProcess.Ok("model", "init-random", "--preset", "tiny", "--seed", "9", "--out", other);
+        NoirProcess.Ok("keygen", "--model", other, "--epsilon", "13", "--out", keys);
+        var r = NoirProcess.Run("generate", "--model", Model, "--keys", keys, "--prompt", "x");
+        Assert.That(r.ExitCode, Is.EqualTo(2));
+        Assert.That(r.Stderr, Does.Contain("were made for another model"));
+    }
+}

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using NoirCode.Privacy.Ledger;
+
+namespace NoirCode.Privacy.Tests;
+
+public class LedgerTests
+{
+    static readonly DateTimeOffset Monday = new(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
+
+    [Test]
+    public void TotalsArePerDayWorkspaceAndKey()
+    {
+        var ledger = new ExposureLedger(Fixtures.NewFolder("ledger"));
+        ledger.Charge("ws1", "k1", 10, 1000, Monday);
+        ledger.Charge("ws1", "k1", 5, 500, Monday.AddHours(1));
+        ledger.Charge("ws2", "k1", 7, 700, Monday);
+        ledger.Charge("ws1", "k2", 3, 300, Monday.AddDays(1));
+        var totals = ledger.Totals();
+        Assert.That(totals[("2026-11-23", "ws1", "k1")], Is.EqualTo(new ExposureCount(15, 1500, 2)));
+        Assert.That(totals[("2026-11-23", "ws2", "k1")], Is.EqualTo(new ExposureCount(7, 700, 1)));
+        Assert.That(totals[("2026-11-24", "ws1", "k2")], Is.EqualTo(new ExposureCount(3, 300, 1)));
+        Assert.That(ledger.Sum(k => k.Key == "k1").Tokens, Is.EqualTo(22));
+        Assert.That(new ExposureLedger(ledger.Folder).Totals(), Is.EquivalentTo(totals), "another process sees the same");
+    }
+
+    [Test]
+    public void WorkspacePathsAreNeverStored()
+    {
+        string id = ExposureLedger.WorkspaceId("/home/alice/secret-project");
+        Assert.That(id, Has.Length.EqualTo(16).And.Not.Contain("alice"));
+        Assert.That(ExposureLedger.WorkspaceId("/home/alice/secret-project"), Is.EqualTo(id));
+        Assert.Throws<ArgumentException>(() => new ExposureLedger(Fixtures.NewFolder("l")).Charge("/home/alice", "k", 1, 1));
+    }
+
+    [Test]
+    public void CompactionFoldsPastDaysWithoutDoubleCounting()
+    {
+        var ledger = new ExposureLedger(Fixtures.NewFolder("ledger"));
+        ledger.Charge("ws", "k", 10, 100, Monday.AddDays(-2));
+        ledger.Charge("ws", "k", 20, 200, Monday.AddDays(-1));
+        ledger.Charge("ws", "k", 30, 300, Monday);
+        var before = ledger.Totals();
+        string oldJournal = Directory.GetFiles(ledger.Folder, "journal-2026-11-21.log").Single();
+        byte[] saved = File.ReadAllBytes(oldJournal);
+        ledger.Compact(Monday);
+        Assert.That(Directory.GetFiles(ledger.Folder, "journal-*.log").Select(Path.GetFileName), Is.EqualTo(new[] { "journal-2026-11-23.log" }));
+        Assert.That(ledger.Totals(), Is.EquivalentTo(before));
+        // A crash after the summary was renamed into place but before the old journal was deleted:
+        File.WriteAllBytes(oldJournal, saved);
+        Assert.That(ledger.Totals(), Is.EquivalentTo(before), "a journal the summary already holds counts once");
+        ledger.Compact(Monday);
+        Assert.That(File.Exists(oldJournal), Is.False);
+        Assert.That(ledger.Totals(), Is.EquivalentTo(before));
+    }
+
+    [Test]
+    public void ATornLineCountsForNothingAndTheNextChargeStillCounts()
+    {
+        var ledger = new ExposureLedger(Fixtures.NewFolder("ledger"));
+        ledger.Charge("ws", "k", 1, 10, Monday);
+        string journal = Directory.GetFiles(ledger.Folder, "journal-*.log").Single();
+        File.AppendAllText(journal, "v1 0123456789abcdef 1763892000000 ws k 999"); // a write cut short
+        ledger.Charge("ws", "k", 2, 20, Monday);
+        Assert.That(ledger.Sum(_ => true), Is.EqualTo(new ExposureCount(3, 30, 2)));
+    }
+
+    [Test]
+    public void AWriterKilledMidStreamLosesNothingAcknowledgedAndCountsNothingTwice()
+    {
+        string folder = Fixtures.NewFolder("ledger-kill");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NoirCode.LedgerWriter.dll"));
+        psi.ArgumentList.Add(folder);
+        psi.ArgumentList.Add("1000000");
+        using var writer = Process.Start(psi)!;
+        int acknowledged = 0;
+        var target = 100 + Random.Shared.Next(200);
+        while (acknowledged < target && writer.StandardOutput.ReadLine() is { } line) acknowledged = int.Parse(line.Split(' ')[1]);
+        writer.Kill(); // SIGKILL: no chance to finish a write or clean up
+        writer.WaitForExit();
+        // Lines already printed but not yet read count as acknowledged too.
+        string? rest;
+        while ((rest = writer.StandardOutput.ReadLine()) != null) acknowledged = int.Parse(rest.Split(' ')[1]);
+        long recorded = new ExposureLedger(folder).Sum(_ => true).Requests;
+        Assert.That(recorded, Is.InRange(acknowledged, acknowledged + 1), "every acknowledged charge, plus at most the one in flight");
+        Assert.That(new ExposureLedger(folder).Sum(_ => true).Tokens, Is.EqualTo(recorded));
+    }
+
+    [Test]
+    public void BudgetWarnsAtEightyPercentAndActsAtTheLimit()
+    {
+        var ledger = new ExposureLedger(Fixtures.NewFolder("ledger"));
+        var budget = new ExposureBudget(100, BudgetPeriod.Day, BudgetAction.LocalOnly);
+        ledger.Charge("ws", "k", 79, 1, Monday);
+        Assert.That(budget.Evaluate(ledger, "k", Monday).Level, Is.EqualTo(BudgetLevel.Ok));
+        ledger.Charge("ws", "k", 1, 1, Monday);
+        Assert.That(budget.Evaluate(ledger, "k", Monday).Level, Is.EqualTo(BudgetLevel.Warning));
+        ledger.Charge("ws", "k", 20, 1, Monday);
+        var state = budget.Evaluate(ledger, "k", Monday);
+        Assert.That(state.Level, Is.EqualTo(BudgetLevel.Exhausted));
+        Assert.That(state.Action, Is.EqualTo(BudgetAction.LocalOnly));
+        Assert.That(budget.Evaluate(ledger, "other-key", Monday).Level, Is.EqualTo(BudgetLevel.Ok), "budgets are per key");
+        Assert.That(budget.Evaluate(ledger, "k", Monday.AddDays(1)).UsedTokens, Is.Zero, "a new day starts a new period");
+        var weekly = new ExposureBudget(1000, BudgetPeriod.Week);
+        ledger.Charge("ws", "k", 5, 1, Monday.AddDays(-1)); // Sunday: the previous week
+        Assert.That(weekly.Evaluate(ledger, "k", Monday.AddDays(3)).UsedTokens, Is.EqualTo(100));
+    }
+
+    [Test]
+    public void BoundsReproduceThePaperAndSayWhenTheyAreVacuous()
+    {
+        // Paper (§6.2): ε = 13, |x| = 200, |V| ≈ 152k → 5.5e-11 (Eq. 4 with ρ = 0.4).
+        Assert.That(ExposureBounds.PromptReconstruction(13, 151_936, 200), Is.EqualTo(5.5e-11).Within(0.05e-11));
+        Assert.That(ExposureBounds.PerTokenGuess(13, 151_936), Is.EqualTo(0.74).Within(0.01));
+        Assert.That(ExposureBounds.PerTokenGuess(13, 32_000), Is.EqualTo(0.93).Within(0.01));
+        Assert.That(ExposureBounds.IsVacuous(ExposureBounds.PromptReconstruction(27, 151_936, 200)), Is.True);
+        Assert.That(ExposureBounds.Describe(27, 151_936), Does.Contain("vacuous"));
+        Assert.That(ExposureBounds.Describe(1, 151_936), Does.Contain("at most").And.Not.Contain("vacuous"));
+    }
+}
