@@ -20,7 +20,8 @@ public static class CliErrors
     {
         var inner = e is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerExceptions[0] : e;
         bool user = inner is ModelLoadException or ArgumentException or IOException or UnauthorizedAccessException or FormatException
-            or Privacy.Keys.KeyMismatchException or Privacy.Egress.EgressRejectedException or Privacy.Ledger.ExposureBudgetExceededException;
+            or Privacy.Keys.KeyMismatchException or Privacy.Egress.EgressRejectedException or Privacy.Ledger.ExposureBudgetExceededException
+            or Remote.EndpointRequestException or Remote.EndpointUnavailableException;
         Console.Error.WriteLine(user ? $"noir: error: {inner.Message}" : $"noir: internal error ({inner.GetType().Name}): {inner.Message}");
         if (Environment.GetEnvironmentVariable("NOIR_DEBUG") == "1") Console.Error.WriteLine(inner);
         return user ? UserError : InternalError;

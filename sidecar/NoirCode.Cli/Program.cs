@@ -11,6 +11,7 @@ var root = new RootCommand("NoirCode: private code completion with a split open-
     SplitCommand.Create(),
     KeygenCommand.Create(),
     PrivacyCommands.Create(),
+    CloudCommands.Create(),
 };
 // Exceptions reach CliErrors, which prints one clear line instead of System.CommandLine's stack trace.
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -22,13 +22,14 @@ public sealed class Attention : nn.Module
 
     /// <param name="x">[B, T, D]</param>
     /// <param name="mask">null for causal prefill from position 0 or a single new token; else [T, past+T], true = attend</param>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, LayerKvCache? cache, Tensor? mask)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, LayerKvCache? cache, Tensor? mask, LoraLayer? lora = null)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = F.linear(x, q_proj, q_bias).view(b, t, _heads, _headDim).transpose(1, 2);
+        var (qFlat, vFlat) = ProjectQv(x, lora);
+        var q = qFlat.view(b, t, _heads, _headDim).transpose(1, 2);
         var k = F.linear(x, k_proj, k_bias).view(b, t, _kvHeads, _headDim).transpose(1, 2);
-        var v = F.linear(x, v_proj, v_bias).view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        var v = vFlat.view(b, t, _kvHeads, _headDim).transpose(1, 2);
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
         bool firstChunk = cache is null || cache.Length == 0;
@@ -41,6 +42,62 @@ public sealed class Attention : nn.Module
         bool causal = mask is null && t > 1 && firstChunk;
         var y = F.scaled_dot_product_attention(q, k, v, mask, 0.0, causal);
         y = y.transpose(1, 2).reshape(b, t, _heads * _headDim);
+        return F.linear(y, o_proj, o_bias).MoveToOuterDisposeScope();
+    }
+
+    (Tensor Q, Tensor V) ProjectQv(Tensor x, LoraLayer? lora)
+    {
+        var q = F.linear(x, q_proj, q_bias);
+        var v = F.linear(x, v_proj, v_bias);
+        if (lora is null) return (q, v);
+        return (q + LoraAdapter.Delta(x, lora.QA, lora.QB, lora.Scale), v + LoraAdapter.Delta(x, lora.VA, lora.VB, lora.Scale));
+    }
+
+    /// <summary>
+    /// One decode step for several independent sequences at once: x [B, 1, D], each row with its own position
+    /// (in cos/sin), KV cache and adapter. The projections run batched (the weights are read once for all rows,
+    /// which is what makes batching pay on a bandwidth-bound machine); attention runs per row over its own cache.
+    /// </summary>
+    public Tensor ForwardRows(Tensor x, Tensor cos, Tensor sin, IReadOnlyList<LayerKvCache> caches, IReadOnlyList<LoraLayer?> loras)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0];
+        var q = F.linear(x, q_proj, q_bias);
+        var k = F.linear(x, k_proj, k_bias);
+        var v = F.linear(x, v_proj, v_bias);
+        if (loras.Any(l => l is not null))
+        {
+            var qRows = new Tensor[b];
+            var vRows = new Tensor[b];
+            for (int r = 0; r < b; r++)
+            {
+                var xr = x.narrow(0, r, 1);
+                qRows[r] = q.narrow(0, r, 1);
+                vRows[r] = v.narrow(0, r, 1);
+                if (loras[r] is { } l)
+                {
+                    qRows[r] = qRows[r] + LoraAdapter.Delta(xr, l.QA, l.QB, l.Scale);
+                    vRows[r] = vRows[r] + LoraAdapter.Delta(xr, l.VA, l.VB, l.Scale);
+                }
+            }
+            q = cat(qRows, 0);
+            v = cat(vRows, 0);
+        }
+        q = RotaryEmbedding.Apply(q.view(b, 1, _heads, _headDim).transpose(1, 2), cos, sin);
+        k = RotaryEmbedding.Apply(k.view(b, 1, _kvHeads, _headDim).transpose(1, 2), cos, sin);
+        v = v.view(b, 1, _kvHeads, _headDim).transpose(1, 2);
+        var outputs = new Tensor[b];
+        for (int r = 0; r < b; r++)
+        {
+            var (keys, values) = caches[r].Append(k.narrow(0, r, 1), v.narrow(0, r, 1));
+            if (_kvHeads != _heads)
+            {
+                keys = keys.repeat_interleave(_heads / _kvHeads, 1);
+                values = values.repeat_interleave(_heads / _kvHeads, 1);
+            }
+            outputs[r] = F.scaled_dot_product_attention(q.narrow(0, r, 1), keys, values, null, 0.0, false);
+        }
+        var y = cat(outputs, 0).transpose(1, 2).reshape(b, 1, _heads * _headDim);
         return F.linear(y, o_proj, o_bias).MoveToOuterDisposeScope();
     }
 

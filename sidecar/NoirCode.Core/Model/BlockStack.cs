@@ -32,7 +32,8 @@ public sealed class BlockStack : nn.Module
 
     /// <summary>Runs the hidden states [B, T, D] at the given positions through every block.</summary>
     /// <param name="cache">null for a cache-free pass (training, full recompute)</param>
-    public Tensor Forward(Tensor hidden, Tensor positions, KvCache? cache = null)
+    /// <param name="lora">an adapter for (some of) these blocks, e.g. a tenant's STuning LoRA</param>
+    public Tensor Forward(Tensor hidden, Tensor positions, KvCache? cache = null, LoraAdapter? lora = null)
     {
         using var scope = NewDisposeScope();
         long t = hidden.shape[1], past = cache?.Length ?? 0;
@@ -40,8 +41,31 @@ public sealed class BlockStack : nn.Module
         // A chunk that follows cached positions needs an explicit causal mask offset by the past length.
         Tensor? mask = past > 0 && t > 1 ? CausalMask(t, past, hidden.device) : null;
         var x = hidden;
-        for (int i = 0; i < blocks.Count; i++) x = blocks[i].Forward(x, cos, sin, cache?[i], mask);
+        for (int i = 0; i < blocks.Count; i++) x = blocks[i].Forward(x, cos, sin, cache?[i], mask, lora?.Layer(blocks[i].Index));
         cache?.Advance(t);
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// One decode step for B independent sequences: hidden [B, 1, D], row r at positions[r] with caches[r] and
+    /// loras[r]. Equal, row by row, to B separate one-token <see cref="Forward"/> calls.
+    /// </summary>
+    public Tensor ForwardDecodeBatch(Tensor hidden, long[] positions, IReadOnlyList<KvCache> caches, IReadOnlyList<LoraAdapter?> loras)
+    {
+        using var scope = NewDisposeScope();
+        long b = hidden.shape[0];
+        if (hidden.shape[1] != 1 || positions.Length != b || caches.Count != b || loras.Count != b)
+            throw new ArgumentException("a decode batch has one token, one position, one cache and one adapter slot per row");
+        for (int r = 0; r < b; r++)
+            if (caches[r].Length != positions[r]) throw new ArgumentException($"row {r}: position {positions[r]} does not follow its cache of {caches[r].Length}");
+        var (cos, sin) = _rope.Tables(tensor(positions, device: hidden.device).unsqueeze(1), hidden.dtype); // [B,1,1,hd]
+        var x = hidden;
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            int layer = i;
+            x = blocks[i].ForwardRows(x, cos, sin, caches.Select(c => c[layer]).ToArray(), loras.Select(l => l?.Layer(blocks[layer].Index)).ToArray());
+        }
+        foreach (var c in caches) c.Advance(1);
         return x.MoveToOuterDisposeScope();
     }
 

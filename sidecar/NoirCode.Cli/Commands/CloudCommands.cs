@@ -1,0 +1,51 @@
+using System.CommandLine;
+using NoirCode.Endpoint;
+
+namespace NoirCode.Cli.Commands;
+
+/// <summary><c>noir cloud serve</c>: the remote endpoint that runs the middle blocks.</summary>
+public static class CloudCommands
+{
+    public static Command Create() => new("cloud", "Run the remote split-learning endpoint") { Serve() };
+
+    static Command Serve()
+    {
+        var shard = new Option<string>("--shard") { Description = "cloud shard folder (noir split --cloud-out), or a whole model with --split", Required = true };
+        var host = new Option<string>("--host") { Description = "address to bind; anything but loopback needs --tls-cert, --tls-key and --auth", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "port for gRPC, /healthz and /metrics", DefaultValueFactory = _ => 7450 };
+        var cert = new Option<string?>("--tls-cert") { Description = "PEM certificate" };
+        var key = new Option<string?>("--tls-key") { Description = "PEM private key" };
+        var auth = new Option<string?>("--auth") { Description = "file of 'API_KEY TENANT' lines" };
+        var state = new Option<string?>("--state-dir") { Description = "folder for tenants' adapters (default: memory only)" };
+        var split = CommonOptions.Split();
+        var kvBudget = new Option<long>("--kv-budget-mb") { Description = "KV-cache memory for all sessions", DefaultValueFactory = _ => 2048 };
+        var perTenant = new Option<int>("--max-sessions-per-tenant") { DefaultValueFactory = _ => 64 };
+        var idle = new Option<double>("--idle-timeout-s") { Description = "close sessions idle this long", DefaultValueFactory = _ => 300 };
+        var rate = new Option<double>("--rate-limit") { Description = "requests per second per tenant", DefaultValueFactory = _ => 2000 };
+        var maxMessage = new Option<int>("--max-message-mb") { DefaultValueFactory = _ => 32 };
+        var cmd = new Command("serve", "Serve the middle blocks over gRPC; runs until interrupted")
+            { shard, host, port, cert, key, auth, state, split, kvBudget, perTenant, idle, rate, maxMessage };
+        cmd.SetAction(async (r, cancel) =>
+        {
+            var options = new EndpointOptions
+            {
+                ShardFolder = r.GetValue(shard)!, Host = r.GetValue(host)!, Port = r.GetValue(port),
+                TlsCertificate = r.GetValue(cert), TlsKey = r.GetValue(key), AuthFile = r.GetValue(auth), StateFolder = r.GetValue(state),
+                Split = r.GetValue(split) is { } s ? Core.Model.SplitSpec.Parse(s) : null,
+                KvBudgetBytes = r.GetValue(kvBudget) << 20, MaxSessionsPerTenant = r.GetValue(perTenant),
+                IdleTimeout = TimeSpan.FromSeconds(r.GetValue(idle)), RequestsPerSecondPerTenant = r.GetValue(rate),
+                MaxMessageBytes = r.GetValue(maxMessage) << 20,
+            };
+            await using var endpoint = await EndpointHost.StartAsync(options);
+            var c = endpoint.State.Shard;
+            // The first line on stdout is the address, so scripts and tests can wait for it.
+            Console.Out.WriteLine($"listening on {endpoint.Address}");
+            Console.Out.Flush();
+            Console.Error.WriteLine($"noir endpoint: blocks {c.Middle.First}..{c.Middle.First + c.Middle.Count - 1} of {c.Config.NumLayers}, model {endpoint.State.Fingerprint}, " +
+                $"{(options.AuthFile == null ? "no auth (loopback)" : "API keys required")}, {(options.TlsCertificate == null ? "cleartext h2c" : "TLS")}");
+            try { await endpoint.WaitForShutdownAsync(cancel); } catch (OperationCanceledException) { }
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,96 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace NoirCode.Endpoint;
+
+/// <summary>
+/// Runs the endpoint: gRPC (HTTP/2; cleartext only on loopback) plus /healthz and /metrics. Binding to any
+/// other address requires TLS and an --auth file.
+/// </summary>
+public sealed class EndpointHost : IAsyncDisposable
+{
+    readonly WebApplication _app;
+    readonly EndpointState _state;
+    readonly Timer _expiry;
+
+    public Uri Address { get; }
+    public EndpointState State => _state;
+
+    EndpointHost(WebApplication app, EndpointState state, Uri address)
+    {
+        _app = app; _state = state; Address = address;
+        var period = TimeSpan.FromSeconds(Math.Clamp(state.Options.IdleTimeout.TotalSeconds / 4, 0.25, 30));
+        _expiry = new Timer(_ => state.Sessions.ExpireIdle(), null, period, period);
+    }
+
+    public static void Validate(EndpointOptions o)
+    {
+        if (!IPAddress.TryParse(o.Host, out var ip) && o.Host != "localhost")
+            throw new ArgumentException($"--host must be an IP address or localhost, not '{o.Host}'");
+        bool loopback = o.Host == "localhost" || IPAddress.IsLoopback(ip!);
+        bool tls = o.TlsCertificate != null || o.TlsKey != null;
+        if (tls && (o.TlsCertificate == null || o.TlsKey == null)) throw new ArgumentException("TLS needs both --tls-cert and --tls-key");
+        if (!loopback && (!tls || o.AuthFile == null))
+            throw new ArgumentException($"binding to {o.Host} exposes the endpoint beyond this machine: it requires --tls-cert, --tls-key and --auth");
+    }
+
+    public static async Task<EndpointHost> StartAsync(EndpointOptions options, Action<ILoggingBuilder>? logging = null)
+    {
+        Validate(options);
+        var keys = options.AuthFile == null ? ApiKeys.None : ApiKeys.Load(options.AuthFile);
+        var state = new EndpointState(options);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging != null) logging(builder.Logging);
+        else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+        X509Certificate2? certificate = options.TlsCertificate == null ? null : X509Certificate2.CreateFromPemFile(options.TlsCertificate, options.TlsKey);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            // A session is one long stream: limit each message (gRPC's MaxReceiveMessageSize), not the stream's total.
+            k.Limits.MaxRequestBodySize = null;
+            var ip = options.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
+            k.Listen(ip, options.Port, listen =>
+            {
+                if (certificate != null) { listen.Protocols = HttpProtocols.Http1AndHttp2; listen.UseHttps(certificate); }
+                else listen.Protocols = HttpProtocols.Http2; // cleartext HTTP/2 (h2c): gRPC clients speak it with prior knowledge
+            });
+        });
+        builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(keys);
+        builder.Services.AddSingleton(state.Metrics);
+        builder.Services.AddGrpc(g =>
+        {
+            g.MaxReceiveMessageSize = options.MaxMessageBytes;
+            g.MaxSendMessageSize = options.MaxMessageBytes;
+            g.Interceptors.Add<AuthInterceptor>();
+            g.EnableDetailedErrors = false;
+        });
+        var app = builder.Build();
+        app.MapGrpcService<SplitInferenceService>();
+        app.MapGet("/healthz", () => Results.Json(new { status = "ok", sessions = state.Sessions.Count, queue = state.Worker.QueueLength }));
+        app.MapGet("/metrics", () => Results.Text(state.Metrics.Render(), "text/plain; version=0.0.4"));
+        await app.StartAsync();
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = new Uri(bound.Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "[::1]"));
+        return new EndpointHost(app, state, address);
+    }
+
+    public Task WaitForShutdownAsync(CancellationToken cancel = default) => Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.WaitForShutdownAsync(_app, cancel);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _expiry.DisposeAsync();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _state.Dispose();
+    }
+}

@@ -1,0 +1,19 @@
+using NoirCode.Core.Model;
+
+namespace NoirCode.Endpoint;
+
+/// <summary>One client's generation session: its KV cache for the middle blocks and its limits.</summary>
+public sealed class ServerSession
+{
+    public required string Id { get; init; }
+    public required string Tenant { get; init; }
+    public required int MaxLength { get; init; }
+    public required KvCache Cache { get; init; }
+    public required long ReservedBytes { get; init; }
+    public required Protocol.WireDtype ReplyDtype { get; init; }
+    /// <summary>Cancelled when the session expires, so its stream ends.</summary>
+    public CancellationTokenSource Expiry { get; } = new();
+    public long LastActiveTicks { get; set; } = Environment.TickCount64;
+    /// <summary>Positions held; read and written on the model worker only.</summary>
+    public long Length => Cache.Length;
+}

@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using NoirCode.Core.Model;
+using NoirCode.Protocol;
+using static TorchSharp.torch;
+
+namespace NoirCode.Endpoint;
+
+/// <summary>
+/// The gRPC service. Each bad request ends its stream with a status that says what was wrong
+/// (InvalidArgument, FailedPrecondition, ResourceExhausted); the endpoint itself keeps serving. Payloads are never logged.
+/// </summary>
+public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
+{
+    readonly EndpointState _state;
+    readonly ILogger _log;
+
+    public SplitInferenceService(EndpointState state, ILogger<SplitInferenceService> log) { _state = state; _log = log; }
+
+    static string Tenant(ServerCallContext context) => (string)context.UserState[AuthInterceptor.TenantKey];
+
+    public override async Task Session(IAsyncStreamReader<SessionRequest> requests, IServerStreamWriter<SessionReply> replies, ServerCallContext context)
+    {
+        string tenant = Tenant(context);
+        if (!await requests.MoveNext(context.CancellationToken)) return;
+        if (requests.Current.KindCase != SessionRequest.KindOneofCase.Open) throw Invalid("the first message of a session must be open");
+        var open = requests.Current.Open;
+        CheckModel(open.ModelFingerprint);
+        int maxPositions = _state.Shard.Config.MaxPositions;
+        if (open.MaxLength == 0 || open.MaxLength > maxPositions) throw Invalid($"max_length must be between 1 and the model's {maxPositions}");
+        if (!Enum.IsDefined(open.ReplyDtype)) throw Invalid($"unknown reply dtype {(int)open.ReplyDtype}");
+
+        var session = Rejecting(() => _state.Sessions.Open(tenant, (int)open.MaxLength, open.ReplyDtype));
+        _state.Metrics.SessionOpened();
+        _log.LogInformation("session {Session} opened for tenant {Tenant} (max {Max} positions)", session.Id, tenant, open.MaxLength);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Expiry.Token);
+        try
+        {
+            await replies.WriteAsync(new SessionReply { Opened = new SessionOpened { SessionId = session.Id, HiddenSize = (uint)_state.Shard.Config.HiddenSize, MaxLength = open.MaxLength } });
+            while (await requests.MoveNext(cancel.Token))
+            {
+                session.LastActiveTicks = Environment.TickCount64;
+                if (!_state.RateLimit(tenant)) throw Rejected(StatusCode.ResourceExhausted, "request rate limit exceeded for this tenant; slow down");
+                var request = requests.Current;
+                switch (request.KindCase)
+                {
+                    case SessionRequest.KindOneofCase.Forward:
+                        await replies.WriteAsync(new SessionReply { Forward = await ForwardAsync(session, request.Forward) });
+                        break;
+                    case SessionRequest.KindOneofCase.Truncate:
+                        long length = (long)request.Truncate.Length;
+                        await _state.Worker.RunAsync(() => { CheckTruncate(session, length); session.Cache.Truncate(length); return 0; });
+                        await replies.WriteAsync(new SessionReply { Truncated = new Truncated { Length = (ulong)length } });
+                        break;
+                    case SessionRequest.KindOneofCase.Close:
+                        return;
+                    default:
+                        throw Invalid($"unexpected {request.KindCase} inside a session");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (session.Expiry.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"session expired after {_state.Options.IdleTimeout.TotalSeconds:F0} s idle; open a new one (the client replays its history)"));
+        }
+        finally
+        {
+            if (_state.Sessions.Close(session))
+            {
+                _state.Metrics.SessionClosed();
+                await _state.Worker.RunAsync(() => { session.Cache.Dispose(); return 0; });
+                _log.LogInformation("session {Session} closed", session.Id);
+            }
+        }
+    }
+
+    async Task<ForwardResult> ForwardAsync(ServerSession session, ForwardStep step)
+    {
+        var clock = Stopwatch.StartNew();
+        long start = (long)step.StartPosition;
+        if (step.Hidden is null) throw Invalid("forward needs hidden states");
+        if (start + step.Hidden.Tokens > session.MaxLength)
+            throw Invalid($"positions {start}..{start + step.Hidden.Tokens - 1} go beyond this session's max_length {session.MaxLength}");
+        Tensor hidden;
+        try { hidden = HiddenBlocks.Decode(step.Hidden, _state.Shard.Config.HiddenSize, session.MaxLength - start); }
+        catch (ArgumentException e) { throw Invalid(e.Message); }
+        using (hidden)
+        {
+            _state.Metrics.Bytes(step.Hidden.Data.Length + step.Hidden.Scales.Length, 0);
+            var lora = await _state.Worker.RunAsync(() => _state.Adapters.ForInference(session.Tenant));
+            // A start before the end rolls the session back first (an edit, a cancelled generation).
+            await _state.Worker.RunAsync(() =>
+            {
+                if (start > session.Length) throw Invalid($"start_position {start} is past the {session.Length} positions this session holds");
+                if (start < session.Length) session.Cache.Truncate(start);
+                return 0;
+            });
+            Tensor output = hidden.shape[1] == 1
+                ? await _state.Worker.DecodeAsync(session, hidden, lora)
+                : await _state.Worker.RunAsync(() =>
+                {
+                    using var _ = no_grad();
+                    using var positions = arange(start, start + hidden.shape[1], ScalarType.Int64);
+                    return _state.Shard.Middle.Forward(hidden, positions, session.Cache, lora);
+                });
+            using (output)
+            {
+                var block = HiddenBlocks.Encode(output, session.ReplyDtype);
+                _state.Metrics.Bytes(0, block.Data.Length + block.Scales.Length);
+                _state.Metrics.Step(clock.Elapsed);
+                return new ForwardResult { StartPosition = (ulong)start, Hidden = block };
+            }
+        }
+    }
+
+    static void CheckTruncate(ServerSession session, long length)
+    {
+        if (length < 0 || length > session.Length) throw Invalid($"cannot truncate a session of {session.Length} positions to {length}");
+    }
+
+    public override async Task Train(IAsyncStreamReader<TrainRequest> requests, IServerStreamWriter<TrainReply> replies, ServerCallContext context)
+    {
+        string tenant = Tenant(context);
+        if (!await requests.MoveNext(context.CancellationToken)) return;
+        if (requests.Current.KindCase != TrainRequest.KindOneofCase.Open) throw Invalid("the first message of a training stream must be open");
+        CheckModel(requests.Current.Open.ModelFingerprint);
+        double lr = requests.Current.Open.LearningRate;
+        var training = await _state.Worker.RunAsync(() => _state.Adapters.GetOrCreate(tenant, lr));
+        int hiddenSize = _state.Shard.Config.HiddenSize;
+        var pending = new Dictionary<ulong, (Tensor Input, Tensor Output)>();
+        _log.LogInformation("training stream opened for tenant {Tenant}", tenant);
+        await replies.WriteAsync(new TrainReply { Opened = new TrainOpened { HiddenSize = (uint)hiddenSize, StepsSoFar = (ulong)training.Steps } });
+        try
+        {
+            while (await requests.MoveNext(context.CancellationToken))
+            {
+                if (!_state.RateLimit(tenant)) throw Rejected(StatusCode.ResourceExhausted, "request rate limit exceeded for this tenant; slow down");
+                var request = requests.Current;
+                switch (request.KindCase)
+                {
+                    case TrainRequest.KindOneofCase.Forward:
+                    {
+                        var f = request.Forward;
+                        if (pending.ContainsKey(f.SampleId)) throw Invalid($"sample {f.SampleId} is already in flight");
+                        if (pending.Count >= 64) throw Rejected(StatusCode.ResourceExhausted, "at most 64 samples may await their backward pass");
+                        Tensor input;
+                        try { input = HiddenBlocks.Decode(f.Hidden, hiddenSize, _state.Shard.Config.MaxPositions); }
+                        catch (ArgumentException e) { throw Invalid(e.Message); }
+                        var output = await _state.Worker.RunAsync(() =>
+                        {
+                            using var _ = enable_grad();
+                            input.requires_grad_(true);
+                            using var positions = arange(input.shape[1], ScalarType.Int64);
+                            return _state.Shard.Middle.Forward(input, positions, cache: null, training.Adapter);
+                        });
+                        pending[f.SampleId] = (input, output);
+                        await replies.WriteAsync(new TrainReply { Forward = new TrainForwardResult { SampleId = f.SampleId, Hidden = HiddenBlocks.Encode(output.detach(), f.Hidden.Dtype) } });
+                        break;
+                    }
+                    case TrainRequest.KindOneofCase.Backward:
+                    {
+                        var b = request.Backward;
+                        if (!pending.Remove(b.SampleId, out var graph)) throw Invalid($"sample {b.SampleId} has no forward pass awaiting its gradient");
+                        Tensor grad;
+                        try { grad = HiddenBlocks.Decode(b.Gradient, hiddenSize, graph.Output.shape[1]); }
+                        catch (ArgumentException e) { graph.Input.Dispose(); graph.Output.Dispose(); throw Invalid(e.Message); }
+                        if (grad.shape[1] != graph.Output.shape[1]) throw Invalid("the gradient must cover the same positions as the forward pass");
+                        var inputGrad = await _state.Worker.RunAsync(() =>
+                        {
+                            // LoRA gradients accumulate over the samples of this step; Step averages them.
+                            graph.Output.backward(new[] { grad });
+                            training.PendingSamples++;
+                            var g = graph.Input.grad!.detach().clone();
+                            graph.Input.Dispose(); graph.Output.Dispose(); grad.Dispose();
+                            return g;
+                        });
+                        using (inputGrad)
+                            await replies.WriteAsync(new TrainReply { Backward = new TrainBackwardResult { SampleId = b.SampleId, Gradient = HiddenBlocks.Encode(inputGrad, b.Gradient.Dtype) } });
+                        break;
+                    }
+                    case TrainRequest.KindOneofCase.Step:
+                    {
+                        var (steps, samples) = await _state.Worker.RunAsync(() =>
+                        {
+                            int n = training.PendingSamples;
+                            if (n == 0) throw Invalid("no sample gradients to apply");
+                            using (no_grad())
+                                foreach (var p in training.Adapter.parameters()) p.grad?.div_(n);
+                            training.Optimizer.step();
+                            training.Optimizer.zero_grad();
+                            training.PendingSamples = 0;
+                            training.Steps++;
+                            _state.Adapters.Save(tenant);
+                            return (training.Steps, n);
+                        });
+                        _state.Metrics.TrainStep();
+                        await replies.WriteAsync(new TrainReply { Stepped = new TrainStepped { Step = (ulong)steps, Samples = (uint)samples } });
+                        break;
+                    }
+                    default:
+                        throw Invalid($"unexpected {request.KindCase} inside a training stream");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var (input, output) in pending.Values) { input.Dispose(); output.Dispose(); }
+        }
+    }
+
+    void CheckModel(string fingerprint)
+    {
+        if (fingerprint != _state.Fingerprint)
+            throw Rejected(StatusCode.FailedPrecondition, $"this endpoint serves model {_state.Fingerprint}, not {(fingerprint.Length == 0 ? "(none given)" : fingerprint)}");
+    }
+
+    T Rejecting<T>(Func<T> f)
+    {
+        try { return f(); }
+        catch (RpcException) { _state.Metrics.Rejected(); throw; }
+    }
+
+    RpcException Rejected(StatusCode code, string message) { _state.Metrics.Rejected(); return new RpcException(new Status(code, message)); }
+    static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+}

@@ -1,0 +1,23 @@
+namespace NoirCode.Remote;
+
+/// <summary>How the client reaches the endpoint(s).</summary>
+public sealed record EndpointClientOptions
+{
+    /// <summary>Tried in order; on failure the next one, with the session's history replayed.</summary>
+    public required IReadOnlyList<Uri> Endpoints { get; init; }
+    /// <summary>From NOIR_API_KEY or an owner-only file (<see cref="ApiKeySource"/>), never from the command line.</summary>
+    public string? ApiKey { get; init; }
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan StepTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Attempts per request, across endpoints, before giving up.</summary>
+    public int MaxAttempts { get; init; } = 6;
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(2);
+    public Privacy.Egress.WireDtype ReplyDtype { get; init; } = Privacy.Egress.WireDtype.Float16;
+    public int MaxMessageBytes { get; init; } = 32 << 20;
+
+    public static IReadOnlyList<Uri> ParseList(string text) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u =>
+            Uri.TryCreate(u, UriKind.Absolute, out var uri) && (uri.Scheme == "http" || uri.Scheme == "https")
+                ? uri : throw new ArgumentException($"'{u}' is not an http:// or https:// endpoint address")).ToArray();
+}

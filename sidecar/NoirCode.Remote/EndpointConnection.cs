@@ -1,0 +1,51 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using NoirCode.Protocol;
+
+namespace NoirCode.Remote;
+
+/// <summary>A channel to one endpoint with the client's timeouts and credentials.</summary>
+public sealed class EndpointConnection : IDisposable
+{
+    readonly GrpcChannel _channel;
+    public Uri Address { get; }
+    public SplitInference.SplitInferenceClient Client { get; }
+    readonly string? _apiKey;
+
+    public EndpointConnection(Uri address, EndpointClientOptions options)
+    {
+        Address = address;
+        _apiKey = options.ApiKey;
+        _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                ConnectTimeout = options.ConnectTimeout,
+                KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+                EnableMultipleHttp2Connections = true,
+            },
+            MaxReceiveMessageSize = options.MaxMessageBytes,
+            MaxSendMessageSize = options.MaxMessageBytes,
+        });
+        Client = new SplitInference.SplitInferenceClient(_channel);
+    }
+
+    public Metadata Headers()
+    {
+        var headers = new Metadata();
+        if (_apiKey != null) headers.Add("authorization", "Bearer " + _apiKey);
+        return headers;
+    }
+
+    public void Dispose() => _channel.Dispose();
+
+    /// <summary>Failures worth another attempt (possibly elsewhere); the rest are the caller's mistake and final.</summary>
+    public static bool IsTransient(Exception e) => e switch
+    {
+        RpcException r => r.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown
+            or StatusCode.Cancelled or StatusCode.DeadlineExceeded or StatusCode.Aborted,
+        IOException or HttpRequestException or TimeoutException or OperationCanceledException => true,
+        _ => false,
+    };
+}

@@ -1,0 +1,181 @@
+using Grpc.Core;
+using NoirCode.Core.Generation;
+using NoirCode.Privacy.Egress;
+using NoirCode.Protocol;
+using static TorchSharp.torch;
+
+namespace NoirCode.Remote;
+
+/// <summary>The endpoint refused a request for a reason retrying will not fix (bad input, wrong model, no access).</summary>
+public sealed class EndpointRequestException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>No endpoint could be reached within the attempts allowed.</summary>
+public sealed class EndpointUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The middle blocks on a remote endpoint, as one gRPC session. Every hidden state passes the egress guard
+/// first. The session keeps what it has sent (its input history, as Petals does): when the stream breaks or the
+/// endpoint dies, it reconnects (to the next endpoint in the list, with backoff), replays the history to
+/// rebuild the endpoint's KV cache, and resends the request, so the caller sees the same result as an
+/// uninterrupted run. Replays resend packets already admitted and charged; they are not charged again.
+/// </summary>
+public sealed class RemoteMiddleSession : IMiddleSession
+{
+    readonly EndpointClientOptions _options;
+    readonly EgressGuard _guard;
+    readonly string _fingerprint;
+    readonly int _maxLength, _hidden;
+    readonly List<EgressPacket> _history = new();
+    EndpointConnection? _connection;
+    AsyncDuplexStreamingCall<SessionRequest, SessionReply>? _call;
+    int _endpoint;
+
+    /// <summary>Times the session had to be rebuilt on a fresh stream.</summary>
+    public int Reconnects { get; private set; }
+    /// <summary>The endpoint this session last reached.</summary>
+    public Uri? LastEndpoint { get; private set; }
+    /// <summary>The last request: tokens, bytes sent, bytes received, milliseconds.</summary>
+    public (long Tokens, long BytesUp, long BytesDown, double Milliseconds) Last { get; private set; }
+
+    public RemoteMiddleSession(EndpointClientOptions options, EgressGuard guard, string modelFingerprint, int maxLength, int hiddenSize)
+    {
+        if (options.Endpoints.Count == 0) throw new ArgumentException("give at least one endpoint");
+        _options = options; _guard = guard; _fingerprint = modelFingerprint; _maxLength = maxLength; _hidden = hiddenSize;
+    }
+
+    long HistoryLength => _history.Count == 0 ? 0 : _history[^1].StartPosition + _history[^1].Tokens;
+
+    public Tensor Forward(Tensor hidden, Tensor positions)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long start = positions[0].item<long>();
+        if (start > HistoryLength) throw new ArgumentException($"position {start} skips past the {HistoryLength} positions sent so far");
+        var packet = _guard.Admit(hidden, EgressKind.HiddenStates, start);
+        TrimHistory(start);
+        var reply = WithRecovery(() => SendForward(packet));
+        _history.Add(packet);
+        var block = reply.Hidden;
+        var result = HiddenBlocks.Decode(block, _hidden, packet.Tokens);
+        if ((long)reply.StartPosition != start || result.shape[1] != packet.Tokens)
+        {
+            result.Dispose();
+            throw new EndpointRequestException("the endpoint answered for other positions than it was asked");
+        }
+        Last = (packet.Tokens, packet.Payload.LongLength, block.Data.Length + block.Scales.Length, clock.Elapsed.TotalMilliseconds);
+        return result.to(hidden.dtype);
+    }
+
+    public void Truncate(long length)
+    {
+        if (length > HistoryLength) throw new ArgumentOutOfRangeException(nameof(length), $"cannot truncate {HistoryLength} positions to {length}");
+        TrimHistory(length);
+        if (_call == null) return; // the next connection replays the trimmed history
+        try
+        {
+            Send(new SessionRequest { Truncate = new TruncateSession { Length = (ulong)length } });
+            Receive(SessionReply.KindOneofCase.Truncated);
+        }
+        catch (Exception e) when (EndpointConnection.IsTransient(e)) { Disconnect(); }
+    }
+
+    /// <summary>Keeps the packets for positions [0, length), cutting the last one if it straddles.</summary>
+    void TrimHistory(long length)
+    {
+        while (_history.Count > 0 && _history[^1].StartPosition >= length) _history.RemoveAt(_history.Count - 1);
+        if (_history.Count > 0 && HistoryLength > length)
+        {
+            var last = _history[^1];
+            long keep = length - last.StartPosition;
+            using var full = HiddenStateCodec.Decode(last.Payload, last.Dtype, last.Tokens, last.HiddenSize);
+            using var kept = full.narrow(1, 0, keep);
+            _history[^1] = last with { Tokens = keep, Payload = HiddenStateCodec.Encode(kept, last.Dtype) };
+        }
+    }
+
+    ForwardResult SendForward(EgressPacket packet)
+    {
+        Send(new SessionRequest { Forward = new ForwardStep { StartPosition = (ulong)packet.StartPosition, Hidden = HiddenBlocks.FromPacket(packet) } });
+        return Receive(SessionReply.KindOneofCase.Forward).Forward;
+    }
+
+    T WithRecovery<T>(Func<T> request)
+    {
+        var backoff = _options.InitialBackoff;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                EnsureConnected();
+                return request();
+            }
+            catch (Exception e) when (EndpointConnection.IsTransient(e))
+            {
+                Disconnect();
+                if (attempt >= _options.MaxAttempts)
+                    throw new EndpointUnavailableException($"no endpoint answered after {attempt} attempts ({string.Join(", ", _options.Endpoints)}): {Describe(e)}", e);
+                _endpoint = (_endpoint + 1) % _options.Endpoints.Count;
+                Thread.Sleep(backoff);
+                backoff = TimeSpan.FromTicks(Math.Min(_options.MaxBackoff.Ticks, backoff.Ticks * 2));
+            }
+            catch (RpcException e)
+            {
+                Disconnect();
+                throw new EndpointRequestException($"the endpoint refused the request ({e.StatusCode}): {e.Status.Detail}", e);
+            }
+        }
+    }
+
+    void EnsureConnected()
+    {
+        if (_call != null) return;
+        bool rebuilding = _connection != null || _history.Count > 0;
+        _connection = new EndpointConnection(_options.Endpoints[_endpoint], _options);
+        LastEndpoint = _connection.Address;
+        _call = _connection.Client.Session(_connection.Headers());
+        Send(new SessionRequest { Open = new OpenSession { ModelFingerprint = _fingerprint, MaxLength = (uint)_maxLength, ReplyDtype = HiddenBlocks.FromWire(_options.ReplyDtype) } });
+        var opened = Receive(SessionReply.KindOneofCase.Opened).Opened;
+        if (opened.HiddenSize != _hidden) throw new EndpointRequestException($"the endpoint's model has hidden size {opened.HiddenSize}, this client's {_hidden}");
+        foreach (var packet in _history) SendForward(packet); // rebuild the endpoint's KV cache
+        if (rebuilding) Reconnects++;
+    }
+
+    void Send(SessionRequest request)
+    {
+        using var timeout = new CancellationTokenSource(_options.StepTimeout);
+        _call!.RequestStream.WriteAsync(request, timeout.Token).GetAwaiter().GetResult();
+    }
+
+    SessionReply Receive(SessionReply.KindOneofCase expected)
+    {
+        using var timeout = new CancellationTokenSource(_options.StepTimeout);
+        if (!_call!.ResponseStream.MoveNext(timeout.Token).GetAwaiter().GetResult())
+            throw new IOException("the endpoint closed the session");
+        var reply = _call.ResponseStream.Current;
+        if (reply.KindCase != expected) throw new EndpointRequestException($"expected {expected} from the endpoint, got {reply.KindCase}");
+        return reply;
+    }
+
+    void Disconnect()
+    {
+        try { _call?.Dispose(); } catch { /* already broken */ }
+        _connection?.Dispose();
+        _call = null;
+    }
+
+    static string Describe(Exception e) => e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message;
+
+    public void Dispose()
+    {
+        if (_call != null)
+        {
+            try
+            {
+                Send(new SessionRequest { Close = new CloseSession() });
+                _call.RequestStream.CompleteAsync().Wait(TimeSpan.FromSeconds(2));
+            }
+            catch (Exception e) when (EndpointConnection.IsTransient(e) || e is RpcException or AggregateException) { }
+        }
+        Disconnect();
+        _connection = null;
+    }
+}
