@@ -12,6 +12,7 @@ var root = new RootCommand("NoirCode: private code completion with a split open-
     KeygenCommand.Create(),
     PrivacyCommands.Create(),
     CloudCommands.Create(),
+    EvalCommand.Create(),
 };
 // Exceptions reach CliErrors, which prints one clear line instead of System.CommandLine's stack trace.
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -45,25 +45,47 @@ public static class RandomModelFactory
         var specials = TokenizerJsonWriter.Write(folder, bpe);
         int idCount = bpe.Vocabulary.Count + specials.Count;
         var config = PresetConfig(preset, (idCount + 7) / 8 * 8, specials["<|endoftext|>"]) with { TorchDtype = dtype switch { "BF16" => "bfloat16", "F16" => "float16", _ => "float32" } };
-        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-
-        var rng = new Random(seed);
-        var tensors = ModelLayout.AllTensors(config).Select(t => TensorData.OfFloats(t.Name, dtype, t.Shape, RandomValues(rng, t.Name, t.Shape))).ToList();
-        WeightFolderWriter.Write(folder, tensors);
+        WriteConfigAndWeights(folder, config, seed, dtype, forTraining: false);
         return config;
     }
 
-    static float[] RandomValues(Random rng, string name, long[] shape)
+    /// <summary>
+    /// Writes config.json and random weights. <paramref name="forTraining"/> picks the usual pre-training init
+    /// (σ = 0.02, output projections scaled by 1/√(2·layers), unit norms, zero biases) instead of the test init.
+    /// </summary>
+    public static void WriteConfigAndWeights(string folder, ModelConfig config, int seed, string dtype = "F32", bool forTraining = false)
     {
-        long n = shape.Aggregate(1L, (a, b) => a * b);
-        var values = new float[n];
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        var rng = new Random(seed);
+        var tensors = ModelLayout.AllTensors(config).Select(t => TensorData.OfFloats(t.Name, dtype, t.Shape,
+            forTraining ? TrainingInit(rng, t.Name, t.Shape, config.NumLayers) : TestInit(rng, t.Name, t.Shape))).ToList();
+        WeightFolderWriter.Write(folder, tensors);
+    }
+
+    static float[] TestInit(Random rng, string name, long[] shape)
+    {
         bool norm = name.EndsWith("norm.weight", StringComparison.Ordinal);
         bool bias = name.EndsWith(".bias", StringComparison.Ordinal);
         double std = norm ? 0.1 : bias ? 0.1 : name == ModelLayout.Embedding ? 1.0 : 1.0 / Math.Sqrt(shape[^1]);
+        return Gaussian(rng, shape, norm ? 1 : 0, std);
+    }
+
+    static float[] TrainingInit(Random rng, string name, long[] shape, int layers)
+    {
+        if (name.EndsWith("norm.weight", StringComparison.Ordinal)) return Gaussian(rng, shape, 1, 0);
+        if (name.EndsWith(".bias", StringComparison.Ordinal)) return Gaussian(rng, shape, 0, 0);
+        bool residualOut = name.EndsWith("o_proj.weight", StringComparison.Ordinal) || name.EndsWith("down_proj.weight", StringComparison.Ordinal);
+        return Gaussian(rng, shape, 0, residualOut ? 0.02 / Math.Sqrt(2 * layers) : 0.02);
+    }
+
+    static float[] Gaussian(Random rng, long[] shape, double mean, double std)
+    {
+        long n = shape.Aggregate(1L, (a, b) => a * b);
+        var values = new float[n];
         for (long i = 0; i < n; i++)
         {
             double gaussian = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
-            values[i] = (float)((norm ? 1 : 0) + std * gaussian);
+            values[i] = (float)(mean + std * gaussian);
         }
         return values;
     }

@@ -5,7 +5,8 @@ namespace NoirCode.Core.Util;
 /// <summary>Reports progress of a long operation: a fraction done and an estimate of the time left.</summary>
 public interface IProgressSink
 {
-    void Report(string stage, long done, long total);
+    /// <param name="detail">changing figures to show beside the count (a loss, a rate); not part of the stage</param>
+    void Report(string stage, long done, long total, string? detail = null);
     void Done(string stage);
 }
 
@@ -13,7 +14,7 @@ public interface IProgressSink
 public sealed class NullProgress : IProgressSink
 {
     public static readonly NullProgress Instance = new();
-    public void Report(string stage, long done, long total) { }
+    public void Report(string stage, long done, long total, string? detail = null) { }
     public void Done(string stage) { }
 }
 
@@ -29,14 +30,14 @@ public sealed class StderrProgress : IProgressSink
     TimeSpan _stageStart;
     TimeSpan? _lastPrint;
 
-    public void Report(string stage, long done, long total)
+    public void Report(string stage, long done, long total, string? detail = null)
     {
         var now = _clock.Elapsed;
         if (stage != _stage) { _stage = stage; _stageStart = now; _lastPrint = null; }
         bool finished = total > 0 && done >= total;
         if (!finished && _lastPrint is { } last && now - last < TimeSpan.FromSeconds(_interactive ? 0.1 : 1)) return;
         _lastPrint = now;
-        Console.Error.Write((_interactive ? "\r" : "") + Format(stage, done, total, now - _stageStart) + (_interactive ? "\u001b[K" : "\n"));
+        Console.Error.Write((_interactive ? "\r" : "") + Format(stage, done, total, now - _stageStart) + (detail == null ? "" : $" {detail}") + (_interactive ? "\u001b[K" : "\n"));
     }
 
     public void Done(string stage)

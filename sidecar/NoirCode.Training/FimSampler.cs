@@ -1,0 +1,93 @@
+using NoirCode.Core.Tokenization;
+
+namespace NoirCode.Training;
+
+/// <summary>
+/// Draws training sequences from documents: a window of lines, and with probability 1/2 a fill-in-the-middle
+/// example built on characters before tokenising (as StarCoder does): half the time the middle is one to three
+/// whole lines (the shape of single-line infilling), else a random span; prefix-suffix-middle and
+/// suffix-prefix-middle orders in equal parts. Deterministic given the step's seed.
+/// </summary>
+public sealed class FimSampler
+{
+    readonly IReadOnlyList<string> _docs;
+    readonly long[] _cumulative;
+    readonly CodeTokenizer _tok;
+    readonly FimFormat _fim;
+    readonly int _eos, _pad;
+    public int SequenceLength { get; }
+    public const int IgnoreIndex = -100;
+
+    public FimSampler(IReadOnlyList<string> docs, CodeTokenizer tokenizer, int sequenceLength)
+    {
+        _docs = docs; _tok = tokenizer; SequenceLength = sequenceLength;
+        _fim = tokenizer.Fim ?? throw new ArgumentException("the tokenizer needs FIM tokens");
+        _eos = tokenizer.SpecialId("<|endoftext|>");
+        _pad = tokenizer.SpecialId("<|fim_pad|>");
+        _cumulative = new long[docs.Count];
+        long total = 0;
+        for (int i = 0; i < docs.Count; i++) _cumulative[i] = total += docs[i].Length;
+    }
+
+    /// <summary>Inputs and targets [SequenceLength] each; padded targets are <see cref="IgnoreIndex"/>.</summary>
+    public (long[] Input, long[] Target) Sample(Random rng, bool allowFim = true)
+    {
+        string doc = _docs[PickDoc(rng)];
+        var lines = doc.Split('\n');
+        int first = rng.Next(lines.Length);
+        int budgetChars = SequenceLength * 4;
+        var window = new System.Text.StringBuilder();
+        int last = first;
+        while (last < lines.Length && window.Length + lines[last].Length + 1 < budgetChars) window.Append(lines[last++]).Append('\n');
+        if (window.Length == 0) window.Append(lines[first][..Math.Min(lines[first].Length, budgetChars)]).Append('\n');
+        string text = window.ToString();
+        bool endOfDoc = last >= lines.Length;
+
+        List<int> ids;
+        if (allowFim && rng.NextDouble() < 0.5 && text.Length > 8)
+        {
+            var (pre, mid, suf) = SplitForFim(text, rng);
+            var p = _tok.Encode(pre);
+            var s = _tok.Encode(suf);
+            ids = rng.NextDouble() < 0.5 ? _fim.BuildPsm(p, s) : _fim.BuildSpm(p, s);
+            ids.AddRange(_tok.Encode(mid));
+            ids.Add(_eos);
+        }
+        else
+        {
+            ids = _tok.Encode(text).ToList();
+            if (endOfDoc) ids.Add(_eos);
+        }
+        var input = new long[SequenceLength];
+        var target = new long[SequenceLength];
+        for (int i = 0; i < SequenceLength; i++)
+        {
+            input[i] = i < ids.Count ? ids[i] : _pad;
+            target[i] = i + 1 < ids.Count ? ids[i + 1] : IgnoreIndex;
+        }
+        return (input, target);
+    }
+
+    (string Prefix, string Middle, string Suffix) SplitForFim(string text, Random rng)
+    {
+        if (rng.NextDouble() < 0.5)
+        {
+            var lineStarts = new List<int> { 0 };
+            for (int i = 0; i < text.Length - 1; i++) if (text[i] == '\n') lineStarts.Add(i + 1);
+            lineStarts.Add(text.Length);
+            int a = rng.Next(lineStarts.Count - 1);
+            int b = Math.Min(lineStarts.Count - 1, a + 1 + (rng.NextDouble() < 0.7 ? 0 : rng.Next(3)));
+            return (text[..lineStarts[a]], text[lineStarts[a]..lineStarts[b]], text[lineStarts[b]..]);
+        }
+        int x = rng.Next(text.Length), y = rng.Next(text.Length);
+        (x, y) = (Math.Min(x, y), Math.Max(x, y));
+        return (text[..x], text[x..y], text[y..]);
+    }
+
+    int PickDoc(Random rng)
+    {
+        long r = (long)(rng.NextDouble() * _cumulative[^1]);
+        int i = Array.BinarySearch(_cumulative, r);
+        return i >= 0 ? Math.Min(i + 1, _docs.Count - 1) : ~i;
+    }
+}

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NoirCode.Core.Model;
+using NoirCode.Core.Tokenization;
+using NoirCode.Core.Util;
+using NoirCode.Core.Weights;
+using NoirCode.Training;
+
+// noir-train prepare|train|export: the bundled default model, from corpus to Hugging Face folder.
+var argsList = args.ToList();
+string Arg(string name, string? fallback = null)
+{
+    int i = argsList.IndexOf(name);
+    return i >= 0 && i + 1 < argsList.Count ? argsList[i + 1] : fallback ?? throw new ArgumentException($"missing {name}");
+}
+string command = args.FirstOrDefault() ?? "help";
+string run = Arg("--run", "artifacts/train/default");
+try
+{
+    switch (command)
+    {
+        case "prepare": Prepare(); break;
+        case "train":
+            new PretrainRun(run).Train(new PretrainRun.Settings(
+                Steps: int.Parse(Arg("--steps", "3000")), Batch: int.Parse(Arg("--batch", "8")), SequenceLength: int.Parse(Arg("--seq", "512")),
+                LearningRate: double.Parse(Arg("--lr", "0.002"), System.Globalization.CultureInfo.InvariantCulture),
+                MinutesThisSitting: double.Parse(Arg("--minutes", "100000"), System.Globalization.CultureInfo.InvariantCulture), Seed: 7), new StderrProgress());
+            break;
+        case "export": Export(); break;
+        default:
+            Console.Error.WriteLine("usage: noir-train prepare [--run DIR] [--pyenv DIR] [--vocab N] | train [--run DIR] [--steps N] [--minutes M] | export [--run DIR] --out models/NAME");
+            return 2;
+    }
+    return 0;
+}
+catch (Exception e) when (e is ArgumentException or IOException or ModelLoadException)
+{
+    Console.Error.WriteLine($"noir-train: error: {e.Message}");
+    return 2;
+}
+
+void Prepare()
+{
+    string pyenv = Arg("--pyenv", Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".pyenv", "versions"));
+    string benchmarks = Arg("--benchmarks", Path.Combine("..", "shared", "benchmarks"));
+    int vocab = int.Parse(Arg("--vocab", "8192"));
+    var benchFiles = Directory.GetFiles(benchmarks, "*.jsonl.gz");
+    if (benchFiles.Length == 0) throw new IOException($"no benchmark files in {benchmarks} to filter the corpus against");
+    var corpus = StdlibCorpus.Build(pyenv, benchFiles);
+    Directory.CreateDirectory(run);
+    File.WriteAllText(Path.Combine(run, "train.txt"), string.Join("\u0000", corpus.Train.Select(t => t.Text)));
+    File.WriteAllText(Path.Combine(run, "heldout.txt"), string.Join("\u0000", corpus.HeldOut.Select(t => t.Text)));
+    Console.Error.WriteLine($"corpus: {corpus.Train.Count} training modules ({corpus.Train.Sum(t => t.Text.Length) / 1e6:F1} MB), {corpus.HeldOut.Count} held out ({corpus.HeldOut.Sum(t => t.Text.Length) / 1e6:F1} MB), " +
+        $"{corpus.DuplicateVersions} duplicates across versions {string.Join(", ", corpus.Versions)}, {corpus.DroppedForBenchmarkOverlap} dropped for benchmark overlap");
+
+    Console.Error.WriteLine($"training a {vocab}-token byte-level BPE...");
+    var bpe = BpeTrainer.Train(corpus.Train.Select(t => t.Text), vocab - TokenizerJsonWriter.DefaultSpecials.Length);
+    string model = Path.Combine(run, "model");
+    if (Directory.Exists(model)) Directory.Delete(model, true);
+    Directory.CreateDirectory(model);
+    var specials = TokenizerJsonWriter.Write(model, bpe, maxLength: 1024);
+    var config = new ModelConfig
+    {
+        Architecture = "LlamaForCausalLM", VocabSize = vocab, HiddenSize = 256, IntermediateSize = 704, NumLayers = 8,
+        NumHeads = 8, NumKvHeads = 4, HeadDim = 32, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositions = 1024,
+        TieWordEmbeddings = true, EosTokenIds = new[] { specials["<|endoftext|>"] }, BosTokenId = null,
+    };
+    RandomModelFactory.WriteConfigAndWeights(model, config, seed: 7, forTraining: true);
+    var stats = new JsonObject
+    {
+        ["train_modules"] = corpus.Train.Count, ["train_chars"] = corpus.Train.Sum(t => (long)t.Text.Length),
+        ["heldout_modules"] = new JsonArray(StdlibCorpus.HeldOutModules.Select(m => (JsonNode)m).ToArray()),
+        ["heldout_files"] = corpus.HeldOut.Count, ["heldout_chars"] = corpus.HeldOut.Sum(t => (long)t.Text.Length),
+        ["python_versions"] = new JsonArray(corpus.Versions.Select(v => (JsonNode)v).ToArray()),
+        ["duplicates_removed"] = corpus.DuplicateVersions, ["dropped_for_benchmark_overlap"] = corpus.DroppedForBenchmarkOverlap,
+        ["vocab"] = vocab,
+    };
+    File.WriteAllText(Path.Combine(run, "corpus.json"), stats.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    Console.Error.WriteLine($"prepared {run}: tokenizer and initial model in {model}");
+}
+
+void Export()
+{
+    string output = Arg("--out");
+    var source = new PretrainRun(run).LatestWeights();
+    Directory.CreateDirectory(output);
+    foreach (var f in new[] { "config.json", "tokenizer.json", "tokenizer_config.json" })
+        File.Copy(Path.Combine(source, f), Path.Combine(output, f), overwrite: true);
+    var weights = WeightFolder.Open(source);
+    // bf16 halves the size; the engine computes in float32 either way.
+    var config = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "config.json")))!.AsObject();
+    config["torch_dtype"] = "bfloat16";
+    File.WriteAllText(Path.Combine(output, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    WeightFolderWriter.Write(output, weights.Entries.Select(e => TensorData.OfFloats(e.Name, "BF16", e.Shape, weights.ReadFloats(e.Name, e.Shape).Values)).ToList());
+    Console.Error.WriteLine($"exported {source} to {output}");
+}
