@@ -36,6 +36,8 @@ public sealed class RemoteMiddleSession : IMiddleSession
     public Uri? LastEndpoint { get; private set; }
     /// <summary>The last request: tokens, bytes sent, bytes received, milliseconds.</summary>
     public (long Tokens, long BytesUp, long BytesDown, double Milliseconds) Last { get; private set; }
+    /// <summary>All requests of this session (replays not counted).</summary>
+    public (long Tokens, long BytesUp, long BytesDown) Total { get; private set; }
 
     public RemoteMiddleSession(EndpointClientOptions options, EgressGuard guard, string modelFingerprint, int maxLength, int hiddenSize)
     {
@@ -62,6 +64,7 @@ public sealed class RemoteMiddleSession : IMiddleSession
             throw new EndpointRequestException("the endpoint answered for other positions than it was asked");
         }
         Last = (packet.Tokens, packet.Payload.LongLength, block.Data.Length + block.Scales.Length, clock.Elapsed.TotalMilliseconds);
+        Total = (Total.Tokens + Last.Tokens, Total.BytesUp + Last.BytesUp, Total.BytesDown + Last.BytesDown);
         return result.to(hidden.dtype);
     }
 

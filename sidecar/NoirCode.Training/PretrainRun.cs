@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using NoirCode.Core.Model;
 using NoirCode.Core.Util;
 using NoirCode.Core.Weights;
+using NoirCode.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;

@@ -5,6 +5,7 @@ using NoirCode.Core.Tokenization;
 using NoirCode.Core.Util;
 using NoirCode.Core.Weights;
 using NoirCode.Training;
+using NoirCode.Core.Training;
 
 // noir-train prepare|train|export: the bundled default model, from corpus to Hugging Face folder.
 var argsList = args.ToList();

@@ -47,23 +47,28 @@ public static class GenerateCommand
                 MaxTokens = r.GetValue(maxTokens), Temperature = r.GetValue(temperature), TopP = r.GetValue(topP),
                 StopStrings = r.GetValue(stop) ?? Array.Empty<string>(), Seed = r.GetValue(seed), MaxSequenceLength = model.MaxPositions,
             });
-            if (r.GetValue(json))
+            var o = new JsonObject
             {
-                CliJson.Print(new JsonObject
-                {
-                    ["text"] = result.Text,
-                    ["finish_reason"] = result.FinishReason,
-                    ["prompt_tokens"] = result.PromptTokens,
-                    ["generated_tokens"] = result.TokenIds.Count,
-                    ["elapsed_ms"] = Math.Round(result.Elapsed.TotalMilliseconds, 1),
-                    ["mode"] = model.Mode,
-                });
+                ["text"] = result.Text,
+                ["finish_reason"] = result.FinishReason,
+                ["prompt_tokens"] = result.PromptTokens,
+                ["generated_tokens"] = result.TokenIds.Count,
+                ["elapsed_ms"] = Math.Round(result.Elapsed.TotalMilliseconds, 1),
+                ["mode"] = model.Mode,
+            };
+            if (model.Remote is { Total.Tokens: > 0 } remote)
+            {
+                o["bytes_sent"] = remote.Total.BytesUp;
+                o["bytes_received"] = remote.Total.BytesDown;
+                o["bytes_per_token_sent"] = (double)remote.Total.BytesUp / remote.Total.Tokens;
             }
+            if (r.GetValue(json)) CliJson.Print(o);
             else
             {
                 Console.Out.Write(result.Text);
                 Console.Out.WriteLine();
-                Console.Error.WriteLine($"[{model.Mode}: {result.PromptTokens} prompt tokens, {result.TokenIds.Count} generated in {result.Elapsed.TotalMilliseconds:F0} ms, {result.FinishReason}]");
+                string traffic = o["bytes_sent"] is { } sent ? $", {sent} bytes sent ({o["bytes_per_token_sent"]} per token)" : "";
+                Console.Error.WriteLine($"[{model.Mode}: {result.PromptTokens} prompt tokens, {result.TokenIds.Count} generated in {result.Elapsed.TotalMilliseconds:F0} ms, {result.FinishReason}{traffic}]");
             }
             return 0;
         });

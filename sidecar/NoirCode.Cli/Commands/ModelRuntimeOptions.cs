@@ -10,7 +10,8 @@ using NoirCode.Remote;
 namespace NoirCode.Cli.Commands;
 
 /// <summary>A ready model: its tokenizer, a session over it (local, split in process, or split through an endpoint), and how it runs.</summary>
-public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Session, string Mode, int MaxPositions) : IDisposable
+/// <param name="Remote">the endpoint session when the middle runs remotely (for its traffic figures)</param>
+public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Session, string Mode, int MaxPositions, RemoteMiddleSession? Remote = null) : IDisposable
 {
     public void Dispose() => Session.Dispose();
 }
@@ -64,8 +65,10 @@ public sealed class ModelRuntimeOptions
         var client = ClientModel.Load(dir, splitSpec, options, untieHead: keyDir != null);
         string fingerprint = ModelFingerprint.Of(dir);
         PrivacyKeys? privacyKeys = keyDir == null ? null : PrivacyKeys.Load(keyDir, fingerprint);
+        if (privacyKeys != null) SplitFineTuner.CheckBinding(dir, privacyKeys.Metadata.KeyId);
         IVocabularyMapping? mapping = privacyKeys?.ApplyTo(client);
         IMiddleSession middle;
+        RemoteMiddleSession? remote = null;
         string mode;
         if (endpointList != null)
         {
@@ -73,7 +76,7 @@ public sealed class ModelRuntimeOptions
             var guard = new EgressGuard(client.Config.HiddenSize, wireDtype, new ExposureLedger(ExposureLedger.DefaultFolder()),
                 ExposureLedger.WorkspaceId(Directory.GetCurrentDirectory()), privacyKeys?.Metadata.KeyId ?? "none");
             var clientOptions = new EndpointClientOptions { Endpoints = EndpointClientOptions.ParseList(endpointList), ApiKey = ApiKeySource.Resolve(r.GetValue(_apiKeyFile)), ReplyDtype = wireDtype };
-            middle = new RemoteMiddleSession(clientOptions, guard, fingerprint, client.Config.MaxPositions, client.Config.HiddenSize);
+            middle = remote = new RemoteMiddleSession(clientOptions, guard, fingerprint, client.Config.MaxPositions, client.Config.HiddenSize);
             mode = $"split {client.Split} via {endpointList}";
         }
         else
@@ -87,6 +90,6 @@ public sealed class ModelRuntimeOptions
             mode = $"split {client.Split} (middle in this process)";
         }
         if (privacyKeys != null) mode += $", keys {privacyKeys.Metadata.KeyId} (ε = {privacyKeys.Metadata.Epsilon})";
-        return new ModelRuntime(client.Tokenizer, new SplitSession(client, middle, mapping), mode, client.Config.MaxPositions);
+        return new ModelRuntime(client.Tokenizer, new SplitSession(client, middle, mapping), mode, client.Config.MaxPositions, remote);
     }
 }

@@ -1,6 +1,6 @@
 using NoirCode.Core.Tokenization;
 
-namespace NoirCode.Training;
+namespace NoirCode.Core.Training;
 
 /// <summary>
 /// Draws training sequences from documents: a window of lines, and with probability 1/2 a fill-in-the-middle

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using NoirCode.Core.Model;
+using NoirCode.Privacy.Egress;
+using NoirCode.Privacy.Keys;
+using NoirCode.Privacy.Ledger;
+using NoirCode.Remote;
+
+namespace NoirCode.Cli.Commands;
+
+/// <summary><c>noir tune</c>: STuning, split fine-tuning that restores utility under the privacy keys.</summary>
+public static class TuneCommand
+{
+    static readonly string[] CodeExtensions = { ".py" };
+
+    public static Command Create()
+    {
+        var model = CommonOptions.Model("the model (whole, or client shard), or a tuned shard to continue");
+        var keys = new Option<string>("--keys") { Description = "privacy keys (noir keygen) to tune under", Required = true };
+        var endpoint = new Option<string>("--endpoint") { Description = "the endpoint that trains your tenant's LoRA on the middle blocks", Required = true };
+        var apiKeyFile = new Option<string?>("--api-key-file") { Description = "owner-only file holding the endpoint API key (default: $NOIR_API_KEY)" };
+        var data = new Option<string>("--data") { Description = "folder of your code to tune on (*.py)", Required = true };
+        var output = new Option<string>("--out") { Description = "folder for the tuned client shard (owner-only; checkpoints go here too)", Required = true };
+        var split = CommonOptions.Split();
+        var epochs = new Option<double>("--epochs") { Description = "passes over the data", DefaultValueFactory = _ => 1 };
+        var steps = new Option<int?>("--steps") { Description = "optimiser steps (overrides --epochs)" };
+        var batch = new Option<int>("--batch") { Description = "samples per step (per-sample gradients averaged)", DefaultValueFactory = _ => 8 };
+        var seq = new Option<int>("--seq") { Description = "tokens per sample", DefaultValueFactory = _ => 256 };
+        var lr = new Option<double>("--lr") { Description = "client learning rate", DefaultValueFactory = _ => 5e-4 };
+        var cloudLr = new Option<double>("--cloud-lr") { Description = "the endpoint LoRA's learning rate (0: the endpoint's default)", DefaultValueFactory = _ => 0 };
+        var json = CommonOptions.Json();
+        var cmd = new Command("tune", "Split fine-tuning under privacy keys (STuning); resumes from --out if it holds a checkpoint")
+            { model, keys, endpoint, apiKeyFile, data, output, split, epochs, steps, batch, seq, lr, cloudLr, json };
+        cmd.SetAction(r =>
+        {
+            string outDir = r.GetValue(output)!, dataDir = r.GetValue(data)!;
+            bool resume = File.Exists(Path.Combine(outDir, "tuning_state.json"));
+            string source = resume ? outDir : r.GetValue(model)!;
+            if (!Directory.Exists(dataDir)) throw new IOException($"data folder {dataDir} does not exist");
+            var docs = Directory.EnumerateFiles(dataDir, "*", SearchOption.AllDirectories)
+                .Where(f => CodeExtensions.Contains(Path.GetExtension(f))).Select(File.ReadAllText).Where(t => t.Length > 0).ToList();
+            if (docs.Count == 0) throw new ArgumentException($"no code files ({string.Join(", ", CodeExtensions)}) in {dataDir}");
+
+            var progress = CommonOptions.Progress();
+            var client = ClientModel.Load(source, CommonOptions.ParseSplit(r.GetValue(split)), new LoadOptions { Progress = progress }, untieHead: true);
+            string fingerprint = ModelFingerprint.Of(source);
+            var privacyKeys = PrivacyKeys.Load(r.GetValue(keys)!, fingerprint);
+            privacyKeys.ApplyTo(client);
+            var guard = new EgressGuard(client.Config.HiddenSize, WireDtype.Float32, new ExposureLedger(ExposureLedger.DefaultFolder()),
+                ExposureLedger.WorkspaceId(dataDir), privacyKeys.Metadata.KeyId);
+            var options = new EndpointClientOptions { Endpoints = EndpointClientOptions.ParseList(r.GetValue(endpoint)!), ApiKey = ApiKeySource.Resolve(r.GetValue(apiKeyFile)) };
+            using var remote = new RemoteTrainingSession(options, guard, fingerprint, client.Config.HiddenSize, r.GetValue(cloudLr));
+
+            long chars = docs.Sum(d => (long)d.Length);
+            int totalSteps = r.GetValue(steps) ?? Math.Max(1, (int)(r.GetValue(epochs) * chars / 3.5 / (r.GetValue(batch) * r.GetValue(seq))));
+            var settings = new TuneSettings(totalSteps, r.GetValue(batch), r.GetValue(seq), r.GetValue(lr));
+            // The tuned shard is written from the original model's files; a resumed run takes them from itself.
+            var losses = new SplitFineTuner(client, privacyKeys, remote, outDir).Run(docs, settings, progress, source);
+            var o = new JsonObject
+            {
+                ["out"] = Path.GetFullPath(outDir), ["key_id"] = privacyKeys.Metadata.KeyId, ["steps"] = totalSteps,
+                ["first_loss"] = losses.FirstOrDefault(), ["last_loss"] = losses.LastOrDefault(), ["documents"] = docs.Count,
+            };
+            if (r.GetValue(json)) CliJson.Print(o); else CliJson.PrintTable(o);
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NoirCode.Core.Model;
+using NoirCode.Core.Training;
+using NoirCode.Core.Util;
+using NoirCode.Core.Weights;
+using NoirCode.Privacy;
+using NoirCode.Privacy.Keys;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace NoirCode.Remote;
+
+public sealed record TuneSettings(int Steps, int Batch, int SequenceLength, double LearningRate, int Seed = 11, double CheckpointMinutes = 5);
+
+/// <summary>
+/// STuning (NOIR §7): split fine-tuning under the privacy keys. The client trains its encoder and decoder blocks,
+/// final norm and head fully (the INDVocab embedding stays fixed); the endpoint trains the tenant's LoRA on the
+/// middle blocks. Per sample: the encoder output goes up, the middle output comes down, the loss is next-token
+/// cross-entropy on LTokenizer indices, the gradient at the middle output goes up and the gradient at the encoder
+/// output comes down. Per-sample gradients are averaged over a batch on both sides. Only hidden states and
+/// boundary gradients travel, through the egress guard.
+/// The tuned client shard is written owner-only, bound to the keys, with checkpoints to resume from.
+/// </summary>
+public sealed class SplitFineTuner
+{
+    public const string BindingFile = "noir_tuning.json";
+    readonly ClientModel _client;
+    readonly PrivacyKeys _keys;
+    readonly RemoteTrainingSession _remote;
+    readonly string _out;
+
+    public SplitFineTuner(ClientModel client, PrivacyKeys keys, RemoteTrainingSession remote, string outFolder)
+    {
+        if (client.Head.Tied) throw new ArgumentException("load the client with untieHead: true");
+        _client = client; _keys = keys; _remote = remote; _out = outFolder;
+    }
+
+    /// <summary>What the client trains: encoder and decoder blocks, final norm and head, under their HF names.</summary>
+    List<(string Name, TorchSharp.Modules.Parameter P)> Trainable() =>
+        _client.Encoder.NamedWeights().Concat(_client.Decoder.NamedWeights()).Concat(_client.Head.NamedWeights()).ToList();
+
+    /// <returns>the mean loss of each step</returns>
+    public List<double> Run(IReadOnlyList<string> documents, TuneSettings s, IProgressSink progress, string sourceModelFolder)
+    {
+        _client.Embedding.Weight.requires_grad_(false); // INDVocab is the privacy mechanism's output: fixed
+        var parameters = Trainable().Select(w => w.P).ToList();
+        var optimizer = optim.AdamW(parameters, s.LearningRate, weight_decay: 0.0);
+        var state = LoadState(optimizer);
+        int step = (int)state["step"]!;
+        var losses = state["losses"]!.AsArray().Select(x => (double)x!).ToList();
+        var sampler = new FimSampler(documents, _client.Tokenizer, s.SequenceLength);
+        var perm = _keys.Permutation;
+        var sinceCheckpoint = Stopwatch.StartNew();
+        while (step < s.Steps)
+        {
+            var rng = new Random(s.Seed * 1_000_003 + step);
+            optimizer.zero_grad();
+            double stepLoss = 0;
+            for (int b = 0; b < s.Batch; b++)
+            {
+                using var scope = NewDisposeScope();
+                var (input, target) = sampler.Sample(rng);
+                var ids = tensor(input.Select(t => (long)perm.ToIndex((int)t)).ToArray()).unsqueeze(0);
+                var labels = tensor(target.Select(t => t == FimSampler.IgnoreIndex ? t : perm.ToIndex((int)t)).ToArray());
+                var positions = arange(s.SequenceLength);
+                ulong sampleId = (ulong)step * 1000 + (ulong)b;
+                var encoded = _client.Encode(ids, positions, cache: null);
+                var middle = _remote.Forward(sampleId, encoded.detach()).requires_grad_(true);
+                var logits = _client.Decode(middle, positions, cache: null, lastOnly: false)[0];
+                var loss = F.cross_entropy(logits, labels, ignore_index: FimSampler.IgnoreIndex);
+                loss.backward();
+                var encodedGrad = _remote.Backward(sampleId, middle.grad!);
+                encoded.backward(new[] { encodedGrad.to(encoded.dtype) });
+                stepLoss += loss.item<float>();
+            }
+            using (no_grad())
+                foreach (var p in parameters) p.grad?.div_(s.Batch); // the average of per-sample gradients
+            nn.utils.clip_grad_norm_(parameters, 1.0);
+            optimizer.step();
+            _remote.Step();
+            step++;
+            losses.Add(Math.Round(stepLoss / s.Batch, 4));
+            progress.Report("tuning", step, s.Steps, $"loss {stepLoss / s.Batch:F3}");
+            if (sinceCheckpoint.Elapsed.TotalMinutes >= s.CheckpointMinutes || step == s.Steps)
+            {
+                state["step"] = step;
+                state["losses"] = new JsonArray(losses.Select(l => (JsonNode)l).ToArray());
+                Save(optimizer, state, sourceModelFolder);
+                sinceCheckpoint.Restart();
+            }
+        }
+        progress.Done("tuning");
+        return losses;
+    }
+
+    JsonObject LoadState(TorchSharp.Modules.OptimizerHelper optimizer)
+    {
+        string stateFile = Path.Combine(_out, "tuning_state.json");
+        if (!File.Exists(stateFile)) return new JsonObject { ["step"] = 0, ["losses"] = new JsonArray() };
+        CheckBinding(_out, _keys.Metadata.KeyId);
+        optimizer.load_state_dict(Path.Combine(_out, "optimizer.bin"));
+        return JsonNode.Parse(File.ReadAllText(stateFile))!.AsObject();
+    }
+
+    /// <summary>Writes the tuned client shard (owner-only) with its binding to the keys and the resume state.</summary>
+    void Save(TorchSharp.Modules.OptimizerHelper optimizer, JsonObject state, string sourceModelFolder)
+    {
+        SecureFiles.CreateFolder(_out);
+        var weights = WeightFolder.Open(sourceModelFolder);
+        var config = _client.Config with { TieWordEmbeddings = false };
+        // The embedding stays the public one: the keys replace it when loaded. The rest is the tuned client.
+        var tensors = new List<TensorData> { TensorData.Lazy(ModelLayout.Embedding, weights.Entry(ModelLayout.Embedding).Dtype, ModelLayout.EmbeddingShape(config), () => weights.ReadRaw(ModelLayout.Embedding)) };
+        tensors.AddRange(Trainable().Select(w => TensorData.Of(w.Name, "F32", w.P.shape, TensorBytes.ToBytes(w.P, ScalarType.Float32))));
+        SafetensorsFile.Write(Path.Combine(_out, WeightFolder.SingleFile), tensors, mode: SecureFiles.OwnerFile);
+        SecureFiles.WriteAllText(Path.Combine(_out, "config.json"), config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" })
+            if (File.Exists(Path.Combine(sourceModelFolder, f))) SecureFiles.WriteAllText(Path.Combine(_out, f), File.ReadAllText(Path.Combine(sourceModelFolder, f)));
+        var manifest = new ShardManifest(ShardManifest.ClientRole, _client.Split, config.NumLayers, _keys.Metadata.ModelFingerprint);
+        manifest.Save(_out);
+        File.SetUnixFileMode(Path.Combine(_out, ShardManifest.FileName), SecureFiles.OwnerFile);
+        SecureFiles.WriteAllText(Path.Combine(_out, BindingFile), new JsonObject
+        {
+            ["key_id"] = _keys.Metadata.KeyId, ["epsilon"] = _keys.Metadata.Epsilon, ["steps"] = (int)state["step"]!,
+            ["updated_utc"] = DateTimeOffset.UtcNow.ToString("O"),
+        }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        optimizer.save_state_dict(Path.Combine(_out, "optimizer.bin"));
+        File.SetUnixFileMode(Path.Combine(_out, "optimizer.bin"), SecureFiles.OwnerFile);
+        SecureFiles.WriteAllText(Path.Combine(_out, "tuning_state.json"), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Refuses a tuned shard made for other keys: its decoder speaks another permutation.</summary>
+    public static void CheckBinding(string folder, string keyId)
+    {
+        string path = Path.Combine(folder, BindingFile);
+        if (!File.Exists(path)) return;
+        string bound = (string)JsonNode.Parse(File.ReadAllText(path))!["key_id"]!;
+        if (bound != keyId)
+            throw new KeyMismatchException($"{folder} was tuned with keys {bound}, not {keyId}; use those keys or tune again with these");
+    }
+}
