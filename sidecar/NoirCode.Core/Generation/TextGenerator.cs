@@ -13,11 +13,14 @@ public sealed record GenerationOptions
     public int? Seed { get; init; }
     /// <summary>Stop before the sequence would exceed this many positions (the model's context).</summary>
     public int MaxSequenceLength { get; init; } = int.MaxValue;
+    /// <summary>After this long, stop at the next newline (a completion's latency budget); null: no budget.</summary>
+    public TimeSpan? NewlineCutoff { get; init; }
 }
 
 public sealed record GenerationResult(string Text, IReadOnlyList<int> TokenIds, string FinishReason, int PromptTokens, TimeSpan Elapsed)
 {
-    public const string StopToken = "stop_token", StopString = "stop_string", MaxTokens = "max_tokens", MaxLength = "max_length", Cancelled = "cancelled";
+    public const string StopToken = "stop_token", StopString = "stop_string", MaxTokens = "max_tokens", MaxLength = "max_length",
+        Cancelled = "cancelled", LatencyBudget = "latency_budget";
 }
 
 /// <summary>The decode loop: prefill the prompt, then sample and append one token at a time until a stop.</summary>
@@ -45,6 +48,12 @@ public static class TextGenerator
             text = tokenizer.Decode(generated);
             int stopAt = FirstStop(text, options.StopStrings);
             if (stopAt >= 0) { text = text[..stopAt]; reason = GenerationResult.StopString; break; }
+            if (options.NewlineCutoff is { } cutoff && clock.Elapsed > cutoff && text.TrimStart('\n').Contains('\n'))
+            {
+                text = text[..(text.IndexOf('\n', text.Length - text.TrimStart('\n').Length) + 1)];
+                reason = GenerationResult.LatencyBudget;
+                break;
+            }
             onToken?.Invoke(text);
             if (generated.Count >= options.MaxTokens) break;
             if (session.Length + 1 >= options.MaxSequenceLength) { reason = GenerationResult.MaxLength; break; }

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using NoirCode.Core.Generation;
+using NoirCode.Core.Tokenization;
+
+namespace NoirCode.Sidecar.Completion;
+
+/// <summary>What a completion request produced, with what it cost.</summary>
+public sealed record CompletionOutcome(string? Text, string Source, int TokensSent, TimeSpan Elapsed)
+{
+    public const string Model = "model", Cache = "cache", TypeThrough = "type-through", Cancelled = "cancelled";
+}
+
+public sealed record CompletionSettings
+{
+    public int MaxPromptTokens { get; init; } = 768;
+    /// <summary>Share of the prompt budget the suffix may take.</summary>
+    public double SuffixShare { get; init; } = 0.25;
+    public int MaxNewTokens { get; init; } = 64;
+    public TimeSpan NewlineCutoff { get; init; } = TimeSpan.FromMilliseconds(300);
+}
+
+/// <summary>
+/// Inline completion over one warm session. The prompt is fill-in-the-middle in suffix-prefix-middle order, so
+/// consecutive keystrokes share almost all of it: the session is rolled back only to where the new prompt first
+/// differs and only the new tokens are sent. One request runs at a time; a new one cancels the one in flight.
+/// Repeats come from an in-memory cache, and typing what is being suggested reuses the suggestion: neither
+/// costs a model call or exposure.
+/// </summary>
+public sealed class CompletionEngine : IDisposable
+{
+    readonly IInferenceSession _session;
+    readonly CodeTokenizer _tokenizer;
+    readonly FimFormat _fim;
+    readonly CompletionSettings _settings;
+    readonly int _maxPositions;
+    readonly CompletionCache _cache = new();
+    readonly SemaphoreSlim _gate = new(1, 1);
+    readonly List<int> _inSession = new(); // ids the session holds, in order
+    CancellationTokenSource? _inFlight;
+    (string Prefix, string Suffix, string Text)? _lastShown;
+
+    public CompletionEngine(IInferenceSession session, CodeTokenizer tokenizer, int maxPositions, CompletionSettings? settings = null)
+    {
+        _session = session; _tokenizer = tokenizer; _maxPositions = maxPositions;
+        _fim = tokenizer.Fim ?? throw new ArgumentException("the model's tokenizer has no fill-in-the-middle tokens");
+        _settings = settings ?? new CompletionSettings();
+    }
+
+    public async Task<CompletionOutcome> CompleteAsync(CompletionContext context, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        if (TypedThrough(context) is { } rest) return new CompletionOutcome(rest, CompletionOutcome.TypeThrough, 0, clock.Elapsed);
+        string key = CompletionCache.Key(context);
+        if (_cache.TryGet(key, out var cached)) return Shown(context, new CompletionOutcome(cached, CompletionOutcome.Cache, 0, clock.Elapsed));
+
+        // Single flight: the newest request wins; the one in flight stops at its next token.
+        var mine = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        Interlocked.Exchange(ref _inFlight, mine)?.Cancel();
+        await _gate.WaitAsync(CancellationToken.None);
+        try
+        {
+            if (mine.IsCancellationRequested) return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed);
+            var (text, sent, cancelled) = await Task.Run(() => Generate(context, mine.Token), CancellationToken.None);
+            if (cancelled) return new CompletionOutcome(null, CompletionOutcome.Cancelled, sent, clock.Elapsed);
+            var shown = CompletionPostProcessor.Apply(context, text);
+            _cache.Put(key, shown);
+            return Shown(context, new CompletionOutcome(shown, CompletionOutcome.Model, sent, clock.Elapsed));
+        }
+        finally
+        {
+            _gate.Release();
+            Interlocked.CompareExchange(ref _inFlight, null, mine);
+            mine.Dispose();
+        }
+    }
+
+    CompletionOutcome Shown(CompletionContext context, CompletionOutcome outcome)
+    {
+        _lastShown = outcome.Text == null ? null : (context.Prefix, context.Suffix, outcome.Text);
+        return outcome;
+    }
+
+    /// <summary>The user typed the start of what is being suggested: the rest of the suggestion still stands.</summary>
+    string? TypedThrough(CompletionContext context)
+    {
+        if (_lastShown is not { } last || context.Suffix != last.Suffix || !context.Prefix.StartsWith(last.Prefix, StringComparison.Ordinal)) return null;
+        string typed = context.Prefix[last.Prefix.Length..];
+        if (typed.Length == 0 || typed.Length >= last.Text.Length || !last.Text.StartsWith(typed, StringComparison.Ordinal)) return null;
+        return last.Text[typed.Length..];
+    }
+
+    (string Text, int Sent, bool Cancelled) Generate(CompletionContext context, CancellationToken cancel)
+    {
+        var prompt = BuildPrompt(context);
+        // Keep what the session already holds up to the first difference; send only the rest.
+        int common = 0;
+        while (common < _inSession.Count && common < prompt.Count - 1 && _inSession[common] == prompt[common]) common++;
+        _session.Truncate(common);
+        _inSession.RemoveRange(common, _inSession.Count - common);
+        var toSend = prompt.Skip(common).ToList();
+        int sent = toSend.Count;
+        _inSession.AddRange(toSend);
+        var result = TextGenerator.Generate(new TrackingSession(_session, _inSession, () => sent++), _tokenizer, toSend,
+            new GenerationOptions { MaxTokens = _settings.MaxNewTokens, MaxSequenceLength = _maxPositions, NewlineCutoff = _settings.NewlineCutoff, StopStrings = new[] { "\n\n\n" } },
+            cancel);
+        return (result.Text, sent, result.FinishReason == GenerationResult.Cancelled);
+    }
+
+    List<int> BuildPrompt(CompletionContext context)
+    {
+        var prefix = _tokenizer.Encode(context.Prefix).ToList();
+        var suffix = _tokenizer.Encode(context.Suffix).ToList();
+        int budget = Math.Min(_settings.MaxPromptTokens, _maxPositions - _settings.MaxNewTokens - 3);
+        int suffixBudget = Math.Max(0, Math.Min(suffix.Count, (int)(budget * _settings.SuffixShare)));
+        if (suffix.Count > suffixBudget) suffix.RemoveRange(suffixBudget, suffix.Count - suffixBudget);
+        int prefixBudget = budget - suffix.Count;
+        if (prefix.Count > prefixBudget) prefix.RemoveRange(0, prefix.Count - prefixBudget);
+        return _fim.BuildSpm(prefix, suffix);
+    }
+
+    /// <summary>Passes appends through and remembers the generated tokens the session now holds.</summary>
+    sealed class TrackingSession(IInferenceSession inner, List<int> held, Action onDecode) : IInferenceSession
+    {
+        bool _prefilled;
+        public long Length => inner.Length;
+        public float[] Append(IReadOnlyList<int> ids)
+        {
+            var logits = inner.Append(ids);
+            if (_prefilled) { held.AddRange(ids); onDecode(); }
+            _prefilled = true;
+            return logits;
+        }
+        public void Truncate(long length) => inner.Truncate(length);
+        public void Dispose() { }
+    }
+
+    public int CachedCompletions => _cache.Count;
+
+    public void Dispose() { _inFlight?.Cancel(); _session.Dispose(); _gate.Dispose(); }
+}

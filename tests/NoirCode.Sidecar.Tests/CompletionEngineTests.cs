@@ -1,0 +1,93 @@
+using NoirCode.Core.Generation;
+using NoirCode.Core.Model;
+using NoirCode.Sidecar.Completion;
+
+namespace NoirCode.Sidecar.Tests;
+
+/// <summary>The completion engine on a real (random) model: warm KV, cache, type-through, single flight.</summary>
+public class CompletionEngineTests
+{
+    static string _model = "";
+
+    [OneTimeSetUp]
+    public void Model()
+    {
+        _model = Path.Combine(Directory.CreateTempSubdirectory("noir-sidecar-tests-").FullName, "model");
+        RandomModelFactory.Create(_model, "tiny", seed: 2);
+    }
+
+    [OneTimeTearDown]
+    public void Clean() => Directory.Delete(Path.GetDirectoryName(_model)!, true);
+
+    /// <summary>Counts the tokens appended, i.e. what a split session would send.</summary>
+    sealed class Counting(IInferenceSession inner) : IInferenceSession
+    {
+        public int Appended { get; private set; }
+        public int Calls { get; private set; }
+        public long Length => inner.Length;
+        public float[] Append(IReadOnlyList<int> ids) { Appended += ids.Count; Calls++; return inner.Append(ids); }
+        public void Truncate(long length) => inner.Truncate(length);
+        public void Dispose() => inner.Dispose();
+    }
+
+    static (CompletionEngine Engine, Counting Session, CausalLM Model) Engine()
+    {
+        var model = CausalLM.Load(_model);
+        var counting = new Counting(new LocalSession(model));
+        return (new CompletionEngine(counting, model.Tokenizer, model.Config.MaxPositions, new CompletionSettings { MaxNewTokens = 8 }), counting, model);
+    }
+
+    const string Document = "import os\nimport sys\n\n\ndef read_config(path):\n    with open(path) as handle:\n        return handle.read()\n\n\ndef main(argv):\n    if len(argv) < 2:\n        ";
+
+    [Test]
+    public async Task KeystrokesSendOnlyTheNewTokens()
+    {
+        var (engine, session, _) = Engine();
+        var first = await engine.CompleteAsync(new CompletionContext(Document, "\n    return 0\n"), default);
+        Assert.That(first.Source, Is.EqualTo(CompletionOutcome.Model));
+        int afterFirst = session.Appended;
+        var second = await engine.CompleteAsync(new CompletionContext(Document + "pri", "\n    return 0\n"), default);
+        Assert.That(second.Source, Is.EqualTo(CompletionOutcome.Model));
+        Assert.That(second.TokensSent, Is.LessThan(15), "typing three characters re-sends a few tokens, not the whole prompt");
+        Assert.That(first.TokensSent, Is.GreaterThan(30));
+        Assert.That(session.Appended - afterFirst, Is.EqualTo(second.TokensSent));
+    }
+
+    [Test]
+    public async Task RepeatsComeFromTheCacheAndTypingTheSuggestionReusesIt()
+    {
+        var (engine, session, _) = Engine();
+        var context = new CompletionContext(Document, "\n");
+        var first = await engine.CompleteAsync(context, default);
+        int calls = session.Calls;
+        var again = await engine.CompleteAsync(context, default);
+        Assert.That(again.Source, Is.EqualTo(CompletionOutcome.Cache));
+        Assert.That(again.Text, Is.EqualTo(first.Text));
+        Assert.That(session.Calls, Is.EqualTo(calls), "no model call");
+        if (first.Text is { Length: > 1 } shown)
+        {
+            var typed = await engine.CompleteAsync(new CompletionContext(Document + shown[..1], "\n"), default);
+            Assert.That(typed.Source, Is.EqualTo(CompletionOutcome.TypeThrough));
+            Assert.That(typed.Text, Is.EqualTo(shown[1..]));
+            Assert.That(typed.TokensSent, Is.Zero);
+            Assert.That(session.Calls, Is.EqualTo(calls));
+        }
+    }
+
+    [Test]
+    public async Task ANewRequestCancelsTheOneInFlight()
+    {
+        var (engine, _, _) = Engine();
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        var early = await engine.CompleteAsync(new CompletionContext(Document + "x", "\n"), cancelled.Token);
+        Assert.That(early.Source, Is.EqualTo(CompletionOutcome.Cancelled));
+        Assert.That(early.Text, Is.Null);
+        var tasks = Enumerable.Range(0, 4).Select(i => engine.CompleteAsync(new CompletionContext(Document + new string('y', i + 1), "\n"), default)).ToArray();
+        var outcomes = await Task.WhenAll(tasks);
+        Assert.That(outcomes[^1].Source, Is.EqualTo(CompletionOutcome.Model), "the newest request is served");
+        Assert.That(outcomes.Count(o => o.Source == CompletionOutcome.Cancelled), Is.GreaterThanOrEqualTo(1), "older ones give way");
+        var after = await engine.CompleteAsync(new CompletionContext(Document + "z", "\n"), default);
+        Assert.That(after.Source, Is.EqualTo(CompletionOutcome.Model), "the session is usable after cancellations");
+    }
+}
