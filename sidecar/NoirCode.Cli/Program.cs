@@ -14,6 +14,7 @@ var root = new RootCommand("NoirCode: private code completion with a split open-
     CloudCommands.Create(),
     EvalCommand.Create(),
     TuneCommand.Create(),
+    LspCommand.Create(),
 };
 // Exceptions reach CliErrors, which prints one clear line instead of System.CommandLine's stack trace.
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -1,20 +1,10 @@
 using System.CommandLine;
-using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
-using NoirCode.Core.Tokenization;
 using NoirCode.Privacy.Egress;
-using NoirCode.Privacy.Keys;
-using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
+using NoirCode.Sidecar;
 
 namespace NoirCode.Cli.Commands;
-
-/// <summary>A ready model: its tokenizer, a session over it (local, split in process, or split through an endpoint), and how it runs.</summary>
-/// <param name="Remote">the endpoint session when the middle runs remotely (for its traffic figures)</param>
-public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Session, string Mode, int MaxPositions, RemoteMiddleSession? Remote = null) : IDisposable
-{
-    public void Dispose() => Session.Dispose();
-}
 
 /// <summary>
 /// The options that say which model runs where (shared by generate and eval): a whole model or client shard,
@@ -44,52 +34,15 @@ public sealed class ModelRuntimeOptions
         _ => throw new ArgumentException($"--wire must be f16, f32, bf16 or int8, not '{text}'"),
     };
 
-    public ModelRuntime Build(ParseResult r)
+    public ModelRuntime Build(ParseResult r) => ModelRuntime.Create(new RuntimeSpec
     {
-        string dir = r.GetValue(_model)!;
-        var options = new LoadOptions { Progress = CommonOptions.Progress() };
-        bool isClientShard = ShardManifest.TryLoad(dir) is { Role: ShardManifest.ClientRole };
-        string? cloudDir = r.GetValue(_cloudShard), keyDir = r.GetValue(_keys), endpointList = r.GetValue(_endpoint);
-        if (cloudDir != null && endpointList != null) throw new ArgumentException("give either --cloud-shard or --endpoint, not both");
-        if (isClientShard && cloudDir == null && endpointList == null)
-            throw new ArgumentException($"{dir} is a client shard: give --endpoint URL (or --cloud-shard DIR) for its middle blocks");
-        var wireDtype = ParseWire(r.GetValue(_wire)!);
-        var splitSpec = CommonOptions.ParseSplit(r.GetValue(_split));
-        bool splitMode = isClientShard || r.GetValue(_split) != null || cloudDir != null || keyDir != null || endpointList != null;
-        if (!splitMode)
-        {
-            var full = CausalLM.Load(dir, options);
-            return new ModelRuntime(full.Tokenizer, new LocalSession(full), "local", full.Config.MaxPositions);
-        }
-
-        var client = ClientModel.Load(dir, splitSpec, options, untieHead: keyDir != null);
-        string fingerprint = ModelFingerprint.Of(dir);
-        PrivacyKeys? privacyKeys = keyDir == null ? null : PrivacyKeys.Load(keyDir, fingerprint);
-        if (privacyKeys != null) SplitFineTuner.CheckBinding(dir, privacyKeys.Metadata.KeyId);
-        IVocabularyMapping? mapping = privacyKeys?.ApplyTo(client);
-        IMiddleSession middle;
-        RemoteMiddleSession? remote = null;
-        string mode;
-        if (endpointList != null)
-        {
-            // Everything bound for the endpoint passes the egress guard, which charges the user's ledger.
-            var guard = new EgressGuard(client.Config.HiddenSize, wireDtype, new ExposureLedger(ExposureLedger.DefaultFolder()),
-                ExposureLedger.WorkspaceId(Directory.GetCurrentDirectory()), privacyKeys?.Metadata.KeyId ?? "none");
-            var clientOptions = new EndpointClientOptions { Endpoints = EndpointClientOptions.ParseList(endpointList), ApiKey = ApiKeySource.Resolve(r.GetValue(_apiKeyFile)), ReplyDtype = wireDtype };
-            middle = remote = new RemoteMiddleSession(clientOptions, guard, fingerprint, client.Config.MaxPositions, client.Config.HiddenSize);
-            mode = $"split {client.Split} via {endpointList}";
-        }
-        else
-        {
-            var cloud = CloudShard.Load(cloudDir ?? dir, client.Split, options);
-            if (cloud.Split != client.Split) throw new ArgumentException($"the client shard is split {client.Split} but the cloud shard {cloud.Split}");
-            if (cloudDir != null && ModelFingerprint.Of(cloudDir) != fingerprint) throw new ArgumentException("the client and cloud shards come from different models");
-            middle = new LocalMiddleSession(cloud);
-            // In process too, the middle receives only what the egress guard admitted and encoded.
-            if (privacyKeys != null) middle = new GuardedMiddleSession(new EgressGuard(client.Config.HiddenSize, wireDtype, keyId: privacyKeys.Metadata.KeyId), middle);
-            mode = $"split {client.Split} (middle in this process)";
-        }
-        if (privacyKeys != null) mode += $", keys {privacyKeys.Metadata.KeyId} (ε = {privacyKeys.Metadata.Epsilon})";
-        return new ModelRuntime(client.Tokenizer, new SplitSession(client, middle, mapping), mode, client.Config.MaxPositions, remote);
-    }
+        ModelFolder = r.GetValue(_model)!,
+        Split = r.GetValue(_split) is { } split ? SplitSpec.Parse(split) : null,
+        CloudShardFolder = r.GetValue(_cloudShard),
+        Endpoints = r.GetValue(_endpoint) is { } list ? EndpointClientOptions.ParseList(list) : null,
+        ApiKey = r.GetValue(_endpoint) != null ? ApiKeySource.Resolve(r.GetValue(_apiKeyFile)) : null,
+        Wire = ParseWire(r.GetValue(_wire)!),
+        KeysFolder = r.GetValue(_keys),
+        Progress = CommonOptions.Progress(),
+    });
 }

@@ -136,5 +136,27 @@ public sealed class CompletionEngine : IDisposable
 
     public int CachedCompletions => _cache.Count;
 
+    /// <summary>
+    /// Runs other work on the engine's session (generate function) with completions held off; the completion in
+    /// flight gives way, and the session starts afresh.
+    /// </summary>
+    public T Exclusive<T>(Func<IInferenceSession, T> work)
+    {
+        _inFlight?.Cancel();
+        _gate.Wait();
+        try
+        {
+            _inSession.Clear();
+            _session.Truncate(0);
+            return work(_session);
+        }
+        finally
+        {
+            _inSession.Clear();
+            _session.Truncate(0);
+            _gate.Release();
+        }
+    }
+
     public void Dispose() { _inFlight?.Cancel(); _session.Dispose(); _gate.Dispose(); }
 }

@@ -1,0 +1,54 @@
+using System.CommandLine;
+using NoirCode.Privacy.Egress;
+using NoirCode.Remote;
+using NoirCode.Sidecar;
+using NoirCode.Sidecar.Lsp;
+
+namespace NoirCode.Cli.Commands;
+
+/// <summary><c>noir lsp</c>: the sidecar as a language server on stdin/stdout, for any LSP client.</summary>
+public static class LspCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("lsp", "Run the sidecar language server over stdio (settings come from initializationOptions)");
+        cmd.SetAction(async (_, cancel) =>
+        {
+            EmbeddedEndpoint? embedded = null;
+            ModelRuntime Factory(SidecarSettings s)
+            {
+                string model = s.ModelFolder ?? BundledModel() ?? throw new ArgumentException("no model configured (noir.modelFolder) and no bundled model found");
+                var wire = ModelRuntimeOptions.ParseWire(s.Wire);
+                if (s.Mode == "local") return ModelRuntime.Create(new RuntimeSpec { ModelFolder = model, Local = true });
+                if (s.Endpoints is { Length: > 0 } endpoints)
+                    return ModelRuntime.Create(new RuntimeSpec
+                    {
+                        ModelFolder = model, Endpoints = EndpointClientOptions.ParseList(string.Join(",", endpoints)),
+                        ApiKey = s.ApiKey ?? ApiKeySource.Resolve(null), KeysFolder = s.KeysFolder, Wire = wire,
+                    });
+                embedded?.Dispose();
+                embedded = EmbeddedEndpoint.Start(model);
+                var runtime = ModelRuntime.Create(new RuntimeSpec { ModelFolder = embedded.ClientFolder, Endpoints = new[] { embedded.Address }, KeysFolder = s.KeysFolder, Wire = wire });
+                return runtime with { Mode = runtime.Mode.Replace($"via {embedded.Address}", "via the local demo endpoint") };
+            }
+            using var server = new NoirLanguageServer(Console.OpenStandardInput(), Console.OpenStandardOutput(), Factory);
+            server.Start();
+            try { await server.Exited.WaitAsync(cancel); } catch (OperationCanceledException) { }
+            embedded?.Dispose();
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>The bundled model: models/*/ beside the repository the binary was built from.</summary>
+    static string? BundledModel()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            string models = Path.Combine(dir.FullName, "models");
+            if (Directory.Exists(models))
+                return Directory.GetDirectories(models).Order().FirstOrDefault(d => File.Exists(Path.Combine(d, "config.json")));
+        }
+        return null;
+    }
+}

@@ -1,0 +1,52 @@
+namespace NoirCode.Sidecar.Lsp;
+
+/// <summary>
+/// The open documents' text, kept in sync by full and incremental changes. Held in memory only and bounded:
+/// a document over the size limit is tracked as "too large" and gets no completions.
+/// </summary>
+public sealed class DocumentStore
+{
+    public const int MaxDocumentChars = 2_000_000;
+    readonly Dictionary<string, (string Text, string Language)> _docs = new();
+
+    public void Open(TextDocumentItem item) { lock (_docs) _docs[item.Uri] = (Bounded(item.Text), item.LanguageId); }
+    public void Close(string uri) { lock (_docs) _docs.Remove(uri); }
+
+    public void Change(string uri, IEnumerable<TextDocumentContentChangeEvent> changes)
+    {
+        lock (_docs)
+        {
+            if (!_docs.TryGetValue(uri, out var doc)) return;
+            string text = doc.Text;
+            foreach (var change in changes)
+            {
+                if (change.Range is null) { text = change.Text; continue; }
+                int start = Offset(text, change.Range.Start), end = Offset(text, change.Range.End);
+                if (end < start) (start, end) = (end, start);
+                text = text[..start] + change.Text + text[end..];
+            }
+            _docs[uri] = (Bounded(text), doc.Language);
+        }
+    }
+
+    public (string Text, string Language)? Get(string uri) { lock (_docs) return _docs.TryGetValue(uri, out var d) ? d : null; }
+
+    static string Bounded(string text) => text.Length > MaxDocumentChars ? text[..MaxDocumentChars] : text;
+
+    /// <summary>The string index of an LSP position (clamped to the text).</summary>
+    public static int Offset(string text, Position p)
+    {
+        int line = 0, i = 0;
+        while (line < p.Line && i < text.Length) { if (text[i] == '\n') line++; i++; }
+        int lineEnd = text.IndexOf('\n', i);
+        if (lineEnd < 0) lineEnd = text.Length;
+        return Math.Min(i + Math.Max(0, p.Character), lineEnd);
+    }
+
+    public static Position PositionOf(string text, int offset)
+    {
+        int line = 0, lineStart = 0;
+        for (int i = 0; i < offset && i < text.Length; i++) if (text[i] == '\n') { line++; lineStart = i + 1; }
+        return new Position(line, offset - lineStart);
+    }
+}

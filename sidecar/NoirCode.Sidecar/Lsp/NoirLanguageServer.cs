@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Text.Json;
+using NoirCode.Core.Generation;
+using NoirCode.Privacy.Egress;
+using NoirCode.Privacy.Ledger;
+using NoirCode.Remote;
+using NoirCode.Sidecar.Completion;
+using StreamJsonRpc;
+
+namespace NoirCode.Sidecar.Lsp;
+
+/// <summary>
+/// The sidecar as a language server over stdio: document sync, textDocument/inlineCompletion,
+/// workspace/executeCommand noir.generateFunction, configuration, and the noir/privacyStatus notification.
+/// Logs (stderr) carry events and counts, never code.
+/// </summary>
+public sealed class NoirLanguageServer : IDisposable
+{
+    public const string GenerateFunctionCommand = "noir.generateFunction";
+    readonly JsonRpc _rpc;
+    readonly DocumentStore _documents = new();
+    readonly TaskCompletionSource _exit = new();
+    readonly Func<SidecarSettings, ModelRuntime> _runtimeFactory;
+    SidecarSettings _settings = new();
+    SensitiveFiles _sensitive = new();
+    string? _root;
+    ModelRuntime? _runtime;
+    CompletionEngine? _engine;
+    Task? _loading;
+    PrivacyStatus _status = new() { Mode = PrivacyStatus.Loading, Detail = "starting" };
+
+    public Task Exited => _exit.Task;
+
+    /// <param name="runtimeFactory">makes the model runtime from the settings (the embedded default included)</param>
+    public NoirLanguageServer(Stream input, Stream output, Func<SidecarSettings, ModelRuntime> runtimeFactory)
+    {
+        _runtimeFactory = runtimeFactory;
+        var formatter = new SystemTextJsonFormatter { JsonSerializerOptions = LspJson.Options };
+        var sanitizer = new MessageSanitizer(input, output);
+        sanitizer.Start();
+        _rpc = new JsonRpc(new HeaderDelimitedMessageHandler(sanitizer.Output, sanitizer.Input, formatter));
+        _rpc.AddLocalRpcTarget(this, new JsonRpcTargetOptions { UseSingleObjectParameterDeserialization = true, AllowNonPublicInvocation = false });
+        _rpc.Disconnected += (_, _) => _exit.TrySetResult();
+    }
+
+    public void Start() => _rpc.StartListening();
+
+    static void Log(string message) => Console.Error.WriteLine($"noir-lsp: {message}");
+
+    [JsonRpcMethod("initialize")]
+    public InitializeResult Initialize(InitializeParams p)
+    {
+        _settings = SidecarSettings.From(p.InitializationOptions);
+        _root = p.RootUri is { } uri && Uri.TryCreate(uri, UriKind.Absolute, out var u) && u.IsFile ? u.LocalPath : null;
+        _sensitive = SensitiveFiles.ForWorkspace(_root);
+        var capabilities = JsonSerializer.SerializeToElement(new
+        {
+            textDocumentSync = new { openClose = true, change = 2 },
+            inlineCompletionProvider = new { },
+            executeCommandProvider = new { commands = new[] { GenerateFunctionCommand } },
+            workspace = new { workspaceFolders = new { supported = false } },
+        }, LspJson.Options);
+        return new InitializeResult(capabilities, new ServerInfo("noircode-sidecar", "0.1.0"));
+    }
+
+    [JsonRpcMethod("initialized")]
+    public void Initialized() => _loading = Task.Run(LoadRuntime);
+
+    void LoadRuntime()
+    {
+        SetStatus(new PrivacyStatus { Mode = PrivacyStatus.Loading, Detail = "loading the model" });
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var runtime = _runtimeFactory(_settings);
+            var engine = new CompletionEngine(runtime.Session, runtime.Tokenizer, runtime.MaxPositions, new CompletionSettings { MaxNewTokens = _settings.MaxNewTokens });
+            (_runtime, _engine) = (runtime, engine);
+            Log($"model ready in {clock.ElapsedMilliseconds} ms: {runtime.Mode}");
+            SetStatus(BaseStatus() with { Detail = runtime.Mode });
+        }
+        catch (Exception e)
+        {
+            Log($"model failed to load: {e.Message}");
+            SetStatus(new PrivacyStatus { Mode = PrivacyStatus.Error, Detail = e.Message });
+        }
+    }
+
+    PrivacyStatus BaseStatus()
+    {
+        var runtime = _runtime;
+        string mode = runtime == null ? PrivacyStatus.Loading : runtime.Mode == "local" ? PrivacyStatus.Local : PrivacyStatus.Split;
+        var keys = runtime?.Keys;
+        long used = 0;
+        long? limit = _settings.ExposureBudgetTokens;
+        if (keys != null && runtime?.Remote != null)
+            used = Budget() is { } b ? b.Evaluate(new ExposureLedger(ExposureLedger.DefaultFolder()), keys.KeyId).UsedTokens : 0;
+        return new PrivacyStatus
+        {
+            Mode = mode, Epsilon = keys?.Epsilon, ExposureUsed = used, ExposureLimit = limit,
+            KeyLabel = keys == null ? "none" : keys.Demo ? "demo" : keys.Label, Demo = keys?.Demo ?? false,
+            KeyAgeDays = keys == null ? null : Math.Round(keys.Age(DateTimeOffset.UtcNow).TotalDays, 1),
+            Endpoint = runtime?.Remote?.LastEndpoint?.ToString() ?? (_settings.Endpoints?.FirstOrDefault()),
+        };
+    }
+
+    internal ExposureBudget? Budget() => _settings.ExposureBudgetTokens is long tokens
+        ? new ExposureBudget(tokens, Enum.TryParse<BudgetPeriod>(_settings.ExposurePeriod, true, out var p) ? p : BudgetPeriod.Day,
+            _settings.AtLimit == "local-only" ? BudgetAction.LocalOnly : BudgetAction.Block)
+        : null;
+
+    void SetStatus(PrivacyStatus status)
+    {
+        _status = status;
+        _ = _rpc.NotifyWithParameterObjectAsync("noir/privacyStatus", status);
+    }
+
+    [JsonRpcMethod("shutdown")]
+    public object? Shutdown()
+    {
+        _engine?.Dispose();
+        _engine = null;
+        return null;
+    }
+
+    [JsonRpcMethod("exit")]
+    public void Exit() => _exit.TrySetResult();
+
+    [JsonRpcMethod("textDocument/didOpen")]
+    public void DidOpen(DidOpenTextDocumentParams p) => _documents.Open(p.TextDocument);
+
+    [JsonRpcMethod("textDocument/didChange")]
+    public void DidChange(DidChangeTextDocumentParams p) => _documents.Change(p.TextDocument.Uri, p.ContentChanges);
+
+    [JsonRpcMethod("textDocument/didClose")]
+    public void DidClose(DidCloseTextDocumentParams p) => _documents.Close(p.TextDocument.Uri);
+
+    [JsonRpcMethod("workspace/didChangeConfiguration")]
+    public void DidChangeConfiguration(DidChangeConfigurationParams p)
+    {
+        var next = SidecarSettings.From(p.Settings, _settings);
+        bool reload = next.ModelFolder != _settings.ModelFolder || !(next.Endpoints ?? Array.Empty<string>()).SequenceEqual(_settings.Endpoints ?? Array.Empty<string>())
+            || next.KeysFolder != _settings.KeysFolder || next.Mode != _settings.Mode || next.Wire != _settings.Wire || next.ApiKey != _settings.ApiKey;
+        _settings = next;
+        if (reload)
+        {
+            var old = (_runtime, _engine);
+            (_runtime, _engine) = (null, null);
+            old._engine?.Dispose();
+            _loading = Task.Run(LoadRuntime);
+        }
+        else SetStatus(BaseStatus() with { Detail = _status.Detail, Last = _status.Last });
+    }
+
+    string RelativePath(string uri)
+    {
+        string path = Uri.TryCreate(uri, UriKind.Absolute, out var u) && u.IsFile ? u.LocalPath : uri;
+        return _root != null && path.StartsWith(_root, StringComparison.Ordinal) ? Path.GetRelativePath(_root, path) : path;
+    }
+
+    [JsonRpcMethod("textDocument/inlineCompletion")]
+    public async Task<InlineCompletionList> InlineCompletion(InlineCompletionParams p, CancellationToken cancel)
+    {
+        var empty = new InlineCompletionList(Array.Empty<InlineCompletionItem>());
+        if (_documents.Get(p.TextDocument.Uri) is not { } doc) return empty;
+        if (_settings.DisabledLanguages?.Contains(doc.Language) == true) return empty;
+        if (_sensitive.IsSensitive(RelativePath(p.TextDocument.Uri)))
+        {
+            SetStatus(BaseStatus() with { Detail = "sensitive file: nothing is sent for it", Last = _status.Last });
+            return empty;
+        }
+        if (_loading != null && !_loading.IsCompleted) await Task.WhenAny(_loading, Task.Delay(Timeout.Infinite, cancel));
+        var engine = _engine;
+        if (engine == null) return empty;
+        int offset = DocumentStore.Offset(doc.Text, p.Position);
+        string prefix = doc.Text[..offset], suffix = doc.Text[offset..];
+        // VS Code's suggest widget: complete as if its selected item were already inserted.
+        if (p.Context?.SelectedCompletionInfo is { } selected)
+        {
+            int start = DocumentStore.Offset(doc.Text, selected.Range.Start);
+            prefix = doc.Text[..start] + selected.Text;
+        }
+        var result = await Complete(engine, new CompletionContext(prefix, suffix), cancel);
+        if (result?.Text is not { } text) return empty;
+        var range = new Range(p.Position, p.Position);
+        if (p.Context?.SelectedCompletionInfo is { } sel)
+        {
+            // The item replaces the selected completion's range, so it repeats the selection's text.
+            text = sel.Text + text;
+            range = sel.Range;
+        }
+        return new InlineCompletionList(new[] { new InlineCompletionItem(text, range) });
+    }
+
+    async Task<CompletionOutcome?> Complete(CompletionEngine engine, CompletionContext context, CancellationToken cancel)
+    {
+        var runtime = _runtime!;
+        var before = runtime.Remote?.Total ?? default;
+        try
+        {
+            var outcome = await engine.CompleteAsync(context, cancel);
+            var after = runtime.Remote?.Total ?? default;
+            SetStatus(BaseStatus() with
+            {
+                Detail = runtime.Mode,
+                Last = new LastRequest(after.Tokens - before.Tokens, after.BytesUp - before.BytesUp, Math.Round(outcome.Elapsed.TotalMilliseconds, 1), outcome.Source),
+            });
+            return outcome;
+        }
+        catch (EndpointUnavailableException e)
+        {
+            Log("endpoint unreachable; will retry on the next request");
+            SetStatus(BaseStatus() with { Mode = PrivacyStatus.Offline, Detail = e.Message });
+            return null;
+        }
+        catch (ExposureBudgetExceededException e)
+        {
+            SetStatus(BaseStatus() with { Mode = PrivacyStatus.Blocked, Detail = e.Message });
+            return null;
+        }
+        catch (Exception e) when (e is EndpointRequestException or EgressRejectedException)
+        {
+            Log($"completion refused: {e.GetType().Name}");
+            SetStatus(BaseStatus() with { Mode = PrivacyStatus.Error, Detail = e.Message });
+            return null;
+        }
+    }
+
+    [JsonRpcMethod("workspace/executeCommand")]
+    public async Task<GeneratedFunction?> ExecuteCommand(ExecuteCommandParams p, CancellationToken cancel)
+    {
+        if (p.Command != GenerateFunctionCommand) throw new LocalRpcException($"unknown command {p.Command}") { ErrorCode = -32601 };
+        if (p.Arguments is not { Length: 1 }) throw new LocalRpcException("noir.generateFunction takes one argument {uri, position | range, instruction?}") { ErrorCode = -32602 };
+        var args = p.Arguments[0].Deserialize<GenerateFunctionArguments>(LspJson.Options)
+            ?? throw new LocalRpcException("missing arguments") { ErrorCode = -32602 };
+        if (_documents.Get(args.Uri) is not { } doc) throw new LocalRpcException($"document {args.Uri} is not open") { ErrorCode = -32602 };
+        if (_sensitive.IsSensitive(RelativePath(args.Uri))) throw new LocalRpcException("this file is marked sensitive: nothing is sent for it") { ErrorCode = -32803 };
+        if (_loading != null) await _loading;
+        var runtime = _runtime ?? throw new LocalRpcException("the model is not loaded: " + _status.Detail) { ErrorCode = -32803 };
+        var position = args.Position ?? args.Range?.Start ?? throw new LocalRpcException("give a position or a range") { ErrorCode = -32602 };
+        var plan = FunctionGenerator.PlanFor(doc.Text, DocumentStore.Offset(doc.Text, position), args.Instruction)
+            ?? throw new LocalRpcException("no Python function signature (def ...:) at or above the cursor") { ErrorCode = -32602 };
+        var fim = runtime.Tokenizer.Fim!;
+        var ids = fim.BuildPsm(runtime.Tokenizer.Encode(plan.Prefix).TakeLast(700).ToList(), runtime.Tokenizer.Encode(plan.Suffix).Take(200).ToList());
+        var engine = _engine ?? throw new LocalRpcException("the model is not loaded") { ErrorCode = -32803 };
+        var result = await Task.Run(() => engine.Exclusive(session => TextGenerator.Generate(session, runtime.Tokenizer, ids,
+            new GenerationOptions { MaxTokens = 160, MaxSequenceLength = runtime.MaxPositions }, cancel)), cancel);
+        string body = FunctionGenerator.CutAtDedent(result.Text, plan.BodyIndent);
+        var at = DocumentStore.PositionOf(doc.Text, plan.InsertOffset);
+        return new GeneratedFunction(body, new Range(at, at));
+    }
+
+    public void Dispose() { _engine?.Dispose(); _rpc.Dispose(); }
+}

@@ -1,0 +1,55 @@
+using System.Text.Json;
+
+namespace NoirCode.Sidecar.Lsp;
+
+/// <summary>
+/// Settings from initializationOptions and workspace/didChangeConfiguration (a "noir" section or the object
+/// itself). Unknown fields are ignored; a bad value is reported in the status and the default kept.
+/// </summary>
+public sealed record SidecarSettings
+{
+    public string? ModelFolder { get; init; }
+    public string[]? Endpoints { get; init; }
+    /// <summary>The endpoint's API key, handed over by the editor from its secret storage.</summary>
+    public string? ApiKey { get; init; }
+    public string? KeysFolder { get; init; }
+    /// <summary>"split" (default) or "local".</summary>
+    public string Mode { get; init; } = "split";
+    public string Wire { get; init; } = "f16";
+    public long? ExposureBudgetTokens { get; init; }
+    public string ExposurePeriod { get; init; } = "day";
+    /// <summary>"block" or "local-only" when the budget is spent.</summary>
+    public string AtLimit { get; init; } = "block";
+    public string[]? DisabledLanguages { get; init; }
+    public int MaxNewTokens { get; init; } = 64;
+
+    public static SidecarSettings From(JsonElement? element, SidecarSettings? current = null)
+    {
+        var s = current ?? new SidecarSettings();
+        if (element is not { ValueKind: JsonValueKind.Object } e) return s;
+        if (e.TryGetProperty("noir", out var section) && section.ValueKind == JsonValueKind.Object) e = section;
+        string? Str(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        string[]? Strings(string name) => e.TryGetProperty(name, out var v)
+            ? v.ValueKind switch
+            {
+                JsonValueKind.String => v.GetString()!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                JsonValueKind.Array => v.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToArray(),
+                _ => null,
+            } : null;
+        long? Long(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long l) ? l : null;
+        return s with
+        {
+            ModelFolder = Str("modelFolder") ?? s.ModelFolder,
+            Endpoints = Strings("endpoint") is { Length: > 0 } ep ? ep : s.Endpoints,
+            ApiKey = Str("apiKey") ?? s.ApiKey,
+            KeysFolder = Str("keysFolder") ?? s.KeysFolder,
+            Mode = Str("mode") ?? s.Mode,
+            Wire = Str("wire") ?? s.Wire,
+            ExposureBudgetTokens = Long("exposureBudgetTokens") ?? s.ExposureBudgetTokens,
+            ExposurePeriod = Str("exposurePeriod") ?? s.ExposurePeriod,
+            AtLimit = Str("atLimit") ?? s.AtLimit,
+            DisabledLanguages = Strings("disabledLanguages") ?? s.DisabledLanguages,
+            MaxNewTokens = (int)(Long("maxNewTokens") ?? s.MaxNewTokens),
+        };
+    }
+}

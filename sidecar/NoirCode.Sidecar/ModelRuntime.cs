@@ -1,0 +1,83 @@
+using NoirCode.Core.Generation;
+using NoirCode.Core.Model;
+using NoirCode.Core.Tokenization;
+using NoirCode.Privacy.Egress;
+using NoirCode.Privacy.Keys;
+using NoirCode.Privacy.Ledger;
+using NoirCode.Remote;
+
+namespace NoirCode.Sidecar;
+
+/// <summary>Which model runs where: the client part here, the middle in this process or on endpoints, under keys or not.</summary>
+public sealed record RuntimeSpec
+{
+    public required string ModelFolder { get; init; }
+    public SplitSpec? Split { get; init; }
+    /// <summary>Run the whole model here (no split).</summary>
+    public bool Local { get; init; }
+    public string? CloudShardFolder { get; init; }
+    public IReadOnlyList<Uri>? Endpoints { get; init; }
+    public string? ApiKey { get; init; }
+    public WireDtype Wire { get; init; } = WireDtype.Float16;
+    public string? KeysFolder { get; init; }
+    /// <summary>For the ledger: the workspace the traffic is charged to.</summary>
+    public string Workspace { get; init; } = Directory.GetCurrentDirectory();
+    public ExposureBudget? Budget { get; init; }
+    public Core.Util.IProgressSink Progress { get; init; } = Core.Util.NullProgress.Instance;
+}
+
+/// <summary>A ready model: its tokenizer, a session over it, how it runs, and what it costs on the wire.</summary>
+public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Session, string Mode, int MaxPositions,
+    RemoteMiddleSession? Remote, KeyMetadata? Keys, EgressGuard? Guard) : IDisposable
+{
+    public void Dispose() => Session.Dispose();
+
+    public static ModelRuntime Create(RuntimeSpec spec)
+    {
+        string dir = spec.ModelFolder;
+        var options = new LoadOptions { Progress = spec.Progress };
+        bool isClientShard = ShardManifest.TryLoad(dir) is { Role: ShardManifest.ClientRole };
+        if (spec.CloudShardFolder != null && spec.Endpoints != null) throw new ArgumentException("give either a cloud shard or endpoints, not both");
+        if (isClientShard && spec.CloudShardFolder == null && spec.Endpoints == null)
+            throw new ArgumentException($"{dir} is a client shard: give an endpoint (or a cloud shard) for its middle blocks");
+        if (spec.Local && (spec.Endpoints != null || spec.KeysFolder != null)) throw new ArgumentException("the local mode runs the whole model here, without endpoint or keys");
+        bool split = !spec.Local && (isClientShard || spec.Split != null || spec.CloudShardFolder != null || spec.KeysFolder != null || spec.Endpoints != null);
+        if (!split)
+        {
+            var full = CausalLM.Load(dir, options);
+            return new ModelRuntime(full.Tokenizer, new LocalSession(full), "local", full.Config.MaxPositions, null, null, null);
+        }
+
+        var client = ClientModel.Load(dir, spec.Split, options, untieHead: spec.KeysFolder != null);
+        string fingerprint = ModelFingerprint.Of(dir);
+        PrivacyKeys? keys = spec.KeysFolder == null ? null : PrivacyKeys.Load(spec.KeysFolder, fingerprint);
+        if (keys != null) SplitFineTuner.CheckBinding(dir, keys.Metadata.KeyId);
+        IVocabularyMapping? mapping = keys?.ApplyTo(client);
+        IMiddleSession middle;
+        RemoteMiddleSession? remote = null;
+        EgressGuard? guard = null;
+        string mode;
+        if (spec.Endpoints != null)
+        {
+            // Everything bound for the endpoint passes the egress guard, which charges the user's ledger.
+            guard = new EgressGuard(client.Config.HiddenSize, spec.Wire, new ExposureLedger(ExposureLedger.DefaultFolder()),
+                ExposureLedger.WorkspaceId(spec.Workspace), keys?.Metadata.KeyId ?? "none", spec.Budget);
+            var clientOptions = new EndpointClientOptions { Endpoints = spec.Endpoints, ApiKey = spec.ApiKey, ReplyDtype = spec.Wire };
+            middle = remote = new RemoteMiddleSession(clientOptions, guard, fingerprint, client.Config.MaxPositions, client.Config.HiddenSize);
+            mode = $"split {client.Split} via {string.Join(",", spec.Endpoints)}";
+        }
+        else
+        {
+            var cloud = CloudShard.Load(spec.CloudShardFolder ?? dir, client.Split, options);
+            if (cloud.Split != client.Split) throw new ArgumentException($"the client shard is split {client.Split} but the cloud shard {cloud.Split}");
+            if (spec.CloudShardFolder != null && ModelFingerprint.Of(spec.CloudShardFolder) != fingerprint)
+                throw new ArgumentException("the client and cloud shards come from different models");
+            middle = new LocalMiddleSession(cloud);
+            // In process too, the middle receives only what the egress guard admitted and encoded.
+            if (keys != null) middle = new GuardedMiddleSession(guard = new EgressGuard(client.Config.HiddenSize, spec.Wire, keyId: keys.Metadata.KeyId), middle);
+            mode = $"split {client.Split} (middle in this process)";
+        }
+        if (keys != null) mode += $", keys {keys.Metadata.KeyId} (ε = {keys.Metadata.Epsilon})";
+        return new ModelRuntime(client.Tokenizer, new SplitSession(client, middle, mapping), mode, client.Config.MaxPositions, remote, keys?.Metadata, guard);
+    }
+}

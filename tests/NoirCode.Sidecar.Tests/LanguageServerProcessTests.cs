@@ -1,0 +1,186 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using NoirCode.Core.Model;
+using NoirCode.Privacy.Ledger;
+using StreamJsonRpc;
+
+namespace NoirCode.Sidecar.Tests;
+
+/// <summary>
+/// The real sidecar process (`noir lsp`) driven over stdio by a JSON-RPC client in this test process, with the
+/// embedded default: a local endpoint process on loopback serving the middle blocks.
+/// </summary>
+public class LanguageServerProcessTests
+{
+    string _root = "", _ledger = "";
+    Process _server = null!;
+    JsonRpc _client = null!;
+    readonly BlockingCollection<JsonElement> _statuses = new();
+
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    [OneTimeSetUp]
+    public async Task Start()
+    {
+        _root = Directory.CreateTempSubdirectory("noir-lsp-tests-").FullName;
+        string model = Path.Combine(_root, "model");
+        RandomModelFactory.Create(model, "tiny", seed: 5);
+        _ledger = Path.Combine(_root, "ledger");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "noir.dll"));
+        psi.ArgumentList.Add("lsp");
+        psi.Environment["XDG_CACHE_HOME"] = Path.Combine(_root, "cache");
+        psi.Environment["NOIR_LEDGER_DIR"] = _ledger;
+        _server = Process.Start(psi)!;
+        _server.ErrorDataReceived += (_, _) => { };
+        _server.BeginErrorReadLine();
+        _client = new JsonRpc(new HeaderDelimitedMessageHandler(_server.StandardInput.BaseStream, _server.StandardOutput.BaseStream,
+            new SystemTextJsonFormatter { JsonSerializerOptions = Json }));
+        var onStatus = new Action<JsonElement>(s => _statuses.Add(s));
+        _client.AddLocalRpcMethod(onStatus.Method, onStatus.Target, new JsonRpcMethodAttribute("noir/privacyStatus") { UseSingleObjectParameterDeserialization = true });
+        _client.StartListening();
+
+        var init = await _client.InvokeWithParameterObjectAsync<JsonElement>("initialize", new
+        {
+            processId = Environment.ProcessId, rootUri = new Uri(_root + "/").ToString(), capabilities = new { },
+            initializationOptions = new { modelFolder = model },
+        });
+        var caps = init.GetProperty("capabilities");
+        Assert.That(caps.TryGetProperty("inlineCompletionProvider", out _), Is.True);
+        Assert.That(caps.GetProperty("executeCommandProvider").GetProperty("commands")[0].GetString(), Is.EqualTo("noir.generateFunction"));
+        await _client.NotifyWithParameterObjectAsync("initialized", new { });
+        var ready = WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "error");
+        Assert.That(ready.GetProperty("mode").GetString(), Is.EqualTo("split"), ready.ToString());
+        Assert.That(ready.GetProperty("detail").GetString(), Does.Contain("local demo endpoint"));
+    }
+
+    [OneTimeTearDown]
+    public async Task Stop()
+    {
+        try
+        {
+            await _client.InvokeWithParameterObjectAsync<object?>("shutdown", null);
+            await _client.NotifyAsync("exit");
+            Assert.That(_server.WaitForExit(15_000), Is.True, "the sidecar exits after shutdown and exit");
+            Assert.That(_server.ExitCode, Is.Zero);
+        }
+        finally
+        {
+            if (!_server.HasExited) _server.Kill(true);
+            Directory.Delete(_root, true);
+        }
+    }
+
+    JsonElement WaitForStatus(Func<JsonElement, bool> match, int seconds = 90)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (DateTime.UtcNow < deadline)
+            if (_statuses.TryTake(out var s, 500) && match(s)) return s;
+        Assert.Fail("no matching noir/privacyStatus notification");
+        return default;
+    }
+
+    async Task Open(string name, string text, string language = "python") =>
+        await _client.NotifyWithParameterObjectAsync("textDocument/didOpen", new { textDocument = new { uri = Uri(name), languageId = language, version = 1, text } });
+
+    string Uri(string name) => new Uri(Path.Combine(_root, name)).ToString();
+
+    Task<JsonElement> Complete(string name, int line, int character) =>
+        _client.InvokeWithParameterObjectAsync<JsonElement>("textDocument/inlineCompletion",
+            new { textDocument = new { uri = Uri(name) }, position = new { line, character }, context = new { triggerKind = 2 } });
+
+    long LedgerTokens() => new ExposureLedger(_ledger).Sum(_ => true).Tokens;
+
+    const string Code = "import os\n\n\ndef read_config(path):\n    with open(path) as handle:\n        return handle.read()\n\n\ndef main():\n    ";
+
+    [Test, Order(1)]
+    public async Task InlineCompletionGoesThroughTheLocalEndpointAndIsCharged()
+    {
+        await Open("main.py", Code);
+        var result = await Complete("main.py", 9, 4);
+        Assert.That(result.GetProperty("items").ValueKind, Is.EqualTo(JsonValueKind.Array));
+        var status = WaitForStatus(s => s.TryGetProperty("last", out _));
+        var last = status.GetProperty("last");
+        Assert.That(last.GetProperty("source").GetString(), Is.EqualTo("model"));
+        Assert.That(last.GetProperty("tokens").GetInt64(), Is.GreaterThan(20), "the prompt went to the endpoint");
+        Assert.That(last.GetProperty("bytes").GetInt64(), Is.EqualTo(last.GetProperty("tokens").GetInt64() * 64 * 2), "fp16 hidden states, nothing else");
+        Assert.That(LedgerTokens(), Is.GreaterThanOrEqualTo(last.GetProperty("tokens").GetInt64()));
+
+        long charged = LedgerTokens();
+        await Complete("main.py", 9, 4);
+        var again = WaitForStatus(s => s.TryGetProperty("last", out _));
+        Assert.That(again.GetProperty("last").GetProperty("source").GetString(), Is.EqualTo("cache"));
+        Assert.That(again.GetProperty("last").GetProperty("tokens").GetInt64(), Is.Zero);
+        Assert.That(LedgerTokens(), Is.EqualTo(charged), "a cached completion costs no exposure");
+    }
+
+    [Test, Order(2)]
+    public async Task SensitiveFilesSendNothing()
+    {
+        long before = LedgerTokens();
+        await Open(".env", "API_TOKEN=s3cr3t\nDB_PASSWORD=", "dotenv");
+        var result = await Complete(".env", 1, 12);
+        Assert.That(result.GetProperty("items").GetArrayLength(), Is.Zero);
+        var status = WaitForStatus(s => s.GetProperty("detail").GetString()!.Contains("sensitive"));
+        Assert.That(status.GetProperty("mode").GetString(), Is.EqualTo("split"));
+        Assert.That(LedgerTokens(), Is.EqualTo(before), "nothing reached the endpoint");
+    }
+
+    [Test, Order(3)]
+    public async Task GenerateFunctionReturnsABodyAndWhereItGoes()
+    {
+        await Open("gen.py", "def add(a, b):\n    \"\"\"Return the sum of a and b.\"\"\"\n\n\nprint(add(1, 2))\n");
+        var result = await _client.InvokeWithParameterObjectAsync<JsonElement>("workspace/executeCommand", new
+        {
+            command = "noir.generateFunction",
+            arguments = new object[] { new { uri = Uri("gen.py"), position = new { line = 0, character = 5 } } },
+        });
+        Assert.That(result.GetProperty("text").GetString(), Does.EndWith("\n"));
+        Assert.That(result.GetProperty("range").GetProperty("start").GetProperty("line").GetInt32(), Is.EqualTo(2), "the body goes after the docstring");
+        var noDef = Assert.CatchAsync<RemoteRpcException>(async () => await _client.InvokeWithParameterObjectAsync<JsonElement>("workspace/executeCommand",
+            new { command = "noir.generateFunction", arguments = new object[] { new { uri = Uri("main.py"), position = new { line = 0, character = 0 } } } }))!;
+        Assert.That(noDef.Message, Does.Contain("no Python function signature"));
+    }
+
+    [Test, Order(4)]
+    public async Task MalformedMessagesGetAnErrorAndTheServerCarriesOn()
+    {
+        // A second sidecar, spoken to frame by frame, so the junk cannot upset a client library.
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "noir.dll"));
+        psi.ArgumentList.Add("lsp");
+        using var raw = Process.Start(psi)!;
+        raw.ErrorDataReceived += (_, _) => { };
+        raw.BeginErrorReadLine();
+        var stdin = raw.StandardInput.BaseStream;
+        var frames = new NoirCode.Sidecar.Lsp.LspFraming(raw.StandardOutput.BaseStream);
+        async Task Send(string text)
+        {
+            await stdin.WriteAsync(NoirCode.Sidecar.Lsp.LspFraming.Frame(Encoding.UTF8.GetBytes(text)));
+            await stdin.FlushAsync();
+        }
+        var junk = new[] { "{not json", "[1,2,3]", "{\"jsonrpc\":\"1.0\",\"id\":5,\"method\":\"x\"}", "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"textDocument/inlineCompletion\",\"params\":42}", "" };
+        foreach (var j in junk) await Send(j);
+        await Send(new string('x', NoirCode.Sidecar.Lsp.LspFraming.MaxMessageBytes + 1)); // oversized: skipped, answered
+        await Send("{\"jsonrpc\":\"2.0\",\"id\":100,\"method\":\"initialize\",\"params\":{\"capabilities\":{}}}");
+        var errors = new List<JsonElement>();
+        JsonElement? answer = null;
+        var reading = Task.Run(async () =>
+        {
+            while (await frames.ReadAsync() is { } body)
+            {
+                var message = JsonDocument.Parse(body).RootElement.Clone();
+                if (message.TryGetProperty("error", out _)) errors.Add(message);
+                if (message.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.GetInt32() == 100) { answer = message; return; }
+            }
+        });
+        Assert.That(await Task.WhenAny(reading, Task.Delay(30_000)), Is.SameAs(reading), "the server answered after the junk");
+        Assert.That(answer!.Value.GetProperty("result").GetProperty("serverInfo").GetProperty("name").GetString(), Is.EqualTo("noircode-sidecar"));
+        Assert.That(errors, Has.Count.EqualTo(junk.Length + 1), "one error response per malformed message");
+        Assert.That(errors.Count(e => e.GetProperty("error").GetProperty("code").GetInt32() == -32700), Is.GreaterThanOrEqualTo(2));
+        Assert.That(errors.Select(e => e.GetProperty("id").ValueKind == JsonValueKind.Number ? e.GetProperty("id").GetInt32() : -1), Does.Contain(5).And.Contain(7), "errors carry the request's id when it has one");
+        raw.Kill(true);
+    }
+}
