@@ -18,6 +18,7 @@ public class LanguageServerProcessTests
     Process _server = null!;
     JsonRpc _client = null!;
     readonly BlockingCollection<JsonElement> _statuses = new();
+    readonly ConcurrentQueue<JsonElement> _progress = new();
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -40,11 +41,14 @@ public class LanguageServerProcessTests
             new SystemTextJsonFormatter { JsonSerializerOptions = Json }));
         var onStatus = new Action<JsonElement>(s => _statuses.Add(s));
         _client.AddLocalRpcMethod(onStatus.Method, onStatus.Target, new JsonRpcMethodAttribute("noir/privacyStatus") { UseSingleObjectParameterDeserialization = true });
+        var onProgress = new Action<JsonElement>(p => _progress.Enqueue(p));
+        _client.AddLocalRpcMethod(onProgress.Method, onProgress.Target, new JsonRpcMethodAttribute("$/progress") { UseSingleObjectParameterDeserialization = true });
+        _client.AddLocalRpcMethod("window/workDoneProgress/create", new Func<JsonElement, object?>(_ => null));
         _client.StartListening();
 
         var init = await _client.InvokeWithParameterObjectAsync<JsonElement>("initialize", new
         {
-            processId = Environment.ProcessId, rootUri = new Uri(_root + "/").ToString(), capabilities = new { },
+            processId = Environment.ProcessId, rootUri = new Uri(_root + "/").ToString(), capabilities = new { window = new { workDoneProgress = true } },
             initializationOptions = new { modelFolder = model },
         });
         var caps = init.GetProperty("capabilities");
@@ -94,6 +98,15 @@ public class LanguageServerProcessTests
     long LedgerTokens() => new ExposureLedger(_ledger).Sum(_ => true).Tokens;
 
     const string Code = "import os\n\n\ndef read_config(path):\n    with open(path) as handle:\n        return handle.read()\n\n\ndef main():\n    ";
+
+    [Test, Order(0)]
+    public void LoadingTheModelShowsProgress()
+    {
+        var kinds = _progress.Select(p => p.GetProperty("value").GetProperty("kind").GetString()).ToList();
+        Assert.That(kinds.FirstOrDefault(), Is.EqualTo("begin"));
+        Assert.That(kinds, Does.Contain("report"));
+        Assert.That(kinds.LastOrDefault(), Is.EqualTo("end"));
+    }
 
     [Test, Order(1)]
     public async Task InlineCompletionGoesThroughTheLocalEndpointAndIsCharged()

@@ -15,20 +15,20 @@ public static class LspCommand
         cmd.SetAction(async (_, cancel) =>
         {
             EmbeddedEndpoint? embedded = null;
-            ModelRuntime Factory(SidecarSettings s)
+            ModelRuntime Factory(SidecarSettings s, Core.Util.IProgressSink progress)
             {
                 string model = s.ModelFolder ?? BundledModel() ?? throw new ArgumentException("no model configured (noir.modelFolder) and no bundled model found");
                 var wire = ModelRuntimeOptions.ParseWire(s.Wire);
-                if (s.Mode == "local") return ModelRuntime.Create(new RuntimeSpec { ModelFolder = model, Local = true });
+                if (s.Mode == "local") return ModelRuntime.Create(new RuntimeSpec { ModelFolder = model, Local = true, Progress = progress });
                 if (s.Endpoints is { Length: > 0 } endpoints)
                     return ModelRuntime.Create(new RuntimeSpec
                     {
                         ModelFolder = model, Endpoints = EndpointClientOptions.ParseList(string.Join(",", endpoints)),
-                        ApiKey = s.ApiKey ?? ApiKeySource.Resolve(null), KeysFolder = s.KeysFolder, Wire = wire,
+                        ApiKey = s.ApiKey ?? ApiKeySource.Resolve(null), KeysFolder = s.KeysFolder, Wire = wire, Progress = progress,
                     });
                 embedded?.Dispose();
                 embedded = EmbeddedEndpoint.Start(model);
-                var runtime = ModelRuntime.Create(new RuntimeSpec { ModelFolder = embedded.ClientFolder, Endpoints = new[] { embedded.Address }, KeysFolder = s.KeysFolder, Wire = wire });
+                var runtime = ModelRuntime.Create(new RuntimeSpec { ModelFolder = embedded.ClientFolder, Endpoints = new[] { embedded.Address }, KeysFolder = s.KeysFolder, Wire = wire, Progress = progress });
                 return runtime with { Mode = runtime.Mode.Replace($"via {embedded.Address}", "via the local demo endpoint") };
             }
             using var server = new NoirLanguageServer(Console.OpenStandardInput(), Console.OpenStandardOutput(), Factory);

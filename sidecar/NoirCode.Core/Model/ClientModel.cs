@@ -43,10 +43,7 @@ public sealed class ClientModel : nn.Module
     {
         options ??= new LoadOptions();
         var config = ModelConfig.Load(folder);
-        var manifest = ShardManifest.TryLoad(folder);
-        if (manifest is { Role: not ShardManifest.ClientRole })
-            throw new ModelLoadException(Path.Combine(folder, ShardManifest.FileName), $"this is a {manifest.Role} shard, not a client shard");
-        var spec = manifest?.Split ?? (split ?? SplitSpec.Default).ClipFor(config.NumLayers);
+        var spec = ShardManifest.SplitFor(folder, config, ShardManifest.ClientRole, split);
         var tokenizer = CausalLM.LoadTokenizer(folder, config);
         int count = ModelLayout.Tensors(config, spec.ClientLayers(config.NumLayers), embedding: true, head: true).Count();
         var source = new WeightSource(WeightFolder.Open(folder), config, options, count);

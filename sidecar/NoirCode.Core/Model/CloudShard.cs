@@ -23,10 +23,7 @@ public sealed class CloudShard : nn.Module
     {
         options ??= new LoadOptions();
         var config = ModelConfig.Load(folder);
-        var manifest = ShardManifest.TryLoad(folder);
-        if (manifest is { Role: not ShardManifest.CloudRole })
-            throw new ModelLoadException(Path.Combine(folder, ShardManifest.FileName), $"this is a {manifest.Role} shard, not a cloud shard");
-        var spec = manifest?.Split ?? (split ?? SplitSpec.Default).ClipFor(config.NumLayers);
+        var spec = ShardManifest.SplitFor(folder, config, ShardManifest.CloudRole, split);
         int count = ModelLayout.Tensors(config, spec.CloudLayers(config.NumLayers), embedding: false, head: false).Count();
         var source = new WeightSource(WeightFolder.Open(folder), config, options, count);
         using var _ = no_grad();

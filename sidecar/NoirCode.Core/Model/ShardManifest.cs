@@ -32,6 +32,18 @@ public sealed record ShardManifest(string Role, SplitSpec Split, int NumLayers, 
         }
     }
 
+    /// <summary>
+    /// The split to load a folder with in the given role: a shard's own, after checking it holds that role, or for
+    /// a whole model the requested one (the paper's default otherwise), clipped to the model's depth.
+    /// </summary>
+    public static SplitSpec SplitFor(string folder, ModelConfig config, string role, SplitSpec? requested)
+    {
+        var manifest = TryLoad(folder);
+        if (manifest is not null && manifest.Role != role)
+            throw new ModelLoadException(Path.Combine(folder, FileName), $"this is a {manifest.Role} shard, not a {role} shard");
+        return manifest?.Split ?? (requested ?? SplitSpec.Default).ClipFor(config.NumLayers);
+    }
+
     public void Save(string folder)
     {
         var o = new JsonObject

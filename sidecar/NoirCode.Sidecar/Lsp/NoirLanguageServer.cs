@@ -20,7 +20,8 @@ public sealed class NoirLanguageServer : IDisposable
     readonly JsonRpc _rpc;
     readonly DocumentStore _documents = new();
     readonly TaskCompletionSource _exit = new();
-    readonly Func<SidecarSettings, ModelRuntime> _runtimeFactory;
+    readonly Func<SidecarSettings, Core.Util.IProgressSink, ModelRuntime> _runtimeFactory;
+    bool _clientShowsProgress;
     SidecarSettings _settings = new();
     SensitiveFiles _sensitive = new();
     string? _root;
@@ -32,7 +33,7 @@ public sealed class NoirLanguageServer : IDisposable
     public Task Exited => _exit.Task;
 
     /// <param name="runtimeFactory">makes the model runtime from the settings (the embedded default included)</param>
-    public NoirLanguageServer(Stream input, Stream output, Func<SidecarSettings, ModelRuntime> runtimeFactory)
+    public NoirLanguageServer(Stream input, Stream output, Func<SidecarSettings, Core.Util.IProgressSink, ModelRuntime> runtimeFactory)
     {
         _runtimeFactory = runtimeFactory;
         var formatter = new SystemTextJsonFormatter { JsonSerializerOptions = LspJson.Options };
@@ -51,6 +52,8 @@ public sealed class NoirLanguageServer : IDisposable
     public InitializeResult Initialize(InitializeParams p)
     {
         _settings = SidecarSettings.From(p.InitializationOptions);
+        _clientShowsProgress = p.Capabilities is { ValueKind: JsonValueKind.Object } c && c.TryGetProperty("window", out var w)
+            && w.TryGetProperty("workDoneProgress", out var wdp) && wdp.ValueKind == JsonValueKind.True;
         _root = p.RootUri is { } uri && Uri.TryCreate(uri, UriKind.Absolute, out var u) && u.IsFile ? u.LocalPath : null;
         _sensitive = SensitiveFiles.ForWorkspace(_root);
         var capabilities = JsonSerializer.SerializeToElement(new
@@ -69,17 +72,20 @@ public sealed class NoirLanguageServer : IDisposable
     void LoadRuntime()
     {
         SetStatus(new PrivacyStatus { Mode = PrivacyStatus.Loading, Detail = "loading the model" });
+        var progress = new LspProgress(_rpc, _clientShowsProgress, "NoirCode: loading the model");
         try
         {
             var clock = Stopwatch.StartNew();
-            var runtime = _runtimeFactory(_settings);
+            var runtime = _runtimeFactory(_settings, progress);
             var engine = new CompletionEngine(runtime.Session, runtime.Tokenizer, runtime.MaxPositions, new CompletionSettings { MaxNewTokens = _settings.MaxNewTokens });
             (_runtime, _engine) = (runtime, engine);
+            progress.End();
             Log($"model ready in {clock.ElapsedMilliseconds} ms: {runtime.Mode}");
             SetStatus(BaseStatus() with { Detail = runtime.Mode });
         }
         catch (Exception e)
         {
+            progress.End();
             Log($"model failed to load: {e.Message}");
             SetStatus(new PrivacyStatus { Mode = PrivacyStatus.Error, Detail = e.Message });
         }
