@@ -75,6 +75,28 @@ public class CompletionEngineTests
     }
 
     [Test]
+    public async Task AnExplicitRequestSkipsTheCacheAndTheDebounceAdaptsToTyping()
+    {
+        var (engine, session, _) = Engine();
+        var context = new CompletionContext(Document, "\n");
+        await engine.CompleteAsync(context, default);
+        int calls = session.Calls;
+        var invoked = await engine.CompleteAsync(context, default, explicitRequest: true);
+        Assert.That(invoked.Source, Is.EqualTo(CompletionOutcome.Model));
+        Assert.That(session.Calls, Is.GreaterThan(calls), "asked for explicitly: a fresh model call");
+
+        var debounce = new AdaptiveDebounce();
+        debounce.Next(false);
+        TimeSpan fast = default;
+        for (int i = 0; i < 10; i++) { await Task.Delay(10); fast = debounce.Next(false); }
+        for (int i = 0; i < 6; i++) { await Task.Delay(150); debounce.Next(false); }
+        var slow = debounce.Next(false);
+        Assert.That(fast, Is.LessThan(slow), "short gaps between keystrokes, short waits");
+        Assert.That(slow, Is.LessThanOrEqualTo(TimeSpan.FromMilliseconds(350)));
+        Assert.That(debounce.Next(true), Is.EqualTo(TimeSpan.Zero));
+    }
+
+    [Test]
     public async Task ANewRequestCancelsTheOneInFlight()
     {
         var (engine, _, _) = Engine();

@@ -17,6 +17,26 @@ public sealed record CompletionSettings
     public double SuffixShare { get; init; } = 0.25;
     public int MaxNewTokens { get; init; } = 64;
     public TimeSpan NewlineCutoff { get; init; } = TimeSpan.FromMilliseconds(300);
+    /// <summary>A fixed wait before a model call; null: adaptive (see <see cref="AdaptiveDebounce"/>).</summary>
+    public TimeSpan? Debounce { get; init; }
+}
+
+/// <summary>
+/// Waits longer while the user types fast and less when they pause (after Tabby's adaptive debounce): the wait is
+/// 1.5 × the recent average gap between requests, between 25 and 350 ms. An explicit request waits not at all.
+/// </summary>
+public sealed class AdaptiveDebounce
+{
+    double _averageGapMs = 200;
+    long _last;
+
+    public TimeSpan Next(bool explicitRequest)
+    {
+        long now = Environment.TickCount64;
+        if (_last != 0) _averageGapMs = 0.8 * _averageGapMs + 0.2 * Math.Min(2000, now - _last);
+        _last = now;
+        return explicitRequest ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Clamp(1.5 * _averageGapMs, 25, 350));
+    }
 }
 
 /// <summary>
@@ -34,6 +54,7 @@ public sealed class CompletionEngine : IDisposable
     readonly CompletionSettings _settings;
     readonly int _maxPositions;
     readonly CompletionCache _cache = new();
+    readonly AdaptiveDebounce _debounce = new();
     readonly SemaphoreSlim _gate = new(1, 1);
     readonly List<int> _inSession = new(); // ids the session holds, in order
     CancellationTokenSource? _inFlight;
@@ -46,16 +67,28 @@ public sealed class CompletionEngine : IDisposable
         _settings = settings ?? new CompletionSettings();
     }
 
-    public async Task<CompletionOutcome> CompleteAsync(CompletionContext context, CancellationToken cancel)
+    /// <param name="explicitRequest">the user asked (LSP trigger kind Invoked): fresh from the model, no waiting</param>
+    public async Task<CompletionOutcome> CompleteAsync(CompletionContext context, CancellationToken cancel, bool explicitRequest = false)
     {
         var clock = Stopwatch.StartNew();
-        if (TypedThrough(context) is { } rest) return new CompletionOutcome(rest, CompletionOutcome.TypeThrough, 0, clock.Elapsed);
+        var wait = _settings.Debounce ?? _debounce.Next(explicitRequest);
         string key = CompletionCache.Key(context);
-        if (_cache.TryGet(key, out var cached)) return Shown(context, new CompletionOutcome(cached, CompletionOutcome.Cache, 0, clock.Elapsed));
+        if (!explicitRequest)
+        {
+            if (TypedThrough(context) is { } rest) return new CompletionOutcome(rest, CompletionOutcome.TypeThrough, 0, clock.Elapsed);
+            if (_cache.TryGet(key, out var cached)) return Shown(context, new CompletionOutcome(cached, CompletionOutcome.Cache, 0, clock.Elapsed));
+        }
 
         // Single flight: the newest request wins; the one in flight stops at its next token.
         var mine = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         Interlocked.Exchange(ref _inFlight, mine)?.Cancel();
+        try { if (wait > TimeSpan.Zero && !explicitRequest) await Task.Delay(wait, mine.Token); }
+        catch (OperationCanceledException)
+        {
+            Interlocked.CompareExchange(ref _inFlight, null, mine);
+            mine.Dispose();
+            return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed);
+        }
         await _gate.WaitAsync(CancellationToken.None);
         try
         {

@@ -185,7 +185,7 @@ public sealed class NoirLanguageServer : IDisposable
             int start = DocumentStore.Offset(doc.Text, selected.Range.Start);
             prefix = doc.Text[..start] + selected.Text;
         }
-        var result = await Complete(engine, new CompletionContext(prefix, suffix), cancel);
+        var result = await Complete(engine, new CompletionContext(prefix, suffix), cancel, explicitRequest: p.Context?.TriggerKind == 1);
         if (result?.Text is not { } text) return empty;
         var range = new Range(p.Position, p.Position);
         if (p.Context?.SelectedCompletionInfo is { } sel)
@@ -197,13 +197,13 @@ public sealed class NoirLanguageServer : IDisposable
         return new InlineCompletionList(new[] { new InlineCompletionItem(text, range) });
     }
 
-    async Task<CompletionOutcome?> Complete(CompletionEngine engine, CompletionContext context, CancellationToken cancel)
+    async Task<CompletionOutcome?> Complete(CompletionEngine engine, CompletionContext context, CancellationToken cancel, bool explicitRequest)
     {
         var runtime = _runtime!;
         var before = runtime.Remote?.Total ?? default;
         try
         {
-            var outcome = await engine.CompleteAsync(context, cancel);
+            var outcome = await engine.CompleteAsync(context, cancel, explicitRequest);
             var after = runtime.Remote?.Total ?? default;
             SetStatus(BaseStatus() with
             {
