@@ -25,4 +25,6 @@ public sealed record EndpointOptions
     public int MaxDecodeBatch { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
     public int LoraRank { get; init; } = 8;
+    /// <summary>Stop when this process is gone (the sidecar that started an embedded endpoint).</summary>
+    public int? ExitWithParent { get; init; }
 }

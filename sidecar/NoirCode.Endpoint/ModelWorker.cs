@@ -59,12 +59,15 @@ public sealed class ModelWorker : IDisposable
             void Take(Work w) { if (w is Decode d) batch.Add(d); else jobs.Add((Job)w); }
             Take(first);
             while (batch.Count < _options.MaxDecodeBatch && _queue.TryTake(out var more)) Take(more);
+            // Decode steps first: a session closing meanwhile queues the freeing of its cache as a job.
+            foreach (var gone in batch.Where(d => d.Session.Closed)) gone.Done.TrySetCanceled();
+            batch.RemoveAll(d => d.Session.Closed);
+            if (batch.Count > 0) RunDecodeBatch(batch);
             foreach (var job in jobs)
             {
                 try { job.Done.SetResult(job.Run()); }
                 catch (Exception e) { job.Done.SetException(e); }
             }
-            if (batch.Count > 0) RunDecodeBatch(batch);
         }
     }
 

@@ -14,6 +14,8 @@ public sealed class ServerSession
     /// <summary>Cancelled when the session expires, so its stream ends.</summary>
     public CancellationTokenSource Expiry { get; } = new();
     public long LastActiveTicks { get; set; } = Environment.TickCount64;
+    /// <summary>Set when the session closes; queued work for it is dropped rather than run on a freed cache.</summary>
+    public volatile bool Closed;
     /// <summary>Positions held; read and written on the model worker only.</summary>
     public long Length => Cache.Length;
 }

@@ -54,6 +54,7 @@ public sealed class SessionRegistry
         lock (_sessions)
         {
             if (!_sessions.Remove(session.Id)) return false;
+            session.Closed = true;
             _reserved -= session.ReservedBytes;
             return true;
         }

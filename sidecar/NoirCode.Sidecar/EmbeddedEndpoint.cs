@@ -41,7 +41,7 @@ public sealed class EmbeddedEndpoint : IDisposable
         }
         noirDll ??= Assembly.GetEntryAssembly()!.Location;
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { noirDll, "cloud", "serve", "--shard", cloudFolder, "--host", "127.0.0.1", "--port", "0" }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { noirDll, "cloud", "serve", "--shard", cloudFolder, "--host", "127.0.0.1", "--port", "0", "--exit-with-parent", Environment.ProcessId.ToString() }) psi.ArgumentList.Add(a);
         var process = Process.Start(psi) ?? throw new IOException("could not start the local endpoint");
         process.ErrorDataReceived += (_, e) => { if (e.Data != null) Console.Error.WriteLine("local endpoint: " + e.Data); };
         process.BeginErrorReadLine();

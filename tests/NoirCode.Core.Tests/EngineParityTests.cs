@@ -90,6 +90,35 @@ public class EngineParityTests
         Assert.That(MaxAbs(afterEdit, expected), Is.LessThanOrEqualTo(1e-5));
     }
 
+    /// <summary>A middle that fails when told to, as an unreachable endpoint does.</summary>
+    sealed class FlakyMiddle(IMiddleSession inner) : IMiddleSession
+    {
+        public bool Fail { get; set; }
+        public Tensor Forward(Tensor hidden, Tensor positions) => Fail ? throw new IOException("endpoint unreachable") : inner.Forward(hidden, positions);
+        public void Truncate(long length) => inner.Truncate(length);
+        public void Dispose() => inner.Dispose();
+    }
+
+    [Test]
+    public void AFailedStepLeavesTheSplitSessionWhereItWas()
+    {
+        string dir = TestModels.Get();
+        using var client = ClientModel.Load(dir);
+        using var cloud = CloudShard.Load(dir);
+        var flaky = new FlakyMiddle(new LocalMiddleSession(cloud));
+        using var session = new SplitSession(client, flaky);
+        var prompt = client.Tokenizer.Encode("def f(x):\n    return").ToArray();
+        session.Append(prompt);
+        flaky.Fail = true;
+        Assert.Throws<IOException>(() => session.Append(new[] { 5, 6 }));
+        Assert.That(session.Length, Is.EqualTo(prompt.Length), "the failed tokens were rolled back");
+        flaky.Fail = false;
+        var resumed = session.Append(new[] { 7 });
+        using var fresh = new SplitSession(client, new LocalMiddleSession(cloud));
+        fresh.Append(prompt);
+        Assert.That(MaxAbs(resumed, fresh.Append(new[] { 7 })), Is.LessThanOrEqualTo(1e-5));
+    }
+
     [Test]
     public void ShardFoldersHoldOnlyTheirPartAndReproduceTheModel()
     {

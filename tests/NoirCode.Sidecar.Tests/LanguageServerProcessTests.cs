@@ -157,6 +157,36 @@ public class LanguageServerProcessTests
         Assert.That(noDef.Message, Does.Contain("no Python function signature"));
     }
 
+    [Test, Order(5)]
+    public async Task TheLocalEndpointGoesWhenTheSidecarIsKilled()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "noir.dll"));
+        psi.ArgumentList.Add("lsp");
+        psi.Environment["XDG_CACHE_HOME"] = Path.Combine(_root, "cache");
+        using var sidecar = Process.Start(psi)!;
+        sidecar.ErrorDataReceived += (_, _) => { };
+        sidecar.BeginErrorReadLine();
+        using var rpc = new JsonRpc(new HeaderDelimitedMessageHandler(sidecar.StandardInput.BaseStream, sidecar.StandardOutput.BaseStream,
+            new SystemTextJsonFormatter { JsonSerializerOptions = Json }));
+        rpc.StartListening();
+        await rpc.InvokeWithParameterObjectAsync<JsonElement>("initialize", new { capabilities = new { }, initializationOptions = new { modelFolder = Path.Combine(_root, "model") } });
+        await rpc.NotifyWithParameterObjectAsync("initialized", new { });
+        int? endpointPid = null;
+        for (int i = 0; i < 200 && endpointPid == null; i++)
+        {
+            await Task.Delay(100);
+            endpointPid = Directory.GetDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out int pid) ? pid : -1).Where(pid => pid > 0)
+                .FirstOrDefault(pid => { try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Contains($"--exit-with-parent {sidecar.Id}"); } catch (IOException) { return false; } catch (UnauthorizedAccessException) { return false; } }) is int found and > 0 ? found : null;
+        }
+        Assert.That(endpointPid, Is.Not.Null, "the sidecar started a local endpoint process");
+        sidecar.Kill(); // SIGKILL: no chance to clean up
+        sidecar.WaitForExit();
+        bool gone = false;
+        for (int i = 0; i < 100 && !gone; i++) { await Task.Delay(100); gone = !Directory.Exists($"/proc/{endpointPid}"); }
+        Assert.That(gone, Is.True, "the orphaned endpoint stopped by itself");
+    }
+
     [Test, Order(4)]
     public async Task MalformedMessagesGetAnErrorAndTheServerCarriesOn()
     {

@@ -23,8 +23,9 @@ public static class CloudCommands
         var idle = new Option<double>("--idle-timeout-s") { Description = "close sessions idle this long", DefaultValueFactory = _ => 300 };
         var rate = new Option<double>("--rate-limit") { Description = "requests per second per tenant", DefaultValueFactory = _ => 2000 };
         var maxMessage = new Option<int>("--max-message-mb") { DefaultValueFactory = _ => 32 };
+        var parent = new Option<int?>("--exit-with-parent") { Description = "stop when this process id is gone (used by the sidecar's local endpoint)" };
         var cmd = new Command("serve", "Serve the middle blocks over gRPC; runs until interrupted")
-            { shard, host, port, cert, key, auth, state, split, kvBudget, perTenant, idle, rate, maxMessage };
+            { shard, host, port, cert, key, auth, state, split, kvBudget, perTenant, idle, rate, maxMessage, parent };
         cmd.SetAction(async (r, cancel) =>
         {
             var options = new EndpointOptions
@@ -43,9 +44,23 @@ public static class CloudCommands
             Console.Out.Flush();
             Console.Error.WriteLine($"noir endpoint: blocks {c.Middle.First}..{c.Middle.First + c.Middle.Count - 1} of {c.Config.NumLayers}, model {endpoint.State.Fingerprint}, " +
                 $"{(options.AuthFile == null ? "no auth (loopback)" : "API keys required")}, {(options.TlsCertificate == null ? "cleartext h2c" : "TLS")}");
-            try { await endpoint.WaitForShutdownAsync(cancel); } catch (OperationCanceledException) { }
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            if (r.GetValue(parent) is int parentPid) _ = WatchParent(parentPid, stop);
+            try { await endpoint.WaitForShutdownAsync(stop.Token); } catch (OperationCanceledException) { }
             return 0;
         });
         return cmd;
+    }
+
+    static async Task WatchParent(int pid, CancellationTokenSource stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            await Task.Delay(500);
+            try { using var p = System.Diagnostics.Process.GetProcessById(pid); if (p.HasExited) break; }
+            catch (ArgumentException) { break; }
+        }
+        Console.Error.WriteLine("noir endpoint: the process that started it is gone; stopping");
+        stop.Cancel();
     }
 }

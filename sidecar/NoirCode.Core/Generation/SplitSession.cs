@@ -67,11 +67,23 @@ public sealed class SplitSession : IInferenceSession
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var (idTensor, positions) = SessionTensors.For(_mapping == null ? ids : ids.Select(_mapping.ToIndex).ToArray(), Length);
-        var encoded = _client.Encode(idTensor, positions, _encoderCache);
-        var enriched = _middle.Forward(encoded, positions);
-        var logits = SessionTensors.LastLogits(_client.Decode(enriched, positions, _decoderCache));
-        return _mapping == null ? logits : _mapping.ToTokenLogits(logits);
+        long start = Length;
+        var (idTensor, positions) = SessionTensors.For(_mapping == null ? ids : ids.Select(_mapping.ToIndex).ToArray(), start);
+        try
+        {
+            var encoded = _client.Encode(idTensor, positions, _encoderCache);
+            var enriched = _middle.Forward(encoded, positions);
+            var logits = SessionTensors.LastLogits(_client.Decode(enriched, positions, _decoderCache));
+            return _mapping == null ? logits : _mapping.ToTokenLogits(logits);
+        }
+        catch
+        {
+            // A failed step (an unreachable endpoint, a refusal) leaves all three parts where they were.
+            _encoderCache.Truncate(Math.Min(start, _encoderCache.Length));
+            _decoderCache.Truncate(Math.Min(start, _decoderCache.Length));
+            try { _middle.Truncate(start); } catch (Exception) { /* the middle rebuilds from the client's history */ }
+            throw;
+        }
     }
 
     public void Truncate(long length)

@@ -93,7 +93,15 @@ public sealed class CompletionEngine : IDisposable
         try
         {
             if (mine.IsCancellationRequested) return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed);
-            var (text, sent, cancelled) = await Task.Run(() => Generate(context, mine.Token), CancellationToken.None);
+            (string Text, int Sent, bool Cancelled) generated;
+            try { generated = await Task.Run(() => Generate(context, mine.Token), CancellationToken.None); }
+            catch
+            {
+                _inSession.Clear(); // the session may hold less than we thought: start afresh next time
+                try { _session.Truncate(0); } catch (Exception) { }
+                throw;
+            }
+            var (text, sent, cancelled) = generated;
             if (cancelled) return new CompletionOutcome(null, CompletionOutcome.Cancelled, sent, clock.Elapsed);
             var shown = CompletionPostProcessor.Apply(context, text);
             _cache.Put(key, shown);
