@@ -120,6 +120,7 @@ public class LanguageServerProcessTests
         Assert.That(last.GetProperty("tokens").GetInt64(), Is.GreaterThan(20), "the prompt went to the endpoint");
         Assert.That(last.GetProperty("bytes").GetInt64(), Is.EqualTo(last.GetProperty("tokens").GetInt64() * 64 * 2), "fp16 hidden states, nothing else");
         Assert.That(LedgerTokens(), Is.GreaterThanOrEqualTo(last.GetProperty("tokens").GetInt64()));
+        Assert.That(status.GetProperty("exposureUsed").GetInt64(), Is.GreaterThanOrEqualTo(last.GetProperty("tokens").GetInt64()), "the status shows the exposure so far");
 
         long charged = LedgerTokens();
         await Complete("main.py", 9, 4);

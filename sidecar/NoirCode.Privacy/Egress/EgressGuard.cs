@@ -29,6 +29,9 @@ public sealed class EgressGuard
     readonly ExposureLedger? _ledger;
     readonly ExposureBudget? _budget;
     readonly List<IEgressTap> _taps = new();
+    // The budget is read from the ledger at most once a second; sends in between are added locally.
+    BudgetState? _budgetRead;
+    long _budgetReadAt, _sentSinceRead;
 
     public string WorkspaceId { get; }
     public string KeyId { get; }
@@ -68,11 +71,21 @@ public sealed class EgressGuard
         using (var finite = tensor.isfinite().all())
             if (!finite.item<bool>()) throw new EgressRejectedException("refused a tensor with NaN or infinite values");
 
-        if (_budget != null && _ledger != null && _budget.Evaluate(_ledger, KeyId) is { Action: not null } state)
-            throw new ExposureBudgetExceededException(state);
+        if (_budget != null && _ledger != null)
+        {
+            long now = Environment.TickCount64;
+            if (_budgetRead == null || now - _budgetReadAt > 1000)
+            {
+                _budgetRead = _budget.Evaluate(_ledger, KeyId);
+                (_budgetReadAt, _sentSinceRead) = (now, 0);
+            }
+            if (_budget.Evaluate(_budgetRead.UsedTokens + _sentSinceRead) is { Action: not null } state)
+                throw new ExposureBudgetExceededException(state);
+        }
 
         var packet = new EgressPacket(kind, startPosition, tokens, _hidden, Dtype, HiddenStateCodec.Encode(tensor, Dtype));
         _ledger?.Charge(WorkspaceId, KeyId, tokens, packet.Payload.LongLength);
+        _sentSinceRead += tokens;
         Last = (tokens, packet.Payload.LongLength);
         IEgressTap[] taps;
         lock (_taps) taps = _taps.ToArray();

@@ -29,6 +29,7 @@ public sealed class NoirLanguageServer : IDisposable
     CompletionEngine? _engine;
     Task? _loading;
     PrivacyStatus _status = new() { Mode = PrivacyStatus.Loading, Detail = "starting" };
+    readonly Lazy<ExposureLedger> _ledger = new(() => new ExposureLedger(ExposureLedger.DefaultFolder()));
 
     public Task Exited => _exit.Task;
 
@@ -98,8 +99,9 @@ public sealed class NoirLanguageServer : IDisposable
         var keys = runtime?.Keys;
         long used = 0;
         long? limit = _settings.ExposureBudgetTokens;
-        if (keys != null && runtime?.Remote != null)
-            used = Budget() is { } b ? b.Evaluate(new ExposureLedger(ExposureLedger.DefaultFolder()), keys.KeyId).UsedTokens : 0;
+        // Tokens sent under this key (or without keys) in the current budget period (a day without a budget).
+        if (runtime?.Remote != null && runtime.Guard is { } guard)
+            used = (Budget() ?? new ExposureBudget(long.MaxValue)).Evaluate(_ledger.Value, guard.KeyId).UsedTokens;
         return new PrivacyStatus
         {
             Mode = mode, Epsilon = keys?.Epsilon, ExposureUsed = used, ExposureLimit = limit,
