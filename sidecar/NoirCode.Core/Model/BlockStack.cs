@@ -16,7 +16,6 @@ public sealed class BlockStack : nn.Module
 
     public int First { get; }
     public int Count => blocks.Count;
-    public IReadOnlyList<DecoderBlock> Blocks => blocks.ToList();
 
     public BlockStack(ModelConfig config, int first, int count, Func<string, Tensor> weight) : base($"blocks{first}_{first + count}")
     {
@@ -42,7 +41,6 @@ public sealed class BlockStack : nn.Module
         Tensor? mask = past > 0 && t > 1 ? CausalMask(t, past, hidden.device) : null;
         var x = hidden;
         for (int i = 0; i < blocks.Count; i++) x = blocks[i].Forward(x, cos, sin, cache?[i], mask, lora?.Layer(blocks[i].Index));
-        cache?.Advance(t);
         return x.MoveToOuterDisposeScope();
     }
 
@@ -65,7 +63,6 @@ public sealed class BlockStack : nn.Module
             int layer = i;
             x = blocks[i].ForwardRows(x, cos, sin, caches.Select(c => c[layer]).ToArray(), loras.Select(l => l?.Layer(blocks[layer].Index)).ToArray());
         }
-        foreach (var c in caches) c.Advance(1);
         return x.MoveToOuterDisposeScope();
     }
 

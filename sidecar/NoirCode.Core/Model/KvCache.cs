@@ -51,23 +51,21 @@ public sealed class KvCache : IDisposable
 {
     readonly LayerKvCache[] _layers;
 
+    /// <param name="layerCount">at least one: every shard of a split holds a block (SplitSpec.ClipFor)</param>
     public KvCache(int layerCount)
     {
+        if (layerCount < 1) throw new ArgumentOutOfRangeException(nameof(layerCount), "a cache needs at least one layer");
         _layers = Enumerable.Range(0, layerCount).Select(_ => new LayerKvCache()).ToArray();
     }
 
     public LayerKvCache this[int i] => _layers[i];
-    public long Length => _layers.Length == 0 ? _length : _layers[0].Length;
-    long _length; // for a stack without layers, which still has to track positions
+    public long Length => _layers[0].Length;
     public long Bytes => _layers.Sum(l => l.Bytes);
-
-    internal void Advance(long count) { if (_layers.Length == 0) _length += count; }
 
     public void Truncate(long length)
     {
         if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length), $"cannot truncate a sequence of {Length} positions to {length}");
         foreach (var l in _layers) l.Truncate(length);
-        _length = length;
     }
 
     public void Dispose() { foreach (var l in _layers) l.Dispose(); }

@@ -67,13 +67,19 @@ public sealed class WeightFolder
         _tensors.TryGetValue(name, out var t) ? t.Entry
             : throw new ModelLoadException(Path.Combine(Folder, File.Exists(Path.Combine(Folder, IndexFile)) ? IndexFile : SingleFile), $"tensor '{name}' is missing");
 
-    /// <summary>Reads a tensor's bytes after checking its shape against what the config implies.</summary>
-    public (TensorEntry Entry, byte[] Data) Read(string name, long[] expectedShape)
+    TensorEntry EntryWithShape(string name, long[] expectedShape)
     {
         var entry = Entry(name);
         if (!entry.Shape.SequenceEqual(expectedShape))
             throw new ModelLoadException(entry.FilePath,
                 $"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] but config.json implies [{string.Join(", ", expectedShape)}]");
+        return entry;
+    }
+
+    /// <summary>Reads a tensor's bytes after checking its shape against what the config implies.</summary>
+    public (TensorEntry Entry, byte[] Data) Read(string name, long[] expectedShape)
+    {
+        var entry = EntryWithShape(name, expectedShape);
         if (entry.Dtype is not ("F32" or "F16" or "BF16"))
             throw new ModelLoadException(entry.FilePath, $"tensor '{name}' has dtype {entry.Dtype}; weights must be F32, F16 or BF16");
         return (entry, _tensors[name].File.ReadBytes(entry));
@@ -82,10 +88,7 @@ public sealed class WeightFolder
     /// <summary>A float tensor as float32 after the same shape check as <see cref="Read"/>; works beyond 2 GB.</summary>
     public (TensorEntry Entry, float[] Values) ReadFloats(string name, long[] expectedShape)
     {
-        var entry = Entry(name);
-        if (!entry.Shape.SequenceEqual(expectedShape))
-            throw new ModelLoadException(entry.FilePath,
-                $"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] but config.json implies [{string.Join(", ", expectedShape)}]");
+        var entry = EntryWithShape(name, expectedShape);
         return (entry, _tensors[name].File.ReadFloats(entry));
     }
 
