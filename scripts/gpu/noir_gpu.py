@@ -57,15 +57,26 @@ class FimSampler:
         text = "".join(parts) or lines[first][:budget] + "\n"
         if allow_fim and rng.random() < 0.5 and len(text) > 8:
             pre, mid, suf = self.split(text, rng)
-            p, s = self.enc(pre), self.enc(suf)
+            p, s, m, complete = self.fit(self.enc(pre), self.enc(suf), self.enc(mid))
             ids = [self.pre, *p, self.suf, *s, self.mid] if rng.random() < 0.5 else [self.suf, *s, self.pre, *p, self.mid]
-            ids += self.enc(mid) + [self.eos]
+            ids += m + ([self.eos] if complete else [])
         else:
             ids = self.enc(text) + ([self.eos] if last >= len(lines) else [])
         ids = ids[: self.seq + 1]
         inp = ids[: self.seq] + [self.pad] * (self.seq - len(ids[: self.seq]))
         tgt = ids[1:] + [IGNORE] * (self.seq - len(ids[1:]))
         return inp, tgt
+
+    def fit(self, p, s, m):
+        """FitToWindow of the C# sampler: keep the middle and its end-of-text inside the window, trim the context."""
+        room = self.seq + 1 - 4
+        complete = len(m) <= room - 8
+        if not complete:
+            m = m[: max(1, room - 8)]
+        context = max(0, room - len(m))
+        s_keep = min(len(s), max(context // 2, context - len(p)))
+        p_keep = min(len(p), context - s_keep)
+        return p[len(p) - p_keep:], s[:s_keep], m, complete
 
     @staticmethod
     def split(text, rng):

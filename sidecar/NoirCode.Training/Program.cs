@@ -28,8 +28,9 @@ try
                 MinutesThisSitting: double.Parse(Arg("--minutes", "100000"), System.Globalization.CultureInfo.InvariantCulture), Seed: 7), new StderrProgress());
             break;
         case "export": Export(); break;
+        case "heldout": HeldOut(); break;
         default:
-            Console.Error.WriteLine("usage: noir-train prepare [--run DIR] [--pyenv DIR] [--vocab N | --tokenizer-from MODEL] [--with-tests] [--hidden N --layers N --heads N --kv-heads N --intermediate N] | train [--run DIR] [--steps N] [--minutes M] | export [--run DIR] --out models/NAME");
+            Console.Error.WriteLine("usage: noir-train prepare [--run DIR] [--pyenv DIR] [--vocab N | --tokenizer-from MODEL] [--with-tests] [--hidden N --layers N --heads N --kv-heads N --intermediate N] | train [--run DIR] [--steps N] [--minutes M] | export [--run DIR] --out models/NAME | heldout --model DIR [--run DIR] [--seq N]");
             return 2;
     }
     return 0;
@@ -94,6 +95,17 @@ void Prepare()
     };
     File.WriteAllText(Path.Combine(run, "corpus.json"), stats.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     Console.Error.WriteLine($"prepared {run}: tokenizer and initial model in {model}");
+}
+
+// The held-out loss of any whole model on the run's held-out modules: 64 fixed plain-text windows, as training reports it.
+void HeldOut()
+{
+    string modelDir = Arg("--model");
+    int seq = int.Parse(Arg("--seq", "512"));
+    using var model = CausalLM.Load(modelDir);
+    var docs = File.ReadAllText(Path.Combine(run, "heldout.txt")).Split("\u0000", StringSplitOptions.RemoveEmptyEntries).ToList();
+    double loss = PretrainRun.Evaluate(model, new FimSampler(docs, model.Tokenizer, seq), new PretrainRun.Settings(0, 8, seq, 0, 0, 0));
+    Console.WriteLine($"{{\"model\": \"{modelDir}\", \"seq\": {seq}, \"heldout_loss\": {loss:F4}}}");
 }
 
 void Export()
