@@ -2,7 +2,7 @@
 // real endpoint on loopback and the bundled model. The tests run in order on one editor session.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { editorText, openFile, runCommand, screenshot, startEditor, statusItem, statusText, waitFor } from './harness.mjs';
+import { activeEditor, editorText, openFile, runCommand, screenshot, startEditor, statusItem, statusText, waitFor } from './harness.mjs';
 
 const budget = 20_000;
 const percent = text => { const m = text.match(/([\d.]+)%/); return m ? Number(m[1]) : undefined; };
@@ -24,7 +24,7 @@ describe('NoirCode in VS Code', { timeout: 240_000 }, () => {
     const page = e.page;
     const before = percent(await statusText(page)) ?? 0;
     await openFile(page, 'example.py');
-    await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    await activeEditor(page).click();
     await page.keyboard.press('Control+End');
     const typed = 'def add(a, b):';
     await page.keyboard.type(typed, { delay: 40 });
@@ -80,7 +80,7 @@ describe('NoirCode in VS Code', { timeout: 240_000 }, () => {
     const page = e.page;
     const received = await e.endpoint.bytesReceived();
     await openFile(page, '.env');
-    await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    await activeEditor(page).click();
     await page.keyboard.press('Control+End');
     await page.keyboard.type('API_TOKEN=sk_live_', { delay: 40 });
     // The sidecar says why nothing is sent; wait for that, then check the endpoint's own counter.
@@ -96,7 +96,7 @@ describe('NoirCode in VS Code', { timeout: 240_000 }, () => {
     const page = e.page;
     await e.endpoint.stop();
     await openFile(page, 'example.py');
-    await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    await activeEditor(page).click();
     await page.keyboard.press('Control+End');
     await page.keyboard.press('Enter');
     await page.keyboard.type('x = len(', { delay: 40 });

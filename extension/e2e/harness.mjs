@@ -162,13 +162,16 @@ export async function runCommand(page, title) {
 export async function openFile(page, name) {
   await page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first().click();
   await page.locator(`.tab.active`, { hasText: name }).waitFor();
-  const lines = page.locator('.editor-instance .monaco-editor .view-lines').first();
+  const lines = activeEditor(page);
   await lines.waitFor();
   return lines;
 }
 
+/** The text area of the editor in the active editor group (the privacy panel may be open in another group). */
+export const activeEditor = page => page.locator('.editor-group-container.active .editor-instance .monaco-editor .view-lines').first();
+
 export async function editorText(page) {
-  return (await page.locator('.editor-instance .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+  return (await activeEditor(page).innerText()).replace(/\u00a0/g, ' ');
 }
 
 export async function screenshot(page, name, locator) {
