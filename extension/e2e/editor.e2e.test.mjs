@@ -2,7 +2,7 @@
 // real endpoint on loopback and the bundled model. The tests run in order on one editor session.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { activeEditor, editorText, openFile, runCommand, screenshot, startEditor, statusItem, statusText, waitFor } from './harness.mjs';
+import { activeEditor, artifacts, editorText, openFile, runCommand, screenshot, startEditor, statusItem, statusText, waitFor } from './harness.mjs';
 
 const budget = 20_000;
 const percent = text => { const m = text.match(/([\d.]+)%/); return m ? Number(m[1]) : undefined; };
@@ -66,6 +66,15 @@ describe('NoirCode in VS Code', { timeout: 240_000 }, () => {
   test('the status bar item and the privacy panel', async () => {
     const page = e.page;
     await screenshot(page, 'status-bar.png', page.locator('#workbench\\.parts\\.statusbar'));
+    // The tooltip: the last request's tokens, bytes and latency.
+    await statusItem(page).hover();
+    const hover = page.locator('.monaco-hover', { hasText: 'Last request' }).first();
+    await hover.waitFor({ timeout: 15_000 });
+    assert.match(await hover.innerText(), /Last request: \d+ tokens, [\d.]+ (B|KiB|MiB) sent, \d+ ms/);
+    const box = await hover.boundingBox();
+    const x = Math.max(0, box.x - 20), y = Math.max(0, box.y - 20);
+    await page.screenshot({ path: `${artifacts}/status-tooltip.png`, clip: { x, y, width: 1400 - x, height: 900 - y } });
+    await page.mouse.move(10, 10);
     await statusItem(page).click();
     await page.locator('.tab', { hasText: 'NoirCode Privacy' }).waitFor();
     const frame = page.frameLocator('iframe.webview').frameLocator('iframe');

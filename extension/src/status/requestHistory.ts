@@ -20,6 +20,8 @@ export class RequestHistory {
     const last = status.last;
     if (!last || sameRequest(last, this.previous)) return false;
     this.previous = last;
+    // Typing cancels most requests before anything is sent; those are not worth a row.
+    if (last.source === 'cancelled' && last.tokens === 0) return false;
     this.records.unshift({ ...last, at, mode: status.mode });
     if (this.records.length > this.capacity) this.records.length = this.capacity;
     return true;

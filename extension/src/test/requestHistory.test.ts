@@ -26,3 +26,10 @@ test('records metadata only', () => {
   h.add(req(3));
   assert.deepEqual(Object.keys(h.list()[0]).sort(), ['at', 'bytes', 'milliseconds', 'mode', 'source', 'tokens']);
 });
+
+test('requests cancelled before anything was sent are left out', () => {
+  const h = new RequestHistory();
+  h.add({ ...base, last: { tokens: 0, bytes: 0, milliseconds: 3, source: 'cancelled' } });
+  h.add({ ...base, last: { tokens: 4, bytes: 1024, milliseconds: 30, source: 'cancelled' } });
+  assert.deepEqual(h.list().map(r => r.tokens), [4]);
+});

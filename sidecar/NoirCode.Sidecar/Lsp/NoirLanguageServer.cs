@@ -291,8 +291,17 @@ public sealed class NoirLanguageServer : IDisposable
         var fim = runtime.Tokenizer.Fim!;
         var ids = fim.BuildPsm(runtime.Tokenizer.Encode(plan.Prefix).TakeLast(700).ToList(), runtime.Tokenizer.Encode(plan.Suffix).Take(200).ToList());
         var engine = _engine ?? throw new LocalRpcException("the model is not loaded") { ErrorCode = -32803 };
+        var before = runtime.Remote?.Total ?? default;
+        var clock = Stopwatch.StartNew();
         var result = await Task.Run(() => engine.Exclusive(session => TextGenerator.Generate(session, runtime.Tokenizer, ids,
             new GenerationOptions { MaxTokens = 160, MaxSequenceLength = runtime.MaxPositions }, cancel)), cancel);
+        // What the generation sent shows in the status like a completion's.
+        var after = runtime.Remote?.Total ?? default;
+        SetStatus(BaseStatus() with
+        {
+            Detail = runtime.Mode,
+            Last = new LastRequest(after.Tokens - before.Tokens, after.BytesUp - before.BytesUp, Math.Round(clock.Elapsed.TotalMilliseconds, 1), "generate function"),
+        });
         string body = FunctionGenerator.CutAtDedent(result.Text, plan.BodyIndent);
         var at = DocumentStore.PositionOf(doc.Text, plan.InsertOffset);
         return new GeneratedFunction(body, new Range(at, at));
