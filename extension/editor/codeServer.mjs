@@ -53,10 +53,10 @@ function codeServerEnv(profile, extra = {}) {
   return { ...process.env, XDG_CONFIG_HOME: path.join(profile, 'config'), XDG_DATA_HOME: path.join(profile, 'data'), ...extra };
 }
 
-/** Copies a workspace template (e.g. extension/sample-workspace) to `to` unless it is there already. */
+/** Copies a workspace template (e.g. extension/sample-workspace) to `to`: files already there (your edits) are kept. */
 export function prepareWorkspace(template, to, { fresh = false } = {}) {
   if (fresh) rmSync(to, { recursive: true, force: true });
-  if (!existsSync(to)) cpSync(template, to, { recursive: true });
+  cpSync(template, to, { recursive: true, force: false, errorOnExist: false });
 }
 
 /**
