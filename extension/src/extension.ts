@@ -20,7 +20,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const client = sidecar;
   const statusBar = new PrivacyStatusBar();
   const history = new RequestHistory();
-  const panel = new PrivacyPanel(() => ({ status: client.status, paused, history: history.list() }),
+  const panel = new PrivacyPanel(() => ({ status: client.status, paused, mode: readSettings().mode, history: history.list() }),
     async () => (await client.executeCommand<{ rows: LedgerRow[] }>('noir.exposureLedger', [{ days: 14 }])).rows);
   const refresh = () => { statusBar.update(client.status, paused); panel.render(); };
   let sent = await options();

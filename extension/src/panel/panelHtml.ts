@@ -14,6 +14,8 @@ export interface LedgerRow {
 export interface PanelState {
   status: PrivacyStatus;
   paused: boolean;
+  /** The configured mode (split or local); the status's mode may be offline or blocked meanwhile. */
+  mode: string;
   history: readonly RequestRecord[];
   ledger?: readonly LedgerRow[];
   ledgerError?: string;
@@ -75,7 +77,7 @@ button { margin-right: 8px; color: var(--vscode-button-foreground); background: 
 <h2>Actions</h2>
 <section id="actions">
 <button data-action="togglePause">${state.paused ? 'Resume completions' : 'Pause completions'}</button>
-<button data-action="switchMode">Switch mode (now ${escapeHtml(s.mode)})</button>
+<button data-action="switchMode">Switch mode (now ${escapeHtml(state.mode)})</button>
 <button data-action="rotateKeys">Rotate keys</button>
 <button data-action="refresh">Refresh</button>
 </section>

@@ -24,18 +24,26 @@ export class PrivacyPanel implements vscode.Disposable {
       if (m.action === 'refresh') await this.refreshLedger();
       this.render();
     });
-    this.render();
+    this.draw();
     await this.refreshLedger();
   }
 
-  /** Redraws with the latest status (called on each status notification while open). */
+  private pending?: NodeJS.Timeout;
+
+  /** Redraws with the latest status; status notifications come with every keystroke's request, so at most a few times a second. */
   render(): void {
+    if (!this.panel || this.pending) return;
+    this.pending = setTimeout(() => { this.pending = undefined; this.draw(); }, 250);
+  }
+
+  private draw(): void {
     if (!this.panel) return;
     const nonce = crypto.randomBytes(16).toString('base64');
     this.panel.webview.html = renderPanel({ ...this.state(), ledger: this.ledger, ledgerError: this.ledgerError }, nonce, this.panel.webview.cspSource);
   }
 
   async refreshLedger(): Promise<void> {
+    if (!this.panel) return;
     try {
       this.ledger = await this.loadLedger();
       this.ledgerError = undefined;
@@ -45,5 +53,5 @@ export class PrivacyPanel implements vscode.Disposable {
     this.render();
   }
 
-  dispose(): void { this.panel?.dispose(); }
+  dispose(): void { clearTimeout(this.pending); this.panel?.dispose(); }
 }
