@@ -46,7 +46,9 @@ npm_ci() {  # folder, what
   want=$(sha256sum "$1/package-lock.json" | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "setup: installing $2 (npm ci in $1)"
-    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    # Under `npm test` the outer npm (Node 20) exports its user agent, and code-server's install script reads
+    # the Node version from it: drop it so the inner npm, on Node 24, reports its own.
+    (cd "$1" && env -u npm_config_user_agent npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     echo "$want" > "$stamp"
   fi
 }
