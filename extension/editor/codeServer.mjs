@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const entry = path.join(repo, 'tools', 'editor', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 export const vsix = path.join(repo, 'extension', 'noircode.vsix');
-export const sidecarDll = path.join(repo, 'artifacts', 'noir', 'noir.dll');
+// The sidecar scripts/noir builds; npm test points NOIR_SIDECAR_DLL at the solution's own build instead.
+export const sidecarDll = process.env.NOIR_SIDECAR_DLL || path.join(repo, 'artifacts', 'noir', 'noir.dll');
 
 /** Quiet, deterministic workbench settings (no welcome page, no chat panel, no update checks). */
 const baseSettings = {
