@@ -63,7 +63,7 @@ describe('NoirCode in VS Code', { timeout: 240_000 }, () => {
     await screenshot(page, 'generate-function.png');
   });
 
-  test('the status bar item and the privacy panel', async () => {
+  test('the status bar item, its tooltip and the privacy panel with its pause action', async () => {
     const page = e.page;
     await screenshot(page, 'status-bar.png', page.locator('#workbench\\.parts\\.statusbar'));
     // The tooltip: the last request's tokens, bytes and latency.
@@ -82,7 +82,14 @@ describe('NoirCode in VS Code', { timeout: 240_000 }, () => {
     await waitFor('a request in the panel\'s history', async () => (await frame.locator('#history table tr').count()) >= 2);
     await waitFor('the ledger in the panel', async () => (await frame.locator('#ledger table tr').count()) >= 2);
     await screenshot(page, 'privacy-panel.png');
+    // The panel's actions work: pause, then resume.
+    await frame.locator('button', { hasText: 'Pause completions' }).click();
+    await waitFor('the status bar to show paused', async () => (await statusText(page)).includes('paused'));
+    await frame.locator('button', { hasText: 'Resume completions' }).click();
+    await waitFor('the status bar to leave paused', async () => !(await statusText(page)).includes('paused'));
+    await page.locator('.tab', { hasText: 'NoirCode Privacy' }).click();
     await page.keyboard.press('Control+W');
+    await page.locator('.tab', { hasText: 'NoirCode Privacy' }).waitFor({ state: 'detached' });
   });
 
   test('a .env file: nothing reaches the endpoint', async () => {
