@@ -115,6 +115,21 @@ public class LanguageServerProcessTests
         Assert.That(noDef.Message, Does.Contain("no Python function signature"));
     }
 
+    [Test, Order(6)]
+    public async Task ThePrivacyPanelCommandsAnswerOverLsp()
+    {
+        var ledger = await _client.InvokeWithParameterObjectAsync<JsonElement>("workspace/executeCommand",
+            new { command = "noir.exposureLedger", arguments = new object[] { new { days = 7 } } });
+        var rows = ledger.GetProperty("rows").EnumerateArray().ToList();
+        Assert.That(rows, Is.Not.Empty, "the completions of the earlier tests were charged");
+        Assert.That(rows.Sum(r => r.GetProperty("tokens").GetInt64()), Is.EqualTo(LedgerTokens()));
+        Assert.That(rows[0].GetProperty("key").GetString(), Is.EqualTo("none"));
+
+        var noKeys = Assert.CatchAsync<RemoteRpcException>(async () => await _client.InvokeWithParameterObjectAsync<JsonElement>("workspace/executeCommand",
+            new { command = "noir.rotateKeys", arguments = Array.Empty<object>() }))!;
+        Assert.That(noKeys.Message, Does.Contain("no privacy keys are configured"));
+    }
+
     [Test, Order(5)]
     public async Task TheLocalEndpointGoesWhenTheSidecarIsKilled()
     {
