@@ -30,6 +30,8 @@ public sealed class RemoteMiddleSession : IMiddleSession
     AsyncDuplexStreamingCall<SessionRequest, SessionReply>? _call;
     int _endpoint;
 
+    /// <summary>The endpoints this session may use, in failover order.</summary>
+    public IReadOnlyList<Uri> Endpoints => _options.Endpoints;
     /// <summary>Times the session had to be rebuilt on a fresh stream.</summary>
     public int Reconnects { get; private set; }
     /// <summary>The endpoint this session last reached.</summary>

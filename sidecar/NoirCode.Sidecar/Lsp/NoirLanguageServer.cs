@@ -29,6 +29,7 @@ public sealed class NoirLanguageServer : IDisposable
     CompletionEngine? _engine;
     Task? _loading;
     PrivacyStatus _status = new() { Mode = PrivacyStatus.Loading, Detail = "starting" };
+    CancellationTokenSource? _recovery;
     readonly Lazy<ExposureLedger> _ledger = new(() => new ExposureLedger(ExposureLedger.DefaultFolder()));
 
     public Task Exited => _exit.Task;
@@ -156,6 +157,7 @@ public sealed class NoirLanguageServer : IDisposable
         _settings = next;
         if (reload)
         {
+            _recovery?.Cancel();
             var old = (_runtime, _engine);
             (_runtime, _engine) = (null, null);
             old._engine?.Dispose();
@@ -225,8 +227,9 @@ public sealed class NoirLanguageServer : IDisposable
         }
         catch (EndpointUnavailableException e)
         {
-            Log("endpoint unreachable; will retry on the next request");
+            Log("endpoint unreachable; probing until it answers");
             SetStatus(BaseStatus() with { Mode = PrivacyStatus.Offline, Detail = e.Message });
+            StartRecoveryProbe(runtime);
             return null;
         }
         catch (ExposureBudgetExceededException e)
@@ -240,6 +243,21 @@ public sealed class NoirLanguageServer : IDisposable
             SetStatus(BaseStatus() with { Mode = PrivacyStatus.Error, Detail = e.Message });
             return null;
         }
+    }
+
+    /// <summary>Offline: probe the endpoints' health (nothing of the user's is sent) and leave the offline mode when one answers.</summary>
+    void StartRecoveryProbe(ModelRuntime runtime)
+    {
+        if (runtime.Remote is not { } remote) return;
+        var probe = new CancellationTokenSource();
+        Interlocked.Exchange(ref _recovery, probe)?.Cancel();
+        _ = Task.Run(async () =>
+        {
+            var back = await EndpointProbe.WaitUntilUpAsync(remote.Endpoints, probe.Token);
+            if (back == null || probe.IsCancellationRequested || !ReferenceEquals(_runtime, runtime) || _status.Mode != PrivacyStatus.Offline) return;
+            Log("endpoint reachable again");
+            SetStatus(BaseStatus() with { Detail = "endpoint reachable again; " + runtime.Mode });
+        });
     }
 
     [JsonRpcMethod("workspace/executeCommand")]
@@ -307,5 +325,5 @@ public sealed class NoirLanguageServer : IDisposable
         return new GeneratedFunction(body, new Range(at, at));
     }
 
-    public void Dispose() { _engine?.Dispose(); _rpc.Dispose(); }
+    public void Dispose() { _recovery?.Cancel(); _engine?.Dispose(); _rpc.Dispose(); }
 }

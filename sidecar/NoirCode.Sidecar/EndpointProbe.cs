@@ -1,0 +1,40 @@
+using System.Net;
+
+namespace NoirCode.Sidecar;
+
+/// <summary>
+/// Tells whether an endpoint answers again, without opening a session or sending anything of the user's:
+/// a GET of its /healthz over HTTP/2 (cleartext with prior knowledge on loopback, as gRPC does).
+/// </summary>
+public static class EndpointProbe
+{
+    static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(3) };
+
+    public static async Task<bool> IsUpAsync(Uri endpoint, CancellationToken cancel)
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(endpoint, "/healthz"))
+            {
+                Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+            using var response = await Http.SendAsync(request, cancel);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancel.IsCancellationRequested) { return false; }
+    }
+
+    /// <summary>Probes with growing pauses (1 s doubling to 30 s) until one endpoint answers or the token is cancelled.</summary>
+    public static async Task<Uri?> WaitUntilUpAsync(IReadOnlyList<Uri> endpoints, CancellationToken cancel)
+    {
+        var pause = TimeSpan.FromSeconds(1);
+        while (!cancel.IsCancellationRequested)
+        {
+            foreach (var e in endpoints)
+                if (await IsUpAsync(e, cancel)) return e;
+            try { await Task.Delay(pause, cancel); } catch (TaskCanceledException) { return null; }
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+        }
+        return null;
+    }
+}
