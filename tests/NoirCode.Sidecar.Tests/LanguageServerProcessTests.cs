@@ -199,4 +199,23 @@ public class LanguageServerProcessTests
         Assert.That(errors.Select(e => e.GetProperty("id").ValueKind == JsonValueKind.Number ? e.GetProperty("id").GetInt32() : -1), Does.Contain(5).And.Contain(7), "errors carry the request's id when it has one");
         raw.Kill(true);
     }
+
+    [Test, Order(7)]
+    public async Task ABudgetSetWhileRunningBlocksAndLiftingItResumes()
+    {
+        long before = LedgerTokens();
+        Assert.That(before, Is.GreaterThan(1), "earlier requests were charged");
+        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { exposureBudgetTokens = 1 } } });
+        await Open("budget.py", "def scale(values, factor):\n    return [");
+        var items = (await Complete("budget.py", 1, 12)).GetProperty("items");
+        Assert.That(items.GetArrayLength(), Is.Zero);
+        var blocked = WaitForStatus(s => s.GetProperty("mode").GetString() == "blocked");
+        Assert.That(blocked.GetProperty("exposureLimit").GetInt64(), Is.EqualTo(1));
+        Assert.That(LedgerTokens(), Is.EqualTo(before), "nothing left past the budget");
+
+        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { exposureBudgetTokens = 1_000_000_000 } } });
+        await Complete("budget.py", 1, 12);
+        WaitForStatus(s => s.GetProperty("mode").GetString() == "split" && s.TryGetProperty("last", out _));
+        Assert.That(LedgerTokens(), Is.GreaterThan(before));
+    }
 }

@@ -27,7 +27,7 @@ public sealed class EgressGuard
 {
     readonly int _hidden;
     readonly ExposureLedger? _ledger;
-    readonly ExposureBudget? _budget;
+    ExposureBudget? _budget;
     readonly List<IEgressTap> _taps = new();
     // The budget is read from the ledger at most once a second; sends in between are added locally.
     BudgetState? _budgetRead;
@@ -36,6 +36,12 @@ public sealed class EgressGuard
     public string WorkspaceId { get; }
     public string KeyId { get; }
     public WireDtype Dtype { get; }
+    /// <summary>The exposure budget enforced on every packet; settable, as editors change it while running.</summary>
+    public ExposureBudget? Budget
+    {
+        get => _budget;
+        set { _budget = value; _budgetRead = null; }
+    }
     /// <summary>Set after each admitted packet: what the last request cost.</summary>
     public (long Tokens, long Bytes) Last { get; private set; }
 

@@ -79,6 +79,7 @@ public sealed class NoirLanguageServer : IDisposable
         {
             var clock = Stopwatch.StartNew();
             var runtime = _runtimeFactory(_settings, progress);
+            if (runtime.Guard != null) runtime.Guard.Budget = Budget(); // the guard enforces it on every packet
             var engine = new CompletionEngine(runtime.Session, runtime.Tokenizer, runtime.MaxPositions, CompletionSettingsFor(_settings));
             (_runtime, _engine) = (runtime, engine);
             progress.End();
@@ -166,6 +167,7 @@ public sealed class NoirLanguageServer : IDisposable
         else
         {
             _engine?.UpdateSettings(CompletionSettingsFor(next));
+            if (_runtime?.Guard is { } guard) guard.Budget = Budget();
             SetStatus(BaseStatus() with { Detail = _status.Detail, Last = _status.Last });
         }
     }
