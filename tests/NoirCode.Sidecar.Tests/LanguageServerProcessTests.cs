@@ -92,10 +92,12 @@ public class LanguageServerProcessTests
     {
         long before = LedgerTokens();
         await Open(".env", "API_TOKEN=s3cr3t\nDB_PASSWORD=", "dotenv");
-        var result = await Complete(".env", 1, 12);
-        Assert.That(result.GetProperty("items").GetArrayLength(), Is.Zero);
+        await Complete(".env", 1, 12);
+        // The configured model is a whole one, so the sidecar may complete the file with it here; nothing leaves.
         var status = WaitForStatus(s => s.GetProperty("detail").GetString()!.Contains("sensitive"));
         Assert.That(status.GetProperty("mode").GetString(), Is.EqualTo("split"));
+        Assert.That(status.GetProperty("detail").GetString(), Does.Contain("this machine only"));
+        Assert.That(status.GetProperty("last").GetProperty("tokens").GetInt64(), Is.Zero, "no token went to the endpoint");
         Assert.That(LedgerTokens(), Is.EqualTo(before), "nothing reached the endpoint");
     }
 
@@ -217,5 +219,19 @@ public class LanguageServerProcessTests
         await Complete("budget.py", 1, 12);
         WaitForStatus(s => s.GetProperty("mode").GetString() == "split" && s.TryGetProperty("last", out _));
         Assert.That(LedgerTokens(), Is.GreaterThan(before));
+    }
+
+    [Test, Order(8)]
+    public async Task ASpentBudgetWithLocalOnlyCompletesHere()
+    {
+        long before = LedgerTokens();
+        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { exposureBudgetTokens = 1, atLimit = "local-only" } } });
+        await Open("local.py", "def double(n):\n    return n *");
+        await Complete("local.py", 1, 14);
+        var local = WaitForStatus(s => s.GetProperty("mode").GetString() == "local");
+        Assert.That(local.GetProperty("detail").GetString(), Does.Contain("budget spent"));
+        Assert.That(local.GetProperty("last").GetProperty("tokens").GetInt64(), Is.Zero);
+        Assert.That(LedgerTokens(), Is.EqualTo(before), "nothing left past the budget");
+        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { exposureBudgetTokens = 1_000_000_000, atLimit = "block" } } });
     }
 }

@@ -37,7 +37,14 @@ public static class LspCommand
                 });
                 return runtime with { Mode = runtime.Mode.Replace($"via {embedded.Address}", "via the local demo endpoint") };
             }
-            using var server = new NoirLanguageServer(Console.OpenStandardInput(), Console.OpenStandardOutput(), Factory);
+            // The whole model, when the configured (or bundled) model is one: for what must not leave this machine.
+            ModelRuntime? Local(SidecarSettings s)
+            {
+                string? model = s.ModelFolder ?? BundledModel();
+                if (model == null || Core.Model.ShardManifest.TryLoad(model) is { Role: Core.Model.ShardManifest.ClientRole }) return null;
+                return ModelRuntime.Create(new RuntimeSpec { ModelFolder = model, Local = true });
+            }
+            using var server = new NoirLanguageServer(Console.OpenStandardInput(), Console.OpenStandardOutput(), Factory, Local);
             server.Start();
             try { await server.Exited.WaitAsync(cancel); } catch (OperationCanceledException) { }
             embedded?.Dispose();

@@ -30,14 +30,21 @@ public sealed class NoirLanguageServer : IDisposable
     Task? _loading;
     PrivacyStatus _status = new() { Mode = PrivacyStatus.Loading, Detail = "starting" };
     CancellationTokenSource? _recovery;
+    readonly Func<SidecarSettings, ModelRuntime?>? _localFactory;
+    (ModelRuntime Runtime, CompletionEngine Engine)? _local;
+    readonly object _localLock = new();
     readonly Lazy<ExposureLedger> _ledger = new(() => new ExposureLedger(ExposureLedger.DefaultFolder()));
 
     public Task Exited => _exit.Task;
 
     /// <param name="runtimeFactory">makes the model runtime from the settings (the embedded default included)</param>
-    public NoirLanguageServer(Stream input, Stream output, Func<SidecarSettings, Core.Util.IProgressSink, ModelRuntime> runtimeFactory)
+    /// <param name="localFactory">the whole model on this machine, when there is one: sensitive files and a spent
+    /// budget with "local-only" are completed with it (null: they get no completion)</param>
+    public NoirLanguageServer(Stream input, Stream output, Func<SidecarSettings, Core.Util.IProgressSink, ModelRuntime> runtimeFactory,
+        Func<SidecarSettings, ModelRuntime?>? localFactory = null)
     {
         _runtimeFactory = runtimeFactory;
+        _localFactory = localFactory;
         var formatter = new SystemTextJsonFormatter { JsonSerializerOptions = LspJson.Options };
         var sanitizer = new MessageSanitizer(input, output);
         sanitizer.Start();
@@ -159,6 +166,7 @@ public sealed class NoirLanguageServer : IDisposable
         if (reload)
         {
             _recovery?.Cancel();
+            lock (_localLock) { _local?.Engine.Dispose(); _local = null; }
             var old = (_runtime, _engine);
             (_runtime, _engine) = (null, null);
             old._engine?.Dispose();
@@ -184,14 +192,22 @@ public sealed class NoirLanguageServer : IDisposable
         var empty = new InlineCompletionList(Array.Empty<InlineCompletionItem>());
         if (_documents.Get(p.TextDocument.Uri) is not { } doc) return empty;
         if (_settings.DisabledLanguages?.Contains(doc.Language) == true) return empty;
-        if (_sensitive.IsSensitive(RelativePath(p.TextDocument.Uri)))
-        {
-            SetStatus(BaseStatus() with { Detail = "sensitive file: nothing is sent for it", Last = _status.Last });
-            return empty;
-        }
+        bool sensitive = _sensitive.IsSensitive(RelativePath(p.TextDocument.Uri));
         if (_loading != null && !_loading.IsCompleted) await Task.WhenAny(_loading, Task.Delay(Timeout.Infinite, cancel));
         var engine = _engine;
         if (engine == null) return empty;
+        string? localReason = null;
+        if (sensitive && _runtime?.Remote != null)
+        {
+            // Nothing of a sensitive file goes to the endpoint: the whole model here completes it, or nothing does.
+            engine = LocalEngine();
+            if (engine == null)
+            {
+                SetStatus(BaseStatus() with { Detail = "sensitive file: nothing is sent for it (no whole model on this machine to complete it)", Last = _status.Last });
+                return empty;
+            }
+            localReason = "sensitive file: completed on this machine only, nothing sent";
+        }
         int offset = DocumentStore.Offset(doc.Text, p.Position);
         string prefix = doc.Text[..offset], suffix = doc.Text[offset..];
         // VS Code's suggest widget: complete as if its selected item were already inserted.
@@ -200,7 +216,7 @@ public sealed class NoirLanguageServer : IDisposable
             int start = DocumentStore.Offset(doc.Text, selected.Range.Start);
             prefix = doc.Text[..start] + selected.Text;
         }
-        var result = await Complete(engine, new CompletionContext(prefix, suffix), cancel, explicitRequest: p.Context?.TriggerKind == 1);
+        var result = await Complete(engine, new CompletionContext(prefix, suffix), cancel, explicitRequest: p.Context?.TriggerKind == 1, localReason);
         if (result?.Text is not { } text) return empty;
         var range = new Range(p.Position, p.Position);
         if (p.Context?.SelectedCompletionInfo is { } sel)
@@ -212,7 +228,29 @@ public sealed class NoirLanguageServer : IDisposable
         return new InlineCompletionList(new[] { new InlineCompletionItem(text, range) });
     }
 
-    async Task<CompletionOutcome?> Complete(CompletionEngine engine, CompletionContext context, CancellationToken cancel, bool explicitRequest)
+    /// <summary>The whole model on this machine, loaded on first need.</summary>
+    CompletionEngine? LocalEngine()
+    {
+        if (_localFactory == null) return null;
+        lock (_localLock)
+        {
+            if (_local is { } loaded) return loaded.Engine;
+            try
+            {
+                if (_localFactory(_settings) is not { } runtime) return null;
+                _local = (runtime, new CompletionEngine(runtime.Session, runtime.Tokenizer, runtime.MaxPositions, CompletionSettingsFor(_settings)));
+                Log("whole model loaded for local-only completions");
+                return _local.Value.Engine;
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or Core.Util.ModelLoadException)
+            {
+                Log($"no local model: {e.Message}");
+                return null;
+            }
+        }
+    }
+
+    async Task<CompletionOutcome?> Complete(CompletionEngine engine, CompletionContext context, CancellationToken cancel, bool explicitRequest, string? localReason = null)
     {
         var runtime = _runtime!;
         var before = runtime.Remote?.Total ?? default;
@@ -222,7 +260,7 @@ public sealed class NoirLanguageServer : IDisposable
             var after = runtime.Remote?.Total ?? default;
             SetStatus(BaseStatus() with
             {
-                Detail = runtime.Mode,
+                Detail = localReason ?? runtime.Mode,
                 Last = new LastRequest(after.Tokens - before.Tokens, after.BytesUp - before.BytesUp, Math.Round(outcome.Elapsed.TotalMilliseconds, 1), outcome.Source),
             });
             return outcome;
@@ -236,6 +274,12 @@ public sealed class NoirLanguageServer : IDisposable
         }
         catch (ExposureBudgetExceededException e)
         {
+            if (_settings.AtLimit == "local-only" && localReason == null && LocalEngine() is { } local)
+            {
+                var outcome = await Complete(local, context, cancel, explicitRequest, "exposure budget spent: completing on this machine only");
+                SetStatus(_status with { Mode = PrivacyStatus.Local });
+                return outcome;
+            }
             SetStatus(BaseStatus() with { Mode = PrivacyStatus.Blocked, Detail = e.Message });
             return null;
         }
@@ -327,5 +371,5 @@ public sealed class NoirLanguageServer : IDisposable
         return new GeneratedFunction(body, new Range(at, at));
     }
 
-    public void Dispose() { _recovery?.Cancel(); _engine?.Dispose(); _rpc.Dispose(); }
+    public void Dispose() { _recovery?.Cancel(); _engine?.Dispose(); _local?.Engine.Dispose(); _rpc.Dispose(); }
 }
