@@ -26,7 +26,7 @@ public sealed record TuneSettings(int Steps, int Batch, int SequenceLength, doub
 /// </summary>
 public sealed class SplitFineTuner
 {
-    public const string BindingFile = "noir_tuning.json";
+    public const string BindingFile = TunedShardWriter.BindingFile;
     readonly ClientModel _client;
     readonly PrivacyKeys _keys;
     readonly RemoteTrainingSession _remote;
@@ -108,24 +108,8 @@ public sealed class SplitFineTuner
     /// <summary>Writes the tuned client shard (owner-only) with its binding to the keys and the resume state.</summary>
     void Save(TorchSharp.Modules.OptimizerHelper optimizer, JsonObject state, string sourceModelFolder)
     {
-        SecureFiles.CreateFolder(_out);
-        var weights = WeightFolder.Open(sourceModelFolder);
-        var config = _client.Config with { TieWordEmbeddings = false };
-        // The embedding stays the public one: the keys replace it when loaded. The rest is the tuned client.
-        var tensors = new List<TensorData> { TensorData.Lazy(ModelLayout.Embedding, weights.Entry(ModelLayout.Embedding).Dtype, ModelLayout.EmbeddingShape(config), () => weights.ReadRaw(ModelLayout.Embedding)) };
-        tensors.AddRange(Trainable().Select(w => TensorData.Of(w.Name, "F32", w.P.shape, TensorBytes.ToBytes(w.P, ScalarType.Float32))));
-        SafetensorsFile.Write(Path.Combine(_out, WeightFolder.SingleFile), tensors, mode: SecureFiles.OwnerFile);
-        SecureFiles.WriteAllText(Path.Combine(_out, "config.json"), config.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" })
-            if (File.Exists(Path.Combine(sourceModelFolder, f))) SecureFiles.WriteAllText(Path.Combine(_out, f), File.ReadAllText(Path.Combine(sourceModelFolder, f)));
-        var manifest = new ShardManifest(ShardManifest.ClientRole, _client.Split, config.NumLayers, _keys.Metadata.ModelFingerprint);
-        manifest.Save(_out);
-        File.SetUnixFileMode(Path.Combine(_out, ShardManifest.FileName), SecureFiles.OwnerFile);
-        SecureFiles.WriteAllText(Path.Combine(_out, BindingFile), new JsonObject
-        {
-            ["key_id"] = _keys.Metadata.KeyId, ["epsilon"] = _keys.Metadata.Epsilon, ["steps"] = (int)state["step"]!,
-            ["updated_utc"] = DateTimeOffset.UtcNow.ToString("O"),
-        }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        var tuned = Trainable().Select(w => TensorData.Of(w.Name, "F32", w.P.shape, TensorBytes.ToBytes(w.P, ScalarType.Float32)));
+        TunedShardWriter.Write(_out, sourceModelFolder, _client.Config, _client.Split, _keys.Metadata.ModelFingerprint, tuned, _keys.Metadata, (int)state["step"]!);
         optimizer.save_state_dict(Path.Combine(_out, "optimizer.bin"));
         File.SetUnixFileMode(Path.Combine(_out, "optimizer.bin"), SecureFiles.OwnerFile);
         SecureFiles.WriteAllText(Path.Combine(_out, "tuning_state.json"), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

@@ -22,7 +22,8 @@ public sealed class EmbeddedEndpoint : IDisposable
         Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "noircode", "shards");
 
-    public static EmbeddedEndpoint Start(string modelFolder, string? noirDll = null)
+    /// <param name="stateFolder">the endpoint's tenant state (e.g. the demo bundle's LoRA); none = memory only</param>
+    public static EmbeddedEndpoint Start(string modelFolder, string? noirDll = null, string? stateFolder = null)
     {
         string clientFolder = modelFolder, cloudFolder;
         if (ShardManifest.TryLoad(modelFolder) is { Role: ShardManifest.ClientRole })
@@ -42,6 +43,7 @@ public sealed class EmbeddedEndpoint : IDisposable
         noirDll ??= Assembly.GetEntryAssembly()!.Location;
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { noirDll, "cloud", "serve", "--shard", cloudFolder, "--host", "127.0.0.1", "--port", "0", "--exit-with-parent", Environment.ProcessId.ToString() }) psi.ArgumentList.Add(a);
+        if (stateFolder != null) { psi.ArgumentList.Add("--state-dir"); psi.ArgumentList.Add(stateFolder); }
         var process = Process.Start(psi) ?? throw new IOException("could not start the local endpoint");
         process.ErrorDataReceived += (_, e) => { if (e.Data != null) Console.Error.WriteLine("local endpoint: " + e.Data); };
         process.BeginErrorReadLine();

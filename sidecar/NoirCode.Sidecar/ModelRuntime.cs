@@ -30,6 +30,9 @@ public sealed record RuntimeSpec
 public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Session, string Mode, int MaxPositions,
     RemoteMiddleSession? Remote, KeyMetadata? Keys, EgressGuard? Guard) : IDisposable
 {
+    /// <summary>The folder the client side was loaded from (a whole model or a client shard).</summary>
+    public string ModelFolder { get; init; } = "";
+
     public void Dispose() => Session.Dispose();
 
     public static ModelRuntime Create(RuntimeSpec spec)
@@ -45,7 +48,7 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
         if (!split)
         {
             var full = CausalLM.Load(dir, options);
-            return new ModelRuntime(full.Tokenizer, new LocalSession(full), "local", full.Config.MaxPositions, null, null, null);
+            return new ModelRuntime(full.Tokenizer, new LocalSession(full), "local", full.Config.MaxPositions, null, null, null) { ModelFolder = dir };
         }
 
         var client = ClientModel.Load(dir, spec.Split, options, untieHead: spec.KeysFolder != null);
@@ -78,6 +81,6 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
             mode = $"split {client.Split} (middle in this process)";
         }
         if (keys != null) mode += $", keys {keys.Metadata.KeyId} (ε = {keys.Metadata.Epsilon})";
-        return new ModelRuntime(client.Tokenizer, new SplitSession(client, middle, mapping), mode, client.Config.MaxPositions, remote, keys?.Metadata, guard);
+        return new ModelRuntime(client.Tokenizer, new SplitSession(client, middle, mapping), mode, client.Config.MaxPositions, remote, keys?.Metadata, guard) { ModelFolder = dir };
     }
 }

@@ -28,8 +28,9 @@ try
                 MinutesThisSitting: double.Parse(Arg("--minutes", "100000"), System.Globalization.CultureInfo.InvariantCulture), Seed: 7), new StderrProgress());
             break;
         case "export": Export(); break;
+        case "heldout": HeldOut(); break;
         default:
-            Console.Error.WriteLine("usage: noir-train prepare [--run DIR] [--pyenv DIR] [--vocab N] | train [--run DIR] [--steps N] [--minutes M] | export [--run DIR] --out models/NAME");
+            Console.Error.WriteLine("usage: noir-train prepare [--run DIR] [--pyenv DIR] [--vocab N | --tokenizer-from MODEL] [--with-tests] [--hidden N --layers N --heads N --kv-heads N --intermediate N] | train [--run DIR] [--steps N] [--minutes M] | export [--run DIR] --out models/NAME | heldout --model DIR [--run DIR] [--seq N]");
             return 2;
     }
     return 0;
@@ -47,24 +48,40 @@ void Prepare()
     int vocab = int.Parse(Arg("--vocab", "8192"));
     var benchFiles = Directory.GetFiles(benchmarks, "*.jsonl.gz");
     if (benchFiles.Length == 0) throw new IOException($"no benchmark files in {benchmarks} to filter the corpus against");
-    var corpus = StdlibCorpus.Build(pyenv, benchFiles);
+    bool withTests = argsList.Contains("--with-tests");
+    var corpus = StdlibCorpus.Build(pyenv, benchFiles, withTests);
     Directory.CreateDirectory(run);
     File.WriteAllText(Path.Combine(run, "train.txt"), string.Join("\u0000", corpus.Train.Select(t => t.Text)));
     File.WriteAllText(Path.Combine(run, "heldout.txt"), string.Join("\u0000", corpus.HeldOut.Select(t => t.Text)));
     Console.Error.WriteLine($"corpus: {corpus.Train.Count} training modules ({corpus.Train.Sum(t => t.Text.Length) / 1e6:F1} MB), {corpus.HeldOut.Count} held out ({corpus.HeldOut.Sum(t => t.Text.Length) / 1e6:F1} MB), " +
         $"{corpus.DuplicateVersions} duplicates across versions {string.Join(", ", corpus.Versions)}, {corpus.DroppedForBenchmarkOverlap} dropped for benchmark overlap");
 
-    Console.Error.WriteLine($"training a {vocab}-token byte-level BPE...");
-    var bpe = BpeTrainer.Train(corpus.Train.Select(t => t.Text), vocab - TokenizerJsonWriter.DefaultSpecials.Length);
     string model = Path.Combine(run, "model");
     if (Directory.Exists(model)) Directory.Delete(model, true);
     Directory.CreateDirectory(model);
-    var specials = TokenizerJsonWriter.Write(model, bpe, maxLength: 1024);
+    int eos;
+    if (argsList.Contains("--tokenizer-from"))
+    {
+        // Reusing a tokenizer keeps token ids (and held-out losses) comparable with the model it came from.
+        string from = Arg("--tokenizer-from");
+        foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" }) File.Copy(Path.Combine(from, f), Path.Combine(model, f));
+        var tok = CodeTokenizer.Load(model);
+        vocab = tok.IdCount;
+        eos = tok.SpecialId("<|endoftext|>");
+    }
+    else
+    {
+        Console.Error.WriteLine($"training a {vocab}-token byte-level BPE...");
+        var bpe = BpeTrainer.Train(corpus.Train.Select(t => t.Text), vocab - TokenizerJsonWriter.DefaultSpecials.Length);
+        eos = TokenizerJsonWriter.Write(model, bpe, maxLength: 1024)["<|endoftext|>"];
+    }
+    int hidden = int.Parse(Arg("--hidden", "256")), heads = int.Parse(Arg("--heads", "8"));
     var config = new ModelConfig
     {
-        Architecture = "LlamaForCausalLM", VocabSize = vocab, HiddenSize = 256, IntermediateSize = 704, NumLayers = 8,
-        NumHeads = 8, NumKvHeads = 4, HeadDim = 32, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositions = 1024,
-        TieWordEmbeddings = true, EosTokenIds = new[] { specials["<|endoftext|>"] }, BosTokenId = null,
+        Architecture = "LlamaForCausalLM", VocabSize = vocab, HiddenSize = hidden, IntermediateSize = int.Parse(Arg("--intermediate", "704")),
+        NumLayers = int.Parse(Arg("--layers", "8")), NumHeads = heads, NumKvHeads = int.Parse(Arg("--kv-heads", (heads / 2).ToString())),
+        HeadDim = hidden / heads, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositions = 1024,
+        TieWordEmbeddings = true, EosTokenIds = new[] { eos }, BosTokenId = null,
     };
     RandomModelFactory.WriteConfigAndWeights(model, config, seed: 7, forTraining: true);
     var stats = new JsonObject
@@ -74,10 +91,21 @@ void Prepare()
         ["heldout_files"] = corpus.HeldOut.Count, ["heldout_chars"] = corpus.HeldOut.Sum(t => (long)t.Text.Length),
         ["python_versions"] = new JsonArray(corpus.Versions.Select(v => (JsonNode)v).ToArray()),
         ["duplicates_removed"] = corpus.DuplicateVersions, ["dropped_for_benchmark_overlap"] = corpus.DroppedForBenchmarkOverlap,
-        ["vocab"] = vocab,
+        ["vocab"] = vocab, ["with_stdlib_tests"] = withTests,
     };
     File.WriteAllText(Path.Combine(run, "corpus.json"), stats.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     Console.Error.WriteLine($"prepared {run}: tokenizer and initial model in {model}");
+}
+
+// The held-out loss of any whole model on the run's held-out modules: 64 fixed plain-text windows, as training reports it.
+void HeldOut()
+{
+    string modelDir = Arg("--model");
+    int seq = int.Parse(Arg("--seq", "512"));
+    using var model = CausalLM.Load(modelDir);
+    var docs = File.ReadAllText(Path.Combine(run, "heldout.txt")).Split("\u0000", StringSplitOptions.RemoveEmptyEntries).ToList();
+    double loss = PretrainRun.Evaluate(model, new FimSampler(docs, model.Tokenizer, seq), new PretrainRun.Settings(0, 8, seq, 0, 0, 0));
+    Console.WriteLine($"{{\"model\": \"{modelDir}\", \"seq\": {seq}, \"heldout_loss\": {loss:F4}}}");
 }
 
 void Export()

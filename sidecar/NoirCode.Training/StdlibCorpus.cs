@@ -7,14 +7,15 @@ namespace NoirCode.Training;
 
 /// <summary>
 /// The training corpus: Python standard-library modules (PSF-2.0) from every Python installed with pyenv,
-/// without tests. Versions repeat the same module with small changes, so each module path is kept once (from
+/// optionally with the standard library's own test suites (also PSF-2.0; the tests of held-out modules stay out). Versions repeat the same module with small changes, so each module path is kept once (from
 /// the newest version), and whole modules are held out for evaluation in every version. Files sharing any
 /// 13-word sequence with a benchmark prompt or solution are dropped.
 /// </summary>
 public sealed class StdlibCorpus
 {
     public static readonly string[] HeldOutModules = { "email", "json", "asyncio", "csv.py", "textwrap.py", "statistics.py", "heapq.py" };
-    static readonly string[] ExcludedDirs = { "test", "tests", "idle_test", "site-packages", "pydoc_data", "encodings", "__pycache__", "lib2to3", "turtledemo", "__phello__", "ensurepip" };
+    static readonly string[] TestDirs = { "test", "tests", "idle_test" };
+    static readonly string[] ExcludedDirs = { "site-packages", "pydoc_data", "encodings", "__pycache__", "lib2to3", "turtledemo", "__phello__", "ensurepip" };
     const int MaxFileBytes = 300_000, NGram = 13;
 
     public List<(string Module, string Text)> Train { get; } = new();
@@ -23,7 +24,7 @@ public sealed class StdlibCorpus
     public int DuplicateVersions { get; private set; }
     public List<string> Versions { get; } = new();
 
-    public static StdlibCorpus Build(string pyenvVersions, IEnumerable<string> benchmarkFiles)
+    public static StdlibCorpus Build(string pyenvVersions, IEnumerable<string> benchmarkFiles, bool withTests = false)
     {
         var corpus = new StdlibCorpus();
         var benchmarkGrams = BenchmarkNGrams(benchmarkFiles);
@@ -38,7 +39,8 @@ public sealed class StdlibCorpus
             {
                 string rel = Path.GetRelativePath(lib, file).Replace('\\', '/');
                 var parts = rel.Split('/');
-                if (parts[..^1].Any(ExcludedDirs.Contains) || parts[^1].StartsWith("test_", StringComparison.Ordinal)) continue;
+                bool isTest = parts[..^1].Any(TestDirs.Contains) || parts[^1].StartsWith("test_", StringComparison.Ordinal);
+                if (parts[..^1].Any(ExcludedDirs.Contains) || (isTest && (!withTests || TestsHeldOutModule(parts)))) continue;
                 if (new FileInfo(file).Length > MaxFileBytes) continue;
                 if (newest.TryGetValue(rel, out var seen)) { corpus.DuplicateVersions++; if (seen.Version > version) continue; }
                 newest[rel] = (version, file);
@@ -55,6 +57,13 @@ public sealed class StdlibCorpus
         }
         return corpus;
     }
+
+    /// <summary>test_json.py, test/test_email/…: the tests of a held-out module would leak it into training.</summary>
+    static bool TestsHeldOutModule(string[] parts) => parts.Any(p => HeldOutModules.Any(m =>
+    {
+        string name = m.EndsWith(".py", StringComparison.Ordinal) ? m[..^3] : m;
+        return p == "test_" + name || p.StartsWith("test_" + name + ".", StringComparison.Ordinal) || p.StartsWith("test_" + name + "_", StringComparison.Ordinal);
+    }));
 
     /// <summary>Hashes of every 13-word window of the benchmarks' prompts, suffixes and solutions.</summary>
     static HashSet<long> BenchmarkNGrams(IEnumerable<string> files)

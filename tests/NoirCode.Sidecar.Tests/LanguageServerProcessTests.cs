@@ -15,12 +15,8 @@ namespace NoirCode.Sidecar.Tests;
 public class LanguageServerProcessTests
 {
     string _root = "", _ledger = "";
-    Process _server = null!;
+    SidecarProcess _sidecar = null!;
     JsonRpc _client = null!;
-    readonly BlockingCollection<JsonElement> _statuses = new();
-    readonly ConcurrentQueue<JsonElement> _progress = new();
-
-    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     [OneTimeSetUp]
     public async Task Start()
@@ -29,32 +25,11 @@ public class LanguageServerProcessTests
         string model = Path.Combine(_root, "model");
         RandomModelFactory.Create(model, "tiny", seed: 5);
         _ledger = Path.Combine(_root, "ledger");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "noir.dll"));
-        psi.ArgumentList.Add("lsp");
-        psi.Environment["XDG_CACHE_HOME"] = Path.Combine(_root, "cache");
-        psi.Environment["NOIR_LEDGER_DIR"] = _ledger;
-        _server = Process.Start(psi)!;
-        _server.ErrorDataReceived += (_, _) => { };
-        _server.BeginErrorReadLine();
-        _client = new JsonRpc(new HeaderDelimitedMessageHandler(_server.StandardInput.BaseStream, _server.StandardOutput.BaseStream,
-            new SystemTextJsonFormatter { JsonSerializerOptions = Json }));
-        var onStatus = new Action<JsonElement>(s => _statuses.Add(s));
-        _client.AddLocalRpcMethod(onStatus.Method, onStatus.Target, new JsonRpcMethodAttribute("noir/privacyStatus") { UseSingleObjectParameterDeserialization = true });
-        var onProgress = new Action<JsonElement>(p => _progress.Enqueue(p));
-        _client.AddLocalRpcMethod(onProgress.Method, onProgress.Target, new JsonRpcMethodAttribute("$/progress") { UseSingleObjectParameterDeserialization = true });
-        _client.AddLocalRpcMethod("window/workDoneProgress/create", new Func<JsonElement, object?>(_ => null));
-        _client.StartListening();
-
-        var init = await _client.InvokeWithParameterObjectAsync<JsonElement>("initialize", new
-        {
-            processId = Environment.ProcessId, rootUri = new Uri(_root + "/").ToString(), capabilities = new { window = new { workDoneProgress = true } },
-            initializationOptions = new { modelFolder = model },
-        });
-        var caps = init.GetProperty("capabilities");
+        _sidecar = new SidecarProcess(_root, new Dictionary<string, string> { ["XDG_CACHE_HOME"] = Path.Combine(_root, "cache"), ["NOIR_LEDGER_DIR"] = _ledger });
+        _client = _sidecar.Rpc;
+        var caps = await _sidecar.InitializeAsync(new { modelFolder = model });
         Assert.That(caps.TryGetProperty("inlineCompletionProvider", out _), Is.True);
         Assert.That(caps.GetProperty("executeCommandProvider").GetProperty("commands")[0].GetString(), Is.EqualTo("noir.generateFunction"));
-        await _client.NotifyWithParameterObjectAsync("initialized", new { });
         var ready = WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "error");
         Assert.That(ready.GetProperty("mode").GetString(), Is.EqualTo("split"), ready.ToString());
         Assert.That(ready.GetProperty("detail").GetString(), Does.Contain("local demo endpoint"));
@@ -63,37 +38,19 @@ public class LanguageServerProcessTests
     [OneTimeTearDown]
     public async Task Stop()
     {
-        try
-        {
-            await _client.InvokeWithParameterObjectAsync<object?>("shutdown", null);
-            await _client.NotifyAsync("exit");
-            Assert.That(_server.WaitForExit(15_000), Is.True, "the sidecar exits after shutdown and exit");
-            Assert.That(_server.ExitCode, Is.Zero);
-        }
+        try { await _sidecar.ShutdownAsync(); }
         finally
         {
-            if (!_server.HasExited) _server.Kill(true);
+            await _sidecar.DisposeAsync();
             Directory.Delete(_root, true);
         }
     }
 
-    JsonElement WaitForStatus(Func<JsonElement, bool> match, int seconds = 90)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (DateTime.UtcNow < deadline)
-            if (_statuses.TryTake(out var s, 500) && match(s)) return s;
-        Assert.Fail("no matching noir/privacyStatus notification");
-        return default;
-    }
-
-    async Task Open(string name, string text, string language = "python") =>
-        await _client.NotifyWithParameterObjectAsync("textDocument/didOpen", new { textDocument = new { uri = Uri(name), languageId = language, version = 1, text } });
-
-    string Uri(string name) => new Uri(Path.Combine(_root, name)).ToString();
-
-    Task<JsonElement> Complete(string name, int line, int character) =>
-        _client.InvokeWithParameterObjectAsync<JsonElement>("textDocument/inlineCompletion",
-            new { textDocument = new { uri = Uri(name) }, position = new { line, character }, context = new { triggerKind = 2 } });
+    JsonElement WaitForStatus(Func<JsonElement, bool> match, int seconds = 90) => _sidecar.WaitForStatus(match, seconds);
+    Task Open(string name, string text, string language = "python") => _sidecar.Open(name, text, language);
+    string Uri(string name) => _sidecar.Uri(name);
+    Task<JsonElement> Complete(string name, int line, int character) => _sidecar.Complete(name, line, character);
+    static readonly JsonSerializerOptions Json = SidecarProcess.Json;
 
     long LedgerTokens() => new ExposureLedger(_ledger).Sum(_ => true).Tokens;
 
@@ -102,7 +59,7 @@ public class LanguageServerProcessTests
     [Test, Order(0)]
     public void LoadingTheModelShowsProgress()
     {
-        var kinds = _progress.Select(p => p.GetProperty("value").GetProperty("kind").GetString()).ToList();
+        var kinds = _sidecar.Progress.Select(p => p.GetProperty("value").GetProperty("kind").GetString()).ToList();
         Assert.That(kinds.FirstOrDefault(), Is.EqualTo("begin"));
         Assert.That(kinds, Does.Contain("report"));
         Assert.That(kinds.LastOrDefault(), Is.EqualTo("end"));
@@ -156,6 +113,21 @@ public class LanguageServerProcessTests
         var noDef = Assert.CatchAsync<RemoteRpcException>(async () => await _client.InvokeWithParameterObjectAsync<JsonElement>("workspace/executeCommand",
             new { command = "noir.generateFunction", arguments = new object[] { new { uri = Uri("main.py"), position = new { line = 0, character = 0 } } } }))!;
         Assert.That(noDef.Message, Does.Contain("no Python function signature"));
+    }
+
+    [Test, Order(6)]
+    public async Task ThePrivacyPanelCommandsAnswerOverLsp()
+    {
+        var ledger = await _client.InvokeWithParameterObjectAsync<JsonElement>("workspace/executeCommand",
+            new { command = "noir.exposureLedger", arguments = new object[] { new { days = 7 } } });
+        var rows = ledger.GetProperty("rows").EnumerateArray().ToList();
+        Assert.That(rows, Is.Not.Empty, "the completions of the earlier tests were charged");
+        Assert.That(rows.Sum(r => r.GetProperty("tokens").GetInt64()), Is.EqualTo(LedgerTokens()));
+        Assert.That(rows[0].GetProperty("key").GetString(), Is.EqualTo("none"));
+
+        var noKeys = Assert.CatchAsync<RemoteRpcException>(async () => await _client.InvokeWithParameterObjectAsync<JsonElement>("workspace/executeCommand",
+            new { command = "noir.rotateKeys", arguments = Array.Empty<object>() }))!;
+        Assert.That(noKeys.Message, Does.Contain("no privacy keys are configured"));
     }
 
     [Test, Order(5)]

@@ -7,7 +7,36 @@ namespace NoirCode.Cli.Commands;
 /// <summary><c>noir eval infill</c>: HumanEval single-line infilling, locally, split, or through an endpoint with keys.</summary>
 public static class EvalCommand
 {
-    public static Command Create() => new("eval", "Evaluate a model on benchmarks") { Infill() };
+    public static Command Create() => new("eval", "Evaluate a model on benchmarks") { Infill(), Loss() };
+
+    static Command Loss()
+    {
+        var runtime = new ModelRuntimeOptions();
+        var data = new Option<string>("--data") { Description = "held-out text: a folder of *.py files, or a file of documents separated by NUL characters", Required = true };
+        var windows = new Option<int>("--windows") { Description = "documents to measure (evenly spaced)", DefaultValueFactory = _ => 16 };
+        var tokens = new Option<int>("--tokens") { Description = "tokens per window", DefaultValueFactory = _ => 256 };
+        var json = CommonOptions.Json();
+        var cmd = new Command("loss", "Next-token loss on held-out code through the configured path (local, split, endpoint, keys)") { data, windows, tokens, json };
+        runtime.AddTo(cmd);
+        cmd.SetAction(r =>
+        {
+            string path = r.GetValue(data)!;
+            var docs = Directory.Exists(path)
+                ? Directory.EnumerateFiles(path, "*.py", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Select(File.ReadAllText).ToList()
+                : File.Exists(path) ? File.ReadAllText(path).Split('\0', StringSplitOptions.RemoveEmptyEntries).ToList()
+                : throw new IOException($"{path} does not exist");
+            using var model = runtime.Build(r);
+            var result = HeldOutLoss.Run(model.Session, model.Tokenizer, docs, r.GetValue(windows), r.GetValue(tokens), CommonOptions.Progress());
+            var o = new JsonObject
+            {
+                ["loss"] = Math.Round(result.Loss, 4), ["tokens"] = result.Tokens, ["windows"] = result.Windows, ["mode"] = model.Mode,
+                ["seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
+            };
+            if (r.GetValue(json)) CliJson.Print(o); else CliJson.PrintTable(o);
+            return 0;
+        });
+        return cmd;
+    }
 
     static Command Infill()
     {

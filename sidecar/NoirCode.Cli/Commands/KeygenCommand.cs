@@ -14,10 +14,11 @@ public static class KeygenCommand
         var epsilon = new Option<double>("--epsilon") { Description = "privacy budget ε (the paper's default is 13)", Required = true };
         var output = new Option<string>("--out") { Description = "new folder for the keys (created 0700, files 0600)", Required = true };
         var label = new Option<string>("--label") { Description = "a name for these keys", DefaultValueFactory = _ => "private" };
+        var demo = new Option<bool>("--demo") { Description = "mark the keys as demo keys: for keys that are published (they then protect nothing); the status shows it" };
         var allowWeak = new Option<bool>("--allow-below-theorem1") { Description = "write the keys even if ε is below the model's Theorem 1 minimum (the ε-IND guarantee then does not hold)" };
         var json = CommonOptions.Json();
         var cmd = new Command("keygen", "Generate privacy keys (INDVocab at ε, LTokenizer) for a model; they never leave this machine")
-            { model, epsilon, output, label, allowWeak, json };
+            { model, epsilon, output, label, demo, allowWeak, json };
         cmd.SetAction(r =>
         {
             string dir = r.GetValue(model)!, outDir = r.GetValue(output)!;
@@ -28,7 +29,7 @@ public static class KeygenCommand
             var config = ModelConfig.Load(dir);
             var (embedding, dtype) = PrivacyKeys.ReadEmbedding(dir, config);
             string fingerprint = ModelFingerprint.Of(dir);
-            var (keys, stats) = PrivacyKeys.Generate(embedding, config, fingerprint, eps, r.GetValue(label)!, progress: CommonOptions.Progress(), tableDtype: dtype);
+            var (keys, stats) = PrivacyKeys.Generate(embedding, config, fingerprint, eps, r.GetValue(label)!, demo: r.GetValue(demo), progress: CommonOptions.Progress(), tableDtype: dtype);
             if (!stats.Theorem1Holds && !r.GetValue(allowWeak))
                 throw new ArgumentException($"ε = {eps} is below {stats.Theorem1MinEpsilon:G4}, the smallest ε for which Theorem 1's condition holds on this model's embedding (ε/m ≥ (Δmax − Δmin)/m on every feature); use --epsilon ≥ {Math.Ceiling(stats.Theorem1MinEpsilon * 100) / 100}, or --allow-below-theorem1");
             keys.Save(outDir);

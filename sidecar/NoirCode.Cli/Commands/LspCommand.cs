@@ -27,8 +27,14 @@ public static class LspCommand
                         ApiKey = s.ApiKey ?? ApiKeySource.Resolve(null), KeysFolder = s.KeysFolder, Wire = wire, Progress = progress,
                     });
                 embedded?.Dispose();
-                embedded = EmbeddedEndpoint.Start(model);
-                var runtime = ModelRuntime.Create(new RuntimeSpec { ModelFolder = embedded.ClientFolder, Endpoints = new[] { embedded.Address }, KeysFolder = s.KeysFolder, Wire = wire, Progress = progress });
+                // Without keys of the user's own, the demo bundle (public demo keys, a client tuned with them) runs.
+                var demo = s.KeysFolder == null ? DemoBundle.Find(model)?.Install(EmbeddedEndpoint.CacheFolder()) : null;
+                embedded = EmbeddedEndpoint.Start(model, stateFolder: demo?.EndpointStateFolder);
+                var runtime = ModelRuntime.Create(new RuntimeSpec
+                {
+                    ModelFolder = demo?.ClientFolder ?? embedded.ClientFolder, Endpoints = new[] { embedded.Address },
+                    KeysFolder = demo?.KeysFolder ?? s.KeysFolder, Wire = wire, Progress = progress,
+                });
                 return runtime with { Mode = runtime.Mode.Replace($"via {embedded.Address}", "via the local demo endpoint") };
             }
             using var server = new NoirLanguageServer(Console.OpenStandardInput(), Console.OpenStandardOutput(), Factory);

@@ -30,7 +30,7 @@ public static class TuneCommand
         var cloudLr = new Option<double>("--cloud-lr") { Description = "the endpoint LoRA's learning rate (0: the endpoint's default)", DefaultValueFactory = _ => 0 };
         var json = CommonOptions.Json();
         var cmd = new Command("tune", "Split fine-tuning under privacy keys (STuning); resumes from --out if it holds a checkpoint")
-            { model, keys, endpoint, apiKeyFile, data, output, split, epochs, steps, batch, seq, lr, cloudLr, json };
+            { model, keys, endpoint, apiKeyFile, data, output, split, epochs, steps, batch, seq, lr, cloudLr, json, TuneImportCommand.Create() };
         cmd.SetAction(r =>
         {
             string outDir = r.GetValue(output)!, dataDir = r.GetValue(data)!;

@@ -47,11 +47,10 @@ public sealed class FimSampler
         if (allowFim && rng.NextDouble() < 0.5 && text.Length > 8)
         {
             var (pre, mid, suf) = SplitForFim(text, rng);
-            var p = _tok.Encode(pre);
-            var s = _tok.Encode(suf);
+            var (p, s, m, complete) = FitToWindow(_tok.Encode(pre), _tok.Encode(suf), _tok.Encode(mid));
             ids = rng.NextDouble() < 0.5 ? _fim.BuildPsm(p, s) : _fim.BuildSpm(p, s);
-            ids.AddRange(_tok.Encode(mid));
-            ids.Add(_eos);
+            ids.AddRange(m);
+            if (complete) ids.Add(_eos);
         }
         else
         {
@@ -66,6 +65,23 @@ public sealed class FimSampler
             target[i] = i + 1 < ids.Count ? ids[i + 1] : IgnoreIndex;
         }
         return (input, target);
+    }
+
+    /// <summary>
+    /// The middle and its end-of-text come last, so a window cut at the sequence length would drop exactly what
+    /// FIM teaches. Trim the context instead: the prefix from its start, the suffix from its end (both keep the
+    /// text nearest the middle), the suffix to at most half of what is left; a middle too long for the window keeps
+    /// its start and loses its end-of-text.
+    /// </summary>
+    (IReadOnlyList<int> Prefix, IReadOnlyList<int> Suffix, IReadOnlyList<int> Middle, bool MiddleComplete) FitToWindow(IReadOnlyList<int> prefix, IReadOnlyList<int> suffix, IReadOnlyList<int> middle)
+    {
+        int room = SequenceLength + 1 - 3 - 1; // three FIM markers, one end-of-text
+        bool complete = middle.Count <= room - 8;
+        if (!complete) middle = middle.Take(Math.Max(1, room - 8)).ToList();
+        int context = Math.Max(0, room - middle.Count);
+        int suffixKeep = Math.Min(suffix.Count, Math.Max(context / 2, context - prefix.Count));
+        int prefixKeep = Math.Min(prefix.Count, context - suffixKeep);
+        return (prefix.Skip(prefix.Count - prefixKeep).ToList(), suffix.Take(suffixKeep).ToList(), middle, complete);
     }
 
     (string Prefix, string Middle, string Suffix) SplitForFim(string text, Random rng)

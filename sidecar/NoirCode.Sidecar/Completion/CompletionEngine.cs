@@ -51,7 +51,7 @@ public sealed class CompletionEngine : IDisposable
     readonly IInferenceSession _session;
     readonly CodeTokenizer _tokenizer;
     readonly FimFormat _fim;
-    readonly CompletionSettings _settings;
+    CompletionSettings _settings;
     readonly int _maxPositions;
     readonly CompletionCache _cache = new();
     readonly AdaptiveDebounce _debounce = new();
@@ -66,6 +66,9 @@ public sealed class CompletionEngine : IDisposable
         _fim = tokenizer.Fim ?? throw new ArgumentException("the model's tokenizer has no fill-in-the-middle tokens");
         _settings = settings ?? new CompletionSettings();
     }
+
+    /// <summary>Settings the user may change while the engine runs (the debounce); the model stays loaded.</summary>
+    public void UpdateSettings(CompletionSettings settings) => _settings = settings;
 
     /// <param name="explicitRequest">the user asked (LSP trigger kind Invoked): fresh from the model, no waiting</param>
     public async Task<CompletionOutcome> CompleteAsync(CompletionContext context, CancellationToken cancel, bool explicitRequest = false)

@@ -61,7 +61,7 @@ public sealed class NoirLanguageServer : IDisposable
         {
             textDocumentSync = new { openClose = true, change = 2 },
             inlineCompletionProvider = new { },
-            executeCommandProvider = new { commands = new[] { GenerateFunctionCommand } },
+            executeCommandProvider = new { commands = new[] { GenerateFunctionCommand, PrivacyCommands.ExposureLedger, PrivacyCommands.RotateKeys } },
             workspace = new { workspaceFolders = new { supported = false } },
         }, LspJson.Options);
         return new InitializeResult(capabilities, new ServerInfo("noircode-sidecar", "0.1.0"));
@@ -78,7 +78,7 @@ public sealed class NoirLanguageServer : IDisposable
         {
             var clock = Stopwatch.StartNew();
             var runtime = _runtimeFactory(_settings, progress);
-            var engine = new CompletionEngine(runtime.Session, runtime.Tokenizer, runtime.MaxPositions, new CompletionSettings { MaxNewTokens = _settings.MaxNewTokens });
+            var engine = new CompletionEngine(runtime.Session, runtime.Tokenizer, runtime.MaxPositions, CompletionSettingsFor(_settings));
             (_runtime, _engine) = (runtime, engine);
             progress.End();
             Log($"model ready in {clock.ElapsedMilliseconds} ms: {runtime.Mode}");
@@ -91,6 +91,11 @@ public sealed class NoirLanguageServer : IDisposable
             SetStatus(new PrivacyStatus { Mode = PrivacyStatus.Error, Detail = e.Message });
         }
     }
+
+    static CompletionSettings CompletionSettingsFor(SidecarSettings s) => new()
+    {
+        MaxNewTokens = s.MaxNewTokens, Debounce = s.DebounceMs is int ms ? TimeSpan.FromMilliseconds(ms) : null,
+    };
 
     PrivacyStatus BaseStatus()
     {
@@ -156,7 +161,11 @@ public sealed class NoirLanguageServer : IDisposable
             old._engine?.Dispose();
             _loading = Task.Run(LoadRuntime);
         }
-        else SetStatus(BaseStatus() with { Detail = _status.Detail, Last = _status.Last });
+        else
+        {
+            _engine?.UpdateSettings(CompletionSettingsFor(next));
+            SetStatus(BaseStatus() with { Detail = _status.Detail, Last = _status.Last });
+        }
     }
 
     string RelativePath(string uri)
@@ -234,9 +243,41 @@ public sealed class NoirLanguageServer : IDisposable
     }
 
     [JsonRpcMethod("workspace/executeCommand")]
-    public async Task<GeneratedFunction?> ExecuteCommand(ExecuteCommandParams p, CancellationToken cancel)
+    public async Task<object?> ExecuteCommand(ExecuteCommandParams p, CancellationToken cancel) => p.Command switch
     {
-        if (p.Command != GenerateFunctionCommand) throw new LocalRpcException($"unknown command {p.Command}") { ErrorCode = -32601 };
+        GenerateFunctionCommand => await GenerateFunction(p, cancel),
+        PrivacyCommands.ExposureLedger => PrivacyCommands.Ledger(_ledger.Value,
+            OptionalArgument<ExposureLedgerArguments>(p)?.Days ?? 14, DateTimeOffset.UtcNow),
+        PrivacyCommands.RotateKeys => await RotateKeys(p, cancel),
+        _ => throw new LocalRpcException($"unknown command {p.Command}") { ErrorCode = -32601 },
+    };
+
+    static T? OptionalArgument<T>(ExecuteCommandParams p) where T : class =>
+        p.Arguments is { Length: > 0 } a && a[0].ValueKind == JsonValueKind.Object ? a[0].Deserialize<T>(LspJson.Options) : null;
+
+    async Task<RotateKeysResult> RotateKeys(ExecuteCommandParams p, CancellationToken cancel)
+    {
+        var args = OptionalArgument<RotateKeysArguments>(p);
+        string keys = args?.KeysFolder is { Length: > 0 } k ? k : _settings.KeysFolder
+            ?? throw new LocalRpcException("no privacy keys are configured, so there are none to rotate") { ErrorCode = -32602 };
+        if (_loading != null) await _loading;
+        var runtime = _runtime ?? throw new LocalRpcException("the model is not loaded: " + _status.Detail) { ErrorCode = -32803 };
+        var progress = new LspProgress(_rpc, _clientShowsProgress, "NoirCode: generating privacy keys");
+        try
+        {
+            var result = await Task.Run(() => PrivacyCommands.Rotate(keys, runtime.ModelFolder, DateTimeOffset.UtcNow, progress), cancel);
+            Log($"new privacy keys {result.KeyId} (ε = {result.Epsilon})");
+            return result;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException or UnauthorizedAccessException)
+        {
+            throw new LocalRpcException(e.Message) { ErrorCode = -32603 };
+        }
+        finally { progress.End(); }
+    }
+
+    async Task<GeneratedFunction?> GenerateFunction(ExecuteCommandParams p, CancellationToken cancel)
+    {
         if (p.Arguments is not { Length: 1 }) throw new LocalRpcException("noir.generateFunction takes one argument {uri, position | range, instruction?}") { ErrorCode = -32602 };
         var args = p.Arguments[0].Deserialize<GenerateFunctionArguments>(LspJson.Options)
             ?? throw new LocalRpcException("missing arguments") { ErrorCode = -32602 };
@@ -250,8 +291,17 @@ public sealed class NoirLanguageServer : IDisposable
         var fim = runtime.Tokenizer.Fim!;
         var ids = fim.BuildPsm(runtime.Tokenizer.Encode(plan.Prefix).TakeLast(700).ToList(), runtime.Tokenizer.Encode(plan.Suffix).Take(200).ToList());
         var engine = _engine ?? throw new LocalRpcException("the model is not loaded") { ErrorCode = -32803 };
+        var before = runtime.Remote?.Total ?? default;
+        var clock = Stopwatch.StartNew();
         var result = await Task.Run(() => engine.Exclusive(session => TextGenerator.Generate(session, runtime.Tokenizer, ids,
             new GenerationOptions { MaxTokens = 160, MaxSequenceLength = runtime.MaxPositions }, cancel)), cancel);
+        // What the generation sent shows in the status like a completion's.
+        var after = runtime.Remote?.Total ?? default;
+        SetStatus(BaseStatus() with
+        {
+            Detail = runtime.Mode,
+            Last = new LastRequest(after.Tokens - before.Tokens, after.BytesUp - before.BytesUp, Math.Round(clock.Elapsed.TotalMilliseconds, 1), "generate function"),
+        });
         string body = FunctionGenerator.CutAtDedent(result.Text, plan.BodyIndent);
         var at = DocumentStore.PositionOf(doc.Text, plan.InsertOffset);
         return new GeneratedFunction(body, new Range(at, at));

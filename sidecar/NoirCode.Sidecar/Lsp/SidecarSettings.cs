@@ -22,6 +22,8 @@ public sealed record SidecarSettings
     public string AtLimit { get; init; } = "block";
     public string[]? DisabledLanguages { get; init; }
     public int MaxNewTokens { get; init; } = 64;
+    /// <summary>A fixed wait after a keystroke before the model is asked, in ms; null: adaptive.</summary>
+    public int? DebounceMs { get; init; }
 
     public static SidecarSettings From(JsonElement? element, SidecarSettings? current = null)
     {
@@ -50,6 +52,7 @@ public sealed record SidecarSettings
             AtLimit = Str("atLimit") ?? s.AtLimit,
             DisabledLanguages = Strings("disabledLanguages") ?? s.DisabledLanguages,
             MaxNewTokens = (int)(Long("maxNewTokens") ?? s.MaxNewTokens),
+            DebounceMs = Long("debounceMs") is long d && d is >= 0 and <= 10_000 ? (int)d : s.DebounceMs,
         };
     }
 }

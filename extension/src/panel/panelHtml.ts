@@ -1,0 +1,93 @@
+import { PrivacyStatus } from '../status/privacyStatus';
+import { RequestRecord } from '../status/requestHistory';
+import { exposureShare, formatBytes, formatCount, formatEpsilon, formatPercent, tooltipLines } from '../status/statusFormat';
+
+/** One row of the exposure ledger (noir.exposureLedger): what left this machine per day and key. */
+export interface LedgerRow {
+  day: string;
+  key: string;
+  tokens: number;
+  bytes: number;
+  requests: number;
+}
+
+export interface PanelState {
+  status: PrivacyStatus;
+  paused: boolean;
+  /** The configured mode (split or local); the status's mode may be offline or blocked meanwhile. */
+  mode: string;
+  history: readonly RequestRecord[];
+  ledger?: readonly LedgerRow[];
+  ledgerError?: string;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]!));
+}
+
+const md = (s: string) => escapeHtml(s).replace(/\*\*(.+?)\*\*/g, '<b>$1</b>').replace(/`(.+?)`/g, '<code>$1</code>');
+
+/**
+ * The privacy panel's page: status, ledger, recent requests' metadata (never their text), keys and actions.
+ * Scripts only with the nonce; the page talks to the extension with postMessage.
+ */
+export function renderPanel(state: PanelState, nonce: string, cspSource: string): string {
+  const s = state.status;
+  const share = exposureShare(s);
+  const bar = share !== undefined
+    ? `<div class="meter"><div class="fill ${share >= 0.8 ? 'warn' : ''}" style="width:${Math.min(100, share * 100).toFixed(1)}%"></div></div>
+       <p>${formatCount(s.exposureUsed)} of ${formatCount(s.exposureLimit!)} tokens this period (${formatPercent(share)})</p>`
+    : `<p>${formatCount(s.exposureUsed)} tokens this period; no budget set (<code>noircode.exposureBudgetTokens</code>).</p>`;
+  const ledger = state.ledgerError
+    ? `<p class="muted">${escapeHtml(state.ledgerError)}</p>`
+    : !state.ledger || state.ledger.length === 0 ? '<p class="muted">Nothing has left this machine yet.</p>'
+    : table(['day', 'key', 'tokens', 'bytes', 'requests'], state.ledger.map(r => [r.day, r.key, formatCount(r.tokens), formatBytes(r.bytes), String(r.requests)]));
+  const history = state.history.length === 0 ? '<p class="muted">No requests yet.</p>'
+    : table(['time', 'source', 'tokens sent', 'bytes sent', 'latency'], state.history.map(r =>
+      [r.at.toLocaleTimeString(), r.source, String(r.tokens), formatBytes(r.bytes), `${Math.round(r.milliseconds)} ms`]));
+  const keys = s.keyLabel === 'none'
+    ? '<p>No privacy keys: hidden states are not randomised (ε = ∞). Create keys with <code>noir keygen</code> and set <code>noircode.keysFolder</code>.</p>'
+    : `<p>${s.demo ? '<b>Demo keys</b>: shared with everyone who has this model, so they protect nothing. Use your own keys for real code.' : `Keys <b>${escapeHtml(s.keyLabel)}</b>`}</p>
+       <p>${formatEpsilon(s.epsilon)}${s.keyAgeDays !== undefined && s.keyAgeDays !== null ? `, ${s.keyAgeDays} days old` : ''}</p>`;
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${cspSource} 'nonce-${nonce}'; script-src 'nonce-${nonce}';">
+<title>NoirCode privacy</title>
+<style nonce="${nonce}">
+body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 16px; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.4em; }
+table { border-collapse: collapse; } td, th { padding: 2px 12px 2px 0; text-align: left; }
+th { color: var(--vscode-descriptionForeground); font-weight: normal; }
+.muted { color: var(--vscode-descriptionForeground); }
+.meter { width: 320px; height: 8px; background: var(--vscode-editorWidget-background); border: 1px solid var(--vscode-widget-border, #8884); }
+.fill { height: 100%; background: var(--vscode-charts-green, #3a3); } .fill.warn { background: var(--vscode-charts-orange, #d80); }
+button { margin-right: 8px; color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 4px 10px; cursor: pointer; }
+</style></head>
+<body>
+<h1>NoirCode privacy</h1>
+<section id="status">${tooltipLines(s, state.paused).slice(0, -1).map(l => `<p>${md(l)}</p>`).join('\n')}</section>
+<h2>Exposure</h2>
+<section id="exposure">${bar}</section>
+<h2>Ledger (what left this machine, per day and key)</h2>
+<section id="ledger">${ledger}</section>
+<h2>Recent requests (metadata only, never code)</h2>
+<section id="history">${history}</section>
+<h2>Keys</h2>
+<section id="keys">${keys}</section>
+<h2>Actions</h2>
+<section id="actions">
+<button data-action="togglePause">${state.paused ? 'Resume completions' : 'Pause completions'}</button>
+<button data-action="switchMode">Switch mode (now ${escapeHtml(state.mode)})</button>
+<button data-action="rotateKeys">Rotate keys</button>
+<button data-action="refresh">Refresh</button>
+</section>
+<script nonce="${nonce}">
+const vscode = acquireVsCodeApi();
+for (const b of document.querySelectorAll('button[data-action]')) b.addEventListener('click', () => vscode.postMessage({ action: b.dataset.action }));
+</script>
+</body></html>`;
+}
+
+function table(head: string[], rows: string[][]): string {
+  return `<table><tr>${head.map(h => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${rows.map(r => `<tr>${r.map(c => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</table>`;
+}

@@ -1,0 +1,57 @@
+import * as crypto from 'crypto';
+import * as vscode from 'vscode';
+import { LedgerRow, PanelState, renderPanel } from './panelHtml';
+
+/** The privacy panel (a webview): built from PanelState, actions go back as commands. */
+export class PrivacyPanel implements vscode.Disposable {
+  private panel?: vscode.WebviewPanel;
+  private ledger?: readonly LedgerRow[];
+  private ledgerError?: string;
+
+  constructor(private readonly state: () => Omit<PanelState, 'ledger' | 'ledgerError'>,
+    private readonly loadLedger: () => Promise<readonly LedgerRow[]>) {}
+
+  async show(): Promise<void> {
+    if (this.panel) { this.panel.reveal(); await this.refreshLedger(); return; }
+    this.panel = vscode.window.createWebviewPanel('noircode.privacy', 'NoirCode Privacy', vscode.ViewColumn.Beside,
+      { enableScripts: true, localResourceRoots: [] });
+    this.panel.onDidDispose(() => { this.panel = undefined; });
+    this.panel.webview.onDidReceiveMessage(async (m: { action?: string }) => {
+      const commands: Record<string, string> = {
+        togglePause: 'noircode.togglePause', switchMode: 'noircode.switchMode', rotateKeys: 'noircode.rotateKeys',
+      };
+      if (m.action && commands[m.action]) await vscode.commands.executeCommand(commands[m.action]);
+      if (m.action === 'refresh') await this.refreshLedger();
+      this.render();
+    });
+    this.draw();
+    await this.refreshLedger();
+  }
+
+  private pending?: NodeJS.Timeout;
+
+  /** Redraws with the latest status; status notifications come with every keystroke's request, so at most a few times a second. */
+  render(): void {
+    if (!this.panel || this.pending) return;
+    this.pending = setTimeout(() => { this.pending = undefined; this.draw(); }, 250);
+  }
+
+  private draw(): void {
+    if (!this.panel) return;
+    const nonce = crypto.randomBytes(16).toString('base64');
+    this.panel.webview.html = renderPanel({ ...this.state(), ledger: this.ledger, ledgerError: this.ledgerError }, nonce, this.panel.webview.cspSource);
+  }
+
+  async refreshLedger(): Promise<void> {
+    if (!this.panel) return;
+    try {
+      this.ledger = await this.loadLedger();
+      this.ledgerError = undefined;
+    } catch (e) {
+      this.ledgerError = `The ledger is not available: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    this.render();
+  }
+
+  dispose(): void { clearTimeout(this.pending); this.panel?.dispose(); }
+}

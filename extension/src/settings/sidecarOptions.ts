@@ -1,0 +1,63 @@
+// Maps the extension's settings to the sidecar's (sidecar/NoirCode.Sidecar/Lsp/SidecarSettings.cs). Pure.
+
+/** The `noircode.*` settings as read from the workspace configuration. */
+export interface ExtensionSettings {
+  endpoint: string;
+  modelFolder: string;
+  keysFolder: string;
+  mode: string;
+  wire: string;
+  exposureBudgetTokens: number | null;
+  exposurePeriod: string;
+  atLimit: string;
+  debounceMs: number | null;
+  enable: Record<string, boolean>;
+  sidecarPath: string;
+}
+
+/** What the sidecar receives in initializationOptions and workspace/didChangeConfiguration. */
+export interface SidecarOptions {
+  modelFolder?: string;
+  endpoint?: string;
+  apiKey?: string;
+  keysFolder?: string;
+  mode: string;
+  wire: string;
+  exposureBudgetTokens?: number;
+  exposurePeriod: string;
+  atLimit: string;
+  debounceMs?: number;
+}
+
+const blank = (s: string | undefined | null) => (s ?? '').trim() === '';
+
+export function toSidecarOptions(s: ExtensionSettings, apiKey: string | undefined): SidecarOptions {
+  const o: SidecarOptions = { mode: s.mode || 'split', wire: s.wire || 'f16', exposurePeriod: s.exposurePeriod || 'day', atLimit: s.atLimit || 'block' };
+  if (!blank(s.modelFolder)) o.modelFolder = s.modelFolder.trim();
+  if (!blank(s.endpoint)) o.endpoint = s.endpoint.trim();
+  if (!blank(apiKey)) o.apiKey = apiKey;
+  if (!blank(s.keysFolder)) o.keysFolder = s.keysFolder.trim();
+  if (typeof s.exposureBudgetTokens === 'number' && s.exposureBudgetTokens > 0) o.exposureBudgetTokens = Math.floor(s.exposureBudgetTokens);
+  if (typeof s.debounceMs === 'number' && s.debounceMs >= 0) o.debounceMs = Math.floor(s.debounceMs);
+  return o;
+}
+
+/**
+ * The sidecar merges a settings change into what it has, so a setting that was set and is now cleared can only
+ * be undone by starting it afresh with the new initializationOptions.
+ */
+export function needsRestart(before: SidecarOptions, after: SidecarOptions): boolean {
+  return (Object.keys(before) as (keyof SidecarOptions)[]).some(k => before[k] !== undefined && after[k] === undefined);
+}
+
+/** Per-language enable, as `{"*": true, "plaintext": false}`. */
+export function languageEnabled(enable: Record<string, boolean> | undefined, languageId: string): boolean {
+  if (enable && typeof enable[languageId] === 'boolean') return enable[languageId];
+  if (enable && typeof enable['*'] === 'boolean') return enable['*'];
+  return true;
+}
+
+/** Never show the API key, even in the output channel. */
+export function redact(o: SidecarOptions): Record<string, unknown> {
+  return { ...o, apiKey: o.apiKey ? '(from secret storage)' : undefined };
+}

@@ -1,0 +1,30 @@
+// The noir/privacyStatus notification from the sidecar (sidecar/NoirCode.Sidecar/Lsp/PrivacyStatus.cs).
+// Metadata only: the sidecar never puts code in it.
+
+export type Mode = 'split' | 'local' | 'offline' | 'blocked' | 'loading' | 'error';
+
+export interface LastRequest {
+  tokens: number;
+  bytes: number;
+  milliseconds: number;
+  /** Where the suggestion came from: the model, the cache, type-through reuse, ... */
+  source: string;
+}
+
+export interface PrivacyStatus {
+  mode: Mode;
+  detail?: string;
+  epsilon?: number;
+  exposureUsed: number;
+  exposureLimit?: number;
+  /** "demo", a key set's label, or "none". */
+  keyLabel: string;
+  demo: boolean;
+  keyAgeDays?: number;
+  endpoint?: string;
+  last?: LastRequest;
+}
+
+export const startingStatus: PrivacyStatus = {
+  mode: 'loading', detail: 'starting the sidecar', exposureUsed: 0, keyLabel: 'none', demo: false,
+};

@@ -1,0 +1,94 @@
+import { PrivacyStatus } from './privacyStatus';
+
+/** How the status bar item looks: pure, so it is unit-tested without VS Code. */
+export interface StatusView {
+  text: string;
+  /** normal, warning (exposure at 80 % or more), error (blocked, offline, failed). */
+  severity: 'normal' | 'warning' | 'error';
+  /** Markdown lines for the tooltip. */
+  tooltip: string[];
+}
+
+export const warningShare = 0.8;
+
+/** The share of the exposure budget used, or undefined without a budget. */
+export function exposureShare(s: PrivacyStatus): number | undefined {
+  return s.exposureLimit && s.exposureLimit > 0 ? s.exposureUsed / s.exposureLimit : undefined;
+}
+
+export function formatPercent(share: number): string {
+  const p = share * 100;
+  if (p > 0 && p < 0.1) return '<0.1%';
+  return (p < 10 ? p.toFixed(1) : Math.round(p).toString()) + '%';
+}
+
+export function formatCount(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return (n / 1000).toFixed(n < 10_000 ? 1 : 0) + 'k';
+  return (n / 1_000_000).toFixed(1) + 'M';
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** ε as shown: "ε13", "ε2.5"; without keys the hidden states are not randomised, so ε is unbounded. */
+export function formatEpsilon(epsilon: number | undefined): string {
+  if (epsilon === undefined || epsilon === null) return 'ε∞';
+  return 'ε' + (Number.isInteger(epsilon) ? epsilon.toString() : epsilon.toFixed(1));
+}
+
+function isSensitiveDetail(s: PrivacyStatus): boolean {
+  return (s.detail ?? '').startsWith('sensitive file');
+}
+
+export function formatStatus(s: PrivacyStatus, paused = false): StatusView {
+  const share = exposureShare(s);
+  const exposure = share !== undefined ? formatPercent(share) : `${formatCount(s.exposureUsed)} tok`;
+  const keys = s.demo ? ' · demo keys' : '';
+  let text: string;
+  let severity: StatusView['severity'] = 'normal';
+  switch (s.mode) {
+    case 'loading': text = '$(loading~spin) NoirCode'; break;
+    case 'error': text = '$(error) NoirCode'; severity = 'error'; break;
+    case 'offline': text = `$(shield) offline · ${exposure}`; severity = 'error'; break;
+    case 'blocked': text = `$(shield) blocked · ${exposure}`; severity = 'error'; break;
+    case 'local': text = '$(shield) local'; break;
+    default: text = `$(shield) ${formatEpsilon(s.epsilon)} · ${exposure}${keys}`;
+  }
+  if (severity === 'normal' && share !== undefined && share >= warningShare) severity = 'warning';
+  if (isSensitiveDetail(s) && s.mode !== 'error') text += ' · $(lock) not sent';
+  if (paused) text = `$(debug-pause) paused · ${text.replace(/^\$\([^)]*\) /, '')}`;
+  return { text, severity, tooltip: tooltipLines(s, paused) };
+}
+
+const modeWords: Record<string, string> = {
+  split: 'split: the middle blocks run on the endpoint; only hidden states leave this machine',
+  local: 'local: the whole model runs here; nothing leaves this machine',
+  offline: 'offline: the endpoint cannot be reached; it is tried again on the next request',
+  blocked: 'blocked: the exposure budget for this period is spent',
+  loading: 'loading the model',
+  error: 'error',
+};
+
+export function tooltipLines(s: PrivacyStatus, paused = false): string[] {
+  const lines = [`**NoirCode** — ${modeWords[s.mode] ?? s.mode}`];
+  if (paused) lines.push('Completions are paused.');
+  if (s.detail) lines.push(`Detail: ${s.detail}`);
+  if (s.endpoint) lines.push(`Endpoint: ${s.endpoint}`);
+  const keyAge = s.keyAgeDays !== undefined && s.keyAgeDays !== null ? `, ${s.keyAgeDays} days old` : '';
+  lines.push(s.keyLabel === 'none'
+    ? 'Keys: none (ε = ∞: hidden states are not randomised)'
+    : `Keys: ${s.demo ? 'demo keys (shared, not private)' : s.keyLabel}, ${formatEpsilon(s.epsilon)}${keyAge}`);
+  const share = exposureShare(s);
+  lines.push(share !== undefined
+    ? `Exposure: ${formatCount(s.exposureUsed)} of ${formatCount(s.exposureLimit!)} tokens (${formatPercent(share)})`
+    : `Exposure: ${formatCount(s.exposureUsed)} tokens (no budget set)`);
+  if (s.last) {
+    lines.push(`Last request: ${s.last.tokens} tokens, ${formatBytes(s.last.bytes)} sent, ${Math.round(s.last.milliseconds)} ms (${s.last.source})`);
+  }
+  lines.push('Click for the privacy panel.');
+  return lines;
+}

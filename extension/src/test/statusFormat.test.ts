@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PrivacyStatus } from '../status/privacyStatus';
+import { formatCount, formatEpsilon, formatPercent, formatStatus } from '../status/statusFormat';
+
+const split: PrivacyStatus = { mode: 'split', epsilon: 13, exposureUsed: 1200, exposureLimit: 10_000, keyLabel: 'team', demo: false };
+
+test('split mode shows the shield, ε and the share of the budget', () => {
+  const v = formatStatus(split);
+  assert.equal(v.text, '$(shield) ε13 · 12%');
+  assert.equal(v.severity, 'normal');
+});
+
+test('the warning colour starts at 80 % of the budget', () => {
+  assert.equal(formatStatus({ ...split, exposureUsed: 7999 }).severity, 'normal');
+  assert.equal(formatStatus({ ...split, exposureUsed: 8000 }).severity, 'warning');
+});
+
+test('blocked, offline and error use the error colour', () => {
+  for (const mode of ['blocked', 'offline', 'error'] as const) assert.equal(formatStatus({ ...split, mode }).severity, 'error', mode);
+  assert.match(formatStatus({ ...split, mode: 'offline' }).text, /offline/);
+  assert.match(formatStatus({ ...split, mode: 'blocked', exposureUsed: 10_000 }).text, /blocked · 100%/);
+});
+
+test('demo keys are marked', () => {
+  assert.match(formatStatus({ ...split, keyLabel: 'demo', demo: true }).text, /demo keys$/);
+  assert.match(formatStatus({ ...split, keyLabel: 'demo', demo: true }).tooltip.join('\n'), /demo keys \(shared, not private\)/);
+});
+
+test('without keys ε is unbounded and without a budget the tokens are counted', () => {
+  const v = formatStatus({ mode: 'split', exposureUsed: 340, keyLabel: 'none', demo: false });
+  assert.equal(v.text, '$(shield) ε∞ · 340 tok');
+  assert.match(v.tooltip.join('\n'), /Keys: none \(ε = ∞/);
+  assert.match(v.tooltip.join('\n'), /340 tokens \(no budget set\)/);
+});
+
+test('the tooltip has the last request\'s tokens, bytes and latency', () => {
+  const v = formatStatus({ ...split, last: { tokens: 37, bytes: 9472, milliseconds: 84.6, source: 'model' } });
+  assert.match(v.tooltip.join('\n'), /Last request: 37 tokens, 9\.3 KiB sent, 85 ms \(model\)/);
+});
+
+test('a sensitive file is shown as not sent; paused replaces the icon', () => {
+  assert.match(formatStatus({ ...split, detail: 'sensitive file: nothing is sent for it' }).text, /\$\(lock\) not sent$/);
+  assert.equal(formatStatus(split, true).text, '$(debug-pause) paused · ε13 · 12%');
+});
+
+test('local mode says nothing leaves; loading spins', () => {
+  assert.equal(formatStatus({ ...split, mode: 'local' }).text, '$(shield) local');
+  assert.match(formatStatus({ ...split, mode: 'loading' }).text, /loading~spin/);
+});
+
+test('numbers are short', () => {
+  assert.equal(formatPercent(0.0004), '<0.1%');
+  assert.equal(formatPercent(0), '0.0%');
+  assert.equal(formatPercent(0.0567), '5.7%');
+  assert.equal(formatPercent(0.5), '50%');
+  assert.equal(formatCount(999), '999');
+  assert.equal(formatCount(1500), '1.5k');
+  assert.equal(formatCount(25_000), '25k');
+  assert.equal(formatCount(2_500_000), '2.5M');
+  assert.equal(formatEpsilon(2.5), 'ε2.5');
+});

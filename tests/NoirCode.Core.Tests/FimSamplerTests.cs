@@ -1,0 +1,54 @@
+using NoirCode.Core.Model;
+using NoirCode.Core.Tokenization;
+using NoirCode.Core.Training;
+
+namespace NoirCode.Core.Tests;
+
+/// <summary>Training samples: a fill-in-the-middle sample must keep its middle and end-of-text inside the window.</summary>
+public class FimSamplerTests
+{
+    static (CodeTokenizer Tokenizer, FimFormat Fim, int Eos) Tokenizer()
+    {
+        var tok = CausalLM.Load(TestModels.Get()).Tokenizer;
+        return (tok, tok.Fim!, tok.SpecialId("<|endoftext|>"));
+    }
+
+    static readonly string[] Documents =
+    {
+        string.Join("\n", Enumerable.Range(0, 400).Select(i => $"def function_{i}(value, other={i}):\n    return value * {i} + other  # line {i}")),
+        "x = 1\ny = 2\n",
+    };
+
+    [TestCase(64)]
+    [TestCase(256)]
+    public void FimSamplesKeepTheMiddleAndItsEndInTheWindow(int length)
+    {
+        var (tok, fim, eos) = Tokenizer();
+        var sampler = new FimSampler(Documents, tok, length);
+        int fimSamples = 0, complete = 0;
+        for (int seed = 0; seed < 400; seed++)
+        {
+            var (input, target) = sampler.Sample(new Random(seed));
+            Assert.That(input, Has.Length.EqualTo(length));
+            int mid = Array.IndexOf(input, (long)fim.Middle);
+            bool isFim = input[0] == fim.Prefix || input[0] == fim.Suffix;
+            if (!isFim) continue;
+            fimSamples++;
+            Assert.That(mid, Is.GreaterThan(0), $"seed {seed}: the middle marker is inside the window");
+            // Before this fix, windows of ~4 characters per token pushed the middle out of most samples.
+            int end = Array.IndexOf(target, (long)eos, mid);
+            if (end >= 0) complete++;
+        }
+        Assert.That(fimSamples, Is.GreaterThan(100));
+        Assert.That(complete, Is.GreaterThan(fimSamples * 3 / 4), "most FIM samples end their middle with end-of-text inside the window");
+    }
+
+    [Test]
+    public void TargetsAreTheNextInputs()
+    {
+        var (tok, _, _) = Tokenizer();
+        var (input, target) = new FimSampler(Documents, tok, 128).Sample(new Random(3));
+        for (int i = 0; i + 1 < input.Length; i++)
+            if (target[i] != FimSampler.IgnoreIndex) Assert.That(target[i], Is.EqualTo(input[i + 1]));
+    }
+}

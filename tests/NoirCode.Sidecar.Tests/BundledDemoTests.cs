@@ -1,0 +1,59 @@
+using System.Text.Json;
+
+namespace NoirCode.Sidecar.Tests;
+
+/// <summary>
+/// Out of the box: `noir lsp` with no settings runs the bundled model through a local endpoint under the
+/// shipped demo keys (ε = 13, INDVocab + LTokenizer) with the client shard tuned for them, says "demo" in its
+/// status, and completes code: the STuning'd decoder reads the secret indices back into tokens.
+/// </summary>
+public class BundledDemoTests
+{
+    [Test]
+    public async Task LocalModeCompletesCode() => await CompleteALoop(new { mode = "local" }, demo: false);
+
+    [Test]
+    public async Task TheDefaultRunsTheDemoKeysAndCompletesCode() => await CompleteALoop(new { }, demo: true);
+
+    static async Task CompleteALoop(object settings, bool demo)
+    {
+        string root = Directory.CreateTempSubdirectory("noir-demo-tests-").FullName;
+        var sidecar = new SidecarProcess(root, new Dictionary<string, string>
+        {
+            ["XDG_CACHE_HOME"] = Path.Combine(root, "cache"), ["NOIR_LEDGER_DIR"] = Path.Combine(root, "ledger"),
+        });
+        try
+        {
+            await sidecar.InitializeAsync(settings);
+            var ready = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "local" or "error", 180);
+            if (!demo) Assert.That(ready.GetProperty("mode").GetString(), Is.EqualTo("local"), ready.ToString());
+            else
+            {
+            Assert.That(ready.GetProperty("mode").GetString(), Is.EqualTo("split"), ready.ToString());
+            Assert.That(ready.GetProperty("demo").GetBoolean(), Is.True);
+            Assert.That(ready.GetProperty("keyLabel").GetString(), Is.EqualTo("demo"));
+            Assert.That(ready.GetProperty("epsilon").GetDouble(), Is.EqualTo(13));
+            Assert.That(ready.GetProperty("detail").GetString(), Does.Contain("local demo endpoint").And.Contain("keys"));
+            var keyFiles = Directory.GetFiles(Path.Combine(root, "cache"), "keys.safetensors", SearchOption.AllDirectories);
+            Assert.That(keyFiles, Has.Length.EqualTo(1));
+            Assert.That(File.GetUnixFileMode(keyFiles[0]), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite), "installed owner-only");
+            }
+
+            await sidecar.Open("demo.py", "def total(values):\n    result = 0\n    for value in values:\n        result += value\n    return\n\n\nprint(total([1, 2, 3]))\n");
+            var items = (await sidecar.Complete("demo.py", 4, 10)).GetProperty("items");
+            var status = sidecar.WaitForStatus(s => s.TryGetProperty("last", out _) || s.GetProperty("mode").GetString() is "error" or "offline");
+            Assert.That(items.GetArrayLength(), Is.EqualTo(1), status.ToString());
+            string text = items[0].GetProperty("insertText").GetString()!;
+            // An 8 M model's single suggestion is not graded here (the model card's ε table is); it must exist and be text.
+            Assert.That(text.Trim(), Is.Not.Empty.And.Not.Contains("<|"), $"suggestion: {JsonSerializer.Serialize(text)}");
+            Assert.That(status.GetProperty("last").GetProperty("source").GetString(), Is.EqualTo("model"));
+            if (demo) Assert.That(status.GetProperty("last").GetProperty("tokens").GetInt64(), Is.GreaterThan(10), "the prompt went through the endpoint");
+            await sidecar.ShutdownAsync();
+        }
+        finally
+        {
+            await sidecar.DisposeAsync();
+            Directory.Delete(root, true);
+        }
+    }
+}
