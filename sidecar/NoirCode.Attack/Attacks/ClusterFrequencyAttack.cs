@@ -131,7 +131,14 @@ public sealed class ClusterFrequencyAttack : ICloudAttack
         readonly int[] _slot;
         readonly float[] _logP, _logPT;
 
-        double LogP(int a, int b) => _logP[(long)_slot[a] * _candidates.Length + _slot[b]];
+        double LogP(int a, int b)
+        {
+            if (_slot[a] >= 0 && _slot[b] >= 0) return _logP[(long)_slot[a] * _candidates.Length + _slot[b]];
+            // Outside the candidates (only when scoring a given naming, e.g. the true one): the same formula.
+            long ua = _stats.Unigrams[a];
+            double conditional = ua == 0 ? 0 : (double)_stats.Bigrams.GetValueOrDefault(_stats.Key(a, b)) / ua;
+            return Math.Log(Lambda * conditional + (1 - Lambda) * _unigram[b]);
+        }
 
         double EdgeScore(int e) { var (a, b, n) = _edges[e]; return n * LogP(_naming[a], _naming[b]); }
 
