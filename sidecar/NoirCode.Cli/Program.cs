@@ -15,6 +15,7 @@ var root = new RootCommand("NoirCode: private code completion with a split open-
     EvalCommand.Create(),
     TuneCommand.Create(),
     LspCommand.Create(),
+    AttackCommand.Create(),
 };
 // Exceptions reach CliErrors, which prints one clear line instead of System.CommandLine's stack trace.
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
