@@ -78,6 +78,8 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
     async Task<ForwardResult> ForwardAsync(ServerSession session, ForwardStep step)
     {
         var clock = Stopwatch.StartNew();
+        // Checked before any arithmetic: a start near 2^64 would wrap to a negative position.
+        if (step.StartPosition > (ulong)session.MaxLength) throw Invalid($"start_position {step.StartPosition} is beyond this session's max_length {session.MaxLength}");
         long start = (long)step.StartPosition;
         if (step.Hidden is null) throw Invalid("forward needs hidden states");
         if (start + step.Hidden.Tokens > session.MaxLength)

@@ -25,6 +25,11 @@ public sealed class LspProcess : IDisposable
     public Channel<JsonElement> Notifications { get; } = Channel.CreateUnbounded<JsonElement>();
     /// <summary>Responses whose id was null or not one of ours (answers to malformed messages).</summary>
     public ConcurrentQueue<JsonElement> Unmatched { get; } = new();
+    readonly ConcurrentQueue<string> _stderr = new();
+    /// <summary>The last lines the sidecar wrote to stderr (events and counts, never code).</summary>
+    public IReadOnlyList<string> StderrTail => _stderr.ToArray();
+    /// <summary>Why reading the sidecar's output stopped, if not at its end.</summary>
+    public Exception? ReaderError { get; private set; }
     public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
     public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
@@ -44,9 +49,10 @@ public sealed class LspProcess : IDisposable
         psi.ArgumentList.Add("lsp");
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         var p = Process.Start(psi) ?? throw new IOException("could not start noir lsp");
-        p.ErrorDataReceived += (_, _) => { };
+        var lsp = new LspProcess(p);
+        p.ErrorDataReceived += (_, e) => { if (e.Data != null) { lsp._stderr.Enqueue(e.Data); while (lsp._stderr.Count > 50) lsp._stderr.TryDequeue(out string? _); } };
         p.BeginErrorReadLine();
-        return new LspProcess(p);
+        return lsp;
     }
 
     async Task ReadLoop()
@@ -66,7 +72,7 @@ public sealed class LspProcess : IDisposable
                 else Unmatched.Enqueue(message);
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or JsonException) { }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or JsonException) { ReaderError = e; }
         foreach (var w in _pending.Values) w.TrySetException(new IOException("the sidecar closed its output"));
         Notifications.Writer.TryComplete();
     }

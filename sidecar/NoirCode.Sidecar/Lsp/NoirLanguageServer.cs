@@ -42,7 +42,11 @@ public sealed class NoirLanguageServer : IDisposable
         sanitizer.Start();
         _rpc = new JsonRpc(new HeaderDelimitedMessageHandler(sanitizer.Output, sanitizer.Input, formatter));
         _rpc.AddLocalRpcTarget(this, new JsonRpcTargetOptions { UseSingleObjectParameterDeserialization = true, AllowNonPublicInvocation = false });
-        _rpc.Disconnected += (_, _) => _exit.TrySetResult();
+        _rpc.Disconnected += (_, e) =>
+        {
+            if (e.Reason != DisconnectedReason.RemotePartyTerminated) Log($"connection closed: {e.Reason} ({e.Exception?.GetType().Name})");
+            _exit.TrySetResult();
+        };
     }
 
     public void Start() => _rpc.StartListening();
@@ -52,6 +56,7 @@ public sealed class NoirLanguageServer : IDisposable
     [JsonRpcMethod("initialize")]
     public InitializeResult Initialize(InitializeParams p)
     {
+        ParamsCheck.Require(p, "params");
         _settings = SidecarSettings.From(p.InitializationOptions);
         _clientShowsProgress = p.Capabilities is { ValueKind: JsonValueKind.Object } c && c.TryGetProperty("window", out var w)
             && w.TryGetProperty("workDoneProgress", out var wdp) && wdp.ValueKind == JsonValueKind.True;
@@ -134,17 +139,34 @@ public sealed class NoirLanguageServer : IDisposable
     public void Exit() => _exit.TrySetResult();
 
     [JsonRpcMethod("textDocument/didOpen")]
-    public void DidOpen(DidOpenTextDocumentParams p) => _documents.Open(p.TextDocument);
+    public void DidOpen(DidOpenTextDocumentParams p)
+    {
+        var doc = ParamsCheck.Require(ParamsCheck.Require(p, "params").TextDocument, "textDocument");
+        ParamsCheck.Require(doc.Uri, "textDocument.uri"); ParamsCheck.Require(doc.Text, "textDocument.text");
+        _documents.Open(doc with { LanguageId = doc.LanguageId ?? "" });
+    }
 
     [JsonRpcMethod("textDocument/didChange")]
-    public void DidChange(DidChangeTextDocumentParams p) => _documents.Change(p.TextDocument.Uri, p.ContentChanges);
+    public void DidChange(DidChangeTextDocumentParams p)
+    {
+        string uri = ParamsCheck.Require(ParamsCheck.Require(ParamsCheck.Require(p, "params").TextDocument, "textDocument").Uri, "textDocument.uri");
+        var changes = ParamsCheck.Require(p.ContentChanges, "contentChanges");
+        foreach (var c in changes)
+        {
+            ParamsCheck.Require(ParamsCheck.Require(c, "contentChanges[]").Text, "contentChanges[].text");
+            if (c.Range != null) ParamsCheck.Valid(c.Range, "contentChanges[].range");
+        }
+        _documents.Change(uri, changes);
+    }
 
     [JsonRpcMethod("textDocument/didClose")]
-    public void DidClose(DidCloseTextDocumentParams p) => _documents.Close(p.TextDocument.Uri);
+    public void DidClose(DidCloseTextDocumentParams p) =>
+        _documents.Close(ParamsCheck.Require(ParamsCheck.Require(ParamsCheck.Require(p, "params").TextDocument, "textDocument").Uri, "textDocument.uri"));
 
     [JsonRpcMethod("workspace/didChangeConfiguration")]
     public void DidChangeConfiguration(DidChangeConfigurationParams p)
     {
+        ParamsCheck.Require(p, "params");
         var next = SidecarSettings.From(p.Settings, _settings);
         bool reload = next.ModelFolder != _settings.ModelFolder || !(next.Endpoints ?? Array.Empty<string>()).SequenceEqual(_settings.Endpoints ?? Array.Empty<string>())
             || next.KeysFolder != _settings.KeysFolder || next.Mode != _settings.Mode || next.Wire != _settings.Wire || next.ApiKey != _settings.ApiKey;
@@ -169,7 +191,10 @@ public sealed class NoirLanguageServer : IDisposable
     public async Task<InlineCompletionList> InlineCompletion(InlineCompletionParams p, CancellationToken cancel)
     {
         var empty = new InlineCompletionList(Array.Empty<InlineCompletionItem>());
-        if (_documents.Get(p.TextDocument.Uri) is not { } doc) return empty;
+        string requestUri = ParamsCheck.Require(ParamsCheck.Require(ParamsCheck.Require(p, "params").TextDocument, "textDocument").Uri, "textDocument.uri");
+        ParamsCheck.Valid(p.Position, "position");
+        if (p.Context?.SelectedCompletionInfo is { } info) ParamsCheck.Valid(info.Range, "context.selectedCompletionInfo.range");
+        if (_documents.Get(requestUri) is not { } doc) return empty;
         if (_settings.DisabledLanguages?.Contains(doc.Language) == true) return empty;
         if (_sensitive.IsSensitive(RelativePath(p.TextDocument.Uri)))
         {
@@ -236,10 +261,16 @@ public sealed class NoirLanguageServer : IDisposable
     [JsonRpcMethod("workspace/executeCommand")]
     public async Task<GeneratedFunction?> ExecuteCommand(ExecuteCommandParams p, CancellationToken cancel)
     {
+        ParamsCheck.Require(p, "params");
         if (p.Command != GenerateFunctionCommand) throw new LocalRpcException($"unknown command {p.Command}") { ErrorCode = -32601 };
         if (p.Arguments is not { Length: 1 }) throw new LocalRpcException("noir.generateFunction takes one argument {uri, position | range, instruction?}") { ErrorCode = -32602 };
-        var args = p.Arguments[0].Deserialize<GenerateFunctionArguments>(LspJson.Options)
-            ?? throw new LocalRpcException("missing arguments") { ErrorCode = -32602 };
+        GenerateFunctionArguments? args;
+        try { args = p.Arguments[0].Deserialize<GenerateFunctionArguments>(LspJson.Options); }
+        catch (JsonException e) { throw new LocalRpcException("invalid params: " + e.Message) { ErrorCode = -32602 }; }
+        if (args == null) throw new LocalRpcException("missing arguments") { ErrorCode = -32602 };
+        ParamsCheck.Require(args.Uri, "arguments[0].uri");
+        if (args.Position != null) ParamsCheck.Valid(args.Position, "arguments[0].position");
+        else if (args.Range != null) ParamsCheck.Valid(args.Range, "arguments[0].range");
         if (_documents.Get(args.Uri) is not { } doc) throw new LocalRpcException($"document {args.Uri} is not open") { ErrorCode = -32602 };
         if (_sensitive.IsSensitive(RelativePath(args.Uri))) throw new LocalRpcException("this file is marked sensitive: nothing is sent for it") { ErrorCode = -32803 };
         if (_loading != null) await _loading;
@@ -248,7 +279,9 @@ public sealed class NoirLanguageServer : IDisposable
         var plan = FunctionGenerator.PlanFor(doc.Text, DocumentStore.Offset(doc.Text, position), args.Instruction)
             ?? throw new LocalRpcException("no Python function signature (def ...:) at or above the cursor") { ErrorCode = -32602 };
         var fim = runtime.Tokenizer.Fim!;
-        var ids = fim.BuildPsm(runtime.Tokenizer.Encode(plan.Prefix).TakeLast(700).ToList(), runtime.Tokenizer.Encode(plan.Suffix).Take(200).ToList());
+        // Only text near the cursor is tokenised (16 characters per token is surely enough).
+        string before = plan.Prefix.Length > 700 * 16 ? plan.Prefix[^(700 * 16)..] : plan.Prefix, after = plan.Suffix.Length > 200 * 16 ? plan.Suffix[..(200 * 16)] : plan.Suffix;
+        var ids = fim.BuildPsm(runtime.Tokenizer.Encode(before).TakeLast(700).ToList(), runtime.Tokenizer.Encode(after).Take(200).ToList());
         var engine = _engine ?? throw new LocalRpcException("the model is not loaded") { ErrorCode = -32803 };
         var result = await Task.Run(() => engine.Exclusive(session => TextGenerator.Generate(session, runtime.Tokenizer, ids,
             new GenerationOptions { MaxTokens = 160, MaxSequenceLength = runtime.MaxPositions }, cancel)), cancel);
