@@ -15,7 +15,7 @@ public static class LspFuzzBench
         string workspace = Directory.CreateDirectory(Path.Combine(ctx.Work, "workspace")).FullName;
         using var lsp = LspProcess.Start();
         lsp.InitializeAsync(new { modelFolder = ctx.Model }, workspace).GetAwaiter().GetResult();
-        var (report, detail) = Fuzz(lsp, workspace, count, seed: 1, progress: n => Console.Error.WriteLine($"{n:N0}/{count:N0} messages, {clock.Elapsed.TotalSeconds:F0} s"))
+        var (report, detail) = LspFuzzer.RunCheckedAsync(lsp, workspace, count, seed: 1, progress: n => Console.Error.WriteLine($"{n:N0}/{count:N0} messages, {clock.Elapsed.TotalSeconds:F0} s"))
             .GetAwaiter().GetResult();
         Console.Error.WriteLine(report.Summary());
         foreach (var f in report.Findings) Console.Error.WriteLine("finding: " + f);
@@ -46,39 +46,4 @@ public static class LspFuzzBench
         if (!lsp.HasExited) lsp.ShutdownAsync().GetAwaiter().GetResult();
     }
 
-    /// <summary>Opens a document and asks for a completion, fuzzes, and asks again: the answer must be the same.</summary>
-    public static async Task<(FuzzReport Report, string Detail)> Fuzz(LspProcess lsp, string workspace, int count, int seed, Action<int>? progress = null)
-    {
-        string uri = new Uri(Path.Combine(workspace, "kept.py")).ToString();
-        const string text = "import os\n\n\nclass Config:\n    path = os.environ.get('HOME')\n    name = \n";
-        await lsp.NotifyAsync("textDocument/didOpen", new { textDocument = new { uri, languageId = "python", version = 1, text } });
-        async Task<string> Complete()
-        {
-            var r = await lsp.RequestAsync("textDocument/inlineCompletion", new { textDocument = new { uri }, position = new { line = 5, character = 11 }, context = new { triggerKind = 1 } }, TimeSpan.FromSeconds(60));
-            return r.GetProperty("result").GetProperty("items").ToString();
-        }
-        string before = await Complete();
-        string fuzzUri = new Uri(Path.Combine(workspace, "fuzz0.py")).ToString();
-        await lsp.NotifyAsync("textDocument/didOpen", new { textDocument = new { uri = fuzzUri, languageId = "python", version = 1, text = "x = 1\ny = [i for i in range(10)]\n" } });
-        var fuzzer = new LspFuzzer(lsp, workspace, fuzzUri);
-        var report = await fuzzer.RunAsync(count, seed, progress: progress);
-        if (report.Crashed || report.Hangs > 0) foreach (var m in fuzzer.Recent) Console.Error.WriteLine("recent: " + m);
-        string detail = "the sidecar had exited";
-        if (!lsp.HasExited && !report.Crashed)
-        {
-            // Settings back to sane values (the fuzzing may have set a budget, disabled languages): then the same request.
-            await lsp.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { exposureBudgetTokens = 1_000_000_000_000L, disabledLanguages = Array.Empty<string>() } } });
-            await lsp.NotifyAsync("textDocument/didOpen", new { textDocument = new { uri, languageId = "python", version = 1, text } });
-            try
-            {
-                string after = await Complete();
-                report.AnswersCorrectlyAfter = after == before;
-                detail = after == before ? $"same items: {Shorten(before)}" : $"before {Shorten(before)}, after {Shorten(after)}";
-            }
-            catch (Exception e) when (e is TimeoutException or IOException or KeyNotFoundException or InvalidOperationException) { detail = "the completion afterwards failed: " + e.Message; }
-        }
-        return (report, detail);
-    }
-
-    static string Shorten(string s) => JsonSerializer.Serialize(s.Length > 120 ? s[..120] + "…" : s);
 }
