@@ -24,11 +24,11 @@ public static class LspCommand
                     return ModelRuntime.Create(new RuntimeSpec
                     {
                         ModelFolder = model, Endpoints = EndpointClientOptions.ParseList(string.Join(",", endpoints)),
-                        ApiKey = s.ApiKey ?? ApiKeySource.Resolve(null), KeysFolder = s.KeysFolder, Wire = wire, Progress = progress,
+                        ApiKey = s.ApiKey ?? ApiKeySource.Resolve(null), KeysFolder = s.KeysFolder, Wire = wire, Progress = progress, Interactive = true,
                     });
                 embedded?.Dispose();
                 embedded = EmbeddedEndpoint.Start(model);
-                var runtime = ModelRuntime.Create(new RuntimeSpec { ModelFolder = embedded.ClientFolder, Endpoints = new[] { embedded.Address }, KeysFolder = s.KeysFolder, Wire = wire, Progress = progress });
+                var runtime = ModelRuntime.Create(new RuntimeSpec { ModelFolder = embedded.ClientFolder, Endpoints = new[] { embedded.Address }, KeysFolder = s.KeysFolder, Wire = wire, Progress = progress, Interactive = true });
                 return runtime with { Mode = runtime.Mode.Replace($"via {embedded.Address}", "via the local demo endpoint") };
             }
             using var server = new NoirLanguageServer(Console.OpenStandardInput(), Console.OpenStandardOutput(), Factory);
