@@ -17,8 +17,9 @@ var suites = new (string Name, string What, Action<BenchContext> Run)[]
     ("faults", "kill -9 the endpoint mid-generation and the sidecar mid-request; corrupt files", FaultsBench.Run),
     ("fuzz-lsp", "malformed LSP messages to a real `noir lsp` (--count N, default 10,000)", LspFuzzBench.Run),
     ("fuzz-grpc", "malformed gRPC requests to a real endpoint (--count N, default 10,000)", GrpcFuzzBench.Run),
+    ("summary", "the headline figures against their targets, from docs/benchmarks.json (run last)", SummaryBench.Run),
 };
-string[] all = { "decode", "ttfs", "wire", "throughput", "startup", "client-share" };
+string[] all = { "decode", "ttfs", "wire", "throughput", "startup", "client-share", "summary" };
 
 string name = args.FirstOrDefault() ?? "help";
 bool quick = args.Contains("--quick");
