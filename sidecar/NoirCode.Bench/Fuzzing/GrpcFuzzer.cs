@@ -88,8 +88,9 @@ public sealed class GrpcFuzzer : IDisposable
         ("after-close", (f, r, c) => f.Session(c, f.Open(64), new SessionRequest { Close = new CloseSession() }, f.Forward(0, f.Block(r, 1)))),
         ("non-finite", (f, r, c) => f.Session(c, f.Open(64), f.Forward(0, f.NonFinite(r)))),
         ("huge-finite", (f, r, c) => f.Session(c, f.Open(64), f.Forward(0, f.Filled(r.Next(1, 5), r.Next(2) == 0 ? 3e38f : -1e30f)), f.Forward(0, f.Block(r, 1)))),
-        ("many-small-steps", (f, r, c) => f.Session(c, new[] { f.Open(16) }.Concat(Enumerable.Range(0, 20).Select(i => f.Forward((ulong)i, f.Block(r, 1)))).ToArray())),
-        ("oversized-message", (f, r, c) => r.Next(40) == 0 ? f.Session(c, f.Open(64), f.Forward(0, f.Oversized())) : f.Session(c, f.Open((uint)f._maxPositions), f.Forward(0, f.Block(r, f._maxPositions)))),
+        ("many-small-steps", (f, r, c) => f.Session(c, new[] { f.Open(16) }.Concat(Enumerable.Range(0, 6).Select(i => f.Forward((ulong)i, f.Block(r, 1)))).ToArray())),
+        ("oversized-message", (f, r, c) => r.Next(40) == 0 ? f.Session(c, f.Open(64), f.Forward(0, f.Oversized()))
+            : f.Session(c, f.Open((uint)f._maxPositions), f.Forward(0, f.Block(r, r.Next(8) == 0 ? f._maxPositions : r.Next(1, 64))))),
         ("train-bad", (f, r, c) => f.Train(c, f.BadTrain(r))),
         ("raw-truncated-frame", (f, r, c) => f.Raw(r, truncated: true, c)),
         ("raw-garbage-frame", (f, r, c) => f.Raw(r, truncated: false, c)),

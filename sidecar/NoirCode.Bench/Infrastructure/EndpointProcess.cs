@@ -12,9 +12,13 @@ public sealed class EndpointProcess : IDisposable
 
     EndpointProcess(Process process, Uri address) { _process = process; Address = address; }
 
-    public static EndpointProcess Start(string shard, int port = 0, params string[] extra)
+    public static EndpointProcess Start(string shard, int port = 0, params string[] extra) => Start(shard, null, port, extra);
+
+    /// <param name="environment">extra environment variables for the process (e.g. OpenMP settings)</param>
+    public static EndpointProcess Start(string shard, IReadOnlyDictionary<string, string>? environment, int port = 0, params string[] extra)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         foreach (var a in new[] { BenchContext.NoirDll, "cloud", "serve", "--shard", shard, "--port", port.ToString() }.Concat(extra)) psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new IOException("could not start noir cloud serve");
         p.ErrorDataReceived += (_, _) => { };

@@ -26,6 +26,8 @@ public static class DecodeLatencyBench
         var cloud = CloudShard.Load(ctx.CloudShard);
         string fingerprint = ModelFingerprint.Of(ctx.ClientShard);
         using var endpoint = EndpointProcess.Start(ctx.CloudShard);
+        // Profile: the same endpoint with OpenMP threads that sleep instead of spinning when idle (client and endpoint share the cores).
+        using var passive = EndpointProcess.Start(ctx.CloudShard, new Dictionary<string, string> { ["OMP_WAIT_POLICY"] = "PASSIVE" });
         using var rtt20 = new LatencyProxy(endpoint.Address, TimeSpan.FromMilliseconds(20));
         using var rtt50 = new LatencyProxy(endpoint.Address, TimeSpan.FromMilliseconds(50));
         var ledger = new ExposureLedger(ExposureLedger.DefaultFolder());
@@ -42,6 +44,7 @@ public static class DecodeLatencyBench
             ("split via endpoint, +20 ms RTT", () => Remote(rtt20.Address)),
             ("split via endpoint, +50 ms RTT", () => Remote(rtt50.Address)),
             ("(profile) split via endpoint, loopback, no ledger", () => Remote(endpoint.Address, charged: false)),
+            ("(profile) split via endpoint, loopback, endpoint with OMP_WAIT_POLICY=PASSIVE", () => Remote(passive.Address)),
         };
         var perToken = variants.Select(_ => new List<double>()).ToArray();
         for (int round = 0; round < rounds + 1; round++) // round 0 warms up (JIT, connections) and is not counted
@@ -97,7 +100,9 @@ public static class DecodeLatencyBench
             Where the loopback time goes (profile): without the exposure ledger the split via the endpoint takes {Median(5):F2} ms/token;
             one ledger charge (lock, open, append, fsync, in {Path.GetDirectoryName(ledger.Folder)}) takes {chargeMs:F2} ms on its own and is paid
             once per token before the hidden state may leave. The remaining {Median(5) - Median(1):F2} ms/token over the in-process split is the gRPC
-            round trip between two processes on {Environment.ProcessorCount} shared cores (client and endpoint each wake a thread per step).
+            round trip between two processes on {Environment.ProcessorCount} shared cores (client and endpoint each wake a thread per step). With the
+            endpoint's OpenMP threads sleeping rather than spinning between steps (`OMP_WAIT_POLICY=PASSIVE`), the loopback split takes
+            {Median(6):F2} ms/token.
 
             ![decode latency](benchmarks-decode.png)
             """;
@@ -112,6 +117,7 @@ public static class DecodeLatencyBench
             ["decode_ms_per_token_split_rtt50"] = Math.Round(Median(4), 3),
             ["decode_ms_per_token_split_loopback_no_ledger"] = Math.Round(Median(5), 3),
             ["ledger_charge_ms"] = Math.Round(chargeMs, 3),
+            ["decode_ms_per_token_split_loopback_passive_omp"] = Math.Round(Median(6), 3),
         });
     }
 }

@@ -14,7 +14,7 @@ public static class LspFuzzBench
         var clock = System.Diagnostics.Stopwatch.StartNew();
         string workspace = Directory.CreateDirectory(Path.Combine(ctx.Work, "workspace")).FullName;
         using var lsp = LspProcess.Start();
-        lsp.InitializeAsync(new { modelFolder = ctx.Model }, workspace).GetAwaiter().GetResult();
+        lsp.InitializeAsync(new { modelFolder = ctx.Model, maxNewTokens = 8 }, workspace).GetAwaiter().GetResult();
         var (report, detail) = LspFuzzer.RunCheckedAsync(lsp, workspace, count, seed: 1, progress: n => Console.Error.WriteLine($"{n:N0}/{count:N0} messages, {clock.Elapsed.TotalSeconds:F0} s"))
             .GetAwaiter().GetResult();
         Console.Error.WriteLine(report.Summary());
@@ -31,7 +31,7 @@ public static class LspFuzzBench
             bytes, 5,000-deep arrays, single quotes, empty), requests cut short, JSON-RPC envelopes of the wrong shape (ids that are
             arrays, objects, floats; methods that are numbers; params that are scalars; stray responses; batches), and the server's
             own methods with wrong types, negative and 2⁵³ positions, inverted ranges, 2.5 MB texts, unknown and secret documents,
-            bad commands and settings, cancellations of nothing. After every 50 messages a ping must be answered within 60 s.
+            bad commands and settings, cancellations of nothing (suggestions capped at 8 tokens to keep the run short). After every 50 messages a ping must be answered within 60 s.
             Pass: no crash, no hang, every request answered (none with an internal error), and afterwards a completion for a
             document opened before the fuzzing is the same as before it ({detail}).
 

@@ -24,7 +24,7 @@ public class LspFuzzingTests
         {
             ["XDG_CACHE_HOME"] = Path.Combine(_root, "cache"), ["NOIR_LEDGER_DIR"] = Path.Combine(_root, "ledger"),
         });
-        await _lsp.InitializeAsync(new { modelFolder = model }, Path.Combine(_root, "ws"));
+        await _lsp.InitializeAsync(new { modelFolder = model, maxNewTokens = 8 }, Path.Combine(_root, "ws"));
     }
 
     [OneTimeTearDown]
