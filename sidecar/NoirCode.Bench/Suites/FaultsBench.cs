@@ -20,7 +20,7 @@ public static class FaultsBench
     public static void Run(BenchContext ctx)
     {
         var load = new MachineLoad();
-        int repeats = ctx.Quick ? 2 : 5;
+        int repeats = ctx.Quick ? 2 : 3;
         var client = ClientModel.Load(ctx.ClientShard);
         string fingerprint = ModelFingerprint.Of(ctx.ClientShard);
         var prompt = client.Tokenizer.Encode(HeldOutCode.Texts()[0]).Take(200).ToList();

@@ -15,7 +15,7 @@ public static class StartupBench
     public static void Run(BenchContext ctx)
     {
         var load = new MachineLoad();
-        int repeats = ctx.Quick ? 2 : 5;
+        int repeats = ctx.Quick ? 2 : 3;
         double Time(Action a) { var c = Stopwatch.StartNew(); a(); return c.Elapsed.TotalMilliseconds; }
         _ = ctx.ClientShard; // split once, outside the timings
         Time(() => CausalLM.Load(ctx.Model).Dispose()); // JIT and file cache warm

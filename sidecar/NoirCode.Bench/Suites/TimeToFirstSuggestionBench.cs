@@ -18,7 +18,7 @@ public static class TimeToFirstSuggestionBench
     public static void Run(BenchContext ctx)
     {
         var load = new MachineLoad();
-        int documents = ctx.Quick ? 3 : 10, keystrokes = ctx.Quick ? 5 : 10;
+        int documents = ctx.Quick ? 3 : 6, keystrokes = ctx.Quick ? 5 : 8;
         int[] sizes = { 200, 1000, 2000 };
         var tokenizer = CodeTokenizer.Load(ctx.Model);
         var corpus = tokenizer.Encode(string.Join("\n\n", HeldOutCode.Texts())).ToArray();
