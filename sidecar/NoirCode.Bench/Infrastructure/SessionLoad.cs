@@ -31,6 +31,7 @@ public static class SessionLoad
         var threads = Enumerable.Range(0, sessions).Select(s => new Thread(() =>
         {
             var mine = new List<double>();
+            bool signalled = false;
             try
             {
                 using var _ = no_grad();
@@ -39,6 +40,7 @@ public static class SessionLoad
                 using var prompt = randn(new long[] { 1, prefill, hidden });
                 using (var p = arange(0, prefill, ScalarType.Int64)) session.Forward(prompt, p).Dispose();
                 started.Signal();
+                signalled = true;
                 go.Wait(cancel);
                 var deadline = Stopwatch.StartNew();
                 long position = prefill;
@@ -65,7 +67,7 @@ public static class SessionLoad
             {
                 Interlocked.Increment(ref failures);
                 messages.Enqueue(e.GetType().Name + ": " + e.Message);
-                if (started.CurrentCount > 0) try { started.Signal(); } catch (InvalidOperationException) { }
+                if (!signalled) started.Signal(); // the others need not wait for this one
             }
             latencies.Add(mine.ToArray());
         }) { IsBackground = true, Name = $"load-session-{s}" }).ToList();
