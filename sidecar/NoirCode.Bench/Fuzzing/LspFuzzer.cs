@@ -167,20 +167,20 @@ public sealed class LspFuzzer
             "textDocument/didChange" => new JsonObject
             {
                 ["textDocument"] = new JsonObject { ["uri"] = Uri(r), ["version"] = Junk(r, 2) },
-                ["contentChanges"] = r.Next(5) == 0 ? Junk(r, null) : new JsonArray(Enumerable.Range(0, r.Next(0, 4)).Select(_ => (JsonNode)new JsonObject { ["range"] = r.Next(4) == 0 ? null : RangeNode(r), ["text"] = Text(r) }).ToArray()),
+                ["contentChanges"] = r.Next(5) == 0 ? Junk(r, (JsonNode?)null) : new JsonArray(Enumerable.Range(0, r.Next(0, 4)).Select(_ => (JsonNode)new JsonObject { ["range"] = r.Next(4) == 0 ? null : RangeNode(r), ["text"] = Text(r) }).ToArray()),
             },
             "textDocument/didClose" => new JsonObject { ["textDocument"] = new JsonObject { ["uri"] = r.Next(10) == 0 ? _openUri + "x" : Uri(r) } },
             "workspace/executeCommand" => new JsonObject
             {
                 ["command"] = r.Next(3) == 0 ? Junk(r, "noir.other") : "noir.generateFunction",
-                ["arguments"] = r.Next(4) == 0 ? Junk(r, null) : new JsonArray(Enumerable.Range(0, r.Next(0, 3)).Select(_ => (JsonNode?)(r.Next(4) == 0 ? Junk(r, 1) :
+                ["arguments"] = r.Next(4) == 0 ? Junk(r, (JsonNode?)null) : new JsonArray(Enumerable.Range(0, r.Next(0, 3)).Select(_ => (JsonNode?)(r.Next(4) == 0 ? Junk(r, 1) :
                     new JsonObject { ["uri"] = Uri(r, closedOnly: r.Next(8) != 0), ["position"] = r.Next(3) == 0 ? null : PositionNode(r), ["range"] = r.Next(3) == 0 ? RangeNode(r) : null, ["instruction"] = Junk(r, "write it") })).ToArray()),
             },
             "workspace/didChangeConfiguration" => new JsonObject
             {
-                ["settings"] = r.Next(4) == 0 ? Junk(r, null) : new JsonObject
+                ["settings"] = r.Next(4) == 0 ? Junk(r, (JsonNode?)null) : new JsonObject
                 {
-                    ["noir"] = r.Next(3) == 0 ? Junk(r, null) : new JsonObject
+                    ["noir"] = r.Next(3) == 0 ? Junk(r, (JsonNode?)null) : new JsonObject
                     {
                         ["exposureBudgetTokens"] = r.Next(2) == 0 ? Junk(r, 1_000_000_000_000L) : (JsonNode)1_000_000_000_000L,
                         ["exposurePeriod"] = Junk(r, "day"), ["atLimit"] = Junk(r, "block"),
@@ -190,7 +190,7 @@ public sealed class LspFuzzer
                 },
             },
             "$/cancelRequest" => new JsonObject { ["id"] = Junk(r, r.Next(1000)) },
-            "initialize" => r.Next(2) == 0 ? Junk(r, null) : new JsonObject { ["capabilities"] = Junk(r, new JsonObject()), ["processId"] = Junk(r, 1) , ["rootUri"] = Junk(r, "file:///nonexistent") },
+            "initialize" => r.Next(2) == 0 ? Junk(r, (JsonNode?)null) : new JsonObject { ["capabilities"] = Junk(r, new JsonObject()), ["processId"] = Junk(r, 1) , ["rootUri"] = Junk(r, "file:///nonexistent") },
             _ => r.Next(2) == 0 ? new JsonObject() : null,
         };
         if (method == "initialize" && p is JsonObject po && po["rootUri"] is JsonValue rv && rv.TryGetValue<string>(out _)) po["rootUri"] = 5; // never moves the workspace
@@ -202,10 +202,10 @@ public sealed class LspFuzzer
 
     JsonObject CompletionParams(Random r) => new()
     {
-        ["textDocument"] = r.Next(8) == 0 ? Junk(r, null) : new JsonObject { ["uri"] = Uri(r) },
-        ["position"] = r.Next(8) == 0 ? Junk(r, null) : PositionNode(r),
+        ["textDocument"] = r.Next(8) == 0 ? Junk(r, (JsonNode?)null) : new JsonObject { ["uri"] = Uri(r) },
+        ["position"] = r.Next(8) == 0 ? Junk(r, (JsonNode?)null) : PositionNode(r),
         // Mostly automatic (cached, debounced); explicit requests run the model, so fewer of them.
-        ["context"] = r.Next(6) == 0 ? Junk(r, null) : new JsonObject
+        ["context"] = r.Next(6) == 0 ? Junk(r, (JsonNode?)null) : new JsonObject
         {
             ["triggerKind"] = r.Next(10) == 0 ? 1 : r.Next(10) == 0 ? Junk(r, 2) : 2,
             ["selectedCompletionInfo"] = r.Next(4) == 0 ? new JsonObject { ["range"] = RangeNode(r), ["text"] = Text(r) } : null,
@@ -214,7 +214,7 @@ public sealed class LspFuzzer
 
     JsonNode? Uri(Random r, bool closedOnly = false) => r.Next(12) switch
     {
-        0 => Junk(r, null),
+        0 => Junk(r, (JsonNode?)null),
         1 => "not a uri",
         2 => "file:///etc/../" + new string('a', r.Next(1, 300)),
         3 => "file://" + _workspace + "/.env",
@@ -223,7 +223,7 @@ public sealed class LspFuzzer
     };
 
     static JsonNode? PositionNode(Random r) => new JsonObject { ["line"] = Number(r), ["character"] = Number(r) };
-    static JsonNode? RangeNode(Random r) => r.Next(6) == 0 ? Junk(r, null) : new JsonObject { ["start"] = PositionNode(r), ["end"] = PositionNode(r) };
+    static JsonNode? RangeNode(Random r) => r.Next(6) == 0 ? Junk(r, (JsonNode?)null) : new JsonObject { ["start"] = PositionNode(r), ["end"] = PositionNode(r) };
 
     static JsonNode? Number(Random r) => r.Next(10) switch
     {

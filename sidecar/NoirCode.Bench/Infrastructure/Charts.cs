@@ -41,6 +41,28 @@ public static class Charts
         Save(plot, path, title, yLabel);
     }
 
+    /// <summary>docs/benchmarks.png: the suites' charts on one sheet, two to a row, in the report's order.</summary>
+    public static string? Compose(string repo)
+    {
+        var parts = new[] { "decode", "ttfs", "wire", "throughput", "load" }.Select(n => PathFor(repo, n)).Where(File.Exists).ToList();
+        if (parts.Count == 0) return null;
+        const int w = 900, h = 520;
+        int rows = (parts.Count + 1) / 2;
+        using var surface = SkiaSharp.SKSurface.Create(new SkiaSharp.SKImageInfo(2 * w, rows * h));
+        surface.Canvas.Clear(SkiaSharp.SKColors.White);
+        for (int i = 0; i < parts.Count; i++)
+        {
+            using var chart = SkiaSharp.SKBitmap.Decode(parts[i]);
+            surface.Canvas.DrawBitmap(chart, new SkiaSharp.SKRect(i % 2 * w, i / 2 * h, i % 2 * w + w, i / 2 * h + h));
+        }
+        string path = Path.Combine(repo, "docs", "benchmarks.png");
+        using var image = surface.Snapshot();
+        using var png = image.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        using var file = File.Create(path);
+        png.SaveTo(file);
+        return path;
+    }
+
     static void Save(Plot plot, string path, string title, string yLabel)
     {
         plot.Title(title);

@@ -33,6 +33,7 @@ public static class SummaryBench
             section named, with its command, machine and load. The development machine has 2 vCPUs shared with other agents' builds and
             tests, so timings are noisy (each section notes the load average); ratios were measured side by side in one run.
 
+            {(Charts.Compose(ctx.Repo) != null ? "![all charts](benchmarks.png)\n" : "")}
             | figure | measured | target | | section |
             | --- | --- | --- | --- | --- |
             {string.Join("\n", rows)}
