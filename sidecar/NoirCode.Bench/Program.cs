@@ -26,6 +26,7 @@ bool quick = args.Contains("--quick");
 string Arg(string flag, string fallback) { int i = Array.IndexOf(args, flag); return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback; }
 string repo = Path.GetFullPath(Arg("--repo", Directory.GetCurrentDirectory()));
 BenchArgs.Count = int.TryParse(Arg("--count", ""), out int count) ? count : null;
+BenchArgs.Cases = Arg("--cases", "") is { Length: > 0 } cases ? cases.Split(',') : null;
 BenchArgs.Minutes = double.TryParse(Arg("--minutes", ""), System.Globalization.CultureInfo.InvariantCulture, out double minutes) ? minutes : null;
 
 var chosen = name == "all" ? suites.Where(s => all.Contains(s.Name)).ToArray() : suites.Where(s => s.Name == name).ToArray();

@@ -24,6 +24,8 @@ public sealed class GrpcFuzzer : IDisposable
     readonly SplitInference.SplitInferenceClient _client;
     readonly HttpClient _http;
     public TimeSpan CaseTimeout { get; init; } = TimeSpan.FromSeconds(20);
+    /// <summary>Only these cases (by name); null: all of them.</summary>
+    public IReadOnlyCollection<string>? OnlyCases { get; init; }
 
     public GrpcFuzzer(Uri address, string fingerprint, int hidden, int maxPositions)
     {
@@ -49,6 +51,7 @@ public sealed class GrpcFuzzer : IDisposable
                 if (i >= count || report.Crashed) return;
                 var rng = new Random(seed * 100_003 + i);
                 int kind = rng.Next(Cases.Length);
+                if (OnlyCases != null && !OnlyCases.Contains(CaseNames[kind])) kind = Array.IndexOf(CaseNames, OnlyCases.ElementAt(rng.Next(OnlyCases.Count)));
                 using var timeout = new CancellationTokenSource(CaseTimeout);
                 try
                 {
@@ -251,6 +254,13 @@ public sealed class GrpcFuzzer : IDisposable
     }
 
     static byte[] BigEndian(int n) => new[] { (byte)(n >> 24), (byte)(n >> 16), (byte)(n >> 8), (byte)n };
+
+    /// <summary>Sessions the endpoint still holds (its /healthz): after the run, every stream must have closed its session.</summary>
+    public async Task<int> OpenSessionsAsync()
+    {
+        var health = await _http.GetStringAsync(new Uri(_address, "/healthz"));
+        return System.Text.Json.JsonDocument.Parse(health).RootElement.GetProperty("sessions").GetInt32();
+    }
 
     /// <summary>
     /// After the junk: a well-formed session through the real client gets, position by position, what the

@@ -5,5 +5,7 @@ public static class BenchArgs
 {
     public static int? Count { get; set; }
     public static double? Minutes { get; set; }
+    /// <summary>fuzz-grpc: only these cases (--cases a,b), to find which one misbehaves.</summary>
+    public static IReadOnlyCollection<string>? Cases { get; set; }
     public static bool Failed { get; set; }
 }

@@ -22,6 +22,7 @@ public sealed class NoirLanguageServer : IDisposable
     readonly TaskCompletionSource _exit = new();
     readonly Func<SidecarSettings, Core.Util.IProgressSink, ModelRuntime> _runtimeFactory;
     bool _clientShowsProgress;
+    int _initializeCount, _initializedCount;
     SidecarSettings _settings = new();
     SensitiveFiles _sensitive = new();
     string? _root;
@@ -57,6 +58,8 @@ public sealed class NoirLanguageServer : IDisposable
     public InitializeResult Initialize(InitializeParams p)
     {
         ParamsCheck.Require(p, "params");
+        // Once only: a second initialize would reset the settings under a running model.
+        if (Interlocked.Exchange(ref _initializeCount, 1) != 0) throw new LocalRpcException("initialize was already received") { ErrorCode = -32600 };
         _settings = SidecarSettings.From(p.InitializationOptions);
         _clientShowsProgress = p.Capabilities is { ValueKind: JsonValueKind.Object } c && c.TryGetProperty("window", out var w)
             && w.TryGetProperty("workDoneProgress", out var wdp) && wdp.ValueKind == JsonValueKind.True;
@@ -73,7 +76,11 @@ public sealed class NoirLanguageServer : IDisposable
     }
 
     [JsonRpcMethod("initialized")]
-    public void Initialized() => _loading = Task.Run(LoadRuntime);
+    public void Initialized()
+    {
+        // A repeated notification must not load the model (and restart the local endpoint) again.
+        if (Interlocked.Exchange(ref _initializedCount, 1) == 0) _loading = Task.Run(LoadRuntime);
+    }
 
     void LoadRuntime()
     {

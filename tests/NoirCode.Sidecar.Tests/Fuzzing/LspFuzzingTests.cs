@@ -45,6 +45,18 @@ public class LspFuzzingTests
         Assert.That(_lsp.HasExited, Is.False);
     }
 
+    [Test, Order(0)]
+    public async Task ASecondInitializeIsRefusedAndASecondInitializedLoadsNothing()
+    {
+        // Regression: a repeated initialized reloaded the model and restarted the local endpoint; a repeated
+        // initialize reset the settings under the running model.
+        var again = await _lsp.RequestAsync("initialize", new { capabilities = new { } });
+        Assert.That(again.GetProperty("error").GetProperty("code").GetInt32(), Is.EqualTo(-32600), again.ToString());
+        await _lsp.NotifyAsync("initialized", new { });
+        await Task.Delay(2000);
+        Assert.That(_lsp.StderrTail.Count(l => l.Contains("model ready")), Is.EqualTo(1), string.Join("\n", _lsp.StderrTail));
+    }
+
     [Test, Order(1)]
     public async Task MissingOrOutOfRangeParamsGetInvalidParams()
     {
