@@ -1,56 +1,47 @@
-using System.Diagnostics;
-using System.Text.Json.Nodes;
-using NoirCode.Core.Util;
-using NoirCode.Privacy;
-using NoirCode.Privacy.IndVocab;
-using NoirCode.Bench;
+using NoirCode.Bench.Infrastructure;
+using NoirCode.Bench.Suites;
 
-// noir-bench SUITE [--quick] [--repo DIR]: runs one benchmark suite and records it in docs/benchmarks.md/json.
-string suite = args.FirstOrDefault() ?? "help";
+// noir-bench SUITE [--quick] [--repo DIR] [--count N] [--minutes M]: runs a benchmark, load, fault or fuzzing suite
+// and records it in docs/benchmarks.md / .json (+ PNG charts). `all` runs the benchmarks 1-6 (not indvocab's full
+// shapes, which take minutes and 7 GB, nor the long load and fuzzing runs).
+var suites = new (string Name, string What, Action<BenchContext> Run)[]
+{
+    ("decode", "1. per-token decode latency, unsplit vs split on loopback and with 20/50 ms RTT", DecodeLatencyBench.Run),
+    ("ttfs", "2. time to first suggestion through `noir lsp` (200/1k/2k tokens, cold/warm)", TimeToFirstSuggestionBench.Run),
+    ("wire", "3. wire bytes per token and held-out loss for fp32/fp16/bf16/int8", WireBytesBench.Run),
+    ("throughput", "4. endpoint throughput vs concurrent sessions, memory per session", ThroughputBench.Run),
+    ("startup", "5. model load time and STuning step time", StartupBench.Run),
+    ("indvocab", "5. INDVocab generation (32k and 152k × 4096; --quick: 8k × 1024)", IndVocabBench.Run),
+    ("client-share", "6. client share of FLOPs and memory (analytic, from the configs)", ClientShareBench.Run),
+    ("load", "64 concurrent sessions against a real endpoint for 10 minutes (--minutes M)", LoadBench.Run),
+    ("faults", "kill -9 the endpoint mid-generation and the sidecar mid-request; corrupt files", FaultsBench.Run),
+    ("fuzz-lsp", "malformed LSP messages to a real `noir lsp` (--count N, default 10,000)", LspFuzzBench.Run),
+    ("fuzz-grpc", "malformed gRPC requests to a real endpoint (--count N, default 10,000)", GrpcFuzzBench.Run),
+    ("summary", "the headline figures against their targets, from docs/benchmarks.json (run last)", SummaryBench.Run),
+};
+string[] all = { "decode", "ttfs", "wire", "throughput", "startup", "client-share", "summary" };
+
+string name = args.FirstOrDefault() ?? "help";
 bool quick = args.Contains("--quick");
-int repoAt = Array.IndexOf(args, "--repo");
-string repo = repoAt >= 0 ? args[repoAt + 1] : Directory.GetCurrentDirectory();
+string Arg(string flag, string fallback) { int i = Array.IndexOf(args, flag); return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback; }
+string repo = Path.GetFullPath(Arg("--repo", Directory.GetCurrentDirectory()));
+BenchArgs.Count = int.TryParse(Arg("--count", ""), out int count) ? count : null;
+BenchArgs.Cases = Arg("--cases", "") is { Length: > 0 } cases ? cases.Split(',') : null;
+BenchArgs.Minutes = double.TryParse(Arg("--minutes", ""), System.Globalization.CultureInfo.InvariantCulture, out double minutes) ? minutes : null;
 
-switch (suite)
+var chosen = name == "all" ? suites.Where(s => all.Contains(s.Name)).ToArray() : suites.Where(s => s.Name == name).ToArray();
+if (chosen.Length == 0)
 {
-    case "indvocab": IndVocabBench(); return 0;
-    default:
-        Console.Error.WriteLine("usage: noir-bench indvocab [--quick] [--repo DIR]");
-        return 2;
+    Console.Error.WriteLine("usage: scripts/bench SUITE [--quick] [--count N] [--minutes M]\nsuites:\n  all           the benchmarks 1-6 below (not indvocab, load, faults, fuzz-*)");
+    foreach (var s in suites) Console.Error.WriteLine($"  {s.Name,-13} {s.What}");
+    return 2;
 }
-
-// INDVocab generation time for real vocabulary shapes (issue: 32k × 4096 in minutes on 2 cores).
-void IndVocabBench()
+foreach (var suite in chosen)
 {
-    var shapes = quick ? new[] { (8_000, 1024) } : new[] { (32_000, 4096), (151_936, 4096) };
-    var rows = new List<string>();
-    var figures = new JsonObject();
-    foreach (var (vocab, dim) in shapes)
-    {
-        // Embedding-like values (σ = 0.02, as in 7B code models); the sampler's cost does not depend on them.
-        var rng = new Random(1);
-        var embedding = new float[(long)vocab * dim];
-        for (long i = 0; i < embedding.LongLength; i++)
-            embedding[i] = (float)(0.02 * Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble()));
-        GC.Collect();
-        long before = Process.GetCurrentProcess().PeakWorkingSet64;
-        var (table, stats) = IndVocabGenerator.Generate(embedding, vocab, dim, 13, CtrRandom.NewKey(), new StderrProgress());
-        long peak = Process.GetCurrentProcess().PeakWorkingSet64;
-        rows.Add($"| {vocab:N0} × {dim:N0} | {stats.Elapsed.TotalSeconds:F1} s | {stats.KeepRate:E2} | {stats.MeanL1:F1} | {peak / 1e9:F1} GB |");
-        figures[$"indvocab_seconds_{vocab / 1000}k_{dim}"] = Math.Round(stats.Elapsed.TotalSeconds, 2);
-        Console.WriteLine($"{vocab} x {dim}: {stats.Elapsed.TotalSeconds:F1} s, keep rate {stats.KeepRate:E2}, mean L1 {stats.MeanL1:F1}, peak RSS {peak / 1e9:F1} GB (before {before / 1e9:F1})");
-        GC.KeepAlive(table);
-    }
-    string md = $"""
-        ## INDVocab generation (ε = 13)
-
-        Machine: {BenchReport.Machine()}. Command: `scripts/bench indvocab{(quick ? " --quick" : "")}` ({DateTime.UtcNow:yyyy-MM-dd}).
-        Sorted-column / prefix-sum ARR sampler, O(m·|V|·log|V|), AES-CTR CSPRNG, all cores. Keep rate ≈ 1/|V| and
-        mean L1 ≈ m·1.13σ, as the paper notes predict for σ = 0.02.
-
-        | vocabulary × hidden | time | keep rate | mean L1 per token | peak memory |
-        | --- | --- | --- | --- | --- |
-        {string.Join("\n", rows)}
-        """;
-    BenchReport.Write(repo, "indvocab", md, figures);
+    Console.Error.WriteLine($"== {suite.Name}{(quick ? " (quick)" : "")}: {suite.What}");
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    using var context = new BenchContext(repo, suite.Name, quick);
+    suite.Run(context);
+    Console.Error.WriteLine($"== {suite.Name} done in {clock.Elapsed.TotalSeconds:F0} s");
 }
+return BenchArgs.Failed ? 1 : 0;

@@ -16,7 +16,10 @@ public sealed class ModelWorker : IDisposable
     {
         public long Enqueued { get; } = Environment.TickCount64;
     }
-    sealed record Decode(ServerSession Session, Tensor Hidden, LoraAdapter? Lora, TaskCompletionSource<Tensor> Done) : Work;
+    sealed record Decode(ServerSession Session, Tensor Hidden, Func<LoraAdapter?> Prepare, TaskCompletionSource<Tensor> Done) : Work
+    {
+        public LoraAdapter? Lora { get; set; }
+    }
     sealed record Job(Func<object?> Run, TaskCompletionSource<object?> Done) : Work;
 
     readonly BlockingCollection<Work> _queue = new();
@@ -34,11 +37,15 @@ public sealed class ModelWorker : IDisposable
         _thread.Start();
     }
 
-    /// <summary>One decode step (hidden [1, 1, D] at the session's next position); batched with others.</summary>
-    public Task<Tensor> DecodeAsync(ServerSession session, Tensor hidden, LoraAdapter? lora)
+    /// <summary>
+    /// One decode step (hidden [1, 1, D] at the session's next position); batched with others.
+    /// <paramref name="prepare"/> runs on this thread first (checks, a rollback, the tenant's adapter), so a step
+    /// costs one hand-over to the worker rather than one per preparation.
+    /// </summary>
+    public Task<Tensor> DecodeAsync(ServerSession session, Tensor hidden, Func<LoraAdapter?> prepare)
     {
         var done = new TaskCompletionSource<Tensor>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _queue.Add(new Decode(session, hidden, lora, done));
+        _queue.Add(new Decode(session, hidden, prepare, done));
         return done.Task;
     }
 
@@ -62,6 +69,11 @@ public sealed class ModelWorker : IDisposable
             // Decode steps first: a session closing meanwhile queues the freeing of its cache as a job.
             foreach (var gone in batch.Where(d => d.Session.Closed)) gone.Done.TrySetCanceled();
             batch.RemoveAll(d => d.Session.Closed);
+            batch.RemoveAll(d =>
+            {
+                try { d.Lora = d.Prepare(); return false; }
+                catch (Exception e) { d.Done.TrySetException(e); return true; }
+            });
             if (batch.Count > 0) RunDecodeBatch(batch);
             foreach (var job in jobs)
             {

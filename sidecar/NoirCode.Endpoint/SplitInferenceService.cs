@@ -78,6 +78,8 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
     async Task<ForwardResult> ForwardAsync(ServerSession session, ForwardStep step)
     {
         var clock = Stopwatch.StartNew();
+        // Checked before any arithmetic: a start near 2^64 would wrap to a negative position.
+        if (step.StartPosition > (ulong)session.MaxLength) throw Invalid($"start_position {step.StartPosition} is beyond this session's max_length {session.MaxLength}");
         long start = (long)step.StartPosition;
         if (step.Hidden is null) throw Invalid("forward needs hidden states");
         if (start + step.Hidden.Tokens > session.MaxLength)
@@ -88,18 +90,18 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
         using (hidden)
         {
             _state.Metrics.Bytes(step.Hidden.Data.Length + step.Hidden.Scales.Length, 0);
-            var lora = await _state.Worker.RunAsync(() => _state.Adapters.ForInference(session.Tenant));
-            // A start before the end rolls the session back first (an edit, a cancelled generation).
-            await _state.Worker.RunAsync(() =>
+            // On the worker: a start before the end rolls the session back first (an edit, a cancelled generation).
+            LoraAdapter? Prepare()
             {
                 if (start > session.Length) throw Invalid($"start_position {start} is past the {session.Length} positions this session holds");
                 if (start < session.Length) session.Cache.Truncate(start);
-                return 0;
-            });
+                return _state.Adapters.ForInference(session.Tenant);
+            }
             Tensor output = hidden.shape[1] == 1
-                ? await _state.Worker.DecodeAsync(session, hidden, lora)
+                ? await _state.Worker.DecodeAsync(session, hidden, Prepare)
                 : await _state.Worker.RunAsync(() =>
                 {
+                    var lora = Prepare();
                     using var _ = no_grad();
                     using var positions = arange(start, start + hidden.shape[1], ScalarType.Int64);
                     return _state.Shard.Middle.Forward(hidden, positions, session.Cache, lora);

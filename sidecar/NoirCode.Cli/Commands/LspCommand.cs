@@ -24,7 +24,7 @@ public static class LspCommand
                     return ModelRuntime.Create(new RuntimeSpec
                     {
                         ModelFolder = model, Endpoints = EndpointClientOptions.ParseList(string.Join(",", endpoints)),
-                        ApiKey = s.ApiKey ?? ApiKeySource.Resolve(null), KeysFolder = s.KeysFolder, Wire = wire, Progress = progress,
+                        ApiKey = s.ApiKey ?? ApiKeySource.Resolve(null), KeysFolder = s.KeysFolder, Wire = wire, Progress = progress, Interactive = true,
                     });
                 embedded?.Dispose();
                 // Without keys of the user's own, the demo bundle (public demo keys, a client tuned with them) runs.
@@ -33,7 +33,7 @@ public static class LspCommand
                 var runtime = ModelRuntime.Create(new RuntimeSpec
                 {
                     ModelFolder = demo?.ClientFolder ?? embedded.ClientFolder, Endpoints = new[] { embedded.Address },
-                    KeysFolder = demo?.KeysFolder ?? s.KeysFolder, Wire = wire, Progress = progress,
+                    KeysFolder = demo?.KeysFolder ?? s.KeysFolder, Wire = wire, Progress = progress, Interactive = true,
                 });
                 return runtime with { Mode = runtime.Mode.Replace($"via {embedded.Address}", "via the local demo endpoint") };
             }

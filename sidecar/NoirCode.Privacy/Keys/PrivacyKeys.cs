@@ -126,9 +126,13 @@ public sealed class PrivacyKeys
             !permEntry.Shape.SequenceEqual(new long[] { metadata.VocabSize }) || permEntry.Dtype != "I32")
             throw new IOException($"{TablesFile} does not match {MetadataFile} (vocabulary {metadata.VocabSize}, hidden size {metadata.HiddenSize})");
         var table = file.ReadFloats(tableEntry);
+        if (!Array.TrueForAll(table, float.IsFinite)) throw new IOException($"{Path.Combine(folder, TablesFile)} is corrupt: the INDVocab table holds NaN or infinite values");
         var perm = new int[metadata.VocabSize];
         Buffer.BlockCopy(file.ReadBytes(permEntry), 0, perm, 0, perm.Length * 4);
-        return new PrivacyKeys(metadata, new LTokenizer(perm), table) { TableDtype = tableEntry.Dtype };
+        LTokenizer permutation;
+        try { permutation = new LTokenizer(perm); }
+        catch (ArgumentException) { throw new IOException($"{Path.Combine(folder, TablesFile)} is corrupt: the LTokenizer permutation is not a permutation of the vocabulary"); }
+        return new PrivacyKeys(metadata, permutation, table) { TableDtype = tableEntry.Dtype };
     }
 
     /// <summary>

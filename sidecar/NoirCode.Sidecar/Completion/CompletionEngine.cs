@@ -150,15 +150,30 @@ public sealed class CompletionEngine : IDisposable
         return (result.Text, sent, result.FinishReason == GenerationResult.Cancelled);
     }
 
+    /// <summary>Characters per token that are surely enough: only this much text around the cursor is tokenised.</summary>
+    const int MaxCharsPerToken = 16;
+    /// <summary>Cuts at the start of the prefix move in steps of this many characters and tokens, so that while the
+    /// user types the prompt's start stays put and the session's KV cache stays reusable.</summary>
+    const int CharStep = 4096, TokenStep = 64;
+
     List<int> BuildPrompt(CompletionContext context)
     {
-        var prefix = _tokenizer.Encode(context.Prefix).ToList();
-        var suffix = _tokenizer.Encode(context.Suffix).ToList();
         int budget = Math.Min(_settings.MaxPromptTokens, _maxPositions - _settings.MaxNewTokens - 3);
+        int maxChars = budget * MaxCharsPerToken;
+        string prefixText = context.Prefix;
+        if (prefixText.Length > maxChars)
+        {
+            int cut = (prefixText.Length - maxChars + CharStep - 1) / CharStep * CharStep;
+            int lineStart = prefixText.IndexOf('\n', cut) + 1; // tokenise from a line start
+            prefixText = prefixText[(lineStart > 0 ? lineStart : cut)..];
+        }
+        string suffixText = context.Suffix.Length > maxChars ? context.Suffix[..maxChars] : context.Suffix;
+        var prefix = _tokenizer.Encode(prefixText).ToList();
+        var suffix = _tokenizer.Encode(suffixText).ToList();
         int suffixBudget = Math.Max(0, Math.Min(suffix.Count, (int)(budget * _settings.SuffixShare)));
         if (suffix.Count > suffixBudget) suffix.RemoveRange(suffixBudget, suffix.Count - suffixBudget);
         int prefixBudget = budget - suffix.Count;
-        if (prefix.Count > prefixBudget) prefix.RemoveRange(0, prefix.Count - prefixBudget);
+        if (prefix.Count > prefixBudget) prefix.RemoveRange(0, Math.Min(prefix.Count, (prefix.Count - prefixBudget + TokenStep - 1) / TokenStep * TokenStep));
         return _fim.BuildSpm(prefix, suffix);
     }
 

@@ -40,7 +40,7 @@ public sealed class DocumentStore
         while (line < p.Line && i < text.Length) { if (text[i] == '\n') line++; i++; }
         int lineEnd = text.IndexOf('\n', i);
         if (lineEnd < 0) lineEnd = text.Length;
-        return Math.Min(i + Math.Max(0, p.Character), lineEnd);
+        return i + Math.Min(lineEnd - i, Math.Max(0, p.Character)); // no i + int.MaxValue overflow
     }
 
     public static Position PositionOf(string text, int offset)

@@ -22,6 +22,7 @@ public sealed class NoirLanguageServer : IDisposable
     readonly TaskCompletionSource _exit = new();
     readonly Func<SidecarSettings, Core.Util.IProgressSink, ModelRuntime> _runtimeFactory;
     bool _clientShowsProgress;
+    int _initializeCount, _initializedCount;
     SidecarSettings _settings = new();
     SensitiveFiles _sensitive = new();
     string? _root;
@@ -50,7 +51,11 @@ public sealed class NoirLanguageServer : IDisposable
         sanitizer.Start();
         _rpc = new JsonRpc(new HeaderDelimitedMessageHandler(sanitizer.Output, sanitizer.Input, formatter));
         _rpc.AddLocalRpcTarget(this, new JsonRpcTargetOptions { UseSingleObjectParameterDeserialization = true, AllowNonPublicInvocation = false });
-        _rpc.Disconnected += (_, _) => _exit.TrySetResult();
+        _rpc.Disconnected += (_, e) =>
+        {
+            if (e.Reason != DisconnectedReason.RemotePartyTerminated) Log($"connection closed: {e.Reason} ({e.Exception?.GetType().Name})");
+            _exit.TrySetResult();
+        };
     }
 
     public void Start() => _rpc.StartListening();
@@ -60,6 +65,9 @@ public sealed class NoirLanguageServer : IDisposable
     [JsonRpcMethod("initialize")]
     public InitializeResult Initialize(InitializeParams p)
     {
+        ParamsCheck.Require(p, "params");
+        // Once only: a second initialize would reset the settings under a running model.
+        if (Interlocked.Exchange(ref _initializeCount, 1) != 0) throw new LocalRpcException("initialize was already received") { ErrorCode = -32600 };
         _settings = SidecarSettings.From(p.InitializationOptions);
         _clientShowsProgress = p.Capabilities is { ValueKind: JsonValueKind.Object } c && c.TryGetProperty("window", out var w)
             && w.TryGetProperty("workDoneProgress", out var wdp) && wdp.ValueKind == JsonValueKind.True;
@@ -76,7 +84,11 @@ public sealed class NoirLanguageServer : IDisposable
     }
 
     [JsonRpcMethod("initialized")]
-    public void Initialized() => _loading = Task.Run(LoadRuntime);
+    public void Initialized()
+    {
+        // A repeated notification must not load the model (and restart the local endpoint) again.
+        if (Interlocked.Exchange(ref _initializedCount, 1) == 0) _loading = Task.Run(LoadRuntime);
+    }
 
     void LoadRuntime()
     {
@@ -148,17 +160,34 @@ public sealed class NoirLanguageServer : IDisposable
     public void Exit() => _exit.TrySetResult();
 
     [JsonRpcMethod("textDocument/didOpen")]
-    public void DidOpen(DidOpenTextDocumentParams p) => _documents.Open(p.TextDocument);
+    public void DidOpen(DidOpenTextDocumentParams p)
+    {
+        var doc = ParamsCheck.Require(ParamsCheck.Require(p, "params").TextDocument, "textDocument");
+        ParamsCheck.Require(doc.Uri, "textDocument.uri"); ParamsCheck.Require(doc.Text, "textDocument.text");
+        _documents.Open(doc with { LanguageId = doc.LanguageId ?? "" });
+    }
 
     [JsonRpcMethod("textDocument/didChange")]
-    public void DidChange(DidChangeTextDocumentParams p) => _documents.Change(p.TextDocument.Uri, p.ContentChanges);
+    public void DidChange(DidChangeTextDocumentParams p)
+    {
+        string uri = ParamsCheck.Require(ParamsCheck.Require(ParamsCheck.Require(p, "params").TextDocument, "textDocument").Uri, "textDocument.uri");
+        var changes = ParamsCheck.Require(p.ContentChanges, "contentChanges");
+        foreach (var c in changes)
+        {
+            ParamsCheck.Require(ParamsCheck.Require(c, "contentChanges[]").Text, "contentChanges[].text");
+            if (c.Range != null) ParamsCheck.Valid(c.Range, "contentChanges[].range");
+        }
+        _documents.Change(uri, changes);
+    }
 
     [JsonRpcMethod("textDocument/didClose")]
-    public void DidClose(DidCloseTextDocumentParams p) => _documents.Close(p.TextDocument.Uri);
+    public void DidClose(DidCloseTextDocumentParams p) =>
+        _documents.Close(ParamsCheck.Require(ParamsCheck.Require(ParamsCheck.Require(p, "params").TextDocument, "textDocument").Uri, "textDocument.uri"));
 
     [JsonRpcMethod("workspace/didChangeConfiguration")]
     public void DidChangeConfiguration(DidChangeConfigurationParams p)
     {
+        ParamsCheck.Require(p, "params");
         var next = SidecarSettings.From(p.Settings, _settings);
         bool reload = next.ModelFolder != _settings.ModelFolder || !(next.Endpoints ?? Array.Empty<string>()).SequenceEqual(_settings.Endpoints ?? Array.Empty<string>())
             || next.KeysFolder != _settings.KeysFolder || next.Mode != _settings.Mode || next.Wire != _settings.Wire || next.ApiKey != _settings.ApiKey;
@@ -190,7 +219,10 @@ public sealed class NoirLanguageServer : IDisposable
     public async Task<InlineCompletionList> InlineCompletion(InlineCompletionParams p, CancellationToken cancel)
     {
         var empty = new InlineCompletionList(Array.Empty<InlineCompletionItem>());
-        if (_documents.Get(p.TextDocument.Uri) is not { } doc) return empty;
+        string requestUri = ParamsCheck.Require(ParamsCheck.Require(ParamsCheck.Require(p, "params").TextDocument, "textDocument").Uri, "textDocument.uri");
+        ParamsCheck.Valid(p.Position, "position");
+        if (p.Context?.SelectedCompletionInfo is { } info) ParamsCheck.Valid(info.Range, "context.selectedCompletionInfo.range");
+        if (_documents.Get(requestUri) is not { } doc) return empty;
         if (_settings.DisabledLanguages?.Contains(doc.Language) == true) return empty;
         bool sensitive = _sensitive.IsSensitive(RelativePath(p.TextDocument.Uri));
         if (_loading != null && !_loading.IsCompleted) await Task.WhenAny(_loading, Task.Delay(Timeout.Infinite, cancel));
@@ -307,7 +339,7 @@ public sealed class NoirLanguageServer : IDisposable
     }
 
     [JsonRpcMethod("workspace/executeCommand")]
-    public async Task<object?> ExecuteCommand(ExecuteCommandParams p, CancellationToken cancel) => p.Command switch
+    public async Task<object?> ExecuteCommand(ExecuteCommandParams p, CancellationToken cancel) => ParamsCheck.Require(p, "params").Command switch
     {
         GenerateFunctionCommand => await GenerateFunction(p, cancel),
         PrivacyCommands.ExposureLedger => PrivacyCommands.Ledger(_ledger.Value,
@@ -343,8 +375,13 @@ public sealed class NoirLanguageServer : IDisposable
     async Task<GeneratedFunction?> GenerateFunction(ExecuteCommandParams p, CancellationToken cancel)
     {
         if (p.Arguments is not { Length: 1 }) throw new LocalRpcException("noir.generateFunction takes one argument {uri, position | range, instruction?}") { ErrorCode = -32602 };
-        var args = p.Arguments[0].Deserialize<GenerateFunctionArguments>(LspJson.Options)
-            ?? throw new LocalRpcException("missing arguments") { ErrorCode = -32602 };
+        GenerateFunctionArguments? args;
+        try { args = p.Arguments[0].Deserialize<GenerateFunctionArguments>(LspJson.Options); }
+        catch (JsonException e) { throw new LocalRpcException("invalid params: " + e.Message) { ErrorCode = -32602 }; }
+        if (args == null) throw new LocalRpcException("missing arguments") { ErrorCode = -32602 };
+        ParamsCheck.Require(args.Uri, "arguments[0].uri");
+        if (args.Position != null) ParamsCheck.Valid(args.Position, "arguments[0].position");
+        else if (args.Range != null) ParamsCheck.Valid(args.Range, "arguments[0].range");
         if (_documents.Get(args.Uri) is not { } doc) throw new LocalRpcException($"document {args.Uri} is not open") { ErrorCode = -32602 };
         if (_sensitive.IsSensitive(RelativePath(args.Uri))) throw new LocalRpcException("this file is marked sensitive: nothing is sent for it") { ErrorCode = -32803 };
         if (_loading != null) await _loading;
@@ -353,7 +390,9 @@ public sealed class NoirLanguageServer : IDisposable
         var plan = FunctionGenerator.PlanFor(doc.Text, DocumentStore.Offset(doc.Text, position), args.Instruction)
             ?? throw new LocalRpcException("no Python function signature (def ...:) at or above the cursor") { ErrorCode = -32602 };
         var fim = runtime.Tokenizer.Fim!;
-        var ids = fim.BuildPsm(runtime.Tokenizer.Encode(plan.Prefix).TakeLast(700).ToList(), runtime.Tokenizer.Encode(plan.Suffix).Take(200).ToList());
+        // Only text near the cursor is tokenised (16 characters per token is surely enough).
+        string near = plan.Prefix.Length > 700 * 16 ? plan.Prefix[^(700 * 16)..] : plan.Prefix, nearAfter = plan.Suffix.Length > 200 * 16 ? plan.Suffix[..(200 * 16)] : plan.Suffix;
+        var ids = fim.BuildPsm(runtime.Tokenizer.Encode(near).TakeLast(700).ToList(), runtime.Tokenizer.Encode(nearAfter).Take(200).ToList());
         var engine = _engine ?? throw new LocalRpcException("the model is not loaded") { ErrorCode = -32803 };
         var before = runtime.Remote?.Total ?? default;
         var clock = Stopwatch.StartNew();
