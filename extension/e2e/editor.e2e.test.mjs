@@ -77,7 +77,7 @@ describe('NoirCode in VS Code', { timeout: 240_000 }, () => {
     await page.mouse.move(10, 10);
     await statusItem(page).click();
     await page.locator('.tab', { hasText: 'NoirCode Privacy' }).waitFor();
-    const frame = page.frameLocator('iframe.webview').frameLocator('iframe');
+    const frame = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
     await frame.locator('h1', { hasText: 'NoirCode privacy' }).waitFor({ timeout: 20_000 });
     await waitFor('a request in the panel\'s history', async () => (await frame.locator('#history table tr').count()) >= 2);
     await waitFor('the ledger in the panel', async () => (await frame.locator('#ledger table tr').count()) >= 2);

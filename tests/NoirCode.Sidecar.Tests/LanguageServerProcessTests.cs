@@ -27,7 +27,7 @@ public class LanguageServerProcessTests
         _ledger = Path.Combine(_root, "ledger");
         _sidecar = new SidecarProcess(_root, new Dictionary<string, string> { ["XDG_CACHE_HOME"] = Path.Combine(_root, "cache"), ["NOIR_LEDGER_DIR"] = _ledger });
         _client = _sidecar.Rpc;
-        var caps = await _sidecar.InitializeAsync(new { modelFolder = model });
+        var caps = await _sidecar.InitializeAsync(new { modelFolder = model, localModelFolder = model });
         Assert.That(caps.TryGetProperty("inlineCompletionProvider", out _), Is.True);
         Assert.That(caps.GetProperty("executeCommandProvider").GetProperty("commands")[0].GetString(), Is.EqualTo("noir.generateFunction"));
         var ready = WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "error");
@@ -93,7 +93,7 @@ public class LanguageServerProcessTests
         long before = LedgerTokens();
         await Open(".env", "API_TOKEN=s3cr3t\nDB_PASSWORD=", "dotenv");
         await Complete(".env", 1, 12);
-        // The configured model is a whole one, so the sidecar may complete the file with it here; nothing leaves.
+        // localModelFolder names a whole model, so the sidecar completes the file with it here; nothing leaves.
         var status = WaitForStatus(s => s.GetProperty("detail").GetString()!.Contains("sensitive"));
         Assert.That(status.GetProperty("mode").GetString(), Is.EqualTo("split"));
         Assert.That(status.GetProperty("detail").GetString(), Does.Contain("this machine only"));

@@ -37,11 +37,12 @@ public static class LspCommand
                 });
                 return runtime with { Mode = runtime.Mode.Replace($"via {embedded.Address}", "via the local demo endpoint") };
             }
-            // The whole model, when the configured (or bundled) model is one: for what must not leave this machine.
+            // The whole model the user named for what must not leave this machine (localModelFolder), if any.
             ModelRuntime? Local(SidecarSettings s)
             {
-                string? model = s.ModelFolder ?? BundledModel();
-                if (model == null || Core.Model.ShardManifest.TryLoad(model) is { Role: Core.Model.ShardManifest.ClientRole }) return null;
+                if (s.LocalModelFolder is not { } model) return null;
+                if (Core.Model.ShardManifest.TryLoad(model) is { Role: Core.Model.ShardManifest.ClientRole })
+                    throw new ArgumentException($"localModelFolder {model} is a client shard; it needs the whole model");
                 return ModelRuntime.Create(new RuntimeSpec { ModelFolder = model, Local = true });
             }
             using var server = new NoirLanguageServer(Console.OpenStandardInput(), Console.OpenStandardOutput(), Factory, Local);

@@ -189,6 +189,8 @@ public sealed class NoirLanguageServer : IDisposable
     {
         ParamsCheck.Require(p, "params");
         var next = SidecarSettings.From(p.Settings, _settings);
+        if (next.LocalModelFolder != _settings.LocalModelFolder)
+            lock (_localLock) { _local?.Engine.Dispose(); _local = null; }
         bool reload = next.ModelFolder != _settings.ModelFolder || !(next.Endpoints ?? Array.Empty<string>()).SequenceEqual(_settings.Endpoints ?? Array.Empty<string>())
             || next.KeysFolder != _settings.KeysFolder || next.Mode != _settings.Mode || next.Wire != _settings.Wire || next.ApiKey != _settings.ApiKey;
         _settings = next;
@@ -235,7 +237,7 @@ public sealed class NoirLanguageServer : IDisposable
             engine = LocalEngine();
             if (engine == null)
             {
-                SetStatus(BaseStatus() with { Detail = "sensitive file: nothing is sent for it (no whole model on this machine to complete it)", Last = _status.Last });
+                SetStatus(BaseStatus() with { Detail = "sensitive file: nothing is sent for it (set localModelFolder to complete it on this machine)", Last = _status.Last });
                 return empty;
             }
             localReason = "sensitive file: completed on this machine only, nothing sent";

@@ -13,6 +13,8 @@ public sealed record SidecarSettings
     /// <summary>The endpoint's API key, handed over by the editor from its secret storage.</summary>
     public string? ApiKey { get; init; }
     public string? KeysFolder { get; init; }
+    /// <summary>A whole model on this machine for what must not leave it: sensitive files, a spent budget with local-only.</summary>
+    public string? LocalModelFolder { get; init; }
     /// <summary>"split" (default) or "local".</summary>
     public string Mode { get; init; } = "split";
     public string Wire { get; init; } = "f16";
@@ -45,6 +47,7 @@ public sealed record SidecarSettings
             Endpoints = Strings("endpoint") is { Length: > 0 } ep ? ep : s.Endpoints,
             ApiKey = Str("apiKey") ?? s.ApiKey,
             KeysFolder = Str("keysFolder") ?? s.KeysFolder,
+            LocalModelFolder = Str("localModelFolder") ?? s.LocalModelFolder,
             Mode = Str("mode") ?? s.Mode,
             Wire = Str("wire") ?? s.Wire,
             ExposureBudgetTokens = Long("exposureBudgetTokens") ?? s.ExposureBudgetTokens,
