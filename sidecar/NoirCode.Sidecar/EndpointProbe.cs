@@ -21,7 +21,8 @@ public static class EndpointProbe
             using var response = await Http.SendAsync(request, cancel);
             return response.IsSuccessStatusCode;
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancel.IsCancellationRequested) { return false; }
+        // Unreachable, timed out, or the probe was cancelled: in every case the endpoint is not known to be up.
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException) { return false; }
     }
 
     /// <summary>Probes with growing pauses (1 s doubling to 30 s) until one endpoint answers or the token is cancelled.</summary>
@@ -32,7 +33,7 @@ public static class EndpointProbe
         {
             foreach (var e in endpoints)
                 if (await IsUpAsync(e, cancel)) return e;
-            try { await Task.Delay(pause, cancel); } catch (TaskCanceledException) { return null; }
+            try { await Task.Delay(pause, cancel); } catch (OperationCanceledException) { return null; }
             pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
         }
         return null;
