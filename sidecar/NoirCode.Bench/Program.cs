@@ -16,7 +16,7 @@ var suites = new (string Name, string What, Action<BenchContext> Run)[]
     ("load", "64 concurrent sessions against a real endpoint for 10 minutes (--minutes M)", LoadBench.Run),
     ("faults", "kill -9 the endpoint mid-generation and the sidecar mid-request; corrupt files", FaultsBench.Run),
     ("fuzz-lsp", "malformed LSP messages to a real `noir lsp` (--count N, default 10,000)", LspFuzzBench.Run),
-    ("fuzz-grpc", "malformed gRPC requests to a real endpoint (--count N, default 10,000)", GrpcFuzzBench.Run),
+    ("fuzz-grpc", "malformed gRPC requests to a real endpoint (--count N, default 10,000; --cases a,b; --case-timeout S, default 20)", GrpcFuzzBench.Run),
     ("summary", "the headline figures against their targets, from docs/benchmarks.json (run last)", SummaryBench.Run),
 };
 string[] all = { "decode", "ttfs", "wire", "throughput", "startup", "client-share", "summary" };
@@ -27,6 +27,7 @@ string Arg(string flag, string fallback) { int i = Array.IndexOf(args, flag); re
 string repo = Path.GetFullPath(Arg("--repo", Directory.GetCurrentDirectory()));
 BenchArgs.Count = int.TryParse(Arg("--count", ""), out int count) ? count : null;
 BenchArgs.Cases = Arg("--cases", "") is { Length: > 0 } cases ? cases.Split(',') : null;
+BenchArgs.CaseTimeoutSeconds = double.TryParse(Arg("--case-timeout", ""), System.Globalization.CultureInfo.InvariantCulture, out double caseTimeout) ? caseTimeout : null;
 BenchArgs.Minutes = double.TryParse(Arg("--minutes", ""), System.Globalization.CultureInfo.InvariantCulture, out double minutes) ? minutes : null;
 
 var chosen = name == "all" ? suites.Where(s => all.Contains(s.Name)).ToArray() : suites.Where(s => s.Name == name).ToArray();

@@ -50,7 +50,13 @@ public sealed class EndpointHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (logging != null) logging(builder.Logging);
-        else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        else
+        {
+            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+            // The log goes to stderr: stdout carries only the "listening on" line that starters wait for, so a starter
+            // that stops reading stdout after it can never block the endpoint with a full pipe.
+            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        }
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
         X509Certificate2? certificate = options.TlsCertificate == null ? null : X509Certificate2.CreateFromPemFile(options.TlsCertificate, options.TlsKey);
         builder.WebHost.ConfigureKestrel(k =>

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Reflection;
 using NoirCode.Core.Model;
 using NoirCode.Core.Split;
+using NoirCode.Remote;
 
 namespace NoirCode.Sidecar;
 
@@ -12,11 +12,11 @@ namespace NoirCode.Sidecar;
 /// </summary>
 public sealed class EmbeddedEndpoint : IDisposable
 {
-    readonly Process _process;
-    public Uri Address { get; }
+    readonly EndpointServerProcess _process;
+    public Uri Address => _process.Address;
     public string ClientFolder { get; }
 
-    EmbeddedEndpoint(Process process, Uri address, string clientFolder) { _process = process; Address = address; ClientFolder = clientFolder; }
+    EmbeddedEndpoint(EndpointServerProcess process, string clientFolder) { _process = process; ClientFolder = clientFolder; }
 
     public static string CacheFolder() =>
         Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x
@@ -41,24 +41,12 @@ public sealed class EmbeddedEndpoint : IDisposable
             Directory.Move(tmp, cache);
         }
         noirDll ??= Assembly.GetEntryAssembly()!.Location;
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { noirDll, "cloud", "serve", "--shard", cloudFolder, "--host", "127.0.0.1", "--port", "0", "--exit-with-parent", Environment.ProcessId.ToString() }) psi.ArgumentList.Add(a);
-        if (stateFolder != null) { psi.ArgumentList.Add("--state-dir"); psi.ArgumentList.Add(stateFolder); }
-        var process = Process.Start(psi) ?? throw new IOException("could not start the local endpoint");
-        process.ErrorDataReceived += (_, e) => { if (e.Data != null) Console.Error.WriteLine("local endpoint: " + e.Data); };
-        process.BeginErrorReadLine();
-        var line = process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
-        if (line == null || !line.StartsWith("listening on ", StringComparison.Ordinal))
-        {
-            process.Kill(true);
-            throw new IOException("the local endpoint did not start");
-        }
-        return new EmbeddedEndpoint(process, new Uri(line["listening on ".Length..].Trim()), clientFolder);
+        var arguments = new List<string> { "--shard", cloudFolder, "--host", "127.0.0.1", "--port", "0", "--exit-with-parent", Environment.ProcessId.ToString() };
+        if (stateFolder != null) arguments.AddRange(new[] { "--state-dir", stateFolder });
+        // The endpoint's log (events and counts, never payloads) joins the sidecar's own, on stderr.
+        var process = EndpointServerProcess.Start(noirDll, arguments, onLogLine: line => Console.Error.WriteLine("local endpoint: " + line));
+        return new EmbeddedEndpoint(process, clientFolder);
     }
 
-    public void Dispose()
-    {
-        try { if (!_process.HasExited) { _process.Kill(true); _process.WaitForExit(5000); } } catch (InvalidOperationException) { }
-        _process.Dispose();
-    }
+    public void Dispose() => _process.Dispose();
 }

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using NoirCode.Core.Model;
 using NoirCode.Core.Split;
 using NoirCode.Endpoint;
+using NoirCode.Remote;
 
 namespace NoirCode.Endpoint.Tests;
 
@@ -44,16 +45,6 @@ public sealed class EndpointFixture
     }
 
     /// <summary>`noir cloud serve` as its own process, ready when it prints its address.</summary>
-    public static Process StartServerProcess(int port)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "noir.dll"), "cloud", "serve", "--shard", Cloud, "--port", port.ToString() })
-            psi.ArgumentList.Add(a);
-        var p = Process.Start(psi)!;
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginErrorReadLine();
-        var line = p.StandardOutput.ReadLine();
-        Assert.That(line, Does.StartWith("listening on"), "the endpoint process did not start");
-        return p;
-    }
+    public static EndpointServerProcess StartServerProcess(int port) =>
+        EndpointServerProcess.Start(Path.Combine(AppContext.BaseDirectory, "noir.dll"), new[] { "--shard", Cloud, "--port", port.ToString() });
 }

@@ -15,7 +15,7 @@ public class EndpointRecoveryTests
         int port = EndpointFixture.FreePort();
         var address = new Uri($"http://127.0.0.1:{port}");
         var server = EndpointFixture.StartServerProcess(port);
-        Process? restarted = null;
+        EndpointServerProcess? restarted = null;
         try
         {
             using var remote = Clients.Remote(Clients.Options(new[] { address }, attempts: 12));
@@ -23,8 +23,7 @@ public class EndpointRecoveryTests
             var result = Clients.Generate(remote, Prompt, 16, onToken: _ =>
             {
                 if (++tokens != 5) return;
-                server.Kill(); // SIGKILL, mid-generation
-                server.WaitForExit();
+                server.KillHard(); // SIGKILL, mid-generation
                 restarted = EndpointFixture.StartServerProcess(port);
             });
             Assert.That(result.TokenIds, Is.EqualTo(expected.TokenIds));
@@ -32,7 +31,7 @@ public class EndpointRecoveryTests
         }
         finally
         {
-            foreach (var p in new[] { server, restarted }) if (p is { HasExited: false }) { p.Kill(); p.WaitForExit(); }
+            foreach (var p in new[] { server, restarted }) p?.Dispose();
         }
     }
 
@@ -47,11 +46,11 @@ public class EndpointRecoveryTests
         {
             using var remote = Clients.Remote(Clients.Options(new[] { new Uri($"http://127.0.0.1:{port}"), backup.Address }));
             int tokens = 0;
-            var result = Clients.Generate(remote, Prompt, 12, onToken: _ => { if (++tokens == 4) { server.Kill(); server.WaitForExit(); } });
+            var result = Clients.Generate(remote, Prompt, 12, onToken: _ => { if (++tokens == 4) server.KillHard(); });
             Assert.That(result.TokenIds, Is.EqualTo(expected.TokenIds));
             Assert.That(remote.LastEndpoint, Is.EqualTo(backup.Address));
         }
-        finally { if (!server.HasExited) server.Kill(); }
+        finally { server.Dispose(); }
 
         var dead = new Uri($"http://127.0.0.1:{EndpointFixture.FreePort()}");
         using var nowhere = Clients.Remote(Clients.Options(new[] { dead }, attempts: 3) with { InitialBackoff = TimeSpan.FromMilliseconds(50) });

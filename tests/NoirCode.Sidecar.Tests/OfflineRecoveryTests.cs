@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using NoirCode.Core.Model;
 using NoirCode.Core.Split;
+using NoirCode.Remote;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -12,17 +12,8 @@ namespace NoirCode.Sidecar.Tests;
 /// </summary>
 public class OfflineRecoveryTests
 {
-    static Process Serve(string cloud, int port)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "noir.dll"), "cloud", "serve", "--shard", cloud, "--port", port.ToString() }) psi.ArgumentList.Add(a);
-        var p = Process.Start(psi)!;
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginErrorReadLine();
-        var line = p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
-        Assert.That(line, Does.StartWith("listening on"), "the endpoint started");
-        return p;
-    }
+    static EndpointServerProcess Serve(string cloud, int port) =>
+        EndpointServerProcess.Start(Path.Combine(AppContext.BaseDirectory, "noir.dll"), new[] { "--shard", cloud, "--port", port.ToString() });
 
     static int FreePort()
     {
@@ -51,8 +42,7 @@ public class OfflineRecoveryTests
             await sidecar.Complete("a.py", 1, 11);
             sidecar.WaitForStatus(s => s.TryGetProperty("last", out _));
 
-            endpoint.Kill(true);
-            endpoint.WaitForExit();
+            endpoint.KillHard();
             await sidecar.Open("b.py", "import sys\n\n\ndef main():\n    ");
             var items = (await sidecar.Complete("b.py", 4, 4)).GetProperty("items");
             Assert.That(items.GetArrayLength(), Is.Zero);
@@ -65,7 +55,7 @@ public class OfflineRecoveryTests
         }
         finally
         {
-            if (!endpoint.HasExited) endpoint.Kill(true);
+            endpoint.Dispose();
             await sidecar.DisposeAsync();
             Directory.Delete(root, true);
         }

@@ -218,6 +218,12 @@ public sealed class GrpcFuzzer : IDisposable
         catch (Exception e) when (e is RpcException or InvalidOperationException or IOException) { /* the server ended the call: its status tells why */ }
         catch (OperationCanceledException) { }
         try { await reading; return "OK"; }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Internal && e.Status.Detail.Contains("server closed the connection"))
+        {
+            // The client library's own status for a connection the server closed (Kestrel does so on an HTTP/2 protocol
+            // error, e.g. a frame for a stream the client had just cancelled): no handler threw. Clients reconnect and replay.
+            return "connection-closed";
+        }
         catch (RpcException e) { return e.StatusCode.ToString(); }
     }
 

@@ -14,7 +14,11 @@ public static class GrpcFuzzBench
         var config = ModelConfig.Load(ctx.Model);
         string fingerprint = ModelFingerprint.Of(ctx.ClientShard);
         using var endpoint = EndpointProcess.Start(ctx.CloudShard);
-        using var fuzzer = new GrpcFuzzer(endpoint.Address, fingerprint, config.HiddenSize, config.MaxPositions) { OnlyCases = BenchArgs.Cases };
+        using var fuzzer = new GrpcFuzzer(endpoint.Address, fingerprint, config.HiddenSize, config.MaxPositions) 
+        {
+            OnlyCases = BenchArgs.Cases,
+            CaseTimeout = BenchArgs.CaseTimeoutSeconds is double t ? TimeSpan.FromSeconds(t) : TimeSpan.FromSeconds(20),
+        };
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var report = fuzzer.RunAsync(count, seed: 1, () => !endpoint.HasExited, progress: n => Console.Error.WriteLine($"{n:N0}/{count:N0} requests, {clock.Elapsed.TotalSeconds:F0} s")).GetAwaiter().GetResult();
         // Streams the client gave up on (a case's time limit) still finish their queued work on the endpoint: wait for
@@ -38,7 +42,7 @@ public static class GrpcFuzzBench
             {string.Join(", ", GrpcFuzzer.Names)} (bad shapes and byte counts, NaN/∞ in values and int8 scales, 3e38 values,
             unknown enum values, positions and lengths up to 2⁶⁴−1, 33 MB messages, the wrong message order, training streams gone
             wrong, and raw HTTP/2 requests whose gRPC frame is cut short or is random bytes). Pass: the process stays up, no request
-            hangs (20 s), none ends in Internal/Unknown (an unhandled server exception), and a well-formed session afterwards gets
+            hangs ({fuzzer.CaseTimeout.TotalSeconds:0.#} s), none ends in Internal/Unknown (an unhandled server exception), and a well-formed session afterwards gets
             the in-process middle blocks' answer ({detail}). Every session had closed {drain.Elapsed.TotalSeconds:F0} s after the last request
             (streams given up by the client finish their queued work first).
 

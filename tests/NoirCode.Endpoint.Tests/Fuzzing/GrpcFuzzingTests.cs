@@ -42,6 +42,6 @@ public class GrpcFuzzingTests
             Assert.That(report.Passed, Is.True, report.Summary() + "; " + detail + "; " + string.Join("; ", report.Findings.Take(5)));
             Assert.That(report.Outcomes.Keys, Does.Contain(nameof(StatusCode.InvalidArgument)));
         }
-        finally { if (!server.HasExited) { server.Kill(); server.WaitForExit(); } }
+        finally { server.Dispose(); }
     }
 }
