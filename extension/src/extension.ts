@@ -3,6 +3,7 @@ import { generateFunction } from './commands/generateFunction';
 import { rotateKeys, setApiKey, switchMode } from './commands/privacyActions';
 import { LedgerRow } from './panel/panelHtml';
 import { PrivacyPanel } from './panel/privacyPanel';
+import { PromptSecurityResult } from './panel/securityReport';
 import { apiKeySecret, readSettings, section } from './settings/readSettings';
 import { needsRestart, SidecarOptions, toSidecarOptions } from './settings/sidecarOptions';
 import { SidecarClient } from './sidecar/sidecarClient';
@@ -20,12 +21,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const client = sidecar;
   const statusBar = new PrivacyStatusBar();
   const history = new RequestHistory();
+  // The panel takes the focus from the editor, so the security report uses the last text editor that had it.
+  let lastEditor = vscode.window.activeTextEditor;
   const panel = new PrivacyPanel(() => ({ status: client.status, paused, mode: readSettings().mode, history: history.list() }),
-    async () => (await client.executeCommand<{ rows: LedgerRow[] }>('noir.exposureLedger', [{ days: 14 }])).rows);
+    async () => (await client.executeCommand<{ rows: LedgerRow[] }>('noir.exposureLedger', [{ days: 14 }])).rows,
+    async () => {
+      const editor = lastEditor;
+      if (!editor || editor.document.isClosed) throw new Error('open a file and place the cursor in it first');
+      const position = editor.selection.active;
+      const result = await client.executeCommand<PromptSecurityResult>('noir.promptSecurityReport',
+        [{ uri: editor.document.uri.toString(), position: { line: position.line, character: position.character } }]);
+      return { file: vscode.workspace.asRelativePath(editor.document.uri), result };
+    });
   const refresh = () => { statusBar.update(client.status, paused); panel.render(); };
   let sent = await options();
 
   context.subscriptions.push(client, statusBar, panel,
+    vscode.window.onDidChangeActiveTextEditor(e => { if (e) lastEditor = e; }),
     client.onStatus(s => { if (history.add(s)) void panel.refreshLedger(); refresh(); }),
     vscode.commands.registerCommand('noircode.generateFunction', () => generateFunction(client)),
     vscode.commands.registerCommand('noircode.showPrivacyPanel', () => panel.show()),

@@ -35,6 +35,11 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
 {
     /// <summary>The folder the client side was loaded from (a whole model or a client shard).</summary>
     public string ModelFolder { get; init; } = "";
+    /// <summary>The privacy keys' folder, when the runtime runs under keys.</summary>
+    public string? KeysFolder { get; init; }
+    /// <summary>The public, whole model this client derives from, when it is on this machine: what an attacker is
+    /// assumed to hold, for the per-prompt security report.</summary>
+    public string? PublicModelFolder { get; init; }
 
     public void Dispose() => Session.Dispose();
 
@@ -86,6 +91,6 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
             mode = $"split {client.Split} (middle in this process)";
         }
         if (keys != null) mode += $", keys {keys.Metadata.KeyId} (ε = {keys.Metadata.Epsilon})";
-        return new ModelRuntime(client.Tokenizer, new SplitSession(client, middle, mapping), mode, client.Config.MaxPositions, remote, keys?.Metadata, guard) { ModelFolder = dir };
+        return new ModelRuntime(client.Tokenizer, new SplitSession(client, middle, mapping), mode, client.Config.MaxPositions, remote, keys?.Metadata, guard) { ModelFolder = dir, KeysFolder = spec.KeysFolder };
     }
 }

@@ -64,6 +64,44 @@ public class GenerationTests
         Assert.Throws<ArgumentException>(() => TextGenerator.Generate(new ScriptedSession(tok.IdCount, 70), tok, new[] { 1, 2, 3 }, new GenerationOptions { MaxSequenceLength = 3 }));
     }
 
+    /// <summary>A scripted session that takes time: the prefill <paramref name="prefillMs"/>, each step <paramref name="stepMs"/>.</summary>
+    sealed class SlowSession(IInferenceSession inner, int prefillMs, int stepMs) : IInferenceSession
+    {
+        bool _prefilled;
+        public long Length => inner.Length;
+        public float[] Append(IReadOnlyList<int> ids)
+        {
+            Thread.Sleep(_prefilled ? stepMs : prefillMs);
+            _prefilled = true;
+            return inner.Append(ids);
+        }
+        public void Truncate(long length) => inner.Truncate(length);
+        public void Dispose() { }
+    }
+
+    [Test]
+    public void PastTheNewlineCutoffASuggestionIsItsFirstLine()
+    {
+        var tok = Tok;
+        var ids = tok.Encode("a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n");
+        var result = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, ids.ToArray()), 0, 15), tok, new[] { 1 },
+            new GenerationOptions { MaxTokens = 50, NewlineCutoff = TimeSpan.FromMilliseconds(40) });
+        Assert.That(result.Text, Is.EqualTo("a = 1\n"));
+        Assert.That(result.FinishReason, Is.EqualTo(GenerationResult.LatencyBudget));
+    }
+
+    [Test]
+    public void ALongLineStopsAtTheDecodeTimeCapButASlowPrefillStillGetsText()
+    {
+        var tok = Tok;
+        var line = tok.Encode("x = some_function(argument_one, argument_two, argument_three, argument_four, argument_five)");
+        var result = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, line.ToArray()), 300, 15), tok, new[] { 1 },
+            new GenerationOptions { MaxTokens = 50, NewlineCutoff = TimeSpan.FromMilliseconds(40), MaxDecodeTime = TimeSpan.FromMilliseconds(60) });
+        Assert.That(result.FinishReason, Is.EqualTo(GenerationResult.LatencyBudget));
+        Assert.That(result.TokenIds.Count, Is.InRange(2, line.Count - 1), "more than the first token despite the 300 ms prefill; less than the line");
+        Assert.That("x = some_function(argument_one, argument_two, argument_three, argument_four, argument_five)", Does.StartWith(result.Text));
+    }
+
     [Test]
     public void SamplingIsSeededAndTopPNarrowsTheChoice()
     {

@@ -1,4 +1,5 @@
 import { PrivacyStatus } from '../status/privacyStatus';
+import { describeAttack, reconstructionChars, SecurityReportState, verdict } from './securityReport';
 import { RequestRecord } from '../status/requestHistory';
 import { exposureShare, formatBytes, formatCount, formatEpsilon, formatPercent, tooltipLines } from '../status/statusFormat';
 
@@ -19,6 +20,7 @@ export interface PanelState {
   history: readonly RequestRecord[];
   ledger?: readonly LedgerRow[];
   ledgerError?: string;
+  security?: SecurityReportState;
 }
 
 export function escapeHtml(s: string): string {
@@ -49,6 +51,7 @@ export function renderPanel(state: PanelState, nonce: string, cspSource: string)
     ? '<p>No privacy keys: hidden states are not randomised (ε = ∞). Create keys with <code>noir keygen</code> and set <code>noircode.keysFolder</code>.</p>'
     : `<p>${s.demo ? '<b>Demo keys</b>: shared with everyone who has this model, so they protect nothing. Use your own keys for real code.' : `Keys <b>${escapeHtml(s.keyLabel)}</b>`}</p>
        <p>${formatEpsilon(s.epsilon)}${s.keyAgeDays !== undefined && s.keyAgeDays !== null ? `, ${s.keyAgeDays} days old` : ''}</p>`;
+  const security = securitySection(state.security);
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${cspSource} 'nonce-${nonce}'; script-src 'nonce-${nonce}';">
@@ -60,6 +63,8 @@ table { border-collapse: collapse; } td, th { padding: 2px 12px 2px 0; text-alig
 th { color: var(--vscode-descriptionForeground); font-weight: normal; }
 .muted { color: var(--vscode-descriptionForeground); }
 .meter { width: 320px; height: 8px; background: var(--vscode-editorWidget-background); border: 1px solid var(--vscode-widget-border, #8884); }
+pre { white-space: pre-wrap; max-width: 720px; background: var(--vscode-textCodeBlock-background); padding: 6px; }
+.win { color: var(--vscode-errorForeground); } .lose { color: var(--vscode-charts-green, #3a3); }
 .fill { height: 100%; background: var(--vscode-charts-green, #3a3); } .fill.warn { background: var(--vscode-charts-orange, #d80); }
 button { margin-right: 8px; color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 4px 10px; cursor: pointer; }
 </style></head>
@@ -74,6 +79,8 @@ button { margin-right: 8px; color: var(--vscode-button-foreground); background: 
 <section id="history">${history}</section>
 <h2>Keys</h2>
 <section id="keys">${keys}</section>
+<h2>Security report for the prompt at the cursor</h2>
+<section id="security">${security}</section>
 <h2>Actions</h2>
 <section id="actions">
 <button data-action="togglePause">${state.paused ? 'Resume completions' : 'Pause completions'}</button>
@@ -86,6 +93,25 @@ const vscode = acquireVsCodeApi();
 for (const b of document.querySelectorAll('button[data-action]')) b.addEventListener('click', () => vscode.postMessage({ action: b.dataset.action }));
 </script>
 </body></html>`;
+}
+
+/** The attacks an honest-but-curious cloud could run on what a completion at the cursor sends, run here. */
+function securitySection(r: SecurityReportState | undefined): string {
+  const intro = '<p class="muted">Runs, on this machine, the attacks a cloud holding the public model could run on the hidden states '
+    + 'a completion at the cursor sends (the last text editor\'s cursor). Nothing is sent or stored.</p>';
+  const button = `<button data-action="securityReport"${r?.running ? ' disabled' : ''}>${r?.running ? 'Attacking…' : 'Attack the prompt at the cursor'}</button>`;
+  if (!r || r.running) return intro + button;
+  if (r.error !== undefined) return `${intro}${button}<p class="muted">${escapeHtml(r.error)}</p>`;
+  const res = r.result!;
+  const rows = res.attacks.map(a => [describeAttack(a.attack), a.crt.toFixed(3), a.contentCrt.toFixed(3), a.bleu.toFixed(1), a.rouge1.toFixed(3),
+    a.cloudWins ? 'cloud wins' : 'cloud loses', `${a.sensitiveRecovered} of ${a.sensitiveItems}`]);
+  const reconstructions = res.attacks.map(a => `<p>${escapeHtml(describeAttack(a.attack))} reconstructed:</p><pre>${escapeHtml(
+    a.reconstruction.length > reconstructionChars ? a.reconstruction.slice(0, reconstructionChars) + '…' : a.reconstruction)}</pre>`).join('\n');
+  return `${intro}${button}
+<p class="${res.cloudWins ? 'win' : 'lose'}"><b>${escapeHtml(verdict(res))}</b></p>
+<p>${escapeHtml(r.file ?? '')}: ${escapeHtml(res.setting)}</p>
+${table(['attack', 'CRT', 'CRT (content)', 'BLEU-1', 'ROUGE-1', 'game', 'identifiers recovered'], rows)}
+${reconstructions}`;
 }
 
 function table(head: string[], rows: string[][]): string {

@@ -1,15 +1,19 @@
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
 import { LedgerRow, PanelState, renderPanel } from './panelHtml';
+import { PromptSecurityResult, SecurityReportState } from './securityReport';
 
 /** The privacy panel (a webview): built from PanelState, actions go back as commands. */
 export class PrivacyPanel implements vscode.Disposable {
   private panel?: vscode.WebviewPanel;
   private ledger?: readonly LedgerRow[];
   private ledgerError?: string;
+  private security?: SecurityReportState;
 
-  constructor(private readonly state: () => Omit<PanelState, 'ledger' | 'ledgerError'>,
-    private readonly loadLedger: () => Promise<readonly LedgerRow[]>) {}
+  /** @param attackPrompt the security report for the prompt at the last editor's cursor, with the file's name */
+  constructor(private readonly state: () => Omit<PanelState, 'ledger' | 'ledgerError' | 'security'>,
+    private readonly loadLedger: () => Promise<readonly LedgerRow[]>,
+    private readonly attackPrompt: () => Promise<{ file: string; result: PromptSecurityResult }>) {}
 
   async show(): Promise<void> {
     if (this.panel) { this.panel.reveal(); await this.refreshLedger(); return; }
@@ -22,6 +26,7 @@ export class PrivacyPanel implements vscode.Disposable {
       };
       if (m.action && commands[m.action]) await vscode.commands.executeCommand(commands[m.action]);
       if (m.action === 'refresh') await this.refreshLedger();
+      if (m.action === 'securityReport') await this.runSecurityReport();
       this.render();
     });
     this.draw();
@@ -39,7 +44,20 @@ export class PrivacyPanel implements vscode.Disposable {
   private draw(): void {
     if (!this.panel) return;
     const nonce = crypto.randomBytes(16).toString('base64');
-    this.panel.webview.html = renderPanel({ ...this.state(), ledger: this.ledger, ledgerError: this.ledgerError }, nonce, this.panel.webview.cspSource);
+    this.panel.webview.html = renderPanel({ ...this.state(), ledger: this.ledger, ledgerError: this.ledgerError, security: this.security },
+      nonce, this.panel.webview.cspSource);
+  }
+
+  private async runSecurityReport(): Promise<void> {
+    if (this.security?.running) return;
+    this.security = { running: true };
+    this.draw();
+    try {
+      this.security = await this.attackPrompt();
+    } catch (e) {
+      this.security = { error: `No report: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    this.draw();
   }
 
   async refreshLedger(): Promise<void> {

@@ -10,6 +10,7 @@ export function readSettings(): ExtensionSettings {
     endpoint: c.get<string>('endpoint', ''),
     modelFolder: c.get<string>('modelFolder', ''),
     keysFolder: c.get<string>('keysFolder', ''),
+    localModelFolder: c.get<string>('localModelFolder', ''),
     mode: c.get<string>('mode', 'split'),
     wire: c.get<string>('wire', 'f16'),
     exposureBudgetTokens: c.get<number | null>('exposureBudgetTokens', null),

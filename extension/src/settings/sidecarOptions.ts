@@ -5,6 +5,7 @@ export interface ExtensionSettings {
   endpoint: string;
   modelFolder: string;
   keysFolder: string;
+  localModelFolder: string;
   mode: string;
   wire: string;
   exposureBudgetTokens: number | null;
@@ -21,6 +22,7 @@ export interface SidecarOptions {
   endpoint?: string;
   apiKey?: string;
   keysFolder?: string;
+  localModelFolder?: string;
   mode: string;
   wire: string;
   exposureBudgetTokens?: number;
@@ -37,6 +39,7 @@ export function toSidecarOptions(s: ExtensionSettings, apiKey: string | undefine
   if (!blank(s.endpoint)) o.endpoint = s.endpoint.trim();
   if (!blank(apiKey)) o.apiKey = apiKey;
   if (!blank(s.keysFolder)) o.keysFolder = s.keysFolder.trim();
+  if (!blank(s.localModelFolder)) o.localModelFolder = s.localModelFolder.trim();
   if (typeof s.exposureBudgetTokens === 'number' && s.exposureBudgetTokens > 0) o.exposureBudgetTokens = Math.floor(s.exposureBudgetTokens);
   if (typeof s.debounceMs === 'number' && s.debounceMs >= 0) o.debounceMs = Math.floor(s.debounceMs);
   return o;

@@ -33,3 +33,28 @@ test('without a budget or requests it says so', () => {
   assert.match(html, /Resume completions/);
   assert.match(html, /Switch mode \(now local\)/, 'the configured mode, not the status');
 });
+
+test('the security report: verdict, scores per attack, reconstructions escaped and cut', () => {
+  const attack = { crt: 0.012, contentCrt: 0.004, bleu: 1.3, rouge1: 0.02, cloudWins: false, sensitiveItems: 5, sensitiveRecovered: 0 };
+  const html = renderPanel({
+    status, paused: false, mode: 'split', history: [], security: {
+      file: 'src/net.py', result: {
+        tokens: 84, cloudWins: false, setting: 'keys k1, ε = 13',
+        attacks: [{ ...attack, attack: 'nn-inversion', reconstruction: 'a'.repeat(2000) }, { ...attack, attack: 'code-reconstruction', crt: 0.05, reconstruction: '<script>x</script>' }],
+      },
+    },
+  }, 'n', 'c');
+  assert.match(html, /The cloud loses: the best attack recovers 5 % of the 84 prompt tokens/);
+  assert.match(html, /<td>embedding inversion \(nearest neighbour\)<\/td><td>0\.012<\/td><td>0\.004<\/td><td>1\.3<\/td><td>0\.020<\/td><td>cloud loses<\/td><td>0 of 5<\/td>/);
+  assert.match(html, /src\/net\.py: keys k1, ε = 13/);
+  assert.doesNotMatch(html, /<script>x/);
+  assert.match(html, /a{600}…<\/pre>/);
+  assert.doesNotMatch(html, /a{601}/);
+});
+
+test('the security report says why there is none, and shows it is running', () => {
+  assert.match(renderPanel({ status, paused: false, mode: 'split', history: [], security: { error: 'No report: this file is marked sensitive' } }, 'n', 'c'),
+    /No report: this file is marked sensitive/);
+  assert.match(renderPanel({ status, paused: false, mode: 'split', history: [], security: { running: true } }, 'n', 'c'), /data-action="securityReport" disabled>Attacking…/);
+  assert.match(renderPanel({ status, paused: false, mode: 'split', history: [] }, 'n', 'c'), /Attack the prompt at the cursor/);
+});

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { ExtensionSettings, languageEnabled, needsRestart, redact, toSidecarOptions } from '../settings/sidecarOptions';
 
 const defaults: ExtensionSettings = {
-  endpoint: '', modelFolder: '', keysFolder: '', mode: 'split', wire: 'f16', exposureBudgetTokens: null, exposurePeriod: 'day',
+  endpoint: '', modelFolder: '', keysFolder: '', localModelFolder: '', mode: 'split', wire: 'f16', exposureBudgetTokens: null, exposurePeriod: 'day',
   atLimit: 'block', debounceMs: null, enable: { '*': true }, sidecarPath: '',
 };
 
@@ -12,9 +12,10 @@ test('defaults send only what the sidecar needs, so it runs the embedded default
 });
 
 test('set values are passed on, trimmed; the API key comes from secret storage', () => {
-  const o = toSidecarOptions({ ...defaults, endpoint: ' https://e:7450 ', keysFolder: '/k', exposureBudgetTokens: 5000.7, debounceMs: 120 }, 'secret');
+  const o = toSidecarOptions({ ...defaults, endpoint: ' https://e:7450 ', keysFolder: '/k', localModelFolder: ' /models/whole ', exposureBudgetTokens: 5000.7, debounceMs: 120 }, 'secret');
   assert.equal(o.endpoint, 'https://e:7450');
   assert.equal(o.keysFolder, '/k');
+  assert.equal(o.localModelFolder, '/models/whole');
   assert.equal(o.exposureBudgetTokens, 5000);
   assert.equal(o.debounceMs, 120);
   assert.equal(o.apiKey, 'secret');

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NoirCode.Attack.Evaluation;
 using NoirCode.Privacy.Egress;
 using NoirCode.Remote;
 using NoirCode.Sidecar;
@@ -25,7 +26,7 @@ public static class LspCommand
                     {
                         ModelFolder = model, Endpoints = EndpointClientOptions.ParseList(string.Join(",", endpoints)),
                         ApiKey = s.ApiKey ?? ApiKeySource.Resolve(null), KeysFolder = s.KeysFolder, Wire = wire, Progress = progress, Interactive = true,
-                    });
+                    }) with { PublicModelFolder = s.LocalModelFolder ?? (IsClientShard(model) ? null : model) };
                 embedded?.Dispose();
                 // Without keys of the user's own, the demo bundle (public demo keys, a client tuned with them) runs.
                 var demo = s.KeysFolder == null ? DemoBundle.Find(model)?.Install(EmbeddedEndpoint.CacheFolder()) : null;
@@ -35,23 +36,38 @@ public static class LspCommand
                     ModelFolder = demo?.ClientFolder ?? embedded.ClientFolder, Endpoints = new[] { embedded.Address },
                     KeysFolder = demo?.KeysFolder ?? s.KeysFolder, Wire = wire, Progress = progress, Interactive = true,
                 });
-                return runtime with { Mode = runtime.Mode.Replace($"via {embedded.Address}", "via the local demo endpoint") };
+                return runtime with { Mode = runtime.Mode.Replace($"via {embedded.Address}", "via the local demo endpoint"), PublicModelFolder = model };
             }
             // The whole model the user named for what must not leave this machine (localModelFolder), if any.
             ModelRuntime? Local(SidecarSettings s)
             {
                 if (s.LocalModelFolder is not { } model) return null;
-                if (Core.Model.ShardManifest.TryLoad(model) is { Role: Core.Model.ShardManifest.ClientRole })
+                if (IsClientShard(model))
                     throw new ArgumentException($"localModelFolder {model} is a client shard; it needs the whole model");
                 return ModelRuntime.Create(new RuntimeSpec { ModelFolder = model, Local = true });
             }
-            using var server = new NoirLanguageServer(Console.OpenStandardInput(), Console.OpenStandardOutput(), Factory, Local);
+            using var security = new PromptSecurityService();
+            using var server = new NoirLanguageServer(Console.OpenStandardInput(), Console.OpenStandardOutput(), Factory, Local, (r, _) => SecurityReport(security, r));
             server.Start();
             try { await server.Exited.WaitAsync(cancel); } catch (OperationCanceledException) { }
             embedded?.Dispose();
             return 0;
         });
         return cmd;
+    }
+
+    static bool IsClientShard(string folder) => Core.Model.ShardManifest.TryLoad(folder) is { Role: Core.Model.ShardManifest.ClientRole };
+
+    /// <summary>The privacy panel's per-prompt report: the attack harness's outcomes in the language server's terms.</summary>
+    static PromptSecurityResult SecurityReport(PromptSecurityService security, PromptSecurityRequest r)
+    {
+        var outcomes = security.Run(r.PublicModelFolder, r.ClientFolder, r.KeysFolder, r.Prompt);
+        var keys = r.KeysFolder == null ? null : Privacy.Keys.PrivacyKeys.ReadMetadata(r.KeysFolder);
+        string setting = keys == null ? "no privacy keys (ε = ∞): the hidden states come from the public embedding"
+            : $"keys {keys.KeyId}, ε = {keys.Epsilon}" + (keys.Demo ? "; these are the public demo keys: a cloud that uses them recovers everything, which this report does not model" : "");
+        return new PromptSecurityResult(outcomes[0].Score.Tokens, outcomes.Any(o => o.Score.Win), setting, outcomes.Select(o => new PromptAttackRow(
+            o.Attack, Math.Round(o.Score.Crt, 4), Math.Round(o.Score.ContentCrt, 4), Math.Round(o.Score.Bleu, 2), Math.Round(o.Score.Rouge1, 4), o.Score.Win,
+            o.SensitiveItems, o.SensitiveRecovered, o.Reconstruction.Length > 2000 ? o.Reconstruction[..2000] : o.Reconstruction)).ToArray());
     }
 
     /// <summary>The bundled model: models/*/ beside the repository the binary was built from.</summary>

@@ -15,6 +15,9 @@ public sealed record GenerationOptions
     public int MaxSequenceLength { get; init; } = int.MaxValue;
     /// <summary>After this long, stop at the next newline (a completion's latency budget); null: no budget.</summary>
     public TimeSpan? NewlineCutoff { get; init; }
+    /// <summary>Stop wherever the text is after decoding (prefill excluded) for this long, even mid-line: caps a
+    /// suggestion's latency when a line runs long; null: no cap.</summary>
+    public TimeSpan? MaxDecodeTime { get; init; }
 }
 
 public sealed record GenerationResult(string Text, IReadOnlyList<int> TokenIds, string FinishReason, int PromptTokens, TimeSpan Elapsed)
@@ -38,6 +41,7 @@ public static class TextGenerator
         if (prompt.Count >= options.MaxSequenceLength)
             throw new ArgumentException($"the prompt has {prompt.Count} tokens; the model's context is {options.MaxSequenceLength}");
         float[] logits = session.Append(prompt);
+        var decoding = Stopwatch.StartNew();
         string reason = GenerationResult.MaxTokens;
         while (generated.Count < options.MaxTokens)
         {
@@ -55,6 +59,7 @@ public static class TextGenerator
                 break;
             }
             onToken?.Invoke(text);
+            if (options.MaxDecodeTime is { } most && decoding.Elapsed > most) { reason = GenerationResult.LatencyBudget; break; }
             if (generated.Count >= options.MaxTokens) break;
             if (session.Length + 1 >= options.MaxSequenceLength) { reason = GenerationResult.MaxLength; break; }
             logits = session.Append(new[] { next });

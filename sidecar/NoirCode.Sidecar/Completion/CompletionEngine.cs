@@ -16,7 +16,12 @@ public sealed record CompletionSettings
     /// <summary>Share of the prompt budget the suffix may take.</summary>
     public double SuffixShare { get; init; } = 0.25;
     public int MaxNewTokens { get; init; } = 64;
-    public TimeSpan NewlineCutoff { get; init; } = TimeSpan.FromMilliseconds(300);
+    /// <summary>Multi-line only if the model ends the block within this time; after it, the suggestion is its first
+    /// line (Copilot's mean is under 200 ms; people give up on ghost text above about 700 ms).</summary>
+    public TimeSpan NewlineCutoff { get; init; } = TimeSpan.FromMilliseconds(150);
+    /// <summary>A line still running after this much decoding is shown as it is (prefill excluded, so a cold prompt
+    /// still gets some text).</summary>
+    public TimeSpan MaxDecodeTime { get; init; } = TimeSpan.FromMilliseconds(300);
     /// <summary>A fixed wait before a model call; null: adaptive (see <see cref="AdaptiveDebounce"/>).</summary>
     public TimeSpan? Debounce { get; init; }
 }
@@ -145,7 +150,7 @@ public sealed class CompletionEngine : IDisposable
         int sent = toSend.Count;
         _inSession.AddRange(toSend);
         var result = TextGenerator.Generate(new TrackingSession(_session, _inSession, () => sent++), _tokenizer, toSend,
-            new GenerationOptions { MaxTokens = _settings.MaxNewTokens, MaxSequenceLength = _maxPositions, NewlineCutoff = _settings.NewlineCutoff, StopStrings = new[] { "\n\n\n" } },
+            new GenerationOptions { MaxTokens = _settings.MaxNewTokens, MaxSequenceLength = _maxPositions, NewlineCutoff = _settings.NewlineCutoff, MaxDecodeTime = _settings.MaxDecodeTime, StopStrings = new[] { "\n\n\n" } },
             cancel);
         return (result.Text, sent, result.FinishReason == GenerationResult.Cancelled);
     }

@@ -35,17 +35,20 @@ public sealed class NoirLanguageServer : IDisposable
     (ModelRuntime Runtime, CompletionEngine Engine)? _local;
     readonly object _localLock = new();
     readonly Lazy<ExposureLedger> _ledger = new(() => new ExposureLedger(ExposureLedger.DefaultFolder()));
+    readonly PromptSecurityReporter? _securityReporter;
 
     public Task Exited => _exit.Task;
 
     /// <param name="runtimeFactory">makes the model runtime from the settings (the embedded default included)</param>
     /// <param name="localFactory">the whole model on this machine, when there is one: sensitive files and a spent
     /// budget with "local-only" are completed with it (null: they get no completion)</param>
+    /// <param name="securityReporter">the per-prompt attacks for noir.promptSecurityReport (null: not offered)</param>
     public NoirLanguageServer(Stream input, Stream output, Func<SidecarSettings, Core.Util.IProgressSink, ModelRuntime> runtimeFactory,
-        Func<SidecarSettings, ModelRuntime?>? localFactory = null)
+        Func<SidecarSettings, ModelRuntime?>? localFactory = null, PromptSecurityReporter? securityReporter = null)
     {
         _runtimeFactory = runtimeFactory;
         _localFactory = localFactory;
+        _securityReporter = securityReporter;
         var formatter = new SystemTextJsonFormatter { JsonSerializerOptions = LspJson.Options };
         var sanitizer = new MessageSanitizer(input, output);
         sanitizer.Start();
@@ -77,7 +80,7 @@ public sealed class NoirLanguageServer : IDisposable
         {
             textDocumentSync = new { openClose = true, change = 2 },
             inlineCompletionProvider = new { },
-            executeCommandProvider = new { commands = new[] { GenerateFunctionCommand, PrivacyCommands.ExposureLedger, PrivacyCommands.RotateKeys } },
+            executeCommandProvider = new { commands = new[] { GenerateFunctionCommand, PrivacyCommands.ExposureLedger, PrivacyCommands.RotateKeys, PromptSecurity.Command } },
             workspace = new { workspaceFolders = new { supported = false } },
         }, LspJson.Options);
         return new InitializeResult(capabilities, new ServerInfo("noircode-sidecar", "0.1.0"));
@@ -347,6 +350,7 @@ public sealed class NoirLanguageServer : IDisposable
         PrivacyCommands.ExposureLedger => PrivacyCommands.Ledger(_ledger.Value,
             OptionalArgument<ExposureLedgerArguments>(p)?.Days ?? 14, DateTimeOffset.UtcNow),
         PrivacyCommands.RotateKeys => await RotateKeys(p, cancel),
+        PromptSecurity.Command => await PromptSecurityReport(p, cancel),
         _ => throw new LocalRpcException($"unknown command {p.Command}") { ErrorCode = -32601 },
     };
 
@@ -370,6 +374,41 @@ public sealed class NoirLanguageServer : IDisposable
         catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException or UnauthorizedAccessException)
         {
             throw new LocalRpcException(e.Message) { ErrorCode = -32603 };
+        }
+        finally { progress.End(); }
+    }
+
+    async Task<PromptSecurityResult> PromptSecurityReport(ExecuteCommandParams p, CancellationToken cancel)
+    {
+        static LocalRpcException Unavailable(string why) => new(why) { ErrorCode = -32803 };
+        PromptSecurityArguments? args;
+        try { args = OptionalArgument<PromptSecurityArguments>(p); }
+        catch (JsonException e) { throw new LocalRpcException("invalid params: " + e.Message) { ErrorCode = -32602 }; }
+        if (args == null) throw new LocalRpcException($"{PromptSecurity.Command} takes one argument {{uri, position}}") { ErrorCode = -32602 };
+        ParamsCheck.Require(args.Uri, "arguments[0].uri");
+        ParamsCheck.Valid(args.Position, "arguments[0].position");
+        if (_documents.Get(args.Uri) is not { } doc) throw new LocalRpcException($"document {args.Uri} is not open") { ErrorCode = -32602 };
+        if (_sensitive.IsSensitive(RelativePath(args.Uri))) throw Unavailable("this file is marked sensitive: nothing of it is sent, so the cloud has nothing to attack");
+        if (_loading != null) await _loading;
+        var runtime = _runtime ?? throw Unavailable("the model is not loaded: " + _status.Detail);
+        if (runtime.Remote == null) throw Unavailable("completions run on this machine (local mode): nothing is sent");
+        if (_securityReporter == null) throw Unavailable("this sidecar has no attack harness");
+        string publicModel = runtime.PublicModelFolder ?? _settings.LocalModelFolder
+            ?? throw Unavailable("the report needs the public model the attacker is assumed to hold: set localModelFolder to the whole model");
+        string prompt = PromptSecurity.PromptAround(doc.Text, DocumentStore.Offset(doc.Text, args.Position));
+        if (prompt.Length == 0) throw Unavailable("there is no text around the cursor");
+        var progress = new LspProgress(_rpc, _clientShowsProgress, "NoirCode: security report (the cloud's attacks, run here)");
+        try
+        {
+            progress.Report("attacking the prompt", 0, 1);
+            var request = new PromptSecurityRequest(publicModel, runtime.ModelFolder, runtime.KeysFolder, prompt);
+            var result = await Task.Run(() => _securityReporter(request, cancel), cancel);
+            Log($"security report: {result.Tokens} tokens, cloud {(result.CloudWins ? "wins" : "loses")}");
+            return result;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException or Core.Util.ModelLoadException)
+        {
+            throw new LocalRpcException("the security report failed: " + e.Message) { ErrorCode = -32603 };
         }
         finally { progress.End(); }
     }
