@@ -6,7 +6,7 @@ namespace NoirCode.Endpoint;
 /// <summary>Counters for /metrics in Prometheus text format: sessions, queue, step latency, bytes. No payloads.</summary>
 public sealed class EndpointMetrics
 {
-    long _sessionsOpened, _sessionsClosed, _steps, _decodeBatches, _decodeRows, _bytesIn, _bytesOut, _rejected, _trainSteps;
+    long _sessionsOpened, _sessionsClosed, _steps, _decodeBatches, _decodeRows, _bytesIn, _bytesOut, _rejected, _trainSteps, _busyTicks;
     double _stepSecondsSum;
     readonly double[] _bucketBounds = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
     readonly long[] _buckets = new long[10];
@@ -19,6 +19,8 @@ public sealed class EndpointMetrics
     public void Rejected() => Interlocked.Increment(ref _rejected);
     public void TrainStep() => Interlocked.Increment(ref _trainSteps);
     public void Bytes(long inBytes, long outBytes) { Interlocked.Add(ref _bytesIn, inBytes); Interlocked.Add(ref _bytesOut, outBytes); }
+    /// <summary>Time the model worker spent computing (the rest it waited for work): saturation, for capacity planning.</summary>
+    public void Busy(TimeSpan spent) => Interlocked.Add(ref _busyTicks, spent.Ticks);
     public void DecodeBatch(int rows) { Interlocked.Increment(ref _decodeBatches); Interlocked.Add(ref _decodeRows, rows); }
 
     public void Step(TimeSpan latency)
@@ -50,6 +52,7 @@ public sealed class EndpointMetrics
         Metric("noir_decode_batches_total", "counter", "Batched decode passes.", _decodeBatches);
         Metric("noir_decode_rows_total", "counter", "Decode steps served in batches.", _decodeRows);
         Metric("noir_train_steps_total", "counter", "LoRA optimiser steps.", _trainSteps);
+        Metric("noir_model_busy_seconds_total", "counter", "Time the model worker spent computing.", TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks)).TotalSeconds);
         lock (_buckets)
         {
             sb.Append("# HELP noir_step_seconds Time from a forward request to its reply.\n# TYPE noir_step_seconds histogram\n");

@@ -61,6 +61,7 @@ public sealed class ModelWorker : IDisposable
     {
         foreach (var first in _queue.GetConsumingEnumerable())
         {
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             var batch = new List<Decode>();
             var jobs = new List<Job>();
             void Take(Work w) { if (w is Decode d) batch.Add(d); else jobs.Add((Job)w); }
@@ -80,6 +81,7 @@ public sealed class ModelWorker : IDisposable
                 try { job.Done.SetResult(job.Run()); }
                 catch (Exception e) { job.Done.SetException(e); }
             }
+            _metrics.Busy(System.Diagnostics.Stopwatch.GetElapsedTime(started));
         }
     }
 
@@ -88,6 +90,7 @@ public sealed class ModelWorker : IDisposable
         try
         {
             using var _ = no_grad();
+            using var threads = Core.Util.IntraOpThreads.ForDecode(_shard.Config, 1);
             using var scope = NewDisposeScope();
             var hidden = cat(batch.Select(d => d.Hidden).ToArray(), 0);
             var output = _shard.Middle.ForwardDecodeBatch(hidden, batch.Select(d => d.Session.Length).ToArray(),

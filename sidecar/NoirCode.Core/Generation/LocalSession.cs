@@ -16,6 +16,7 @@ public sealed class LocalSession : IInferenceSession
     public float[] Append(IReadOnlyList<int> ids)
     {
         using var _ = no_grad();
+        using var threads = Util.IntraOpThreads.ForDecode(_model.Config, ids.Count);
         using var scope = NewDisposeScope();
         var (idTensor, positions) = SessionTensors.For(ids, Length);
         return SessionTensors.LastLogits(_model.Forward(idTensor, positions, _cache));

@@ -66,6 +66,7 @@ public sealed class SplitSession : IInferenceSession
     public float[] Append(IReadOnlyList<int> ids)
     {
         using var _ = no_grad();
+        using var threads = Util.IntraOpThreads.ForDecode(_client.Config, ids.Count);
         using var scope = NewDisposeScope();
         long start = Length;
         var (idTensor, positions) = SessionTensors.For(_mapping == null ? ids : ids.Select(_mapping.ToIndex).ToArray(), start);

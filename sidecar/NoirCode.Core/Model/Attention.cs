@@ -34,6 +34,8 @@ public sealed class Attention : nn.Module
         k = RotaryEmbedding.Apply(k, cos, sin);
         bool firstChunk = cache is null || cache.Length == 0;
         if (cache is not null) (k, v) = cache.Append(k, v);
+        if (t == 1 && mask is null)
+            return F.linear(AttendOnePosition(q, k, v).transpose(1, 2).reshape(b, 1, _heads * _headDim), o_proj, o_bias).MoveToOuterDisposeScope();
         if (_kvHeads != _heads)
         {
             k = k.repeat_interleave(_heads / _kvHeads, 1);
@@ -90,12 +92,7 @@ public sealed class Attention : nn.Module
         for (int r = 0; r < b; r++)
         {
             var (keys, values) = caches[r].Append(k.narrow(0, r, 1), v.narrow(0, r, 1));
-            if (_kvHeads != _heads)
-            {
-                keys = keys.repeat_interleave(_heads / _kvHeads, 1);
-                values = values.repeat_interleave(_heads / _kvHeads, 1);
-            }
-            outputs[r] = F.scaled_dot_product_attention(q.narrow(0, r, 1), keys, values, null, 0.0, false);
+            outputs[r] = AttendOnePosition(q.narrow(0, r, 1), keys, values);
         }
         var y = cat(outputs, 0).transpose(1, 2).reshape(b, 1, _heads * _headDim);
         return F.linear(y, o_proj, o_bias).MoveToOuterDisposeScope();
@@ -108,5 +105,19 @@ public sealed class Attention : nn.Module
         if (q_bias is not null) { yield return ("q_proj.bias", q_bias); yield return ("k_proj.bias", k_bias!); yield return ("v_proj.bias", v_bias!); }
         yield return ("o_proj.weight", o_proj);
         if (o_bias is not null) yield return ("o_proj.bias", o_bias);
+    }
+
+    /// <summary>
+    /// One query position (q [B, H, 1, hd]) against all cached keys and values ([B, kvH, L, hd]): the query heads that
+    /// share a KV head go in as that head's positions (no mask: one new token sees everything before it), so the cache
+    /// is read in place rather than copied once per query head, as repeat_interleave would on every decode step.
+    /// </summary>
+    Tensor AttendOnePosition(Tensor q, Tensor keys, Tensor values)
+    {
+        long b = q.shape[0];
+        int group = _heads / _kvHeads;
+        if (group == 1) return F.scaled_dot_product_attention(q, keys, values, null, 0.0, false);
+        var grouped = q.reshape(b, _kvHeads, group, _headDim);
+        return F.scaled_dot_product_attention(grouped, keys, values, null, 0.0, false).reshape(b, _heads, 1, _headDim);
     }
 }
