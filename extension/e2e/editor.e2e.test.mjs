@@ -63,7 +63,7 @@ describe('NoirCode in VS Code', { timeout: 240_000 }, () => {
     await screenshot(page, 'generate-function.png');
   });
 
-  test('the status bar item, its tooltip and the privacy panel with its pause action', async () => {
+  test('the status bar item, its tooltip and the privacy panel with its pause action and security report', async () => {
     const page = e.page;
     await screenshot(page, 'status-bar.png', page.locator('#workbench\\.parts\\.statusbar'));
     // The tooltip: the last request's tokens, bytes and latency.
@@ -87,6 +87,13 @@ describe('NoirCode in VS Code', { timeout: 240_000 }, () => {
     await waitFor('the status bar to show paused', async () => (await statusText(page)).includes('paused'));
     await frame.locator('button', { hasText: 'Resume completions' }).click();
     await waitFor('the status bar to leave paused', async () => !(await statusText(page)).includes('paused'));
+    // The per-prompt security report: the attacks run in the sidecar on the prompt at the last editor's cursor.
+    await frame.locator('button', { hasText: 'Attack the prompt at the cursor' }).click();
+    const verdict = frame.locator('#security p', { hasText: /The cloud (wins|loses)/ });
+    await verdict.waitFor({ timeout: 120_000 });
+    assert.match(await verdict.innerText(), /of the \d+ prompt tokens/);
+    assert.ok(await frame.locator('#security table tr').count() >= 3, 'a row per attack');
+    await screenshot(page, 'privacy-panel-security-report.png');
     await page.locator('.tab', { hasText: 'NoirCode Privacy' }).click();
     await page.keyboard.press('Control+W');
     await page.locator('.tab', { hasText: 'NoirCode Privacy' }).waitFor({ state: 'detached' });

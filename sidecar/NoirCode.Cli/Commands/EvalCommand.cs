@@ -43,8 +43,10 @@ public static class EvalCommand
         var runtime = new ModelRuntimeOptions();
         var data = new Option<string?>("--data") { Description = "a .jsonl(.gz) of infilling tasks (default: the shared HumanEval single-line infilling set)" };
         var limit = new Option<int?>("--limit") { Description = "evaluate only the first N tasks" };
+        var order = new Option<string>("--fim") { Description = "prompt order: psm (prefix, suffix, middle) or spm (suffix first, as the editor sends it)", DefaultValueFactory = _ => "psm" };
+        order.AcceptOnlyFromAmong("psm", "spm");
         var json = CommonOptions.Json();
-        var cmd = new Command("infill", "HumanEval single-line infilling: exact match, edit similarity and pass@1 (tests run isolated)") { data, limit, json };
+        var cmd = new Command("infill", "HumanEval single-line infilling: exact match, edit similarity and pass@1 (tests run isolated)") { data, limit, order, json };
         runtime.AddTo(cmd);
         cmd.SetAction(r =>
         {
@@ -53,7 +55,8 @@ public static class EvalCommand
             if (r.GetValue(limit) is int n) tasks = tasks.Take(n).ToList();
             if (tasks.Count == 0) throw new ArgumentException("no tasks to evaluate");
             using var model = runtime.Build(r);
-            var result = InfillBenchmark.Run(model.Session, model.Tokenizer, model.MaxPositions, tasks, CommonOptions.Progress());
+            bool spm = r.GetValue(order) == "spm";
+            var result = InfillBenchmark.Run(model.Session, model.Tokenizer, model.MaxPositions, tasks, CommonOptions.Progress(), suffixFirst: spm);
             var o = new JsonObject
             {
                 ["exact_match"] = Math.Round(result.ExactMatch, 4),
@@ -61,6 +64,7 @@ public static class EvalCommand
                 ["pass_at_1"] = Math.Round(result.PassAt1, 4),
                 ["n"] = result.N,
                 ["mode"] = model.Mode,
+                ["fim"] = spm ? "spm" : "psm",
                 ["data"] = Path.GetFileName(path),
                 ["seconds"] = Math.Round(result.Elapsed.TotalSeconds, 1),
                 ["tests_network_isolated"] = result.NetworkIsolated,

@@ -26,7 +26,7 @@ public static class LspCommand
                     {
                         ModelFolder = model, Endpoints = EndpointClientOptions.ParseList(string.Join(",", endpoints)),
                         ApiKey = s.ApiKey ?? ApiKeySource.Resolve(null), KeysFolder = s.KeysFolder, Wire = wire, Progress = progress, Interactive = true,
-                    }) with { PublicModelFolder = s.LocalModelFolder ?? (IsClientShard(model) ? null : model) };
+                    }) with { PublicModelFolder = PublicModelFor(model, s) };
                 embedded?.Dispose();
                 // Without keys of the user's own, the demo bundle (public demo keys, a client tuned with them) runs.
                 var demo = s.KeysFolder == null ? DemoBundle.Find(model)?.Install(EmbeddedEndpoint.CacheFolder()) : null;
@@ -57,6 +57,15 @@ public static class LspCommand
     }
 
     static bool IsClientShard(string folder) => Core.Model.ShardManifest.TryLoad(folder) is { Role: Core.Model.ShardManifest.ClientRole };
+
+    /// <summary>The public model an attacker is assumed to hold, for the security report: the named local model, the
+    /// model itself when it is whole, or the bundled model when the client shard was split from it.</summary>
+    static string? PublicModelFor(string model, SidecarSettings s)
+    {
+        if (s.LocalModelFolder != null) return s.LocalModelFolder;
+        if (!IsClientShard(model)) return model;
+        return BundledModel() is { } bundled && Core.Model.ModelFingerprint.Of(bundled) == Core.Model.ModelFingerprint.Of(model) ? bundled : null;
+    }
 
     /// <summary>The privacy panel's per-prompt report: the attack harness's outcomes in the language server's terms.</summary>
     static PromptSecurityResult SecurityReport(PromptSecurityService security, PromptSecurityRequest r)

@@ -16,8 +16,9 @@ public static class InfillBenchmark
 {
     public const int MaxNewTokens = 48;
 
+    /// <param name="suffixFirst">suffix-prefix-middle prompts (as the editor's completion engine sends them) instead of prefix-suffix-middle</param>
     public static InfillResult Run(IInferenceSession session, CodeTokenizer tokenizer, int maxPositions, IReadOnlyList<InfillTask> tasks,
-        IProgressSink? progress = null, int testParallelism = 2)
+        IProgressSink? progress = null, int testParallelism = 2, bool suffixFirst = false)
     {
         progress ??= NullProgress.Instance;
         var fim = tokenizer.Fim ?? throw new ArgumentException("the model's tokenizer has no fill-in-the-middle tokens");
@@ -33,7 +34,7 @@ public static class InfillBenchmark
             while (prefix.Count + suffix.Count > budget)
                 if (prefix.Count >= suffix.Count) prefix.RemoveAt(0); else suffix.RemoveAt(suffix.Count - 1);
             session.Truncate(0);
-            var result = TextGenerator.Generate(session, tokenizer, fim.BuildPsm(prefix, suffix),
+            var result = TextGenerator.Generate(session, tokenizer, suffixFirst ? fim.BuildSpm(prefix, suffix) : fim.BuildPsm(prefix, suffix),
                 new GenerationOptions { MaxTokens = MaxNewTokens, StopStrings = new[] { "\n" }, MaxSequenceLength = maxPositions });
             completions[i] = result.Text + "\n";
             progress.Report("infilling", i + 1, tasks.Count);
