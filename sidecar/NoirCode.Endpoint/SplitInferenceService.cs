@@ -3,6 +3,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using NoirCode.Core.Model;
 using NoirCode.Protocol;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace NoirCode.Endpoint;
@@ -188,7 +189,8 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                             int n = training.PendingSamples;
                             if (n == 0) throw Invalid("no sample gradients to apply");
                             using (no_grad())
-                                foreach (var p in training.Adapter.parameters()) p.grad?.div_(n);
+                            using (var divisor = n.ToScalar()) // explicit and kept alive through the calls (see RmsNorm)
+                                foreach (var p in training.Adapter.parameters()) p.grad?.div_(divisor);
                             training.Optimizer.step();
                             training.Optimizer.zero_grad();
                             training.PendingSamples = 0;

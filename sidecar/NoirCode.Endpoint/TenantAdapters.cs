@@ -7,7 +7,7 @@ namespace NoirCode.Endpoint;
 public sealed class TenantAdapter
 {
     public required LoraAdapter Adapter { get; init; }
-    public required torch.optim.Optimizer Optimizer { get; init; }
+    public required Core.Training.AdamW Optimizer { get; init; }
     public long Steps { get; set; }
     public int PendingSamples { get; set; }
 }
@@ -38,7 +38,7 @@ public sealed class TenantAdapters
             adapter.Load(path);
             steps = File.Exists(path + ".steps") ? long.Parse(File.ReadAllText(path + ".steps")) : 1;
         }
-        var optimizer = torch.optim.AdamW(adapter.parameters(), learningRate > 0 ? learningRate : _options.LearningRate);
+        var optimizer = new Core.Training.AdamW(adapter.parameters(), learningRate > 0 ? learningRate : _options.LearningRate);
         return _adapters[tenant] = new TenantAdapter { Adapter = adapter, Optimizer = optimizer, Steps = steps };
     }
 

@@ -27,6 +27,8 @@ public sealed record TuneSettings(int Steps, int Batch, int SequenceLength, doub
 public sealed class SplitFineTuner
 {
     public const string BindingFile = TunedShardWriter.BindingFile;
+    /// <summary>AdamW's state (safetensors inside, named so the shard's weight loader skips it).</summary>
+    const string OptimizerFile = "adamw.bin";
     readonly ClientModel _client;
     readonly PrivacyKeys _keys;
     readonly RemoteTrainingSession _remote;
@@ -47,7 +49,7 @@ public sealed class SplitFineTuner
     {
         _client.Embedding.Weight.requires_grad_(false); // INDVocab is the privacy mechanism's output: fixed
         var parameters = Trainable().Select(w => w.P).ToList();
-        var optimizer = optim.AdamW(parameters, s.LearningRate, weight_decay: 0.0);
+        var optimizer = new AdamW(parameters, s.LearningRate, weightDecay: 0.0);
         var state = LoadState(optimizer);
         int step = (int)state["step"]!;
         var losses = state["losses"]!.AsArray().Select(x => (double)x!).ToList();
@@ -77,7 +79,8 @@ public sealed class SplitFineTuner
                 stepLoss += loss.item<float>();
             }
             using (no_grad())
-                foreach (var p in parameters) p.grad?.div_(s.Batch); // the average of per-sample gradients
+            using (var batch = s.Batch.ToScalar()) // explicit and kept alive through the calls (see RmsNorm)
+                foreach (var p in parameters) p.grad?.div_(batch); // the average of per-sample gradients
             nn.utils.clip_grad_norm_(parameters, 1.0);
             optimizer.step();
             _remote.Step();
@@ -96,22 +99,22 @@ public sealed class SplitFineTuner
         return losses;
     }
 
-    JsonObject LoadState(TorchSharp.Modules.OptimizerHelper optimizer)
+    JsonObject LoadState(AdamW optimizer)
     {
         string stateFile = Path.Combine(_out, "tuning_state.json");
         if (!File.Exists(stateFile)) return new JsonObject { ["step"] = 0, ["losses"] = new JsonArray() };
         CheckBinding(_out, _keys.Metadata.KeyId);
-        optimizer.load_state_dict(Path.Combine(_out, "optimizer.bin"));
+        // A checkpoint from before NoirCode had its own AdamW keeps its weights; its moments start afresh.
+        if (File.Exists(Path.Combine(_out, OptimizerFile))) optimizer.Load(Path.Combine(_out, OptimizerFile));
         return JsonNode.Parse(File.ReadAllText(stateFile))!.AsObject();
     }
 
     /// <summary>Writes the tuned client shard (owner-only) with its binding to the keys and the resume state.</summary>
-    void Save(TorchSharp.Modules.OptimizerHelper optimizer, JsonObject state, string sourceModelFolder)
+    void Save(AdamW optimizer, JsonObject state, string sourceModelFolder)
     {
         var tuned = Trainable().Select(w => TensorData.Of(w.Name, "F32", w.P.shape, TensorBytes.ToBytes(w.P, ScalarType.Float32)));
         TunedShardWriter.Write(_out, sourceModelFolder, _client.Config, _client.Split, _keys.Metadata.ModelFingerprint, tuned, _keys.Metadata, (int)state["step"]!);
-        optimizer.save_state_dict(Path.Combine(_out, "optimizer.bin"));
-        File.SetUnixFileMode(Path.Combine(_out, "optimizer.bin"), SecureFiles.OwnerFile);
+        optimizer.Save(Path.Combine(_out, OptimizerFile), SecureFiles.OwnerFile);
         SecureFiles.WriteAllText(Path.Combine(_out, "tuning_state.json"), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 

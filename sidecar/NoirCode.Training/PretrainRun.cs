@@ -36,9 +36,10 @@ public sealed class PretrainRun
         var sampler = new FimSampler(train, model.Tokenizer, s.SequenceLength);
         var heldOutSampler = new FimSampler(heldOut, model.Tokenizer, s.SequenceLength);
         var parameters = model.parameters().ToList();
-        var optimizer = optim.AdamW(parameters, s.LearningRate, beta1: 0.9, beta2: 0.95, weight_decay: 0.1);
+        var optimizer = new AdamW(parameters, s.LearningRate, beta1: 0.9, beta2: 0.95, weightDecay: 0.1);
         var state = File.Exists(StateFile) ? JsonNode.Parse(File.ReadAllText(StateFile))!.AsObject() : new JsonObject { ["step"] = 0, ["tokens"] = 0L, ["seconds"] = 0.0, ["history"] = new JsonArray() };
-        if (File.Exists(Path.Combine(Checkpoint, "optimizer.bin"))) optimizer.load_state_dict(Path.Combine(Checkpoint, "optimizer.bin"));
+        // AdamW's state (safetensors inside, named so the weight loader skips it); an older checkpoint's moments start afresh.
+        if (File.Exists(Path.Combine(Checkpoint, "adamw.bin"))) optimizer.Load(Path.Combine(Checkpoint, "adamw.bin"));
         int step = (int)state["step"]!;
         long tokens = (long)state["tokens"]!;
         double secondsBefore = (double)state["seconds"]!;
@@ -49,7 +50,7 @@ public sealed class PretrainRun
         while (step < s.Steps && sitting.Elapsed.TotalMinutes < s.MinutesThisSitting)
         {
             double lr = LearningRate(step, s);
-            foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+            optimizer.LearningRate = lr;
             var rng = new Random(s.Seed * 1_000_003 + step);
             using (var scope = NewDisposeScope())
             {
@@ -123,7 +124,7 @@ public sealed class PretrainRun
         return total / count;
     }
 
-    void SaveCheckpoint(CausalLM model, TorchSharp.Modules.OptimizerHelper optimizer, JsonObject state)
+    void SaveCheckpoint(CausalLM model, AdamW optimizer, JsonObject state)
     {
         string tmp = Checkpoint + ".tmp";
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
@@ -131,7 +132,7 @@ public sealed class PretrainRun
         foreach (var f in Directory.GetFiles(ModelFolder).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
             File.Copy(f, Path.Combine(tmp, Path.GetFileName(f)));
         WeightFolderWriter.Write(tmp, model.NamedWeights().Select(w => TensorData.Of(w.Name, "F32", w.P.shape, TensorBytes.ToBytes(w.P, ScalarType.Float32))).ToList());
-        optimizer.save_state_dict(Path.Combine(tmp, "optimizer.bin"));
+        optimizer.Save(Path.Combine(tmp, "adamw.bin"));
         File.WriteAllText(Path.Combine(tmp, "state.json"), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         // Swap whole folders so a kill at any moment leaves either the old checkpoint or the new one.
         string old = Checkpoint + ".old";

@@ -41,7 +41,7 @@ public sealed class LearnedInversion : ICloudAttack
             _out.bias!.zero_();
         }
         var parameters = new[] { _up.weight!, _up.bias!, _down.weight!, _down.bias!, _out.weight!, _out.bias! };
-        var optimizer = optim.AdamW(parameters, s.LearningRate, weight_decay: 0.0);
+        var optimizer = new Core.Training.AdamW(parameters.Select(p => (TorchSharp.Modules.Parameter)p), s.LearningRate, weightDecay: 0.0);
         var labels = tensor(k.PublicLabels);
         long n = x.shape[0], batches = (n + s.Batch - 1) / s.Batch;
         var rng = new Generator((ulong)s.Seed);

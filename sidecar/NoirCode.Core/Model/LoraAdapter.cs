@@ -62,6 +62,9 @@ public sealed class LoraAdapter : nn.Module
         }
     }
 
-    internal static Tensor Delta(Tensor x, Parameter a, Parameter b, double scale) =>
-        nn.functional.linear(nn.functional.linear(x, a), b) * scale;
+    internal static Tensor Delta(Tensor x, Parameter a, Parameter b, double scale)
+    {
+        using var s = scale.ToScalar(); // explicit and kept alive through the call (see RmsNorm)
+        return nn.functional.linear(nn.functional.linear(x, a), b).mul(s);
+    }
 }

@@ -21,8 +21,12 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
+        // Explicit scalars, disposed after use: TorchSharp hands an implicit one (`t + 1e-5`) to libtorch without keeping
+        // it alive, and a garbage collection can free it mid-call (ScalarLifetimeTests).
+        using var eps = _eps.ToScalar();
+        using var one = 1.ToScalar();
         var xf = x.to(ScalarType.Float32);
-        var normed = xf * rsqrt(xf.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps);
+        var normed = xf * rsqrt((xf * xf).mean(new long[] { -1 }, keepdim: true).add(eps, one));
         return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
     }
 }
