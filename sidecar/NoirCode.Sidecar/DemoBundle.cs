@@ -27,7 +27,8 @@ public sealed record DemoBundle(string KeysFolder, string ClientFolder, string E
     public DemoBundle Install(string cacheFolder)
     {
         string keyId = PrivacyKeys.ReadMetadata(KeysFolder).KeyId;
-        string target = Path.Combine(cacheFolder, "demo-" + keyId);
+        // The endpoint's state is named by its content too: a retuned bundle (same keys, new LoRA) must not reuse an old copy.
+        string target = Path.Combine(cacheFolder, $"demo-{keyId}-{ContentId(EndpointStateFolder)}");
         var installed = new DemoBundle(Path.Combine(target, "keys"), ClientFolder, Path.Combine(target, "endpoint"));
         if (!File.Exists(Path.Combine(installed.KeysFolder, PrivacyKeys.TablesFile)))
         {
@@ -40,6 +41,17 @@ public sealed record DemoBundle(string KeysFolder, string ClientFolder, string E
             Directory.Move(tmp, target);
         }
         return installed;
+    }
+
+    static string ContentId(string folder)
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var file in Directory.GetFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetRelativePath(folder, file) + "\n"));
+            sha.AppendData(File.ReadAllBytes(file));
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset())[..12];
     }
 
     static void CopyOwnerOnly(string from, string to)
