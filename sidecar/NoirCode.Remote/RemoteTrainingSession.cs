@@ -20,6 +20,10 @@ public sealed class RemoteTrainingSession : IDisposable
 
     public long StepsSoFar { get; }
 
+    /// <summary>Each middle output as it arrives (sample id, [1, T, D]): what the endpoint computed and knows, so
+    /// the attack harness can stand in the endpoint's place. Handlers must not keep the tensor (copy it).</summary>
+    public event Action<ulong, Tensor>? MiddleReceived;
+
     public RemoteTrainingSession(EndpointClientOptions options, EgressGuard guard, string modelFingerprint, int hiddenSize, double learningRate = 0)
     {
         _options = options; _guard = guard; _hidden = hiddenSize;
@@ -35,7 +39,9 @@ public sealed class RemoteTrainingSession : IDisposable
         var packet = _guard.Admit(encoderOutput, EgressKind.HiddenStates, 0);
         Send(new TrainRequest { Forward = new TrainForward { SampleId = sampleId, Hidden = HiddenBlocks.FromPacket(packet) } });
         var reply = Receive(TrainReply.KindOneofCase.Forward).Forward;
-        return HiddenBlocks.Decode(reply.Hidden, _hidden, packet.Tokens);
+        var middle = HiddenBlocks.Decode(reply.Hidden, _hidden, packet.Tokens);
+        MiddleReceived?.Invoke(sampleId, middle);
+        return middle;
     }
 
     /// <summary>dLoss/d(middle output) → dLoss/d(encoder output)</summary>

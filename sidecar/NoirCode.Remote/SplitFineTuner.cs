@@ -58,7 +58,7 @@ public sealed class SplitFineTuner
         var sinceCheckpoint = Stopwatch.StartNew();
         while (step < s.Steps)
         {
-            var rng = new Random(s.Seed * 1_000_003 + step);
+            var rng = StepRandom(s, step);
             optimizer.zero_grad();
             double stepLoss = 0;
             for (int b = 0; b < s.Batch; b++)
@@ -117,6 +117,9 @@ public sealed class SplitFineTuner
         optimizer.Save(Path.Combine(_out, OptimizerFile), SecureFiles.OwnerFile);
         SecureFiles.WriteAllText(Path.Combine(_out, "tuning_state.json"), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
+
+    /// <summary>The sampler's random source for a step: resumable runs and the attack harness redraw the same samples.</summary>
+    public static Random StepRandom(TuneSettings s, int step) => new(s.Seed * 1_000_003 + step);
 
     /// <summary>Refuses a tuned shard made for other keys: its decoder speaks another permutation.</summary>
     public static void CheckBinding(string folder, string keyId)

@@ -60,26 +60,12 @@ public static class ReportRun
         string fingerprint = ModelFingerprint.Of(o.PublicModel);
         foreach (var spec in o.Settings)
         {
-            using var client = Open(spec, o, fingerprint, notes);
+            using var client = ClientUnderTest.ForSetting(spec, o.PublicModel, o.Split, o.Wire, fingerprint, notes);
             results.Add(evaluation.Run(client, sequences, client.Keys?.Metadata.Epsilon, spec.Tuned));
         }
         var context = new ReportContext(Path.GetFileName(Path.TrimEndingDirectorySeparator(o.PublicModel)), corpus.Source, corpus.TokenCount,
             knowledge.PublicLabels.LongLength, Path.GetFileName(o.PrivateFile), sequences.Count, o.MaxTokens, o.Wire.ToString(),
             clock.Elapsed.TotalSeconds, $"{Environment.ProcessorCount} CPU cores", notes);
         return (context, results);
-    }
-
-    static ClientUnderTest Open(SettingSpec spec, ReportOptions o, string fingerprint, List<string> notes)
-    {
-        if (spec.FreshEpsilon is double eps)
-        {
-            var client = ClientModel.Load(spec.ClientFolder, o.Split, untieHead: true);
-            var (embedding, dtype) = PrivacyKeys.ReadEmbedding(o.PublicModel, client.Config);
-            var (keys, stats) = PrivacyKeys.Generate(embedding, client.Config, fingerprint, eps, label: "attack-harness", tableDtype: dtype);
-            if (!stats.Theorem1Holds)
-                notes.Add($"{spec.Name}: ε = {eps} is below this model's Theorem 1 minimum ({stats.Theorem1MinEpsilon:G3}); keys made anyway for the measurement.");
-            return new ClientUnderTest(spec.Name, client, keys, o.Wire);
-        }
-        return ClientUnderTest.Load(spec.Name, spec.ClientFolder, spec.KeysFolder, o.Split, o.Wire);
     }
 }

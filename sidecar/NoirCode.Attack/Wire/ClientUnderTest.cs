@@ -1,3 +1,4 @@
+using NoirCode.Attack.Evaluation;
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Privacy.Egress;
@@ -40,6 +41,22 @@ public sealed class ClientUnderTest : IDisposable
             Remote.SplitFineTuner.CheckBinding(modelFolder, keys.Metadata.KeyId);
         }
         return new ClientUnderTest(name, client, keys, wire);
+    }
+
+    /// <summary>Opens the client a report setting names; fresh keys are made in memory (never saved), and a
+    /// note says when their ε is below the model's Theorem 1 minimum.</summary>
+    public static ClientUnderTest ForSetting(SettingSpec spec, string publicModel, SplitSpec split, WireDtype wire, string fingerprint, List<string> notes)
+    {
+        if (spec.FreshEpsilon is double eps)
+        {
+            var client = ClientModel.Load(spec.ClientFolder, split, untieHead: true);
+            var (embedding, dtype) = PrivacyKeys.ReadEmbedding(publicModel, client.Config);
+            var (keys, stats) = PrivacyKeys.Generate(embedding, client.Config, fingerprint, eps, label: "attack-harness", tableDtype: dtype);
+            if (!stats.Theorem1Holds)
+                notes.Add($"{spec.Name}: ε = {eps} is below this model's Theorem 1 minimum ({stats.Theorem1MinEpsilon:G3}); keys made anyway for the measurement.");
+            return new ClientUnderTest(spec.Name, client, keys, wire);
+        }
+        return Load(spec.Name, spec.ClientFolder, spec.KeysFolder, split, wire);
     }
 
     /// <summary>What the cloud receives for these tokens sent from position 0: float32 [T, D].</summary>

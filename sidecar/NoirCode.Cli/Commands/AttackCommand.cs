@@ -38,35 +38,13 @@ public static class AttackCommand
         var cmd = new Command("attack", "Attack the split as an honest-but-curious cloud would and report what it recovers (privacy report)")
         {
             model, keys, epsilons, tuned, withUntuned, fclean, noUnprotected, publicDir, publicTokens, inversionTokens, epochs,
-            privateFile, limit, maxTokens, proposals, utility, output, split, wire, json, Prompt(), Render(),
+            privateFile, limit, maxTokens, proposals, utility, output, split, wire, json, Prompt(), Render(), VolumeCommand.Create(),
         };
         cmd.SetAction(r =>
         {
             string publicModel = r.GetValue(model)!;
-            var settings = new List<SettingSpec>();
-            if (!r.GetValue(noUnprotected)) settings.Add(new SettingSpec("unprotected", publicModel, Tuned: false));
-            if (r.GetValue(fclean) is { } clean) settings.Add(new SettingSpec("fclean", clean, Tuned: true));
-            var keyFolders = List(r.GetValue(keys));
-            var tunedFolders = List(r.GetValue(tuned));
-            if (tunedFolders.Count > 0 && tunedFolders.Count != keyFolders.Count)
-                throw new ArgumentException($"--tuned names {tunedFolders.Count} shards but --keys {keyFolders.Count} key folders; give one tuned shard per key folder");
-            for (int i = 0; i < keyFolders.Count; i++)
-            {
-                double eps = PrivacyKeys.ReadMetadata(keyFolders[i]).Epsilon;
-                string name = $"eps{eps:G}";
-                if (tunedFolders.Count > 0)
-                {
-                    settings.Add(new SettingSpec(name, tunedFolders[i], Tuned: true, KeysFolder: keyFolders[i]));
-                    if (r.GetValue(withUntuned)) settings.Add(new SettingSpec(name + "-untuned", publicModel, Tuned: false, KeysFolder: keyFolders[i]));
-                }
-                else settings.Add(new SettingSpec(name + "-untuned", publicModel, Tuned: false, KeysFolder: keyFolders[i]));
-            }
-            foreach (var e in List(r.GetValue(epsilons)))
-            {
-                if (!double.TryParse(e, System.Globalization.CultureInfo.InvariantCulture, out double eps) || !(eps > 0))
-                    throw new ArgumentException($"--epsilons must be positive numbers, not '{e}'");
-                settings.Add(new SettingSpec($"eps{eps:G}-untuned", publicModel, Tuned: false, FreshEpsilon: eps));
-            }
+            var settings = Settings(publicModel, r.GetValue(noUnprotected), r.GetValue(fclean), r.GetValue(keys), r.GetValue(tuned), r.GetValue(withUntuned),
+                r.GetValue(epsilons));
             if (settings.Count == 0) throw new ArgumentException("nothing to attack: give --keys, --epsilons or --fclean, or drop --no-unprotected");
             var table = r.GetValue(utility) is { } u ? UtilityTable.Load(u) : UtilityTable.Empty();
             var options = new ReportOptions
@@ -162,8 +140,39 @@ public static class AttackCommand
         Console.Error.WriteLine($"wrote {md}, {stem}.json and {stem}.png");
     }
 
-    static List<string> List(string? text) =>
+    /// <summary>The client settings a report attacks: the unprotected split, fClean, each key folder (tuned or on
+    /// the public client) and fresh keys at each ε.</summary>
+    internal static List<SettingSpec> Settings(string publicModel, bool noUnprotected, string? fclean, string? keys, string? tuned, bool withUntuned, string? epsilons)
+    {
+        var settings = new List<SettingSpec>();
+        if (!noUnprotected) settings.Add(new SettingSpec("unprotected", publicModel, Tuned: false));
+        if (fclean is { } clean) settings.Add(new SettingSpec("fclean", clean, Tuned: true));
+        var keyFolders = List(keys);
+        var tunedFolders = List(tuned);
+        if (tunedFolders.Count > 0 && tunedFolders.Count != keyFolders.Count)
+            throw new ArgumentException($"--tuned names {tunedFolders.Count} shards but --keys {keyFolders.Count} key folders; give one tuned shard per key folder");
+        for (int i = 0; i < keyFolders.Count; i++)
+        {
+            var meta = PrivacyKeys.ReadMetadata(keyFolders[i]);
+            string name = meta.Demo ? "demo" : $"eps{meta.Epsilon:G}";
+            if (tunedFolders.Count > 0)
+            {
+                settings.Add(new SettingSpec(name, tunedFolders[i], Tuned: true, KeysFolder: keyFolders[i]));
+                if (withUntuned) settings.Add(new SettingSpec(name + "-untuned", publicModel, Tuned: false, KeysFolder: keyFolders[i]));
+            }
+            else settings.Add(new SettingSpec(name + "-untuned", publicModel, Tuned: false, KeysFolder: keyFolders[i]));
+        }
+        foreach (var e in List(epsilons))
+        {
+            if (!double.TryParse(e, System.Globalization.CultureInfo.InvariantCulture, out double eps) || !(eps > 0))
+                throw new ArgumentException($"--epsilons must be positive numbers, not '{e}'");
+            settings.Add(new SettingSpec($"eps{eps:G}-untuned", publicModel, Tuned: false, FreshEpsilon: eps));
+        }
+        return settings;
+    }
+
+    internal static List<string> List(string? text) =>
         text == null ? new() : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
 
-    static long Positive(long value, string name) => value > 0 ? value : throw new ArgumentException($"{name} must be positive");
+    internal static long Positive(long value, string name) => value > 0 ? value : throw new ArgumentException($"{name} must be positive");
 }

@@ -43,7 +43,7 @@ public sealed class CausalLM : nn.Module
         return new CausalLM(config, tokenizer, embedding, blocks, head);
     }
 
-    internal static CodeTokenizer LoadTokenizer(string folder, ModelConfig config)
+    public static CodeTokenizer LoadTokenizer(string folder, ModelConfig config)
     {
         var tokenizer = CodeTokenizer.Load(folder, config.EosTokenIds);
         if (tokenizer.IdCount > config.VocabSize)

@@ -11,6 +11,9 @@ public sealed class OutputHead : nn.Module<Tensor, Tensor>
     readonly RmsNorm norm;
     readonly Parameter lm_head;
     public bool Tied { get; }
+    /// <summary>The final norm and the head matrix [V, D], for analyses that need the logits' Jacobian in parts.</summary>
+    public RmsNorm Norm => norm;
+    public Parameter Weight => lm_head;
 
     public OutputHead(ModelConfig c, Tensor normWeight, Parameter headWeight, bool tied) : base(nameof(OutputHead))
     {

@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using NoirCode.Attack.Attacks;
+using NoirCode.Attack.Data;
+using NoirCode.Attack.Decipherment;
+using NoirCode.Attack.Evaluation;
+using NoirCode.Attack.Wire;
+using NoirCode.Core.Model;
+using NoirCode.Core.Tokenization;
+using NoirCode.Core.Util;
+using NoirCode.Privacy.Egress;
+using NoirCode.Privacy.Keys;
+
+namespace NoirCode.Attack.Volume;
+
+public sealed record VolumeOptions
+{
+    public required string PublicModel { get; init; }
+    public required IReadOnlyList<SettingSpec> Settings { get; init; }
+    /// <summary>Folders of public .py code for the attacker's language model (null entry: the python3 stdlib).</summary>
+    public IReadOnlyList<string?> PublicFolders { get; init; } = new string?[] { null };
+    public long PublicTokens { get; init; } = 20_000_000;
+    /// <summary>Folders of .py code that stand for the user's private code (never in the attacker's corpus).</summary>
+    public required IReadOnlyList<string> PrivateFolders { get; init; }
+    public long[] Volumes { get; init; } = { 1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000 };
+    /// <summary>Tokens per request window sent from position 0.</summary>
+    public int Window { get; init; } = 512;
+    public long CalibrationTokens { get; init; } = 50_000;
+    public SplitSpec Split { get; init; } = SplitSpec.Default;
+    public WireDtype Wire { get; init; } = WireDtype.Float16;
+    public bool Oracle { get; init; } = true;
+    /// <summary>Finished parts are kept here (scores only, never code) so that an interrupted run resumes.</summary>
+    public required string WorkFolder { get; init; }
+}
+
+public sealed record VolumeResult(string PublicSource, long PublicTokens, string PrivateSource, long PrivateTokens, int Window,
+    IReadOnlyList<DecipherScore> Oracle, IReadOnlyList<VolumeCurve> Curves, double Seconds, string Machine);
+
+/// <summary>
+/// <c>noir attack volume</c>: the strongest inference attack we have (streaming clustering of what the cloud
+/// receives, then decipherment with a Kneser–Ney trigram model of public code), measured against how much traffic
+/// the cloud has seen under one key; first on an oracle substitution cipher of the same private code (the proof
+/// that the decipherer is strong), then on each client setting's real encoder outputs.
+/// </summary>
+public static class VolumeRun
+{
+    static readonly double[] Thresholds = { 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98 };
+
+    public static VolumeResult Execute(VolumeOptions o, IProgressSink progress)
+    {
+        var clock = Stopwatch.StartNew();
+        Directory.CreateDirectory(o.WorkFolder);
+        var config = ModelConfig.Load(o.PublicModel);
+        var tokenizer = CausalLM.LoadTokenizer(o.PublicModel, config);
+        var classes = new TokenClasses(tokenizer, config.VocabSize);
+        var (publicDocs, publicSource) = LoadCode(o.PublicFolders, tokenizer, o.PublicTokens);
+        var (privateDocs, privateSource) = LoadCode(o.PrivateFolders.Select(f => (string?)f).ToList(), tokenizer, long.MaxValue);
+        // Decontamination: the attacker's public code holds none of the private files.
+        var privateSet = new HashSet<string>(privateDocs.Select(Fingerprint));
+        publicDocs = publicDocs.Where(d => !privateSet.Contains(Fingerprint(d))).ToList();
+        long maxVolume = o.Volumes.Max();
+        var traffic = PublicCorpus.Slice(privateDocs).Windows(o.Window, maxVolume);
+        long trafficTokens = traffic.Sum(w => (long)w.Length);
+        if (trafficTokens < maxVolume)
+            throw new ArgumentException($"the private code holds {trafficTokens} tokens in windows, fewer than the largest volume {maxVolume}; add folders or lower --volumes");
+        progress.Report("attacker's language model", 0, 1, $"{publicDocs.Sum(d => (long)d.Length)} public tokens");
+        var lm = new KneserNeyTrigram(publicDocs, config.VocabSize);
+        var decipherer = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(), progress);
+        progress.Done("attacker's language model");
+
+        var oracle = new List<DecipherScore>();
+        if (o.Oracle)
+            oracle = Checkpointed(o, "oracle", () =>
+            {
+                var key = OracleCipher.RandomKey(config.VocabSize, seed: 2013);
+                var cipher = OracleCipher.Encipher(traffic, key);
+                return new JsonObject { ["volume"] = VolumeCurve.PointsJson(Curve(o.Volumes, traffic, cipher, decipherer, classes, progress, "oracle")) };
+            }, j => VolumeCurve.PointsFrom(j["volume"]!.AsArray()));
+
+        var curves = new List<VolumeCurve>();
+        string fingerprint = ModelFingerprint.Of(o.PublicModel);
+        foreach (var spec in o.Settings)
+            curves.Add(Checkpointed(o, spec.Name, () => Attack(spec, o, fingerprint, publicDocs, traffic, decipherer, classes, progress).ToJson(),
+                VolumeCurve.FromJson));
+        return new VolumeResult(publicSource, publicDocs.Sum(d => (long)d.Length), privateSource, trafficTokens, o.Window, oracle, curves,
+            clock.Elapsed.TotalSeconds, $"{Environment.ProcessorCount} CPU cores");
+    }
+
+    static VolumeCurve Attack(SettingSpec spec, VolumeOptions o, string fingerprint, List<int[]> publicDocs, List<int[]> traffic,
+        SubstitutionDecipherer decipherer, TokenClasses classes, IProgressSink progress)
+    {
+        var clock = Stopwatch.StartNew();
+        using var client = ClientUnderTest.ForSetting(spec, o.PublicModel, o.Split, o.Wire, fingerprint, new List<string>());
+        bool keyed = client.Keys != null;
+        // The attacker's calibration: its own keys (or none, as the setting sends) on public code it knows.
+        using var simulation = new ClientUnderTest("attacker simulation", ClientModel.Load(o.PublicModel, o.Split, untieHead: true),
+            keyed ? SimulatedKeys(o.PublicModel, fingerprint) : null, o.Wire);
+        var calibrationWindows = PublicCorpus.Slice(publicDocs.AsEnumerable().Reverse().ToList()).Windows(o.Window, o.CalibrationTokens);
+        var calibrationViews = calibrationWindows.Select(w => simulation.CloudView(w)).ToList();
+        var (threshold, _, _) = StreamingClusterer.Calibrate(calibrationViews, calibrationWindows, Thresholds);
+        foreach (var v in calibrationViews) v.Dispose();
+
+        using var clusterer = new StreamingClusterer(client.Client.Config.HiddenSize, threshold);
+        for (int i = 0; i < traffic.Count; i++)
+        {
+            using var view = client.CloudView(traffic[i]);
+            clusterer.Add(view);
+            if (i % 20 == 0) progress.Report($"{spec.Name}: clustering the wire", i + 1, traffic.Count, $"{clusterer.Clusters} clusters");
+        }
+        var symbols = StreamingClusterer.Split(clusterer.Assignments(), traffic.Select(t => t.Length));
+        progress.Done($"{spec.Name}: clustering the wire");
+        var (purity, completeness) = ClusterAgreement.Of(symbols, traffic);
+        var points = Curve(o.Volumes, traffic, symbols, decipherer, classes, progress, spec.Name);
+        return new VolumeCurve(spec.Name, client.Keys?.Metadata.Epsilon, keyed, spec.Tuned, points, clusterer.Clusters, threshold, purity, completeness,
+            clock.Elapsed.TotalSeconds);
+    }
+
+    static PrivacyKeys SimulatedKeys(string publicModel, string fingerprint)
+    {
+        var config = ModelConfig.Load(publicModel);
+        var (embedding, dtype) = PrivacyKeys.ReadEmbedding(publicModel, config);
+        return PrivacyKeys.Generate(embedding, config, fingerprint, 13, label: "attacker-simulation", tableDtype: dtype).Keys;
+    }
+
+    /// <summary>Deciphers each prefix of the stream on its own, as a cloud that had seen only that much would.</summary>
+    static List<DecipherScore> Curve(long[] volumes, List<int[]> truth, List<int[]> symbols, SubstitutionDecipherer decipherer, TokenClasses classes,
+        IProgressSink progress, string name)
+    {
+        var points = new List<DecipherScore>();
+        foreach (long volume in volumes.Order())
+        {
+            var prefix = CipherStream.Prefix(symbols, volume);
+            var naming = decipherer.Solve(new CipherStream(prefix));
+            var score = DecipherScore.Of(CipherStream.Prefix(truth, volume), prefix, naming, classes);
+            points.Add(score);
+            progress.Report($"{name}: deciphering by volume", points.Count, volumes.Length,
+                $"{volume} tokens: {score.PositionAccuracy:P1} of positions, {score.ContentPositionAccuracy:P1} of content");
+        }
+        progress.Done($"{name}: deciphering by volume");
+        return points;
+    }
+
+    static T Checkpointed<T>(VolumeOptions o, string name, Func<JsonObject> compute, Func<JsonObject, T> read)
+    {
+        string path = Path.Combine(o.WorkFolder, $"{name}-to-{o.Volumes.Max()}.json");
+        if (File.Exists(path)) return read(JsonNode.Parse(File.ReadAllText(path))!.AsObject());
+        var json = compute();
+        File.WriteAllText(path + ".tmp", json.ToJsonString());
+        File.Move(path + ".tmp", path, overwrite: true);
+        return read(json);
+    }
+
+    static (List<int[]> Docs, string Source) LoadCode(IReadOnlyList<string?> folders, CodeTokenizer tokenizer, long maxTokens)
+    {
+        var docs = new List<int[]>();
+        var sources = new List<string>();
+        foreach (var folder in folders)
+        {
+            var corpus = PublicCorpus.Load(folder, tokenizer, maxTokens - docs.Sum(d => (long)d.Length));
+            docs.AddRange(corpus.Documents);
+            sources.Add(corpus.Source);
+        }
+        return (docs, string.Join(", ", sources));
+    }
+
+    static string Fingerprint(int[] doc) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(doc.AsSpan())));
+}

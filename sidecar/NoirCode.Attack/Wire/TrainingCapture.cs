@@ -1,0 +1,38 @@
+using NoirCode.Privacy.Egress;
+using NoirCode.Remote;
+using static TorchSharp.torch;
+
+namespace NoirCode.Attack.Wire;
+
+/// <summary>
+/// What the endpoint holds of a STuning run, per sample in order: the middle output it computed (Ë) and the
+/// boundary gradient the client sent back for it, captured at the client's egress guard (the same bytes the
+/// endpoint received). Samples pair up by order: the tuner sends each sample's gradient before the next forward.
+/// </summary>
+public sealed class TrainingCapture : IEgressTap, IDisposable
+{
+    readonly List<(ulong SampleId, Tensor Middle)> _middles = new();
+    readonly List<Tensor> _gradients = new();
+
+    public TrainingCapture(EgressGuard guard, RemoteTrainingSession session)
+    {
+        guard.AddTap(this);
+        session.MiddleReceived += (id, middle) => _middles.Add((id, middle[0].to_type(ScalarType.Float32).detach().clone().DetachFromDisposeScope()));
+    }
+
+    public void Observe(EgressPacket packet)
+    {
+        if (packet.Kind != EgressKind.BoundaryGradient) return;
+        _gradients.Add(HiddenStateCodec.Decode(packet.Payload, packet.Dtype, packet.Tokens, packet.HiddenSize)[0].DetachFromDisposeScope());
+    }
+
+    /// <summary>(sample id, Ë [T, D], ∂L/∂Ë [T, D]) for every sample whose gradient was sent.</summary>
+    public IReadOnlyList<(ulong SampleId, Tensor Middle, Tensor Gradient)> Samples =>
+        _gradients.Select((g, i) => (_middles[i].SampleId, _middles[i].Middle, g)).ToList();
+
+    public void Dispose()
+    {
+        foreach (var (_, m) in _middles) m.Dispose();
+        foreach (var g in _gradients) g.Dispose();
+    }
+}

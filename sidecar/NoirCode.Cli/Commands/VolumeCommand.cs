@@ -1,0 +1,66 @@
+using System.CommandLine;
+using NoirCode.Attack.Report;
+using NoirCode.Attack.Volume;
+
+namespace NoirCode.Cli.Commands;
+
+/// <summary><c>noir attack volume</c>: what the strongest inference attack reads as a function of how much traffic
+/// the cloud has seen under one key (and the oracle-cipher proof of the decipherer's strength).</summary>
+public static class VolumeCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model("the public model (whole model folder): what the attacker knows");
+        var keys = new Option<string?>("--keys") { Description = "comma-separated privacy key folders, one setting each" };
+        var tuned = new Option<string?>("--tuned") { Description = "comma-separated tuned client shards, one per --keys folder" };
+        var epsilons = new Option<string?>("--epsilons") { Description = "comma-separated ε values: fresh keys made in memory for this run, on the public client" };
+        var fclean = new Option<string?>("--fclean") { Description = "a client shard tuned without keys" };
+        var noUnprotected = new Option<bool>("--no-unprotected") { Description = "leave out the unprotected split" };
+        var publicDirs = new Option<string?>("--public") { Description = "comma-separated folders of public .py code for the attacker's language model (default: the python3 stdlib)" };
+        var publicTokens = new Option<long>("--public-tokens") { Description = "public tokens for the language model at most", DefaultValueFactory = _ => 20_000_000 };
+        var privateDirs = new Option<string>("--private-code") { Description = "comma-separated folders of .py code standing for the user's private code (e.g. /usr/lib/python3/dist-packages/django)", Required = true };
+        var volumes = new Option<string>("--volumes") { Description = "observed token volumes to measure", DefaultValueFactory = _ => "1000,3000,10000,30000,100000,300000,1000000" };
+        var window = new Option<int>("--window") { Description = "tokens per request, sent from position 0", DefaultValueFactory = _ => 512 };
+        var noOracle = new Option<bool>("--no-oracle") { Description = "skip the oracle-cipher proof of strength" };
+        var work = new Option<string>("--work") { Description = "folder for finished parts (scores only), to resume an interrupted run", DefaultValueFactory = _ => "artifacts/attack-volume" };
+        var report = new Option<string?>("--report") { Description = "a privacy report (.json, from noir attack) to add the curves to; its .md and a -volume.png beside it are rewritten" };
+        var split = CommonOptions.Split();
+        var wire = new Option<string>("--wire") { Description = "wire format the client uses: f16, f32, bf16 or int8", DefaultValueFactory = _ => "f16" };
+        var json = CommonOptions.Json();
+        var cmd = new Command("volume", "The strongest inference attack (streaming clustering + n-gram decipherment) against how much traffic the cloud has seen")
+        {
+            model, keys, tuned, epsilons, fclean, noUnprotected, publicDirs, publicTokens, privateDirs, volumes, window, noOracle, work, report, split, wire, json,
+        };
+        cmd.SetAction(r =>
+        {
+            string publicModel = r.GetValue(model)!;
+            var settings = AttackCommand.Settings(publicModel, r.GetValue(noUnprotected), r.GetValue(fclean), r.GetValue(keys), r.GetValue(tuned),
+                withUntuned: false, r.GetValue(epsilons));
+            var points = AttackCommand.List(r.GetValue(volumes)).Select(v => long.TryParse(v, out long n) && n > 0 ? n
+                : throw new ArgumentException($"--volumes must be positive token counts, not '{v}'")).Distinct().Order().ToArray();
+            if (points.Length == 0) throw new ArgumentException("--volumes is empty");
+            var publicFolders = AttackCommand.List(r.GetValue(publicDirs));
+            var options = new VolumeOptions
+            {
+                PublicModel = publicModel, Settings = settings,
+                PublicFolders = publicFolders.Count == 0 ? new string?[] { null } : publicFolders.Select(f => (string?)f).ToList(),
+                PublicTokens = AttackCommand.Positive(r.GetValue(publicTokens), "--public-tokens"),
+                PrivateFolders = AttackCommand.List(r.GetValue(privateDirs)), Volumes = points,
+                Window = (int)AttackCommand.Positive(r.GetValue(window), "--window"), Oracle = !r.GetValue(noOracle), WorkFolder = r.GetValue(work)!,
+                Split = CommonOptions.ParseSplit(r.GetValue(split)), Wire = ModelRuntimeOptions.ParseWire(r.GetValue(wire)!),
+            };
+            if (options.PrivateFolders.Count == 0) throw new ArgumentException("--private-code names no folder");
+            var result = VolumeRun.Execute(options, CommonOptions.Progress());
+            var o = VolumeReport.ToJson(result);
+            if (r.GetValue(report) is { } path)
+            {
+                VolumeReport.MergeInto(path, result);
+                Console.Error.WriteLine($"added the volume curves to {path}, {Path.ChangeExtension(path, ".md")} and {Path.ChangeExtension(path, null)}-volume.png");
+            }
+            if (r.GetValue(json)) CliJson.Print(o);
+            else Console.Out.Write(VolumeReport.Markdown(result, null));
+            return 0;
+        });
+        return cmd;
+    }
+}
