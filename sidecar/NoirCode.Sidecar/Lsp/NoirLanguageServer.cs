@@ -195,7 +195,8 @@ public sealed class NoirLanguageServer : IDisposable
         if (next.LocalModelFolder != _settings.LocalModelFolder)
             lock (_localLock) { _local?.Engine.Dispose(); _local = null; }
         bool reload = next.ModelFolder != _settings.ModelFolder || !(next.Endpoints ?? Array.Empty<string>()).SequenceEqual(_settings.Endpoints ?? Array.Empty<string>())
-            || next.KeysFolder != _settings.KeysFolder || next.Mode != _settings.Mode || next.Wire != _settings.Wire || next.ApiKey != _settings.ApiKey;
+            || next.KeysFolder != _settings.KeysFolder || next.Mode != _settings.Mode || next.Wire != _settings.Wire || next.ApiKey != _settings.ApiKey
+            || next.AllowCleartextEndpoint != _settings.AllowCleartextEndpoint || next.AllowUnprotectedEndpoint != _settings.AllowUnprotectedEndpoint;
         _settings = next;
         if (reload)
         {
