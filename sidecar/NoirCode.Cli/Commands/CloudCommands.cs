@@ -12,10 +12,11 @@ public static class CloudCommands
     {
         var shard = new Option<string>("--shard") { Description = "cloud shard folder (noir split --cloud-out), or a whole model with --split", Required = true };
         var host = new Option<string>("--host") { Description = "address to bind; anything but loopback needs --tls-cert, --tls-key and --auth", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port") { Description = "port for gRPC, /healthz and /metrics", DefaultValueFactory = _ => 7450 };
+        var port = new Option<int>("--port") { Description = "port for gRPC, /healthz and /metrics (see --metrics-token-file)", DefaultValueFactory = _ => 7450 };
         var cert = new Option<string?>("--tls-cert") { Description = "PEM certificate" };
         var key = new Option<string?>("--tls-key") { Description = "PEM private key" };
         var auth = new Option<string?>("--auth") { Description = "file of 'API_KEY TENANT' lines" };
+        var metricsToken = new Option<string?>("--metrics-token-file") { Description = "owner-only file with the token /metrics requires (Bearer); without it /metrics is served only on loopback without --auth" };
         var state = new Option<string?>("--state-dir") { Description = "folder for tenants' adapters (default: memory only)" };
         var split = CommonOptions.Split();
         var kvBudget = new Option<long>("--kv-budget-mb") { Description = "KV-cache memory for all sessions", DefaultValueFactory = _ => 2048 };
@@ -25,13 +26,13 @@ public static class CloudCommands
         var maxMessage = new Option<int>("--max-message-mb") { DefaultValueFactory = _ => 32 };
         var parent = new Option<int?>("--exit-with-parent") { Description = "stop when this process id is gone (used by the sidecar's local endpoint)" };
         var cmd = new Command("serve", "Serve the middle blocks over gRPC; runs until interrupted")
-            { shard, host, port, cert, key, auth, state, split, kvBudget, perTenant, idle, rate, maxMessage, parent };
+            { shard, host, port, cert, key, auth, metricsToken, state, split, kvBudget, perTenant, idle, rate, maxMessage, parent };
         cmd.SetAction(async (r, cancel) =>
         {
             var options = new EndpointOptions
             {
                 ShardFolder = r.GetValue(shard)!, Host = r.GetValue(host)!, Port = r.GetValue(port),
-                TlsCertificate = r.GetValue(cert), TlsKey = r.GetValue(key), AuthFile = r.GetValue(auth), StateFolder = r.GetValue(state),
+                TlsCertificate = r.GetValue(cert), TlsKey = r.GetValue(key), AuthFile = r.GetValue(auth), MetricsTokenFile = r.GetValue(metricsToken), StateFolder = r.GetValue(state),
                 Split = r.GetValue(split) is { } s ? Core.Model.SplitSpec.Parse(s) : null,
                 KvBudgetBytes = r.GetValue(kvBudget) << 20, MaxSessionsPerTenant = r.GetValue(perTenant),
                 IdleTimeout = TimeSpan.FromSeconds(r.GetValue(idle)), RequestsPerSecondPerTenant = r.GetValue(rate),
