@@ -8,15 +8,19 @@ namespace NoirCode.Sidecar;
 /// <summary>
 /// The embedded default: with no endpoint configured, the sidecar splits the model once (into the user's
 /// cache) and starts `noir cloud serve` on loopback for the middle blocks, so the split runs end to end on this
-/// machine. It is stopped with the sidecar.
+/// machine. It is stopped with the sidecar. It takes one random API key, made for this launch and known only to
+/// this sidecar: on a machine with other users, they can reach the loopback port but cannot use the endpoint
+/// (nor train the "local" LoRA that is saved into this user's cache).
 /// </summary>
 public sealed class EmbeddedEndpoint : IDisposable
 {
     readonly EndpointServerProcess _process;
     public Uri Address => _process.Address;
     public string ClientFolder { get; }
+    /// <summary>The key this launch's endpoint accepts (for the sidecar's client only; never written anywhere lasting).</summary>
+    public string ApiKey { get; }
 
-    EmbeddedEndpoint(EndpointServerProcess process, string clientFolder) { _process = process; ClientFolder = clientFolder; }
+    EmbeddedEndpoint(EndpointServerProcess process, string clientFolder, string apiKey) { _process = process; ClientFolder = clientFolder; ApiKey = apiKey; }
 
     public static string CacheFolder() =>
         Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x
@@ -41,11 +45,24 @@ public sealed class EmbeddedEndpoint : IDisposable
             Directory.Move(tmp, cache);
         }
         noirDll ??= Assembly.GetEntryAssembly()!.Location;
-        var arguments = new List<string> { "--shard", cloudFolder, "--host", "127.0.0.1", "--port", "0", "--exit-with-parent", Environment.ProcessId.ToString() };
-        if (stateFolder != null) arguments.AddRange(new[] { "--state-dir", stateFolder });
-        // The endpoint's log (events and counts, never payloads) joins the sidecar's own, on stderr.
-        var process = EndpointServerProcess.Start(noirDll, arguments, onLogLine: line => Console.Error.WriteLine("local endpoint: " + line));
-        return new EmbeddedEndpoint(process, clientFolder);
+        // The per-launch key reaches the endpoint in an owner-only file in an owner-only folder, which is gone as
+        // soon as the endpoint has read it (it reads its --auth file before it listens).
+        string apiKey = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
+        string authFolder = Directory.CreateTempSubdirectory("noir-embedded-").FullName;
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(authFolder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string authFile = Path.Combine(authFolder, "api-keys");
+        try
+        {
+            var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using (var w = new StreamWriter(new FileStream(authFile, fileOptions))) w.Write($"{apiKey} local\n");
+            var arguments = new List<string> { "--shard", cloudFolder, "--host", "127.0.0.1", "--port", "0", "--auth", authFile, "--exit-with-parent", Environment.ProcessId.ToString() };
+            if (stateFolder != null) arguments.AddRange(new[] { "--state-dir", stateFolder });
+            // The endpoint's log (events and counts, never payloads) joins the sidecar's own, on stderr.
+            var process = EndpointServerProcess.Start(noirDll, arguments, onLogLine: line => Console.Error.WriteLine("local endpoint: " + line));
+            return new EmbeddedEndpoint(process, clientFolder, apiKey);
+        }
+        finally { Directory.Delete(authFolder, true); }
     }
 
     public void Dispose() => _process.Dispose();

@@ -34,7 +34,7 @@ public static class LspCommand
                 embedded = EmbeddedEndpoint.Start(model, stateFolder: demo?.EndpointStateFolder);
                 var runtime = ModelRuntime.Create(new RuntimeSpec
                 {
-                    ModelFolder = demo?.ClientFolder ?? embedded.ClientFolder, Endpoints = new[] { embedded.Address },
+                    ModelFolder = demo?.ClientFolder ?? embedded.ClientFolder, Endpoints = new[] { embedded.Address }, ApiKey = embedded.ApiKey,
                     KeysFolder = demo?.KeysFolder ?? s.KeysFolder, Wire = wire, Progress = progress, Interactive = true,
                 });
                 return runtime with { Mode = runtime.Mode.Replace($"via {embedded.Address}", "via the local demo endpoint"), PublicModelFolder = model };
