@@ -131,6 +131,14 @@ public class LanguageServerProcessTests
         Assert.That(LedgerTokens(), Is.EqualTo(before), "nothing reached the endpoint");
     }
 
+    [Test, Order(2)]
+    public void TheSidecarWritesNoCoreDump()
+    {
+        // Its memory holds your code and keys: a crash must not leave it in a core file.
+        string limits = File.ReadAllText($"/proc/{_sidecar.Process.Id}/limits");
+        Assert.That(limits, Does.Match(@"Max core file size\s+0\s+0\s"), limits);
+    }
+
     [Test, Order(3)]
     public async Task GenerateFunctionReturnsABodyAndWhereItGoes()
     {

@@ -15,6 +15,7 @@ public static class LspCommand
         var cmd = new Command("lsp", "Run the sidecar language server over stdio (settings come from initializationOptions)");
         cmd.SetAction(async (_, cancel) =>
         {
+            CoreDumps.Disable();
             EmbeddedEndpoint? embedded = null;
             ModelRuntime Factory(SidecarSettings s, Core.Util.IProgressSink progress)
             {
