@@ -18,6 +18,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const options = async (): Promise<SidecarOptions> => toSidecarOptions(readSettings());
   // Endpoints the user declined to send the key to, this session: asked once, not on every restart.
   const declined = new Set<string>();
+  // The stored key (with its origins) the running sidecar was started with: a change restarts it.
+  let sentKey = await context.secrets.get(apiKeySecret);
   /** The API key, only for the endpoint origin(s) it was entered for; a new origin is asked about first. */
   const apiKey = async (): Promise<string | undefined> => {
     const endpoint = readSettings().endpoint;
@@ -31,7 +33,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       { modal: true, detail: 'noircode.endpoint changed. Only send the key to a host you trust with it; otherwise set the key for the new endpoint with "NoirCode: Set Endpoint API Key".' },
       'Send the key there');
     if (choice !== 'Send the key there') { declined.add(endpoint); return undefined; }
-    await context.secrets.store(apiKeySecret, serializeStoredKey(allowOrigins(stored, decision.newOrigins)));
+    const allowed = serializeStoredKey(allowOrigins(stored, decision.newOrigins));
+    sentKey = allowed; // recording the new origin is not a new key: no second restart
+    await context.secrets.store(apiKeySecret, allowed);
     return stored.key;
   };
   sidecar = new SidecarClient(context.extensionPath, {
@@ -76,7 +80,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
 
   // A setting the sidecar cannot take back while running, a new endpoint or a new key need a fresh start.
-  let sentKey = await context.secrets.get(apiKeySecret);
   async function settingsChanged(): Promise<void> {
     const next = await options();
     const key = await context.secrets.get(apiKeySecret);
