@@ -4,21 +4,31 @@ using System.Text;
 namespace NoirCode.Endpoint;
 
 /// <summary>
-/// The --auth file: one "API_KEY TENANT" pair per line (# comments), owner-only (mode 600). Keys are held only
-/// as HMAC-SHA256 under a random salt of this process (a memory dump gives no key, and no precomputed table
-/// matches) and compared in constant time; a key listed twice is refused (it would be ambiguous which tenant it
-/// is); the file's contents are never logged.
+/// The --auth file, owner-only (mode 600): one "KEY TENANT" pair per line (# comments), where KEY is the API key
+/// itself (16+ characters) or, better, its salted hash "sha256:SALT:HASH" (hex; HASH = SHA-256(SALT ‖ key), made
+/// by `noir cloud hash-key`), so a copy of the file gives no key away. Plain keys are salted the same way on
+/// loading, so memory holds no key either. Every check hashes against every entry (constant time, whichever
+/// matches); a key listed twice is refused (it would be ambiguous which tenant it is); the file's contents are
+/// never logged.
 /// </summary>
 public sealed class ApiKeys
 {
     public const string LocalTenant = "local";
-    readonly byte[] _salt = RandomNumberGenerator.GetBytes(32);
-    readonly List<(byte[] Hash, string Tenant)> _keys = new();
+    const string HashedPrefix = "sha256:";
+    readonly List<(byte[] Salt, byte[] Hash, string Tenant)> _keys = new();
 
-    byte[] Hash(string key) => HMACSHA256.HashData(_salt, Encoding.UTF8.GetBytes(key));
+    static byte[] SaltedHash(byte[] salt, string key) => SHA256.HashData(salt.Concat(Encoding.UTF8.GetBytes(key)).ToArray());
     public bool Required => _keys.Count > 0;
 
     public static ApiKeys None => new();
+
+    /// <summary>The file line for a key, without the key: "sha256:SALT:HASH" with a fresh random salt.</summary>
+    public static string HashedForm(string key)
+    {
+        if (key.Length < 16 || key.Any(char.IsWhiteSpace)) throw new ArgumentException("an API key has 16 or more characters and no spaces");
+        var salt = RandomNumberGenerator.GetBytes(16);
+        return $"{HashedPrefix}{Convert.ToHexStringLower(salt)}:{Convert.ToHexStringLower(SaltedHash(salt, key))}";
+    }
 
     /// <summary>Secrets in a file others can read are not secret: refused, as ssh refuses such keys.</summary>
     public static void CheckOwnerOnly(string path, string what)
@@ -32,6 +42,7 @@ public sealed class ApiKeys
     {
         CheckOwnerOnly(path, "API key file");
         var keys = new ApiKeys();
+        var plainKeys = new List<string>(); // this load's plain keys, only to find duplicates; dropped on return
         int lineNo = 0;
         foreach (var raw in File.ReadAllLines(path))
         {
@@ -39,12 +50,30 @@ public sealed class ApiKeys
             var line = raw.Trim();
             if (line.Length == 0 || line.StartsWith('#')) continue;
             var parts = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            string Where() => $"{path}:{lineNo}";
             if (parts.Length != 2 || parts[0].Length < 16 || !IsTenantName(parts[1]))
-                throw new FormatException($"{path}:{lineNo}: expected 'API_KEY TENANT' (a key of 16+ characters, a tenant of letters, digits, - or _)");
-            var hash = keys.Hash(parts[0]);
-            if (keys._keys.Any(k => CryptographicOperations.FixedTimeEquals(k.Hash, hash)))
-                throw new FormatException($"{path}:{lineNo}: this API key is already listed on an earlier line; every tenant needs its own key");
-            keys._keys.Add((hash, parts[1]));
+                throw new FormatException($"{Where()}: expected 'KEY TENANT' (a key of 16+ characters or its sha256:SALT:HASH form, a tenant of letters, digits, - or _)");
+            (byte[] Salt, byte[] Hash) entry;
+            if (parts[0].StartsWith(HashedPrefix, StringComparison.Ordinal))
+            {
+                var fields = parts[0][HashedPrefix.Length..].Split(':');
+                try { entry = (Convert.FromHexString(fields[0]), Convert.FromHexString(fields.Length == 2 ? fields[1] : "")); }
+                catch (FormatException) { entry = (Array.Empty<byte>(), Array.Empty<byte>()); }
+                if (fields.Length != 2 || entry.Salt.Length < 8 || entry.Hash.Length != 32)
+                    throw new FormatException($"{Where()}: a hashed key is sha256:SALT:HASH in hex (a salt of 8+ bytes, a 32-byte hash); make one with 'noir cloud hash-key'");
+                if (keys._keys.Any(k => k.Salt.AsSpan().SequenceEqual(entry.Salt) && k.Hash.AsSpan().SequenceEqual(entry.Hash))
+                    || plainKeys.Any(k => CryptographicOperations.FixedTimeEquals(SaltedHash(entry.Salt, k), entry.Hash)))
+                    throw new FormatException($"{Where()}: this API key is already listed on an earlier line; every tenant needs its own key");
+            }
+            else
+            {
+                if (keys._keys.Any(k => CryptographicOperations.FixedTimeEquals(SaltedHash(k.Salt, parts[0]), k.Hash)))
+                    throw new FormatException($"{Where()}: this API key is already listed on an earlier line; every tenant needs its own key");
+                var salt = RandomNumberGenerator.GetBytes(16);
+                entry = (salt, SaltedHash(salt, parts[0]));
+                plainKeys.Add(parts[0]);
+            }
+            keys._keys.Add((entry.Salt, entry.Hash, parts[1]));
         }
         if (keys._keys.Count == 0) throw new FormatException($"{path} holds no API keys");
         return keys;
@@ -57,9 +86,8 @@ public sealed class ApiKeys
     {
         if (!Required) return LocalTenant;
         if (string.IsNullOrEmpty(key)) return null;
-        var hash = Hash(key);
         string? tenant = null;
-        foreach (var (h, t) in _keys) if (CryptographicOperations.FixedTimeEquals(h, hash)) tenant = t;
+        foreach (var (salt, hash, t) in _keys) if (CryptographicOperations.FixedTimeEquals(SaltedHash(salt, key), hash)) tenant = t;
         return tenant;
     }
 }

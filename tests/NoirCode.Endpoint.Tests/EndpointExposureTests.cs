@@ -85,4 +85,23 @@ public class EndpointExposureTests
         Assert.That(e.Message, Does.Contain(":2:").And.Contain("already listed"));
         Assert.That(ApiKeys.Load(SecretFile(Auth)).TenantFor("key-for-bob-0123456789abc"), Is.EqualTo("bob"));
     }
+
+    [Test]
+    public async Task AKeyFileOfSaltedHashesAuthenticatesWithoutHoldingTheKeys()
+    {
+        string alice = "key-for-alice-0123456789", bob = "key-for-bob-0123456789abc";
+        string file = SecretFile($"{ApiKeys.HashedForm(alice)} alice\n{ApiKeys.HashedForm(bob)} bob\n");
+        Assert.That(File.ReadAllText(file), Does.Not.Contain(alice).And.Not.Contain(bob));
+        Assert.That(ApiKeys.HashedForm(alice), Is.Not.EqualTo(ApiKeys.HashedForm(alice)), "a fresh salt each time");
+        await using var host = await EndpointFixture.StartAsync(o => o with { AuthFile = file });
+        using (var ok = Clients.RawSession(host.Address, alice))
+            Assert.That((await Clients.ExchangeAsync(ok, Clients.Open())).KindCase, Is.EqualTo(NoirCode.Protocol.SessionReply.KindOneofCase.Opened));
+        using var wrong = Clients.RawSession(host.Address, "key-for-mallory-0123456789");
+        var e = Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await Clients.ExchangeAsync(wrong, Clients.Open()))!;
+        Assert.That(e.StatusCode, Is.EqualTo(Grpc.Core.StatusCode.Unauthenticated));
+
+        var duplicate = Assert.Throws<FormatException>(() => ApiKeys.Load(SecretFile($"{alice} alice\n{ApiKeys.HashedForm(alice)} mallory\n")))!;
+        Assert.That(duplicate.Message, Does.Contain(":2:").And.Contain("already listed"));
+        Assert.Throws<FormatException>(() => ApiKeys.Load(SecretFile("sha256:zz:00 alice\n")));
+    }
 }

@@ -6,7 +6,20 @@ namespace NoirCode.Cli.Commands;
 /// <summary><c>noir cloud serve</c>: the remote endpoint that runs the middle blocks.</summary>
 public static class CloudCommands
 {
-    public static Command Create() => new("cloud", "Run the remote split-learning endpoint") { Serve() };
+    public static Command Create() => new("cloud", "Run the remote split-learning endpoint") { Serve(), HashKey() };
+
+    /// <summary><c>noir cloud hash-key</c>: the --auth file form of a key, so the file need not hold the key itself.</summary>
+    static Command HashKey()
+    {
+        var cmd = new Command("hash-key", "Read an API key from stdin (never the command line) and print its salted-hash form for the --auth file ('sha256:SALT:HASH')");
+        cmd.SetAction(_ =>
+        {
+            string key = (Console.In.ReadLine() ?? "").Trim();
+            Console.Out.WriteLine(ApiKeys.HashedForm(key));
+            return 0;
+        });
+        return cmd;
+    }
 
     static Command Serve()
     {
