@@ -47,8 +47,9 @@ public sealed class SensitiveFiles
         if (text != null && SecretContent.Find(text) is { } secret) return $"it holds {secret}";
         if (uri.StartsWith("untitled:", StringComparison.OrdinalIgnoreCase)) return null;
         if (!Uri.TryCreate(uri, UriKind.Absolute, out var u) || !u.IsFile) return "it is not a file on this machine";
-        string path = u.LocalPath;
-        string real = RealPath(path);
+        string path = u.LocalPath, real;
+        try { real = RealPath(path); }
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException) { return "its path cannot be resolved"; }
         foreach (var p in path == real ? new[] { path } : new[] { path, real })
             if (MatchesBuiltIn(p)) return "its name is a secret file's";
         if (_root == null) return null;
