@@ -41,10 +41,20 @@ public sealed class ApiKeys
     public static ApiKeys Load(string path)
     {
         CheckOwnerOnly(path, "API key file");
+        return Parse(File.ReadAllLines(path), path);
+    }
+
+    /// <summary>The lines of an environment variable (readable only by this user and root), for --auth-env.</summary>
+    public static ApiKeys FromEnvironment(string variable) =>
+        Parse((Environment.GetEnvironmentVariable(variable) ?? throw new ArgumentException($"--auth-env: the environment variable {variable} is not set"))
+            .Split('\n'), $"${variable}");
+
+    static ApiKeys Parse(IEnumerable<string> lines, string path)
+    {
         var keys = new ApiKeys();
         var plainKeys = new List<string>(); // this load's plain keys, only to find duplicates; dropped on return
         int lineNo = 0;
-        foreach (var raw in File.ReadAllLines(path))
+        foreach (var raw in lines)
         {
             lineNo++;
             var line = raw.Trim();

@@ -39,14 +39,16 @@ public sealed class EndpointHost : IAsyncDisposable
         bool loopback = o.Host == "localhost" || IPAddress.IsLoopback(ip!);
         bool tls = o.TlsCertificate != null || o.TlsKey != null;
         if (tls && (o.TlsCertificate == null || o.TlsKey == null)) throw new ArgumentException("TLS needs both --tls-cert and --tls-key");
-        if (!loopback && (!tls || o.AuthFile == null))
+        if (!loopback && (!tls || !o.HasAuth))
             throw new ArgumentException($"binding to {o.Host} exposes the endpoint beyond this machine: it requires --tls-cert, --tls-key and --auth");
     }
 
     public static async Task<EndpointHost> StartAsync(EndpointOptions options, Action<ILoggingBuilder>? logging = null)
     {
         Validate(options);
-        var keys = options.AuthFile == null ? ApiKeys.None : ApiKeys.Load(options.AuthFile);
+        var keys = options.AuthFile != null ? ApiKeys.Load(options.AuthFile)
+            : options.AuthEnvironmentVariable is { } variable ? ApiKeys.FromEnvironment(variable)
+            : ApiKeys.None;
         var metricsAccess = MetricsAccess.For(options);
         var state = new EndpointState(options);
         var builder = WebApplication.CreateSlimBuilder();

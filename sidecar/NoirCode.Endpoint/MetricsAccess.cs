@@ -20,7 +20,7 @@ public sealed class MetricsAccess
     public static MetricsAccess For(EndpointOptions o)
     {
         if (o.MetricsTokenFile is { } file) return new MetricsAccess(SHA256.HashData(Encoding.UTF8.GetBytes(ReadToken(file))), false);
-        return new MetricsAccess(null, open: o.AuthFile == null && IsLoopback(o.Host));
+        return new MetricsAccess(null, open: !o.HasAuth && IsLoopback(o.Host));
     }
 
     static bool IsLoopback(string host) => host == "localhost" || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));

@@ -9,7 +9,7 @@ namespace NoirCode.Sidecar;
 /// The embedded default: with no endpoint configured, the sidecar splits the model once (into the user's
 /// cache) and starts `noir cloud serve` on loopback for the middle blocks, so the split runs end to end on this
 /// machine. It is stopped with the sidecar. It takes one random API key, made for this launch and known only to
-/// this sidecar: on a machine with other users, they can reach the loopback port but cannot use the endpoint
+/// this sidecar (handed over in the endpoint's environment): on a machine with other users, they can reach the loopback port but cannot use the endpoint
 /// (nor train the "local" LoRA that is saved into this user's cache).
 /// </summary>
 public sealed class EmbeddedEndpoint : IDisposable
@@ -45,25 +45,21 @@ public sealed class EmbeddedEndpoint : IDisposable
             Directory.Move(tmp, cache);
         }
         noirDll ??= Assembly.GetEntryAssembly()!.Location;
-        // The per-launch key reaches the endpoint in an owner-only file in an owner-only folder, which is gone as
-        // soon as the endpoint has read it (it reads its --auth file before it listens).
+        // The per-launch key reaches the endpoint in its environment (readable only by this user): never on its
+        // command line (which every user can list) nor in a file that a killed sidecar could leave behind.
         string apiKey = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
-        string authFolder = Directory.CreateTempSubdirectory("noir-embedded-").FullName;
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(authFolder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        string authFile = Path.Combine(authFolder, "api-keys");
-        try
-        {
-            var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows()) fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            using (var w = new StreamWriter(new FileStream(authFile, fileOptions))) w.Write($"{apiKey} local\n");
-            var arguments = new List<string> { "--shard", cloudFolder, "--host", "127.0.0.1", "--port", "0", "--auth", authFile, "--exit-with-parent", Environment.ProcessId.ToString() };
-            if (stateFolder != null) arguments.AddRange(new[] { "--state-dir", stateFolder });
-            // The endpoint's log (events and counts, never payloads) joins the sidecar's own, on stderr.
-            var process = EndpointServerProcess.Start(noirDll, arguments, onLogLine: line => Console.Error.WriteLine("local endpoint: " + line));
-            return new EmbeddedEndpoint(process, clientFolder, apiKey);
-        }
-        finally { Directory.Delete(authFolder, true); }
+        var arguments = new List<string> { "--shard", cloudFolder, "--host", "127.0.0.1", "--port", "0", "--auth-env", AuthVariable, "--exit-with-parent", Environment.ProcessId.ToString() };
+        if (stateFolder != null) arguments.AddRange(new[] { "--state-dir", stateFolder });
+        // The endpoint's log (events and counts, never payloads) joins the sidecar's own, on stderr.
+        var process = EndpointServerProcess.Start(noirDll, arguments, new Dictionary<string, string> { [AuthVariable] = $"{apiKey} local" },
+            onLogLine: line => Console.Error.WriteLine("local endpoint: " + line));
+        return new EmbeddedEndpoint(process, clientFolder, apiKey);
     }
+
+    const string AuthVariable = "NOIR_EMBEDDED_ENDPOINT_AUTH";
+
+    /// <summary>The endpoint process (tests check what others can see of it).</summary>
+    public int Pid => _process.Pid;
 
     public void Dispose() => _process.Dispose();
 }

@@ -29,6 +29,7 @@ public static class CloudCommands
         var cert = new Option<string?>("--tls-cert") { Description = "PEM certificate" };
         var key = new Option<string?>("--tls-key") { Description = "PEM private key" };
         var auth = new Option<string?>("--auth") { Description = "file of 'API_KEY TENANT' lines" };
+        var authEnv = new Option<string?>("--auth-env") { Description = "like --auth, from this environment variable (for a parent process; nothing on disk)" };
         var metricsToken = new Option<string?>("--metrics-token-file") { Description = "owner-only file with the token /metrics requires (Bearer); without it /metrics is served only on loopback without --auth" };
         var state = new Option<string?>("--state-dir") { Description = "folder for tenants' adapters (default: memory only)" };
         var split = CommonOptions.Split();
@@ -39,13 +40,13 @@ public static class CloudCommands
         var maxMessage = new Option<int>("--max-message-mb") { DefaultValueFactory = _ => 32 };
         var parent = new Option<int?>("--exit-with-parent") { Description = "stop when this process id is gone (used by the sidecar's local endpoint)" };
         var cmd = new Command("serve", "Serve the middle blocks over gRPC; runs until interrupted")
-            { shard, host, port, cert, key, auth, metricsToken, state, split, kvBudget, perTenant, idle, rate, maxMessage, parent };
+            { shard, host, port, cert, key, auth, authEnv, metricsToken, state, split, kvBudget, perTenant, idle, rate, maxMessage, parent };
         cmd.SetAction(async (r, cancel) =>
         {
             var options = new EndpointOptions
             {
                 ShardFolder = r.GetValue(shard)!, Host = r.GetValue(host)!, Port = r.GetValue(port),
-                TlsCertificate = r.GetValue(cert), TlsKey = r.GetValue(key), AuthFile = r.GetValue(auth), MetricsTokenFile = r.GetValue(metricsToken), StateFolder = r.GetValue(state),
+                TlsCertificate = r.GetValue(cert), TlsKey = r.GetValue(key), AuthFile = r.GetValue(auth), AuthEnvironmentVariable = r.GetValue(authEnv), MetricsTokenFile = r.GetValue(metricsToken), StateFolder = r.GetValue(state),
                 Split = r.GetValue(split) is { } s ? Core.Model.SplitSpec.Parse(s) : null,
                 KvBudgetBytes = r.GetValue(kvBudget) << 20, MaxSessionsPerTenant = r.GetValue(perTenant),
                 IdleTimeout = TimeSpan.FromSeconds(r.GetValue(idle)), RequestsPerSecondPerTenant = r.GetValue(rate),
@@ -57,7 +58,7 @@ public static class CloudCommands
             Console.Out.WriteLine($"listening on {endpoint.Address}");
             Console.Out.Flush();
             Console.Error.WriteLine($"noir endpoint: blocks {c.Middle.First}..{c.Middle.First + c.Middle.Count - 1} of {c.Config.NumLayers}, model {endpoint.State.Fingerprint}, " +
-                $"{(options.AuthFile == null ? "no auth (loopback)" : "API keys required")}, {(options.TlsCertificate == null ? "cleartext h2c" : "TLS")}");
+                $"{(options.HasAuth ? "API keys required" : "no auth (loopback)")}, {(options.TlsCertificate == null ? "cleartext h2c" : "TLS")}");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             if (r.GetValue(parent) is int parentPid) _ = WatchParent(parentPid, stop);
             try { await endpoint.WaitForShutdownAsync(stop.Token); } catch (OperationCanceledException) { }
