@@ -81,8 +81,9 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
         if (spec.Endpoints != null)
         {
             // Everything bound for the endpoint passes the egress guard, which charges the user's ledger.
-            guard = new EgressGuard(client.Config.HiddenSize, spec.Wire, new ExposureLedger(ExposureLedger.DefaultFolder()),
-                ExposureLedger.WorkspaceId(spec.Workspace), keys?.Metadata.KeyId ?? "none", spec.Budget);
+            string ledgerFolder = ExposureLedger.DefaultFolder();
+            guard = new EgressGuard(client.Config.HiddenSize, spec.Wire, new ExposureLedger(ledgerFolder),
+                WorkspaceIds.For(ledgerFolder, spec.Workspace), keys?.Metadata.KeyId ?? "none", spec.Budget);
             var clientOptions = new EndpointClientOptions { Endpoints = spec.Endpoints, ApiKey = spec.ApiKey, ReplyDtype = spec.Wire, AllowCleartext = spec.AllowCleartext };
             if (spec.Interactive) // retries after 0.1, 0.2 and 0.4 s: a dead endpoint is reported in about 0.7 s
                 clientOptions = clientOptions with { MaxAttempts = 4, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(400), ConnectTimeout = TimeSpan.FromSeconds(2) };

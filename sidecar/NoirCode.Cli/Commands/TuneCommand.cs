@@ -48,8 +48,9 @@ public static class TuneCommand
             string fingerprint = ModelFingerprint.Of(source);
             var privacyKeys = PrivacyKeys.Load(r.GetValue(keys)!, fingerprint);
             privacyKeys.ApplyTo(client);
-            var guard = new EgressGuard(client.Config.HiddenSize, WireDtype.Float32, new ExposureLedger(ExposureLedger.DefaultFolder()),
-                ExposureLedger.WorkspaceId(dataDir), privacyKeys.Metadata.KeyId);
+            string ledgerFolder = ExposureLedger.DefaultFolder();
+            var guard = new EgressGuard(client.Config.HiddenSize, WireDtype.Float32, new ExposureLedger(ledgerFolder),
+                WorkspaceIds.For(ledgerFolder, dataDir), privacyKeys.Metadata.KeyId);
             var options = new EndpointClientOptions
             {
                 Endpoints = EndpointClientOptions.ParseList(r.GetValue(endpoint)!), ApiKey = ApiKeySource.Resolve(r.GetValue(apiKeyFile)), AllowCleartext = r.GetValue(allowCleartext),
