@@ -5,6 +5,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { codeServerLaunch } from './codeServerLaunch.mjs';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const entry = path.join(repo, 'tools', 'editor', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
@@ -14,7 +15,7 @@ export const sidecarDll = process.env.NOIR_SIDECAR_DLL || path.join(repo, 'artif
 
 /** Quiet, deterministic workbench settings (no welcome page, no chat panel, no update checks). */
 const baseSettings = {
-  'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'telemetry.telemetryLevel': 'off',
+  'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off',
   'extensions.autoUpdate': false, 'extensions.autoCheckUpdates': false, 'extensions.ignoreRecommendations': true,
   'update.mode': 'none', 'workbench.tips.enabled': false, 'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'editor.inlineSuggest.enabled': true, 'chat.disableAIFeatures': true, 'workbench.enableExperiments': false,
@@ -34,8 +35,11 @@ function codeServerArgs(profile) {
   return ['--user-data-dir', path.join(profile, 'user-data'), '--extensions-dir', path.join(profile, 'extensions')];
 }
 
-/** A profile folder with the settings and the extension installed (from the .vsix `npm run package` builds). */
-export function prepareProfile(profile, settings = {}, { fresh = true } = {}) {
+/**
+ * A profile folder with the settings and the extension installed (from the .vsix `npm run package` builds).
+ * `secure`: workspace trust on (npm start); otherwise off (the end-to-end tests' throwaway profile).
+ */
+export function prepareProfile(profile, settings = {}, { fresh = true, secure = false } = {}) {
   if (!existsSync(entry)) throw new Error(`code-server is not installed (${entry}); run scripts/setup.sh`);
   if (!existsSync(vsix)) throw new Error(`the extension package is missing (${vsix}); run npm run package`);
   if (fresh) rmSync(profile, { recursive: true, force: true });
@@ -43,7 +47,8 @@ export function prepareProfile(profile, settings = {}, { fresh = true } = {}) {
   mkdirSync(userDir, { recursive: true });
   const file = path.join(userDir, 'settings.json');
   const existing = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
-  writeFileSync(file, JSON.stringify({ ...baseSettings, ...existing, ...settings }, null, 2));
+  const trust = { 'security.workspace.trust.enabled': secure };
+  writeFileSync(file, JSON.stringify({ ...baseSettings, ...existing, ...settings, ...trust }, null, 2));
   const r = spawnSync(process.execPath, [entry, ...codeServerArgs(profile), '--install-extension', vsix, '--force'],
     { env: codeServerEnv(profile), encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`installing the extension into code-server failed:\n${r.stdout}\n${r.stderr}`);
@@ -61,13 +66,13 @@ export function prepareWorkspace(template, to, { fresh = false } = {}) {
 }
 
 /**
- * Starts code-server on 127.0.0.1 (no auth: loopback only) and resolves once it listens. The environment
- * reaches the extension host, so NOIRCODE_SIDECAR tells the extension which sidecar to run.
+ * Starts code-server on 127.0.0.1 and resolves once it listens; `secure` (npm start): behind a random password,
+ * with workspace trust on (codeServerLaunch.mjs). The environment reaches the extension host, so
+ * NOIRCODE_SIDECAR tells the extension which sidecar to run.
  */
-export async function startCodeServer({ profile, workspace, port, env = {}, log }) {
-  const args = [entry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, ...codeServerArgs(profile),
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace];
-  const child = spawn(process.execPath, args, { env: codeServerEnv(profile, { NOIRCODE_SIDECAR: sidecarDll, ...env }), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+export async function startCodeServer({ profile, workspace, port, env = {}, log, secure = false }) {
+  const launch = codeServerLaunch({ entry, port, profileArgs: codeServerArgs(profile), workspace, secure });
+  const child = spawn(process.execPath, launch.args, { env: codeServerEnv(profile, { NOIRCODE_SIDECAR: sidecarDll, ...env, ...launch.env }), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   const exited = new Promise(resolve => child.once('exit', code => resolve(code)));
   await new Promise((resolve, reject) => {
@@ -82,7 +87,7 @@ export async function startCodeServer({ profile, workspace, port, env = {}, log 
   });
   const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
   return {
-    url, process: child, exited,
+    url, process: child, exited, password: launch.password,
     /** Stops code-server and everything it started (its own process group: file watcher, extension host, sidecar). */
     async stop() {
       const group = sig => { try { process.kill(-child.pid, sig); } catch { /* already gone */ } };

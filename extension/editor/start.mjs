@@ -11,14 +11,16 @@ const port = Number(process.env.NOIR_EDITOR_PORT) || await freePort();
 
 prepareWorkspace(path.join(repo, 'extension', 'sample-workspace'), workspace);
 // The profile keeps your settings and state between runs; the extension is reinstalled each time.
-prepareProfile(profile, {}, { fresh: false });
-const server = await startCodeServer({ profile, workspace, port });
+prepareProfile(profile, {}, { fresh: false, secure: true });
+const server = await startCodeServer({ profile, workspace, port, secure: true });
 console.log(`
 NoirCode is running in VS Code (code-server) at:
 
     ${server.url}
 
-Open it in a browser on this machine (bound to 127.0.0.1 only). Open example.py and type; put the cursor on a
+    password: ${server.password}   (new on every start: other users of this machine can reach the port too)
+
+Open it in a browser on this machine (bound to 127.0.0.1 only); trust the sample workspace when VS Code asks. Open example.py and type; put the cursor on a
 def line and run "NoirCode: Generate Function" (Ctrl+Alt+G); click the shield in the status bar for the privacy
 panel. The sidecar runs the bundled model, with a local endpoint on loopback for the middle blocks.
 Workspace: ${workspace}

@@ -4,7 +4,8 @@ import { rotateKeys, setApiKey, switchMode } from './commands/privacyActions';
 import { LedgerRow } from './panel/panelHtml';
 import { PrivacyPanel } from './panel/privacyPanel';
 import { PromptSecurityResult } from './panel/securityReport';
-import { apiKeySecret, readSettings, section } from './settings/readSettings';
+import { allowOrigins, keyDecision, parseStoredKey, serializeStoredKey } from './settings/apiKeyBinding';
+import { apiKeySecret, readSettings, section, workspaceOverrides } from './settings/readSettings';
 import { needsRestart, SidecarOptions, toSidecarOptions } from './settings/sidecarOptions';
 import { SidecarClient } from './sidecar/sidecarClient';
 import { RequestHistory } from './status/requestHistory';
@@ -14,10 +15,36 @@ let sidecar: SidecarClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   let paused = false;
-  const options = async (): Promise<SidecarOptions> => toSidecarOptions(readSettings(), await context.secrets.get(apiKeySecret));
+  const options = async (): Promise<SidecarOptions> => toSidecarOptions(readSettings());
+  // Endpoints the user declined to send the key to, this session: asked once, not on every restart.
+  const declined = new Set<string>();
+  // The stored key (with its origins) the running sidecar was started with: a change restarts it.
+  let sentKey = await context.secrets.get(apiKeySecret);
+  /** The API key, only for the endpoint origin(s) it was entered for; a new origin is asked about first. */
+  const apiKey = async (): Promise<string | undefined> => {
+    const endpoint = readSettings().endpoint;
+    const stored = parseStoredKey(await context.secrets.get(apiKeySecret));
+    const decision = keyDecision(stored, endpoint);
+    if (decision.send) return decision.key;
+    if (!decision.ask || !stored || declined.has(endpoint)) return undefined;
+    const was = stored.origins.length ? stored.origins.join(', ') : 'an endpoint this version did not record';
+    const choice = await vscode.window.showWarningMessage(
+      `NoirCode: your endpoint API key was entered for ${was}. Send it to ${decision.newOrigins.join(', ')}?`,
+      { modal: true, detail: 'noircode.endpoint changed. Only send the key to a host you trust with it; otherwise set the key for the new endpoint with "NoirCode: Set Endpoint API Key".' },
+      'Send the key there');
+    if (choice !== 'Send the key there') { declined.add(endpoint); return undefined; }
+    const allowed = serializeStoredKey(allowOrigins(stored, decision.newOrigins));
+    sentKey = allowed; // recording the new origin is not a new key: no second restart
+    await context.secrets.store(apiKeySecret, allowed);
+    return stored.key;
+  };
   sidecar = new SidecarClient(context.extensionPath, {
-    options, sidecarPath: () => readSettings().sidecarPath, enable: () => readSettings().enable, paused: () => paused,
+    options, apiKey, sidecarPath: () => readSettings().sidecarPath, enable: () => readSettings().enable, paused: () => paused,
   });
+  const overridden = workspaceOverrides();
+  if (overridden.length) {
+    sidecar.output.appendLine(`ignored: this workspace sets ${overridden.join(', ')}; these are taken from your user settings only`);
+  }
   const client = sidecar;
   const statusBar = new PrivacyStatusBar();
   const history = new RequestHistory();
@@ -46,16 +73,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('noircode.togglePause', () => { paused = !paused; refresh(); }),
     vscode.commands.registerCommand('noircode.switchMode', switchMode),
     vscode.commands.registerCommand('noircode.rotateKeys', () => rotateKeys(client)),
-    vscode.commands.registerCommand('noircode.setApiKey', () => setApiKey(context.secrets)),
+    vscode.commands.registerCommand('noircode.setApiKey', () => setApiKey(context.secrets, readSettings().endpoint)),
     vscode.commands.registerCommand('noircode.clearApiKey', () => context.secrets.delete(apiKeySecret)),
     vscode.workspace.onDidChangeConfiguration(e => { if (e.affectsConfiguration(section)) void settingsChanged(); }),
     context.secrets.onDidChange(e => { if (e.key === apiKeySecret) void settingsChanged(); }),
   );
 
-  // A setting the sidecar cannot take back while running (or the sidecar's path) needs a fresh start.
+  // A setting the sidecar cannot take back while running, a new endpoint or a new key need a fresh start.
   async function settingsChanged(): Promise<void> {
     const next = await options();
-    if (needsRestart(sent, next)) await client.restart();
+    const key = await context.secrets.get(apiKeySecret);
+    const keyChanged = key !== sentKey;
+    sentKey = key;
+    if (keyChanged || needsRestart(sent, next)) await client.restart();
     else await client.sendSettings(next);
     sent = next;
     refresh();

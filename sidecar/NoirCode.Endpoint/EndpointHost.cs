@@ -12,8 +12,9 @@ using Microsoft.Extensions.Logging;
 namespace NoirCode.Endpoint;
 
 /// <summary>
-/// Runs the endpoint: gRPC (HTTP/2; cleartext only on loopback) plus /healthz and /metrics. Binding to any
-/// other address requires TLS and an --auth file.
+/// Runs the endpoint: gRPC (HTTP/2; cleartext only on loopback) plus /healthz (a bare status: it says nothing
+/// about anyone's use) and /metrics (<see cref="MetricsAccess"/>). Binding to any other address requires TLS and an
+/// --auth file.
 /// </summary>
 public sealed class EndpointHost : IAsyncDisposable
 {
@@ -38,14 +39,17 @@ public sealed class EndpointHost : IAsyncDisposable
         bool loopback = o.Host == "localhost" || IPAddress.IsLoopback(ip!);
         bool tls = o.TlsCertificate != null || o.TlsKey != null;
         if (tls && (o.TlsCertificate == null || o.TlsKey == null)) throw new ArgumentException("TLS needs both --tls-cert and --tls-key");
-        if (!loopback && (!tls || o.AuthFile == null))
+        if (!loopback && (!tls || !o.HasAuth))
             throw new ArgumentException($"binding to {o.Host} exposes the endpoint beyond this machine: it requires --tls-cert, --tls-key and --auth");
     }
 
     public static async Task<EndpointHost> StartAsync(EndpointOptions options, Action<ILoggingBuilder>? logging = null)
     {
         Validate(options);
-        var keys = options.AuthFile == null ? ApiKeys.None : ApiKeys.Load(options.AuthFile);
+        var keys = options.AuthFile != null ? ApiKeys.Load(options.AuthFile)
+            : options.AuthEnvironmentVariable is { } variable ? ApiKeys.FromEnvironment(variable)
+            : ApiKeys.None;
+        var metricsAccess = MetricsAccess.For(options);
         var state = new EndpointState(options);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -82,8 +86,10 @@ public sealed class EndpointHost : IAsyncDisposable
         });
         var app = builder.Build();
         app.MapGrpcService<SplitInferenceService>();
-        app.MapGet("/healthz", () => Results.Json(new { status = "ok", sessions = state.Sessions.Count, queue = state.Worker.QueueLength }));
-        app.MapGet("/metrics", () => Results.Text(state.Metrics.Render(), "text/plain; version=0.0.4"));
+        app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
+        app.MapGet("/metrics", (HttpRequest request) => metricsAccess.Refusal(request) is int refused
+            ? Results.StatusCode(refused)
+            : Results.Text(state.Metrics.Render(), "text/plain; version=0.0.4"));
         await app.StartAsync();
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var address = new Uri(bound.Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "[::1]"));

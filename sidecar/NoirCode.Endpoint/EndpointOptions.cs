@@ -12,6 +12,13 @@ public sealed record EndpointOptions
     public string? TlsKey { get; init; }
     /// <summary>File of "API_KEY TENANT" lines; none = a single tenant "local" with no key (loopback only).</summary>
     public string? AuthFile { get; init; }
+    /// <summary>An environment variable holding "API_KEY TENANT" lines instead of a file (--auth-env): how a parent
+    /// process (the sidecar's embedded endpoint) hands over a key without writing it anywhere.</summary>
+    public string? AuthEnvironmentVariable { get; init; }
+    public bool HasAuth => AuthFile != null || AuthEnvironmentVariable != null;
+    /// <summary>An owner-only file holding the token that /metrics requires (Bearer); none = /metrics only on a
+    /// loopback endpoint without API keys (<see cref="MetricsAccess"/>).</summary>
+    public string? MetricsTokenFile { get; init; }
     /// <summary>Where tenants' adapters are kept; none = in memory only.</summary>
     public string? StateFolder { get; init; }
     public Core.Model.SplitSpec? Split { get; init; }

@@ -15,6 +15,27 @@ public sealed record EndpointClientOptions
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(2);
     public Privacy.Egress.WireDtype ReplyDtype { get; init; } = Privacy.Egress.WireDtype.Float16;
     public int MaxMessageBytes { get; init; } = 32 << 20;
+    /// <summary>
+    /// Allow http:// to a host that is not loopback (--allow-cleartext, the editor's allowCleartextEndpoint): anyone on
+    /// the network path sees the hidden states. The API key is never sent over it, even then.
+    /// </summary>
+    public bool AllowCleartext { get; init; }
+
+    /// <summary>Cleartext to another machine: the traffic and a Bearer key would cross a network unencrypted.</summary>
+    public static bool IsCleartextRemote(Uri endpoint) => endpoint.Scheme == Uri.UriSchemeHttp && !endpoint.IsLoopback;
+
+    /// <summary>Refuses cleartext endpoints off loopback unless <see cref="AllowCleartext"/>: before anything is sent.</summary>
+    public void Validate()
+    {
+        foreach (var e in Endpoints) CheckCleartext(e, AllowCleartext);
+    }
+
+    public static void CheckCleartext(Uri endpoint, bool allowCleartext)
+    {
+        if (IsCleartextRemote(endpoint) && !allowCleartext)
+            throw new ArgumentException($"{endpoint} is cleartext (http://) to another machine: use https://, or allow it explicitly " +
+                "(--allow-cleartext, the editor's noircode.allowCleartextEndpoint); the API key is never sent over cleartext");
+    }
 
     public static IReadOnlyList<Uri> ParseList(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u =>

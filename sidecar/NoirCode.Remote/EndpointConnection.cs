@@ -14,8 +14,10 @@ public sealed class EndpointConnection : IDisposable
 
     public EndpointConnection(Uri address, EndpointClientOptions options)
     {
+        EndpointClientOptions.CheckCleartext(address, options.AllowCleartext);
         Address = address;
-        _apiKey = options.ApiKey;
+        // Over cleartext to another machine (allowed explicitly) the key would be readable on the way: it is not sent.
+        _apiKey = EndpointClientOptions.IsCleartextRemote(address) ? null : options.ApiKey;
         _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler

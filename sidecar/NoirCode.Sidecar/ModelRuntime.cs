@@ -18,6 +18,10 @@ public sealed record RuntimeSpec
     public string? CloudShardFolder { get; init; }
     public IReadOnlyList<Uri>? Endpoints { get; init; }
     public string? ApiKey { get; init; }
+    /// <summary>Allow http:// to an endpoint on another machine (never with the API key).</summary>
+    public bool AllowCleartext { get; init; }
+    /// <summary>Allow no privacy keys (ε = ∞) with an endpoint on another machine.</summary>
+    public bool AllowUnprotected { get; init; }
     public WireDtype Wire { get; init; } = WireDtype.Float16;
     public string? KeysFolder { get; init; }
     /// <summary>For the ledger: the workspace the traffic is charged to.</summary>
@@ -52,6 +56,12 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
         if (isClientShard && spec.CloudShardFolder == null && spec.Endpoints == null)
             throw new ArgumentException($"{dir} is a client shard: give an endpoint (or a cloud shard) for its middle blocks");
         if (spec.Local && (spec.Endpoints != null || spec.KeysFolder != null)) throw new ArgumentException("the local mode runs the whole model here, without endpoint or keys");
+        if (spec.Endpoints != null)
+        {
+            // Before the model loads, and long before anything is sent.
+            foreach (var e in spec.Endpoints) EndpointClientOptions.CheckCleartext(e, spec.AllowCleartext);
+            RemoteProtection.Check(spec.Endpoints, spec.KeysFolder == null ? null : PrivacyKeys.ReadMetadata(spec.KeysFolder), spec.AllowUnprotected);
+        }
         bool split = !spec.Local && (isClientShard || spec.Split != null || spec.CloudShardFolder != null || spec.KeysFolder != null || spec.Endpoints != null);
         if (!split)
         {
@@ -71,9 +81,10 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
         if (spec.Endpoints != null)
         {
             // Everything bound for the endpoint passes the egress guard, which charges the user's ledger.
-            guard = new EgressGuard(client.Config.HiddenSize, spec.Wire, new ExposureLedger(ExposureLedger.DefaultFolder()),
-                ExposureLedger.WorkspaceId(spec.Workspace), keys?.Metadata.KeyId ?? "none", spec.Budget);
-            var clientOptions = new EndpointClientOptions { Endpoints = spec.Endpoints, ApiKey = spec.ApiKey, ReplyDtype = spec.Wire };
+            string ledgerFolder = ExposureLedger.DefaultFolder();
+            guard = new EgressGuard(client.Config.HiddenSize, spec.Wire, new ExposureLedger(ledgerFolder),
+                WorkspaceIds.For(ledgerFolder, spec.Workspace), keys?.Metadata.KeyId ?? "none", spec.Budget);
+            var clientOptions = new EndpointClientOptions { Endpoints = spec.Endpoints, ApiKey = spec.ApiKey, ReplyDtype = spec.Wire, AllowCleartext = spec.AllowCleartext };
             if (spec.Interactive) // retries after 0.1, 0.2 and 0.4 s: a dead endpoint is reported in about 0.7 s
                 clientOptions = clientOptions with { MaxAttempts = 4, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(400), ConnectTimeout = TimeSpan.FromSeconds(2) };
             middle = remote = new RemoteMiddleSession(clientOptions, guard, fingerprint, client.Config.MaxPositions, client.Config.HiddenSize);

@@ -48,8 +48,8 @@ public class EndpointProcessOutputTests
         for (int i = 0; i < 1000; i++)
             await OpenAndCloseSessionAsync(connection).WaitAsync(TimeSpan.FromSeconds(30));
         using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact, Timeout = TimeSpan.FromSeconds(10) };
-        string health = await http.GetStringAsync(new Uri(server.Address, "/healthz"));
-        Assert.That(health, Does.Contain("\"sessions\":0"));
+        string metrics = await http.GetStringAsync(new Uri(server.Address, "/metrics"));
+        Assert.That(metrics, Does.Contain("noir_sessions_active 0"));
     }
 
     static async Task OpenAndCloseSessionAsync(EndpointConnection connection)

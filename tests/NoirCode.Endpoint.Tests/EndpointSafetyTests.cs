@@ -79,6 +79,7 @@ public class EndpointSafetyTests
     {
         string auth = Path.Combine(EndpointFixture.Root, $"auth-{Guid.NewGuid():N}");
         File.WriteAllText(auth, "# key tenant\nkey-for-alice-0123456789 alice\nkey-for-bob-0123456789abc bob\n");
+        File.SetUnixFileMode(auth, UnixFileMode.UserRead | UnixFileMode.UserWrite); // secrets are owner-only
         await using var host = await EndpointFixture.StartAsync(o => o with { AuthFile = auth });
         foreach (var key in new[] { null, "wrong-key-0123456789" })
         {

@@ -13,6 +13,7 @@ public class STuningEndpointTests
     {
         string auth = Path.Combine(EndpointFixture.Root, $"auth-{Guid.NewGuid():N}");
         File.WriteAllText(auth, "key-for-alice-0123456789 alice\nkey-for-bob-0123456789abc bob\n");
+        File.SetUnixFileMode(auth, UnixFileMode.UserRead | UnixFileMode.UserWrite); // secrets are owner-only
         string state = Path.Combine(EndpointFixture.Root, $"state-{Guid.NewGuid():N}");
         await using var host = await EndpointFixture.StartAsync(o => o with { AuthFile = auth, StateFolder = state, LearningRate = 0.05 });
         int hidden = Clients.Client.Config.HiddenSize;

@@ -95,6 +95,62 @@ public class ArrTests
         Assert.That(worst, Is.GreaterThan(Math.Exp(0.05)));
     }
 
+    /// <summary>The brute-force worst ln Pr[o | a] / Pr[o | b] over every pair of tokens and every output.</summary>
+    static double BruteForceWorstLogRatio(ArrColumn arr)
+    {
+        double worst = 0;
+        for (int a = 0; a < arr.Count; a++)
+            for (int b = 0; b < arr.Count; b++)
+                for (int o = 0; o < arr.Count; o++)
+                    worst = Math.Max(worst, Math.Log(arr.Probability(a, o)) - Math.Log(arr.Probability(b, o)));
+        return worst;
+    }
+
+    [Test]
+    public void TheExactWorstRatioOfAColumnMatchesBruteForceOnAdversarialColumns()
+    {
+        var rnd = new Random(17);
+        var columns = new List<(double[] Values, double EpsilonI, int M)>
+        {
+            (Column, EpsilonI, M), (Column, 0.05, 1),
+            // Outliers, clusters, ties and a wide spread: where β_t (so p_t) differs most between tokens.
+            (new[] { -40.0, 0.0, 0.01, 0.02, 0.03, 35.0 }, 2.0, 4), (new[] { 0.0, 0.0, 0.0, 1.0 }, 0.3, 1),
+            (new[] { -3.0, -2.9, 2.9, 3.0 }, 1.0, 2), (new[] { -1e-3, 0.0, 1e-3, 50.0, 51.0 }, 5.0, 3),
+        };
+        for (int i = 0; i < 200; i++)
+        {
+            int n = rnd.Next(2, 12);
+            double scale = Math.Pow(10, rnd.NextDouble() * 3 - 1);
+            var values = Enumerable.Range(0, n).Select(_ => rnd.NextDouble() < 0.2 ? Math.Round(rnd.NextDouble() * 2) * scale : (rnd.NextDouble() * 2 - 1) * scale).ToArray();
+            columns.Add((values, Math.Pow(10, rnd.NextDouble() * 2 - 1.5), rnd.Next(1, 8)));
+        }
+        foreach (var (values, epsilonI, m) in columns)
+        {
+            var arr = new ArrColumn(values, epsilonI, m);
+            double exact = BruteForceWorstLogRatio(arr);
+            Assert.That(arr.WorstLogRatio(), Is.EqualTo(exact).Within(1e-9 * Math.Max(1, exact)), $"[{string.Join(", ", values)}], ε_i {epsilonI}, m {m}");
+        }
+    }
+
+    [Test]
+    public void AColumnCanExceedItsShareOfEpsilonAndKeygenRecordsTheTrueComposedEpsilon()
+    {
+        // A column that meets Theorem 1's condition and still loses more than ε_i (found by search; the audit's
+        // kind of counterexample): the check at keygen cannot stand in for the true ratio.
+        var column = new ArrColumn(new[] { 2.857, -2.294, -2.605, -2.388, -1.56, 2.689, -0.79 }, 5.4, 1);
+        Assert.That(column.Theorem1MinEpsilonPerFeature(), Is.LessThanOrEqualTo(5.4));
+        Assert.That(column.WorstLogRatio(), Is.GreaterThan(5.4 + 0.4));
+
+        const int v = 40, m = 6;
+        var rnd = new Random(5);
+        var embedding = Enumerable.Range(0, v * m).Select(i => (float)((i % m == 0 && i / m == 7 ? 30 : 1) * (rnd.NextDouble() - 0.5))).ToArray();
+        var (_, stats) = IndVocabGenerator.Generate(embedding, v, m, 13, new byte[32]);
+        double expected = Enumerable.Range(0, m).Sum(i =>
+            new ArrColumn(Enumerable.Range(0, v).Select(t => (double)embedding[t * m + i]).ToArray(), 13.0 / m, m).WorstLogRatio());
+        Assert.That(stats.ComposedEpsilon, Is.EqualTo(expected).Within(1e-9));
+        Assert.That(stats.WorstColumnLogRatio, Is.GreaterThan(0).And.LessThanOrEqualTo(stats.ComposedEpsilon));
+    }
+
     [Test]
     public void FastSamplerAgreesWithTheNaiveFormulaInDistribution([Values(0, 5, 15)] int t)
     {

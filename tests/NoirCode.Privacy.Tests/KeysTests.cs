@@ -29,6 +29,9 @@ public class KeysTests
         Assert.That(loaded.Permutation.Forward, Is.EqualTo(keys.Permutation.Forward));
         Assert.That(loaded.Metadata.Epsilon, Is.EqualTo(13));
         Assert.That(loaded.Metadata.ModelFingerprint, Does.StartWith("sha256:"));
+        // keys.json records the table's true ε (exact per-column worst ratios, composed) beside the ε asked for.
+        Assert.That(loaded.Metadata.ComposedEpsilon, Is.EqualTo(keys.Metadata.ComposedEpsilon).And.GreaterThan(0));
+        Assert.That(File.ReadAllText(Path.Combine(folder, PrivacyKeys.MetadataFile)), Does.Contain("\"composed_epsilon\""));
         Assert.Throws<IOException>(() => keys.Save(folder), "keys are never overwritten");
     }
 

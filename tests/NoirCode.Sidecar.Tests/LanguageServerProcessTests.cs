@@ -101,6 +101,44 @@ public class LanguageServerProcessTests
         Assert.That(LedgerTokens(), Is.EqualTo(before), "nothing reached the endpoint");
     }
 
+    [Test, Order(2)]
+    public async Task ANoirignoreWrittenAfterStartAFileOutsideTheWorkspaceAndAPastedKeySendNothing()
+    {
+        long before = LedgerTokens();
+        File.WriteAllText(Path.Combine(_root, ".noirignore"), "private/\n");
+        Directory.CreateDirectory(Path.Combine(_root, "src", "private"));
+        await Open("src/private/plan.py", Code);
+        await Complete("src/private/plan.py", 9, 4);
+        var ignored = WaitForStatus(s => s.GetProperty("detail").GetString()!.Contains("sensitive"));
+        Assert.That(ignored.GetProperty("detail").GetString(), Does.Contain(".noirignore"));
+
+        string outside = Path.Combine(Path.GetTempPath(), $"noir-outside-{Guid.NewGuid():N}.py");
+        File.WriteAllText(outside, Code);
+        try
+        {
+            string uri = new Uri(outside).ToString();
+            await _client.NotifyWithParameterObjectAsync("textDocument/didOpen", new { textDocument = new { uri, languageId = "python", version = 1, text = Code } });
+            await _client.InvokeWithParameterObjectAsync<JsonElement>("textDocument/inlineCompletion",
+                new { textDocument = new { uri }, position = new { line = 9, character = 4 }, context = new { triggerKind = 2 } });
+            var status = WaitForStatus(s => s.GetProperty("detail").GetString()!.Contains("outside the workspace"));
+            Assert.That(status.GetProperty("last").GetProperty("tokens").GetInt64(), Is.Zero);
+        }
+        finally { File.Delete(outside); File.Delete(Path.Combine(_root, ".noirignore")); }
+
+        await Open("pasted.py", "KEY = \"\"\"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE\n\"\"\"\n" + Code);
+        await Complete("pasted.py", 12, 4);
+        WaitForStatus(s => s.GetProperty("detail").GetString()!.Contains("private key"));
+        Assert.That(LedgerTokens(), Is.EqualTo(before), "nothing reached the endpoint");
+    }
+
+    [Test, Order(2)]
+    public void TheSidecarWritesNoCoreDump()
+    {
+        // Its memory holds your code and keys: a crash must not leave it in a core file.
+        string limits = File.ReadAllText($"/proc/{_sidecar.Process.Id}/limits");
+        Assert.That(limits, Does.Match(@"Max core file size\s+0\s+0\s"), limits);
+    }
+
     [Test, Order(3)]
     public async Task GenerateFunctionReturnsABodyAndWhereItGoes()
     {

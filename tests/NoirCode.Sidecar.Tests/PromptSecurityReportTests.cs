@@ -12,6 +12,7 @@ public class PromptSecurityReportTests
 {
     const string Code = "import os\n\n\ndef connect(host, port):\n    password = 'hunter2-prod'\n    url = 'https://' + host + ':' + str(port)\n    return open_connection(url, password)\n\n\ndef main():\n    ";
     static readonly string Bundled = FindBundledModel();
+    internal static string BundledModel => Bundled;
 
     static string FindBundledModel()
     {
@@ -28,6 +29,10 @@ public class PromptSecurityReportTests
         var inversion = Attack(report, "inversion");
         Assert.That(inversion.GetProperty("crt").GetDouble(), Is.LessThan(0.2), report.ToString());
         Assert.That(inversion.GetProperty("cloudWins").GetBoolean(), Is.False);
+        // The keys are public: a cloud that uses them undoes them, whatever the attacks without them recover.
+        Assert.That(report.GetProperty("setting").GetString(), Does.Contain("the keys are public: the cloud wins"));
+        Assert.That(report.GetProperty("cloudWins").GetBoolean(), Is.True);
+        Assert.That(report.GetProperty("demoKeys").GetBoolean(), Is.True);
         Assert.That(report.GetProperty("attacks").GetArrayLength(), Is.EqualTo(2), "inversion and code reconstruction");
     }
 

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { endpointOrigins, serializeStoredKey } from '../settings/apiKeyBinding';
 import { apiKeySecret, section } from '../settings/readSettings';
 import { SidecarClient } from '../sidecar/sidecarClient';
 
@@ -12,12 +13,21 @@ export async function switchMode(): Promise<void> {
   if (pick && pick.label !== current) await vscode.workspace.getConfiguration(section).update('mode', pick.label, vscode.ConfigurationTarget.Global);
 }
 
-/** The endpoint API key lives in VS Code's secret storage, never in settings.json. */
-export async function setApiKey(secrets: vscode.SecretStorage): Promise<void> {
-  const key = await vscode.window.showInputBox({ title: 'NoirCode endpoint API key', password: true, ignoreFocusOut: true,
-    prompt: 'Kept in VS Code secret storage and handed to the sidecar; never written to settings.' });
+/**
+ * The endpoint API key lives in VS Code's secret storage, never in settings.json, bound to the origin(s) of the
+ * endpoint it is entered for: a later endpoint change asks before the key goes anywhere else.
+ */
+export async function setApiKey(secrets: vscode.SecretStorage, endpoint: string): Promise<void> {
+  const origins = endpointOrigins(endpoint);
+  if (origins.length === 0) {
+    void vscode.window.showWarningMessage('NoirCode: set noircode.endpoint (in your user settings) first: the API key is kept for the endpoint it is entered for.');
+    return;
+  }
+  const key = await vscode.window.showInputBox({ title: `NoirCode API key for ${origins.join(', ')}`, password: true, ignoreFocusOut: true,
+    prompt: `Kept in VS Code secret storage, sent only to ${origins.join(', ')}; never written to settings.` });
   if (key === undefined) return;
-  if (key.trim() === '') await secrets.delete(apiKeySecret); else await secrets.store(apiKeySecret, key.trim());
+  if (key.trim() === '') await secrets.delete(apiKeySecret);
+  else await secrets.store(apiKeySecret, serializeStoredKey({ key: key.trim(), origins }));
 }
 
 /**

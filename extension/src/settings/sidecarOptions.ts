@@ -14,13 +14,17 @@ export interface ExtensionSettings {
   debounceMs: number | null;
   enable: Record<string, boolean>;
   sidecarPath: string;
+  allowCleartextEndpoint: boolean;
+  allowUnprotectedEndpoint: boolean;
 }
 
-/** What the sidecar receives in initializationOptions and workspace/didChangeConfiguration. */
+/**
+ * What the sidecar receives in initializationOptions and workspace/didChangeConfiguration. Never the API key: it
+ * goes in the sidecar's environment (sidecarEnvironment.ts), so message tracing cannot record it.
+ */
 export interface SidecarOptions {
   modelFolder?: string;
   endpoint?: string;
-  apiKey?: string;
   keysFolder?: string;
   localModelFolder?: string;
   mode: string;
@@ -29,28 +33,33 @@ export interface SidecarOptions {
   exposurePeriod: string;
   atLimit: string;
   debounceMs?: number;
+  allowCleartextEndpoint?: boolean;
+  allowUnprotectedEndpoint?: boolean;
 }
 
 const blank = (s: string | undefined | null) => (s ?? '').trim() === '';
 
-export function toSidecarOptions(s: ExtensionSettings, apiKey: string | undefined): SidecarOptions {
+export function toSidecarOptions(s: ExtensionSettings): SidecarOptions {
   const o: SidecarOptions = { mode: s.mode || 'split', wire: s.wire || 'f16', exposurePeriod: s.exposurePeriod || 'day', atLimit: s.atLimit || 'block' };
   if (!blank(s.modelFolder)) o.modelFolder = s.modelFolder.trim();
   if (!blank(s.endpoint)) o.endpoint = s.endpoint.trim();
-  if (!blank(apiKey)) o.apiKey = apiKey;
   if (!blank(s.keysFolder)) o.keysFolder = s.keysFolder.trim();
   if (!blank(s.localModelFolder)) o.localModelFolder = s.localModelFolder.trim();
   if (typeof s.exposureBudgetTokens === 'number' && s.exposureBudgetTokens > 0) o.exposureBudgetTokens = Math.floor(s.exposureBudgetTokens);
   if (typeof s.debounceMs === 'number' && s.debounceMs >= 0) o.debounceMs = Math.floor(s.debounceMs);
+  if (s.allowCleartextEndpoint === true) o.allowCleartextEndpoint = true;
+  if (s.allowUnprotectedEndpoint === true) o.allowUnprotectedEndpoint = true;
   return o;
 }
 
 /**
  * The sidecar merges a settings change into what it has, so a setting that was set and is now cleared can only
- * be undone by starting it afresh with the new initializationOptions.
+ * be undone by starting it afresh with the new initializationOptions. A new endpoint also needs a fresh start:
+ * the API key in the sidecar's environment was decided for the old one.
  */
 export function needsRestart(before: SidecarOptions, after: SidecarOptions): boolean {
-  return (Object.keys(before) as (keyof SidecarOptions)[]).some(k => before[k] !== undefined && after[k] === undefined);
+  return before.endpoint !== after.endpoint
+    || (Object.keys(before) as (keyof SidecarOptions)[]).some(k => before[k] !== undefined && after[k] === undefined);
 }
 
 /** Per-language enable, as `{"*": true, "plaintext": false}`. */
@@ -58,9 +67,4 @@ export function languageEnabled(enable: Record<string, boolean> | undefined, lan
   if (enable && typeof enable[languageId] === 'boolean') return enable[languageId];
   if (enable && typeof enable['*'] === 'boolean') return enable['*'];
   return true;
-}
-
-/** Never show the API key, even in the output channel. */
-export function redact(o: SidecarOptions): Record<string, unknown> {
-  return { ...o, apiKey: o.apiKey ? '(from secret storage)' : undefined };
 }

@@ -4,14 +4,18 @@ import {
   CloseAction, CloseHandlerResult, ErrorAction, ErrorHandler, ErrorHandlerResult, LanguageClient, LanguageClientOptions,
   ServerOptions, State,
 } from 'vscode-languageclient/node';
-import { languageEnabled, redact, SidecarOptions } from '../settings/sidecarOptions';
+import { languageEnabled, SidecarOptions } from '../settings/sidecarOptions';
 import { PrivacyStatus, startingStatus } from '../status/privacyStatus';
 import { CrashPolicy } from './crashPolicy';
 import { resolveSidecar } from './sidecarCommand';
+import { sidecarEnvironment } from './sidecarEnvironment';
+import { redactingTraceChannel } from './traceRedaction';
 
 export interface SidecarHost {
-  /** The current settings for the sidecar (API key included). */
+  /** The current settings for the sidecar (never the API key). */
   options(): Promise<SidecarOptions>;
+  /** The endpoint API key, when the user allowed it for the configured endpoint; it goes in the child's environment. */
+  apiKey(): Promise<string | undefined>;
   sidecarPath(): string;
   enable(): Record<string, boolean>;
   paused(): boolean;
@@ -48,15 +52,17 @@ export class SidecarClient implements vscode.Disposable {
       return;
     }
     const options = await this.host.options();
+    const apiKey = await this.host.apiKey();
     this.output.appendLine(`starting the sidecar: ${resolved.command} ${resolved.args.join(' ')} (from ${resolved.from})`);
-    this.output.appendLine(`settings: ${JSON.stringify(redact(options))}`);
+    this.output.appendLine(`settings: ${JSON.stringify(options)}; API key: ${apiKey ? 'from secret storage, for this endpoint' : 'none'}`);
     // stdio, without the --stdio argument that TransportKind.stdio would add (noir lsp always talks on stdio).
-    const serverOptions: ServerOptions = { command: resolved.command, args: resolved.args };
+    const serverOptions: ServerOptions = { command: resolved.command, args: resolved.args, options: { env: sidecarEnvironment(process.env, apiKey) } };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
       initializationOptions: options,
       outputChannel: this.output,
-      traceOutputChannel: this.output,
+      // Message tracing names the messages only: their params are your code (traceRedaction.ts).
+      traceOutputChannel: redactingTraceChannel(this.output),
       errorHandler: this.errorHandler(),
       middleware: {
         provideInlineCompletionItems: (document, position, context, token, next) => {
@@ -97,7 +103,7 @@ export class SidecarClient implements vscode.Disposable {
   /** Settings that the sidecar can take while running. */
   async sendSettings(options: SidecarOptions): Promise<void> {
     if (!this.running) return;
-    this.output.appendLine(`settings changed: ${JSON.stringify(redact(options))}`);
+    this.output.appendLine(`settings changed: ${JSON.stringify(options)}`);
     await this.client!.sendNotification('workspace/didChangeConfiguration', { settings: { noir: options } });
   }
 

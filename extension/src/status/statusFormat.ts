@@ -40,6 +40,25 @@ export function formatEpsilon(epsilon: number | undefined): string {
   return 'ε' + (Number.isInteger(epsilon) ? epsilon.toString() : epsilon.toFixed(1));
 }
 
+/** Whether an endpoint address is this machine (loopback): traffic to it never crosses a network. */
+export function isLoopbackEndpoint(endpoint: string | undefined): boolean {
+  if (!endpoint) return true; // none: the embedded default, on loopback
+  try {
+    const host = new URL(endpoint).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch { return false; }
+}
+
+/** Hidden states without keys (ε = ∞) to another machine: the public embedding's inversion reads them. */
+export function isUnprotectedRemote(s: PrivacyStatus): boolean {
+  return s.mode !== 'local' && s.keyLabel === 'none' && !isLoopbackEndpoint(s.endpoint);
+}
+
+/** Cleartext (http://) to another machine: only with noircode.allowCleartextEndpoint. */
+export function isCleartextRemote(s: PrivacyStatus): boolean {
+  return s.mode !== 'local' && (s.endpoint ?? '').toLowerCase().startsWith('http://') && !isLoopbackEndpoint(s.endpoint);
+}
+
 function isSensitiveDetail(s: PrivacyStatus): boolean {
   return (s.detail ?? '').startsWith('sensitive file');
 }
@@ -58,6 +77,11 @@ export function formatStatus(s: PrivacyStatus, paused = false): StatusView {
     case 'local': text = '$(shield) local'; break;
     default: text = `$(shield) ${formatEpsilon(s.epsilon)} · ${exposure}${keys}`;
   }
+  // Protection that is not there must not look like protection: error colour, and said in words.
+  if (s.mode !== 'loading' && s.mode !== 'error') {
+    if (isUnprotectedRemote(s)) { text = text.replace('ε∞', 'ε∞ unprotected'); severity = 'error'; }
+    if (isCleartextRemote(s)) { text += ' · $(unlock) cleartext'; severity = 'error'; }
+  }
   if (severity === 'normal' && share !== undefined && share >= warningShare) severity = 'warning';
   if (isSensitiveDetail(s) && s.mode !== 'error') text += ' · $(lock) not sent';
   if (paused) text = `$(debug-pause) paused · ${text.replace(/^\$\([^)]*\) /, '')}`;
@@ -73,15 +97,25 @@ const modeWords: Record<string, string> = {
   error: 'error',
 };
 
+/**
+ * Text from the sidecar or the endpoint (an error message, an address, a key label) shown as itself in the Markdown
+ * tooltip: a crafted message must not become a link, an image fetched from a server, or a theme icon.
+ */
+export function plainText(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~$&:]/g, c => '\\' + c).replace(/\r?\n/g, ' ');
+}
+
 export function tooltipLines(s: PrivacyStatus, paused = false): string[] {
   const lines = [`**NoirCode** — ${modeWords[s.mode] ?? s.mode}`];
   if (paused) lines.push('Completions are paused.');
-  if (s.detail) lines.push(`Detail: ${s.detail}`);
-  if (s.endpoint) lines.push(`Endpoint: ${s.endpoint}`);
+  if (s.detail) lines.push(`Detail: ${plainText(s.detail)}`);
+  if (s.endpoint) lines.push(`Endpoint: ${plainText(s.endpoint)}`);
   const keyAge = s.keyAgeDays !== undefined && s.keyAgeDays !== null ? `, ${s.keyAgeDays} days old` : '';
+  if (isUnprotectedRemote(s)) lines.push('Unprotected: no privacy keys and the endpoint is another machine; it can invert most tokens of what is sent.');
+  if (isCleartextRemote(s)) lines.push('Cleartext: the endpoint is reached over http://, so the network path sees the hidden states (no API key is sent).');
   lines.push(s.keyLabel === 'none'
     ? 'Keys: none (ε = ∞: hidden states are not randomised)'
-    : `Keys: ${s.demo ? 'demo keys (shared, not private)' : s.keyLabel}, ${formatEpsilon(s.epsilon)}${keyAge}`);
+    : `Keys: ${s.demo ? 'demo keys (shared, not private)' : plainText(s.keyLabel)}, ${formatEpsilon(s.epsilon)}${keyAge}`);
   const share = exposureShare(s);
   lines.push(share !== undefined
     ? `Exposure: ${formatCount(s.exposureUsed)} of ${formatCount(s.exposureLimit!)} tokens (${formatPercent(share)})`

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderPanel } from '../panel/panelHtml';
+import { verdict } from '../panel/securityReport';
 import { PrivacyStatus } from '../status/privacyStatus';
 import { RequestHistory } from '../status/requestHistory';
 
@@ -57,4 +58,11 @@ test('the security report says why there is none, and shows it is running', () =
     /No report: this file is marked sensitive/);
   assert.match(renderPanel({ status, paused: false, mode: 'split', history: [], security: { running: true } }, 'n', 'c'), /data-action="securityReport" disabled>Attacking…/);
   assert.match(renderPanel({ status, paused: false, mode: 'split', history: [] }, 'n', 'c'), /Attack the prompt at the cursor/);
+});
+
+test('under the demo keys the verdict says the keys are public and the cloud wins', () => {
+  const attack = { attack: 'nn-inversion', crt: 0.0, contentCrt: 0, bleu: 0, rouge1: 0, cloudWins: false, sensitiveItems: 5, sensitiveRecovered: 0, reconstruction: '' };
+  const v = verdict({ tokens: 84, cloudWins: true, setting: 'demo keys', attacks: [attack], demoKeys: true });
+  assert.match(v, /^The keys are public: the cloud wins/);
+  assert.doesNotMatch(v, /cloud loses/);
 });

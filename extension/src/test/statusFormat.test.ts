@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PrivacyStatus } from '../status/privacyStatus';
-import { formatCount, formatEpsilon, formatPercent, formatStatus } from '../status/statusFormat';
+import { formatCount, formatEpsilon, formatPercent, formatStatus, plainText } from '../status/statusFormat';
 
 const split: PrivacyStatus = { mode: 'split', epsilon: 13, exposureUsed: 1200, exposureLimit: 10_000, keyLabel: 'team', demo: false };
 
@@ -59,4 +59,30 @@ test('numbers are short', () => {
   assert.equal(formatCount(25_000), '25k');
   assert.equal(formatCount(2_500_000), '2.5M');
   assert.equal(formatEpsilon(2.5), 'ε2.5');
+});
+
+test('no keys with an endpoint on another machine is shown as unprotected, in the error colour', () => {
+  const remote = { mode: 'split' as const, exposureUsed: 0, keyLabel: 'none', demo: false, endpoint: 'https://noir.example.com:7450/' };
+  const v = formatStatus(remote);
+  assert.match(v.text, /ε∞ unprotected/);
+  assert.equal(v.severity, 'error');
+  assert.match(v.tooltip.join('\n'), /Unprotected/);
+  // On loopback (the embedded default, a local endpoint) nothing crosses a network.
+  assert.equal(formatStatus({ ...remote, endpoint: 'http://127.0.0.1:7450/' }).severity, 'normal');
+  assert.equal(formatStatus({ ...remote, endpoint: undefined }).severity, 'normal');
+  assert.equal(formatStatus({ ...remote, keyLabel: 'team', epsilon: 13 }).severity, 'normal');
+});
+
+test('a cleartext endpoint on another machine is shown, in the error colour', () => {
+  const v = formatStatus({ ...split, endpoint: 'http://10.0.0.5:7450/' });
+  assert.match(v.text, /cleartext/);
+  assert.equal(v.severity, 'error');
+  assert.equal(formatStatus({ ...split, endpoint: 'http://localhost:7450/' }).severity, 'normal');
+});
+
+test('text from the sidecar or the endpoint is plain text in the Markdown tooltip', () => {
+  const v = formatStatus({ ...split, mode: 'error', detail: 'denied ![x](https://evil.example/p.png) [click](command:workbench.action.terminal.new) $(alert)' });
+  const detail = v.tooltip.find(l => l.startsWith('Detail:'))!;
+  assert.doesNotMatch(detail, /(^|[^\\])!\[|(^|[^\\])\]\(|(^|[^\\])\$\(/, detail);
+  assert.match(plainText('a_b*c'), /a\\_b\\\*c/);
 });

@@ -261,11 +261,13 @@ public sealed class GrpcFuzzer : IDisposable
 
     static byte[] BigEndian(int n) => new[] { (byte)(n >> 24), (byte)(n >> 16), (byte)(n >> 8), (byte)n };
 
-    /// <summary>Sessions the endpoint still holds (its /healthz): after the run, every stream must have closed its session.</summary>
+    /// <summary>Sessions the endpoint still holds (its /metrics; /healthz is a bare status): after the run, every stream
+    /// must have closed its session.</summary>
     public async Task<int> OpenSessionsAsync()
     {
-        var health = await _http.GetStringAsync(new Uri(_address, "/healthz"));
-        return System.Text.Json.JsonDocument.Parse(health).RootElement.GetProperty("sessions").GetInt32();
+        var metrics = await _http.GetStringAsync(new Uri(_address, "/metrics"));
+        var m = System.Text.RegularExpressions.Regex.Match(metrics, @"^noir_sessions_active (\d+)", System.Text.RegularExpressions.RegexOptions.Multiline);
+        return m.Success ? int.Parse(m.Groups[1].Value) : throw new InvalidOperationException("no noir_sessions_active in the endpoint's /metrics");
     }
 
     /// <summary>

@@ -6,16 +6,31 @@ namespace NoirCode.Cli.Commands;
 /// <summary><c>noir cloud serve</c>: the remote endpoint that runs the middle blocks.</summary>
 public static class CloudCommands
 {
-    public static Command Create() => new("cloud", "Run the remote split-learning endpoint") { Serve() };
+    public static Command Create() => new("cloud", "Run the remote split-learning endpoint") { Serve(), HashKey() };
+
+    /// <summary><c>noir cloud hash-key</c>: the --auth file form of a key, so the file need not hold the key itself.</summary>
+    static Command HashKey()
+    {
+        var cmd = new Command("hash-key", "Read an API key from stdin (never the command line) and print its salted-hash form for the --auth file ('sha256:SALT:HASH')");
+        cmd.SetAction(_ =>
+        {
+            string key = (Console.In.ReadLine() ?? "").Trim();
+            Console.Out.WriteLine(ApiKeys.HashedForm(key));
+            return 0;
+        });
+        return cmd;
+    }
 
     static Command Serve()
     {
         var shard = new Option<string>("--shard") { Description = "cloud shard folder (noir split --cloud-out), or a whole model with --split", Required = true };
         var host = new Option<string>("--host") { Description = "address to bind; anything but loopback needs --tls-cert, --tls-key and --auth", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port") { Description = "port for gRPC, /healthz and /metrics", DefaultValueFactory = _ => 7450 };
+        var port = new Option<int>("--port") { Description = "port for gRPC, /healthz and /metrics (see --metrics-token-file)", DefaultValueFactory = _ => 7450 };
         var cert = new Option<string?>("--tls-cert") { Description = "PEM certificate" };
         var key = new Option<string?>("--tls-key") { Description = "PEM private key" };
         var auth = new Option<string?>("--auth") { Description = "file of 'API_KEY TENANT' lines" };
+        var authEnv = new Option<string?>("--auth-env") { Description = "like --auth, from this environment variable (for a parent process; nothing on disk)" };
+        var metricsToken = new Option<string?>("--metrics-token-file") { Description = "owner-only file with the token /metrics requires (Bearer); without it /metrics is served only on loopback without --auth" };
         var state = new Option<string?>("--state-dir") { Description = "folder for tenants' adapters (default: memory only)" };
         var split = CommonOptions.Split();
         var kvBudget = new Option<long>("--kv-budget-mb") { Description = "KV-cache memory for all sessions", DefaultValueFactory = _ => 2048 };
@@ -25,13 +40,13 @@ public static class CloudCommands
         var maxMessage = new Option<int>("--max-message-mb") { DefaultValueFactory = _ => 32 };
         var parent = new Option<int?>("--exit-with-parent") { Description = "stop when this process id is gone (used by the sidecar's local endpoint)" };
         var cmd = new Command("serve", "Serve the middle blocks over gRPC; runs until interrupted")
-            { shard, host, port, cert, key, auth, state, split, kvBudget, perTenant, idle, rate, maxMessage, parent };
+            { shard, host, port, cert, key, auth, authEnv, metricsToken, state, split, kvBudget, perTenant, idle, rate, maxMessage, parent };
         cmd.SetAction(async (r, cancel) =>
         {
             var options = new EndpointOptions
             {
                 ShardFolder = r.GetValue(shard)!, Host = r.GetValue(host)!, Port = r.GetValue(port),
-                TlsCertificate = r.GetValue(cert), TlsKey = r.GetValue(key), AuthFile = r.GetValue(auth), StateFolder = r.GetValue(state),
+                TlsCertificate = r.GetValue(cert), TlsKey = r.GetValue(key), AuthFile = r.GetValue(auth), AuthEnvironmentVariable = r.GetValue(authEnv), MetricsTokenFile = r.GetValue(metricsToken), StateFolder = r.GetValue(state),
                 Split = r.GetValue(split) is { } s ? Core.Model.SplitSpec.Parse(s) : null,
                 KvBudgetBytes = r.GetValue(kvBudget) << 20, MaxSessionsPerTenant = r.GetValue(perTenant),
                 IdleTimeout = TimeSpan.FromSeconds(r.GetValue(idle)), RequestsPerSecondPerTenant = r.GetValue(rate),
@@ -43,7 +58,7 @@ public static class CloudCommands
             Console.Out.WriteLine($"listening on {endpoint.Address}");
             Console.Out.Flush();
             Console.Error.WriteLine($"noir endpoint: blocks {c.Middle.First}..{c.Middle.First + c.Middle.Count - 1} of {c.Config.NumLayers}, model {endpoint.State.Fingerprint}, " +
-                $"{(options.AuthFile == null ? "no auth (loopback)" : "API keys required")}, {(options.TlsCertificate == null ? "cleartext h2c" : "TLS")}");
+                $"{(options.HasAuth ? "API keys required" : "no auth (loopback)")}, {(options.TlsCertificate == null ? "cleartext h2c" : "TLS")}");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             if (r.GetValue(parent) is int parentPid) _ = WatchParent(parentPid, stop);
             try { await endpoint.WaitForShutdownAsync(stop.Token); } catch (OperationCanceledException) { }

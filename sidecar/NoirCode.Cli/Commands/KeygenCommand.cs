@@ -38,10 +38,10 @@ public static class KeygenCommand
                 ["keys"] = Path.GetFullPath(outDir), ["key_id"] = keys.Metadata.KeyId, ["epsilon"] = eps,
                 ["vocab_size"] = config.VocabSize, ["hidden_size"] = config.HiddenSize, ["model_fingerprint"] = fingerprint,
                 ["keep_rate"] = stats.KeepRate, ["mean_l1"] = stats.MeanL1, ["theorem1_min_epsilon"] = stats.Theorem1MinEpsilon,
-                ["theorem1_holds"] = stats.Theorem1Holds, ["seconds"] = Math.Round(stats.Elapsed.TotalSeconds, 2),
+                ["theorem1_holds"] = stats.Theorem1Holds, ["composed_epsilon"] = stats.ComposedEpsilon, ["seconds"] = Math.Round(stats.Elapsed.TotalSeconds, 2),
             };
             if (r.GetValue(json)) CliJson.Print(o);
-            else Console.WriteLine($"wrote keys {keys.Metadata.KeyId} (ε = {eps}, {config.VocabSize} × {config.HiddenSize}, keep rate {stats.KeepRate:G3}, mean L1 {stats.MeanL1:G4}) to {o["keys"]} in {stats.Elapsed.TotalSeconds:F1} s");
+            else Console.WriteLine($"wrote keys {keys.Metadata.KeyId} (ε = {eps}, {config.VocabSize} × {config.HiddenSize}, keep rate {stats.KeepRate:G3}, mean L1 {stats.MeanL1:G4}, true ε of the table {stats.ComposedEpsilon:G4}) to {o["keys"]} in {stats.Elapsed.TotalSeconds:F1} s");
             return 0;
         });
         return cmd;

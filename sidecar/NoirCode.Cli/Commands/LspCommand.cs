@@ -15,6 +15,7 @@ public static class LspCommand
         var cmd = new Command("lsp", "Run the sidecar language server over stdio (settings come from initializationOptions)");
         cmd.SetAction(async (_, cancel) =>
         {
+            CoreDumps.Disable();
             EmbeddedEndpoint? embedded = null;
             ModelRuntime Factory(SidecarSettings s, Core.Util.IProgressSink progress)
             {
@@ -26,6 +27,7 @@ public static class LspCommand
                     {
                         ModelFolder = model, Endpoints = EndpointClientOptions.ParseList(string.Join(",", endpoints)),
                         ApiKey = s.ApiKey ?? ApiKeySource.Resolve(null), KeysFolder = s.KeysFolder, Wire = wire, Progress = progress, Interactive = true,
+                        AllowCleartext = s.AllowCleartextEndpoint, AllowUnprotected = s.AllowUnprotectedEndpoint,
                     }) with { PublicModelFolder = PublicModelFor(model, s) };
                 embedded?.Dispose();
                 // Without keys of the user's own, the demo bundle (public demo keys, a client tuned with them) runs.
@@ -33,7 +35,7 @@ public static class LspCommand
                 embedded = EmbeddedEndpoint.Start(model, stateFolder: demo?.EndpointStateFolder);
                 var runtime = ModelRuntime.Create(new RuntimeSpec
                 {
-                    ModelFolder = demo?.ClientFolder ?? embedded.ClientFolder, Endpoints = new[] { embedded.Address },
+                    ModelFolder = demo?.ClientFolder ?? embedded.ClientFolder, Endpoints = new[] { embedded.Address }, ApiKey = embedded.ApiKey,
                     KeysFolder = demo?.KeysFolder ?? s.KeysFolder, Wire = wire, Progress = progress, Interactive = true,
                 });
                 return runtime with { Mode = runtime.Mode.Replace($"via {embedded.Address}", "via the local demo endpoint"), PublicModelFolder = model };
@@ -73,10 +75,13 @@ public static class LspCommand
         var outcomes = security.Run(r.PublicModelFolder, r.ClientFolder, r.KeysFolder, r.Prompt);
         var keys = r.KeysFolder == null ? null : Privacy.Keys.PrivacyKeys.ReadMetadata(r.KeysFolder);
         string setting = keys == null ? "no privacy keys (ε = ∞): the hidden states come from the public embedding"
-            : $"keys {keys.KeyId}, ε = {keys.Epsilon}" + (keys.Demo ? "; these are the public demo keys: a cloud that uses them recovers everything, which this report does not model" : "");
-        return new PromptSecurityResult(outcomes[0].Score.Tokens, outcomes.Any(o => o.Score.Win), setting, outcomes.Select(o => new PromptAttackRow(
+            : keys.Demo ? $"demo keys {keys.KeyId}, ε = {keys.Epsilon}: the keys are public: the cloud wins (it can undo them; the attacks below assume it does not)"
+            : $"keys {keys.KeyId}, ε = {keys.Epsilon}";
+        // Public keys protect nothing: whatever the attacks below recover without them, the cloud that has them wins.
+        bool cloudWins = keys?.Demo == true || outcomes.Any(o => o.Score.Win);
+        return new PromptSecurityResult(outcomes[0].Score.Tokens, cloudWins, setting, outcomes.Select(o => new PromptAttackRow(
             o.Attack, Math.Round(o.Score.Crt, 4), Math.Round(o.Score.ContentCrt, 4), Math.Round(o.Score.Bleu, 2), Math.Round(o.Score.Rouge1, 4), o.Score.Win,
-            o.SensitiveItems, o.SensitiveRecovered, o.Reconstruction.Length > 2000 ? o.Reconstruction[..2000] : o.Reconstruction)).ToArray());
+            o.SensitiveItems, o.SensitiveRecovered, o.Reconstruction.Length > 2000 ? o.Reconstruction[..2000] : o.Reconstruction)).ToArray(), keys?.Demo == true);
     }
 
     /// <summary>The bundled model: models/*/ beside the repository the binary was built from.</summary>

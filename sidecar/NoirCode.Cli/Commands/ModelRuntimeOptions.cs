@@ -17,12 +17,14 @@ public sealed class ModelRuntimeOptions
     readonly Option<string?> _cloudShard = new("--cloud-shard") { Description = "cloud shard folder to run the middle blocks in this process" };
     readonly Option<string?> _endpoint = new("--endpoint") { Description = "remote endpoint(s) running the middle blocks, e.g. http://127.0.0.1:7450 (comma-separated for failover)" };
     readonly Option<string?> _apiKeyFile = new("--api-key-file") { Description = "owner-only file holding the endpoint API key (default: $NOIR_API_KEY)" };
+    readonly Option<bool> _allowCleartext = new("--allow-cleartext") { Description = "allow an http:// endpoint on another machine (the network sees the hidden states; the API key is never sent over it)" };
+    readonly Option<bool> _allowUnprotected = new("--allow-unprotected") { Description = "allow no --keys (ε = ∞) with an endpoint on another machine" };
     readonly Option<string> _wire = new("--wire") { Description = "wire format of hidden states: f16, f32, bf16 or int8", DefaultValueFactory = _ => "f16" };
     readonly Option<string?> _keys = new("--keys") { Description = "privacy keys (noir keygen): run the split under INDVocab + LTokenizer; useful output needs client shards tuned with them (noir tune)" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { _model, _split, _cloudShard, _endpoint, _apiKeyFile, _wire, _keys }) command.Add(o);
+        foreach (var o in new Option[] { _model, _split, _cloudShard, _endpoint, _apiKeyFile, _allowCleartext, _allowUnprotected, _wire, _keys }) command.Add(o);
     }
 
     public static WireDtype ParseWire(string text) => text.ToLowerInvariant() switch
@@ -43,6 +45,8 @@ public sealed class ModelRuntimeOptions
         ApiKey = r.GetValue(_endpoint) != null ? ApiKeySource.Resolve(r.GetValue(_apiKeyFile)) : null,
         Wire = ParseWire(r.GetValue(_wire)!),
         KeysFolder = r.GetValue(_keys),
+        AllowCleartext = r.GetValue(_allowCleartext),
+        AllowUnprotected = r.GetValue(_allowUnprotected),
         Progress = CommonOptions.Progress(),
     });
 }

@@ -29,7 +29,7 @@ public static class PrivacyCommands
                 ["per_token_guess_bound"] = ExposureBounds.PerTokenGuess(meta.Epsilon, meta.VocabSize),
                 ["prompt_bound_200_tokens"] = ExposureBounds.PromptReconstruction(meta.Epsilon, meta.VocabSize, 200),
                 ["prompt_bound_vacuous"] = ExposureBounds.IsVacuous(ExposureBounds.PromptReconstruction(meta.Epsilon, meta.VocabSize, 200)),
-                ["theorem1_holds"] = meta.Theorem1Holds,
+                ["theorem1_holds"] = meta.Theorem1Holds, ["composed_epsilon"] = meta.ComposedEpsilon,
                 ["statement"] = ExposureBounds.Describe(meta.Epsilon, meta.VocabSize),
                 ["tokens_sent"] = sent.Tokens, ["bytes_sent"] = sent.Bytes, ["requests"] = sent.Requests,
             };

@@ -5,6 +5,7 @@ using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
+using NoirCode.Sidecar;
 
 namespace NoirCode.Cli.Commands;
 
@@ -19,6 +20,7 @@ public static class TuneCommand
         var keys = new Option<string>("--keys") { Description = "privacy keys (noir keygen) to tune under", Required = true };
         var endpoint = new Option<string>("--endpoint") { Description = "the endpoint that trains your tenant's LoRA on the middle blocks", Required = true };
         var apiKeyFile = new Option<string?>("--api-key-file") { Description = "owner-only file holding the endpoint API key (default: $NOIR_API_KEY)" };
+        var allowCleartext = new Option<bool>("--allow-cleartext") { Description = "allow an http:// endpoint on another machine (the API key is never sent over it)" };
         var data = new Option<string>("--data") { Description = "folder of your code to tune on (*.py)", Required = true };
         var output = new Option<string>("--out") { Description = "folder for the tuned client shard (owner-only; checkpoints go here too)", Required = true };
         var split = CommonOptions.Split();
@@ -30,7 +32,7 @@ public static class TuneCommand
         var cloudLr = new Option<double>("--cloud-lr") { Description = "the endpoint LoRA's learning rate (0: the endpoint's default)", DefaultValueFactory = _ => 0 };
         var json = CommonOptions.Json();
         var cmd = new Command("tune", "Split fine-tuning under privacy keys (STuning); resumes from --out if it holds a checkpoint")
-            { model, keys, endpoint, apiKeyFile, data, output, split, epochs, steps, batch, seq, lr, cloudLr, json, TuneImportCommand.Create() };
+            { model, keys, endpoint, apiKeyFile, allowCleartext, data, output, split, epochs, steps, batch, seq, lr, cloudLr, json, TuneImportCommand.Create() };
         cmd.SetAction(r =>
         {
             string outDir = r.GetValue(output)!, dataDir = r.GetValue(data)!;
@@ -46,9 +48,15 @@ public static class TuneCommand
             string fingerprint = ModelFingerprint.Of(source);
             var privacyKeys = PrivacyKeys.Load(r.GetValue(keys)!, fingerprint);
             privacyKeys.ApplyTo(client);
-            var guard = new EgressGuard(client.Config.HiddenSize, WireDtype.Float32, new ExposureLedger(ExposureLedger.DefaultFolder()),
-                ExposureLedger.WorkspaceId(dataDir), privacyKeys.Metadata.KeyId);
-            var options = new EndpointClientOptions { Endpoints = EndpointClientOptions.ParseList(r.GetValue(endpoint)!), ApiKey = ApiKeySource.Resolve(r.GetValue(apiKeyFile)) };
+            string ledgerFolder = ExposureLedger.DefaultFolder();
+            var guard = new EgressGuard(client.Config.HiddenSize, WireDtype.Float32, new ExposureLedger(ledgerFolder),
+                WorkspaceIds.For(ledgerFolder, dataDir), privacyKeys.Metadata.KeyId);
+            var options = new EndpointClientOptions
+            {
+                Endpoints = EndpointClientOptions.ParseList(r.GetValue(endpoint)!), ApiKey = ApiKeySource.Resolve(r.GetValue(apiKeyFile)), AllowCleartext = r.GetValue(allowCleartext),
+            };
+            options.Validate();
+            RemoteProtection.Check(options.Endpoints, privacyKeys.Metadata, allowUnprotected: false);
             using var remote = new RemoteTrainingSession(options, guard, fingerprint, client.Config.HiddenSize, r.GetValue(cloudLr));
 
             long chars = docs.Sum(d => (long)d.Length);

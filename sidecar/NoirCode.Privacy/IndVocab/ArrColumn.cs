@@ -18,6 +18,7 @@ public sealed class ArrColumn
     int[] _rank = Array.Empty<int>();               // sorted position of each token id
     double[] _leftPrefix = Array.Empty<double>();   // leftPrefix[j] = Σ_{s<j} exp((sorted[s] − shift)/m)
     double[] _rightSuffix = Array.Empty<double>();  // rightSuffix[j] = Σ_{s≥j} exp(−(sorted[s] − shift)/m)
+    double[] _c = Array.Empty<double>(), _lnKeep = Array.Empty<double>(), _maxLeft = Array.Empty<double>(), _minLeft = Array.Empty<double>(); // WorstLogRatio's
     double _shift;
     readonly double _m, _epsilonI;
 
@@ -102,6 +103,58 @@ public sealed class ArrColumn
         }
         return worst;
     }
+
+    /// <summary>
+    /// The exact privacy loss of this column as implemented: max over tokens t, t′ and outputs o of
+    /// ln Pr[o | t] − ln Pr[o | t′]. Theorem 1's condition (<see cref="Theorem1MinEpsilonPerFeature"/>) does not
+    /// bound it in every column (β_t differs per token, so the keep probabilities do too), hence keygen records
+    /// this. O(|V|) on the sorted column: for t ≠ o, ln Pr[o | t] = c_t − |v_t − v_o|/m with
+    /// c_t = ln(1 − p_t) − ln Σ_{k≠t} w_k, so the largest and smallest over t ≠ o are running maxima and minima
+    /// from each side (a 1-D distance transform); t = o adds ln p_o. Equal values are treated as distinct outputs,
+    /// which can only overstate the loss.
+    /// </summary>
+    public double WorstLogRatio()
+    {
+        int n = Count;
+        if (_c.Length != n) { _c = new double[n]; _lnKeep = new double[n]; _maxLeft = new double[n]; _minLeft = new double[n]; }
+        double[] c = _c, lnKeep = _lnKeep, maxLeft = _maxLeft, minLeft = _minLeft;
+        for (int s = 0; s < n; s++)
+        {
+            int t = _order[s];
+            var (left, right) = OtherWeights(t);
+            double x = _epsilonI + Math.Log(MinOtherWeight(t) / (left + right + 1)); // p_t = σ(x)
+            lnKeep[s] = -Softplus(-x);
+            c[s] = -Softplus(x) - Math.Log(left + right);
+        }
+        double runMax = double.NegativeInfinity, runMin = double.PositiveInfinity;
+        for (int s = 0; s < n; s++)
+        {
+            if (s > 0)
+            {
+                runMax = Math.Max(runMax, c[s - 1]) - (_sorted[s] - _sorted[s - 1]) / _m;
+                runMin = Math.Min(runMin, c[s - 1] + _sorted[s - 1] / _m);
+            }
+            maxLeft[s] = runMax;
+            minLeft[s] = runMin - _sorted[s] / _m;
+        }
+        runMax = double.NegativeInfinity; runMin = double.PositiveInfinity;
+        double worst = 0;
+        for (int s = n - 1; s >= 0; s--)
+        {
+            if (s < n - 1)
+            {
+                runMax = Math.Max(runMax, c[s + 1]) - (_sorted[s + 1] - _sorted[s]) / _m;
+                runMin = Math.Min(runMin, c[s + 1] - _sorted[s + 1] / _m);
+            }
+            double hi = Math.Max(lnKeep[s], Math.Max(maxLeft[s], runMax));
+            double lo = Math.Min(lnKeep[s], Math.Min(minLeft[s], runMin + _sorted[s] / _m));
+            worst = Math.Max(worst, hi - lo);
+        }
+        return worst;
+    }
+
+    /// <summary>ln(1 + e^x) without overflow.</summary>
+    static double Softplus(double x) => x > 0 ? x + Math.Log(1 + Math.Exp(-x)) : Math.Log(1 + Math.Exp(x));
 
     /// <summary>Draws the randomised feature of token t; returns the token whose value it takes (t when kept).</summary>
     public int Sample(int t, CtrRandom rng)

@@ -14,6 +14,8 @@ public sealed record KeyMetadata(
     DateTimeOffset CreatedUtc, double Theorem1MinEpsilon, double KeepRate, double MeanL1, double GenerationSeconds)
 {
     public bool Theorem1Holds => Epsilon >= Theorem1MinEpsilon;
+    /// <summary>The table's true ε (each column's exact worst ratio, composed); null for keys made before it was recorded.</summary>
+    public double? ComposedEpsilon { get; init; }
     public TimeSpan Age(DateTimeOffset now) => now - CreatedUtc;
 }
 
@@ -52,7 +54,7 @@ public sealed class PrivacyKeys
         var (table, stats) = IndVocabGenerator.Generate(embedding, config.VocabSize, config.HiddenSize, epsilon, key, progress, rowOf: permutation.Forward);
         var metadata = new KeyMetadata(Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)),
             label, demo, epsilon, config.VocabSize, config.HiddenSize, modelFingerprint, DateTimeOffset.UtcNow,
-            stats.Theorem1MinEpsilon, stats.KeepRate, stats.MeanL1, stats.Elapsed.TotalSeconds);
+            stats.Theorem1MinEpsilon, stats.KeepRate, stats.MeanL1, stats.Elapsed.TotalSeconds) { ComposedEpsilon = stats.ComposedEpsilon };
         return (new PrivacyKeys(metadata, permutation, table) { TableDtype = tableDtype }, stats);
     }
 
@@ -87,6 +89,8 @@ public sealed class PrivacyKeys
             ["theorem1_min_epsilon"] = m.Theorem1MinEpsilon, ["theorem1_holds"] = m.Theorem1Holds,
             ["keep_rate"] = m.KeepRate, ["mean_l1"] = m.MeanL1, ["generation_seconds"] = m.GenerationSeconds,
         };
+        // The ε the table really gives (exact per-column worst ratios, composed), beside the ε asked for.
+        if (m.ComposedEpsilon is double composed) { json["composed_epsilon"] = composed; json["composed_epsilon_within_epsilon"] = composed <= m.Epsilon * (1 + 1e-9); }
         SecureFiles.WriteAllText(Path.Combine(folder, MetadataFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
@@ -101,7 +105,8 @@ public sealed class PrivacyKeys
             return new KeyMetadata((string)o["key_id"]!, (string)o["label"]!, (bool)o["demo"]!, (double)o["epsilon"]!,
                 (int)o["vocab_size"]!, (int)o["hidden_size"]!, (string)o["model_fingerprint"]!,
                 DateTimeOffset.Parse((string)o["created_utc"]!, System.Globalization.CultureInfo.InvariantCulture),
-                (double)o["theorem1_min_epsilon"]!, (double)o["keep_rate"]!, (double)o["mean_l1"]!, (double)o["generation_seconds"]!);
+                (double)o["theorem1_min_epsilon"]!, (double)o["keep_rate"]!, (double)o["mean_l1"]!, (double)o["generation_seconds"]!)
+            { ComposedEpsilon = (double?)o["composed_epsilon"] };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException)
         {

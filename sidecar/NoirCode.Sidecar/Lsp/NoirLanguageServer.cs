@@ -195,7 +195,8 @@ public sealed class NoirLanguageServer : IDisposable
         if (next.LocalModelFolder != _settings.LocalModelFolder)
             lock (_localLock) { _local?.Engine.Dispose(); _local = null; }
         bool reload = next.ModelFolder != _settings.ModelFolder || !(next.Endpoints ?? Array.Empty<string>()).SequenceEqual(_settings.Endpoints ?? Array.Empty<string>())
-            || next.KeysFolder != _settings.KeysFolder || next.Mode != _settings.Mode || next.Wire != _settings.Wire || next.ApiKey != _settings.ApiKey;
+            || next.KeysFolder != _settings.KeysFolder || next.Mode != _settings.Mode || next.Wire != _settings.Wire || next.ApiKey != _settings.ApiKey
+            || next.AllowCleartextEndpoint != _settings.AllowCleartextEndpoint || next.AllowUnprotectedEndpoint != _settings.AllowUnprotectedEndpoint;
         _settings = next;
         if (reload)
         {
@@ -214,12 +215,6 @@ public sealed class NoirLanguageServer : IDisposable
         }
     }
 
-    string RelativePath(string uri)
-    {
-        string path = Uri.TryCreate(uri, UriKind.Absolute, out var u) && u.IsFile ? u.LocalPath : uri;
-        return _root != null && path.StartsWith(_root, StringComparison.Ordinal) ? Path.GetRelativePath(_root, path) : path;
-    }
-
     [JsonRpcMethod("textDocument/inlineCompletion")]
     public async Task<InlineCompletionList> InlineCompletion(InlineCompletionParams p, CancellationToken cancel)
     {
@@ -229,21 +224,22 @@ public sealed class NoirLanguageServer : IDisposable
         if (p.Context?.SelectedCompletionInfo is { } info) ParamsCheck.Valid(info.Range, "context.selectedCompletionInfo.range");
         if (_documents.Get(requestUri) is not { } doc) return empty;
         if (_settings.DisabledLanguages?.Contains(doc.Language) == true) return empty;
-        bool sensitive = _sensitive.IsSensitive(RelativePath(p.TextDocument.Uri));
+        // Judged on the real file and the current text: a secret pasted in a moment ago counts.
+        string? sensitive = _sensitive.Reason(requestUri, doc.Text);
         if (_loading != null && !_loading.IsCompleted) await Task.WhenAny(_loading, Task.Delay(Timeout.Infinite, cancel));
         var engine = _engine;
         if (engine == null) return empty;
         string? localReason = null;
-        if (sensitive && _runtime?.Remote != null)
+        if (sensitive != null && _runtime?.Remote != null)
         {
             // Nothing of a sensitive file goes to the endpoint: the whole model here completes it, or nothing does.
             engine = LocalEngine();
             if (engine == null)
             {
-                SetStatus(BaseStatus() with { Detail = "sensitive file: nothing is sent for it (set localModelFolder to complete it on this machine)", Last = _status.Last });
+                SetStatus(BaseStatus() with { Detail = $"sensitive file ({sensitive}): nothing is sent for it (set localModelFolder to complete it on this machine)", Last = _status.Last });
                 return empty;
             }
-            localReason = "sensitive file: completed on this machine only, nothing sent";
+            localReason = $"sensitive file ({sensitive}): completed on this machine only, nothing sent";
         }
         int offset = DocumentStore.Offset(doc.Text, p.Position);
         string prefix = doc.Text[..offset], suffix = doc.Text[offset..];
@@ -388,7 +384,7 @@ public sealed class NoirLanguageServer : IDisposable
         ParamsCheck.Require(args.Uri, "arguments[0].uri");
         ParamsCheck.Valid(args.Position, "arguments[0].position");
         if (_documents.Get(args.Uri) is not { } doc) throw new LocalRpcException($"document {args.Uri} is not open") { ErrorCode = -32602 };
-        if (_sensitive.IsSensitive(RelativePath(args.Uri))) throw Unavailable("this file is marked sensitive: nothing of it is sent, so the cloud has nothing to attack");
+        if (_sensitive.IsSensitive(args.Uri, doc.Text)) throw Unavailable("this file is marked sensitive: nothing of it is sent, so the cloud has nothing to attack");
         if (_loading != null) await _loading;
         var runtime = _runtime ?? throw Unavailable("the model is not loaded: " + _status.Detail);
         if (runtime.Remote == null) throw Unavailable("completions run on this machine (local mode): nothing is sent");
@@ -424,7 +420,7 @@ public sealed class NoirLanguageServer : IDisposable
         if (args.Position != null) ParamsCheck.Valid(args.Position, "arguments[0].position");
         else if (args.Range != null) ParamsCheck.Valid(args.Range, "arguments[0].range");
         if (_documents.Get(args.Uri) is not { } doc) throw new LocalRpcException($"document {args.Uri} is not open") { ErrorCode = -32602 };
-        if (_sensitive.IsSensitive(RelativePath(args.Uri))) throw new LocalRpcException("this file is marked sensitive: nothing is sent for it") { ErrorCode = -32803 };
+        if (_sensitive.IsSensitive(args.Uri, doc.Text)) throw new LocalRpcException("this file is marked sensitive: nothing is sent for it") { ErrorCode = -32803 };
         if (_loading != null) await _loading;
         var runtime = _runtime ?? throw new LocalRpcException("the model is not loaded: " + _status.Detail) { ErrorCode = -32803 };
         var position = args.Position ?? args.Range?.Start ?? throw new LocalRpcException("give a position or a range") { ErrorCode = -32602 };

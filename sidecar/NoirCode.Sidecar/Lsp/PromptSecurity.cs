@@ -11,7 +11,8 @@ public sealed record PromptAttackRow(string Attack, double Crt, double ContentCr
 /// <param name="Tokens">tokens of the prompt that were attacked</param>
 /// <param name="CloudWins">whether any attack wins the paper's game (BLEU ≥ 20 or ROUGE-1 ≥ 0.4)</param>
 /// <param name="Setting">the client setting attacked, in words (keys, ε)</param>
-public sealed record PromptSecurityResult(int Tokens, bool CloudWins, string Setting, PromptAttackRow[] Attacks);
+/// <param name="DemoKeys">the keys are the shipped public demo keys: the cloud wins whatever the attacks below say</param>
+public sealed record PromptSecurityResult(int Tokens, bool CloudWins, string Setting, PromptAttackRow[] Attacks, bool DemoKeys = false);
 
 /// <summary>Runs the per-prompt attacks (supplied by the host, which holds the attack harness).</summary>
 public delegate PromptSecurityResult PromptSecurityReporter(PromptSecurityRequest request, CancellationToken cancel);

@@ -26,6 +26,10 @@ public sealed record SidecarSettings
     public int MaxNewTokens { get; init; } = 64;
     /// <summary>A fixed wait after a keystroke before the model is asked, in ms; null: adaptive.</summary>
     public int? DebounceMs { get; init; }
+    /// <summary>Allow http:// to an endpoint on another machine (the API key is never sent over it).</summary>
+    public bool AllowCleartextEndpoint { get; init; }
+    /// <summary>Allow no privacy keys (ε = ∞) with an endpoint on another machine.</summary>
+    public bool AllowUnprotectedEndpoint { get; init; }
 
     public static SidecarSettings From(JsonElement? element, SidecarSettings? current = null)
     {
@@ -40,6 +44,7 @@ public sealed record SidecarSettings
                 JsonValueKind.Array => v.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToArray(),
                 _ => null,
             } : null;
+        bool? Bool(string name) => e.TryGetProperty(name, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
         long? Long(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long l) ? l : null;
         return s with
         {
@@ -56,6 +61,8 @@ public sealed record SidecarSettings
             DisabledLanguages = Strings("disabledLanguages") ?? s.DisabledLanguages,
             MaxNewTokens = (int)(Long("maxNewTokens") ?? s.MaxNewTokens),
             DebounceMs = Long("debounceMs") is long d && d is >= 0 and <= 10_000 ? (int)d : s.DebounceMs,
+            AllowCleartextEndpoint = Bool("allowCleartextEndpoint") ?? s.AllowCleartextEndpoint,
+            AllowUnprotectedEndpoint = Bool("allowUnprotectedEndpoint") ?? s.AllowUnprotectedEndpoint,
         };
     }
 }
