@@ -41,11 +41,12 @@ public sealed class GradientLabelRecovery(ClientModel decoder)
         // J_iiᵀ p_i = A_iᵀ (Wᵀ p_i), for every position.
         var expected = own.transpose(1, 2).matmul(p.matmul(w).unsqueeze(2)).squeeze(2); // [T, D]
         double n = labelled ?? EstimateLabelled(own, w, expected, g);
+        var norms = CandidateNorms(own, w);                                            // [T, V]: ||A_iᵀ w_t||²
         var labels = Enumerable.Repeat(-1, (int)t).ToArray();
         var later = zeros_like(g);
         for (int pass = 0; pass < maxPasses; pass++)
         {
-            var next = Solve(own, w, expected, n * (g - later));
+            var next = Solve(own, w, norms, expected, n * (g - later));
             bool same = next.SequenceEqual(labels);
             labels = next;
             if (same) break;
@@ -57,21 +58,31 @@ public sealed class GradientLabelRecovery(ClientModel decoder)
     /// <summary>For each position, the label whose own-row gradient J_iiᵀ(p_i − e_t) = expected_i − A_iᵀ w_t is
     /// nearest to the observed own row (N times the gradient less the later positions' share); -1 when a zero
     /// row (no label) is nearer still.</summary>
-    static int[] Solve(Tensor own, Tensor w, Tensor expected, Tensor observed)
+    static int[] Solve(Tensor own, Tensor w, Tensor norms, Tensor expected, Tensor observed)
     {
         using var scope = NewDisposeScope();
+        var target = expected - observed;                                               // [T, D]
+        // ||A_iᵀ w_t − target_i||² = ||A_iᵀ w_t||² − 2 w_tᵀ (A_i target_i) + ||target_i||²
+        var projected = own.matmul(target.unsqueeze(2)).squeeze(2);                     // [T, D]: A_i target_i
+        var distance = norms - 2 * projected.matmul(w.t()) + target.pow(2).sum(1, keepdim: true);
+        var (d, best) = distance.min(1);
+        var none = observed.pow(2).sum(1);
+        var labels = best.data<long>().ToArray();
+        var keep = (d <= none).data<bool>().ToArray();
+        return labels.Select((l, i) => keep[i] ? (int)l : -1).ToArray();
+    }
+
+    /// <summary>||A_iᵀ w_t||² for every position and token: the costly part, computed once per sample.</summary>
+    static Tensor CandidateNorms(Tensor own, Tensor w)
+    {
         long t = own.shape[0];
-        var result = new int[t];
-        var target = expected - observed;
-        var none = observed.pow(2).sum(1).data<float>().ToArray();
+        var norms = zeros(t, w.shape[0]);
         for (long i = 0; i < t; i++)
         {
             using var step = NewDisposeScope();
-            var k = w.matmul(own[i]);                                   // [V, D]: row t is (A_iᵀ w_t)ᵀ
-            var (d, best) = (k - target[i].unsqueeze(0)).pow(2).sum(1).min(0);
-            result[i] = d.item<float>() <= none[i] ? (int)best.item<long>() : -1;
+            norms[i].copy_(w.matmul(own[i]).pow(2).sum(1));
         }
-        return result;
+        return norms;
     }
 
     /// <summary>O_i = Σ_{j > i} J_jiᵀ (p_j − e_{y_j}) / N: the whole backward pass minus each position's own part.</summary>

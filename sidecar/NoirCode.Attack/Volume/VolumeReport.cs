@@ -86,7 +86,8 @@ public static class VolumeReport
             $"public code ({r.PublicTokens:N0} tokens of {r.PublicSource}): frequency-rank seeding, bigram proposals, exact trigram " +
             $"log-likelihood swaps until stable. The private traffic is {r.PrivateTokens:N0} tokens of code the attacker never saw " +
             $"({r.PrivateSource}), sent as {r.Window}-token requests through each setting's real client and egress guard. " +
-            $"Each volume is deciphered on its own, as a cloud that had seen only that much. Machine: {r.Machine}; run {r.Seconds / 60:F0} min.");
+            $"Each volume is deciphered with what a cloud had seen by then, continuing from its naming at the previous volume (it keeps " +
+            $"deciphering as traffic arrives). Machine: {r.Machine}; run {r.Seconds / 60:F0} min.");
         sb.AppendLine();
         sb.AppendLine("**Proof of strength (oracle cipher):** the same private code with its token ids replaced by a random substitution the attacker made itself (no model involved).");
         sb.AppendLine();

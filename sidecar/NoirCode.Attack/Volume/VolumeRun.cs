@@ -20,9 +20,15 @@ public sealed record VolumeOptions
     /// <summary>Folders of public .py code for the attacker's language model (null entry: the python3 stdlib).</summary>
     public IReadOnlyList<string?> PublicFolders { get; init; } = new string?[] { null };
     public long PublicTokens { get; init; } = 20_000_000;
-    /// <summary>Folders of .py code that stand for the user's private code (never in the attacker's corpus).</summary>
-    public required IReadOnlyList<string> PrivateFolders { get; init; }
+    /// <summary>Folders of .py code that stand for the user's private code (never in the attacker's corpus). Empty:
+    /// the private code is a held-out share of the public folders' files (<see cref="PrivateShare"/>), so that the
+    /// attacker's model knows code like the user's, as a cloud with the world's public code would.</summary>
+    public IReadOnlyList<string> PrivateFolders { get; init; } = Array.Empty<string>();
+    public double PrivateShare { get; init; } = 0.2;
     public long[] Volumes { get; init; } = { 1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000 };
+    /// <summary>The largest volume deciphered for the client settings (clustering still covers every volume);
+    /// null: all. Deciphering is the costly part, and keyed traffic that clusters purely is the oracle's cipher.</summary>
+    public long? SettingsMaxVolume { get; init; }
     /// <summary>Tokens per request window sent from position 0.</summary>
     public int Window { get; init; } = 512;
     public long CalibrationTokens { get; init; } = 50_000;
@@ -54,7 +60,16 @@ public static class VolumeRun
         var tokenizer = CausalLM.LoadTokenizer(o.PublicModel, config);
         var classes = new TokenClasses(tokenizer, config.VocabSize);
         var (publicDocs, publicSource) = LoadCode(o.PublicFolders, tokenizer, o.PublicTokens);
-        var (privateDocs, privateSource) = LoadCode(o.PrivateFolders.Select(f => (string?)f).ToList(), tokenizer, long.MaxValue);
+        List<int[]> privateDocs;
+        string privateSource;
+        if (o.PrivateFolders.Count > 0) (privateDocs, privateSource) = LoadCode(o.PrivateFolders.Select(f => (string?)f).ToList(), tokenizer, long.MaxValue);
+        else
+        {
+            // A fixed share of the files, chosen by content hash, held out of the attacker's corpus.
+            int every = (int)Math.Round(1 / o.PrivateShare);
+            privateDocs = publicDocs.Where(d => HeldOut(d, every)).ToList();
+            privateSource = $"{100.0 / every:G3} % of the files of {publicSource}, held out of the attacker's corpus";
+        }
         // Decontamination: the attacker's public code holds none of the private files.
         var privateSet = new HashSet<string>(privateDocs.Select(Fingerprint));
         publicDocs = publicDocs.Where(d => !privateSet.Contains(Fingerprint(d))).ToList();
@@ -110,7 +125,7 @@ public static class VolumeRun
         var symbols = StreamingClusterer.Split(clusterer.Assignments(), traffic.Select(t => t.Length));
         progress.Done($"{spec.Name}: clustering the wire");
         var (purity, completeness) = ClusterAgreement.Of(symbols, traffic);
-        var points = Curve(o.Volumes, traffic, symbols, decipherer, classes, progress, spec.Name);
+        var points = Curve(o.Volumes.Where(v => v <= (o.SettingsMaxVolume ?? long.MaxValue)).ToArray(), traffic, symbols, decipherer, classes, progress, spec.Name);
         return new VolumeCurve(spec.Name, client.Keys?.Metadata.Epsilon, keyed, spec.Tuned, points, clusterer.Clusters, threshold, purity, completeness,
             clock.Elapsed.TotalSeconds);
     }
@@ -122,15 +137,17 @@ public static class VolumeRun
         return PrivacyKeys.Generate(embedding, config, fingerprint, 13, label: "attacker-simulation", tableDtype: dtype).Keys;
     }
 
-    /// <summary>Deciphers each prefix of the stream on its own, as a cloud that had seen only that much would.</summary>
+    /// <summary>Deciphers each prefix of the stream, as a cloud that had seen that much would, continuing from
+    /// its naming of the previous (shorter) prefix: it keeps deciphering as traffic arrives.</summary>
     static List<DecipherScore> Curve(long[] volumes, List<int[]> truth, List<int[]> symbols, SubstitutionDecipherer decipherer, TokenClasses classes,
         IProgressSink progress, string name)
     {
         var points = new List<DecipherScore>();
+        int[]? naming = null;
         foreach (long volume in volumes.Order())
         {
             var prefix = CipherStream.Prefix(symbols, volume);
-            var naming = decipherer.Solve(new CipherStream(prefix));
+            naming = decipherer.Solve(new CipherStream(prefix), naming);
             var score = DecipherScore.Of(CipherStream.Prefix(truth, volume), prefix, naming, classes);
             points.Add(score);
             progress.Report($"{name}: deciphering by volume", points.Count, volumes.Length,
@@ -142,7 +159,7 @@ public static class VolumeRun
 
     static T Checkpointed<T>(VolumeOptions o, string name, Func<JsonObject> compute, Func<JsonObject, T> read)
     {
-        string path = Path.Combine(o.WorkFolder, $"{name}-to-{o.Volumes.Max()}.json");
+        string path = Path.Combine(o.WorkFolder, $"{name}-to-{(name == "oracle" ? o.Volumes.Max() : Math.Min(o.Volumes.Max(), o.SettingsMaxVolume ?? long.MaxValue))}.json");
         if (File.Exists(path)) return read(JsonNode.Parse(File.ReadAllText(path))!.AsObject());
         var json = compute();
         File.WriteAllText(path + ".tmp", json.ToJsonString());
@@ -162,6 +179,8 @@ public static class VolumeRun
         }
         return (docs, string.Join(", ", sources));
     }
+
+    static bool HeldOut(int[] doc, int every) => Convert.FromHexString(Fingerprint(doc))[0] % every == 0;
 
     static string Fingerprint(int[] doc) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
         System.Runtime.InteropServices.MemoryMarshal.AsBytes(doc.AsSpan())));

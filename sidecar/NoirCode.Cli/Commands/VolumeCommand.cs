@@ -18,9 +18,11 @@ public static class VolumeCommand
         var noUnprotected = new Option<bool>("--no-unprotected") { Description = "leave out the unprotected split" };
         var publicDirs = new Option<string?>("--public") { Description = "comma-separated folders of public .py code for the attacker's language model (default: the python3 stdlib)" };
         var publicTokens = new Option<long>("--public-tokens") { Description = "public tokens for the language model at most", DefaultValueFactory = _ => 20_000_000 };
-        var privateDirs = new Option<string>("--private-code") { Description = "comma-separated folders of .py code standing for the user's private code (e.g. /usr/lib/python3/dist-packages/django)", Required = true };
+        var privateDirs = new Option<string?>("--private-code") { Description = "comma-separated folders of .py code standing for the user's private code; default: a held-out share of the --public files (the attacker knows code like the user's)" };
+        var privateShare = new Option<double>("--private-share") { Description = "without --private-code: the share of the public files held out as the private code", DefaultValueFactory = _ => 0.2 };
         var volumes = new Option<string>("--volumes") { Description = "observed token volumes to measure", DefaultValueFactory = _ => "1000,3000,10000,30000,100000,300000,1000000" };
         var window = new Option<int>("--window") { Description = "tokens per request, sent from position 0", DefaultValueFactory = _ => 512 };
+        var settingsMax = new Option<long?>("--settings-max-volume") { Description = "decipher the client settings only up to this volume (clustering still covers all; the oracle goes to the largest)" };
         var noOracle = new Option<bool>("--no-oracle") { Description = "skip the oracle-cipher proof of strength" };
         var work = new Option<string>("--work") { Description = "folder for finished parts (scores only), to resume an interrupted run", DefaultValueFactory = _ => "artifacts/attack-volume" };
         var report = new Option<string?>("--report") { Description = "a privacy report (.json, from noir attack) to add the curves to; its .md and a -volume.png beside it are rewritten" };
@@ -29,7 +31,7 @@ public static class VolumeCommand
         var json = CommonOptions.Json();
         var cmd = new Command("volume", "The strongest inference attack (streaming clustering + n-gram decipherment) against how much traffic the cloud has seen")
         {
-            model, keys, tuned, epsilons, fclean, noUnprotected, publicDirs, publicTokens, privateDirs, volumes, window, noOracle, work, report, split, wire, json,
+            model, keys, tuned, epsilons, fclean, noUnprotected, publicDirs, publicTokens, privateDirs, privateShare, volumes, settingsMax, window, noOracle, work, report, split, wire, json,
         };
         cmd.SetAction(r =>
         {
@@ -46,10 +48,11 @@ public static class VolumeCommand
                 PublicFolders = publicFolders.Count == 0 ? new string?[] { null } : publicFolders.Select(f => (string?)f).ToList(),
                 PublicTokens = AttackCommand.Positive(r.GetValue(publicTokens), "--public-tokens"),
                 PrivateFolders = AttackCommand.List(r.GetValue(privateDirs)), Volumes = points,
+                PrivateShare = r.GetValue(privateShare) is > 0 and < 1 and var share ? share : throw new ArgumentException("--private-share must be between 0 and 1"),
+                SettingsMaxVolume = r.GetValue(settingsMax),
                 Window = (int)AttackCommand.Positive(r.GetValue(window), "--window"), Oracle = !r.GetValue(noOracle), WorkFolder = r.GetValue(work)!,
                 Split = CommonOptions.ParseSplit(r.GetValue(split)), Wire = ModelRuntimeOptions.ParseWire(r.GetValue(wire)!),
             };
-            if (options.PrivateFolders.Count == 0) throw new ArgumentException("--private-code names no folder");
             var result = VolumeRun.Execute(options, CommonOptions.Progress());
             var o = VolumeReport.ToJson(result);
             if (r.GetValue(report) is { } path)

@@ -1,0 +1,129 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NoirCode.Attack.Data;
+using NoirCode.Attack.Decipherment;
+using NoirCode.Attack.Evaluation;
+using NoirCode.Attack.Wire;
+using NoirCode.Core.Model;
+using NoirCode.Core.Split;
+using NoirCode.Endpoint;
+using NoirCode.Privacy.Egress;
+using NoirCode.Privacy.Keys;
+using NoirCode.Remote;
+using static TorchSharp.torch;
+
+namespace NoirCode.Cli.Commands;
+
+/// <summary>
+/// <c>noir attack stuning</c>: runs the real STuning client under keys against a real endpoint on loopback, captures
+/// what the endpoint holds (middle outputs, boundary gradients at the egress guard), and measures per step how
+/// many labels the gradient attack recovers, then deciphers the recovered label stream.
+/// </summary>
+public static class StuningAttackCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model("the public model (whole model folder)");
+        var keysDir = new Option<string?>("--keys") { Description = "privacy keys to tune under (default: fresh keys at --epsilon, in memory)" };
+        var epsilon = new Option<double>("--epsilon") { Description = "ε of fresh keys", DefaultValueFactory = _ => 13 };
+        var data = new Option<string>("--data") { Description = "folder of .py files the user tunes on (their private code)", Required = true };
+        var publicDirs = new Option<string?>("--public") { Description = "comma-separated folders of public .py code for the decipherer's language model (default: the python3 stdlib)" };
+        var steps = new Option<int>("--steps") { Description = "tuning steps", DefaultValueFactory = _ => 20 };
+        var batch = new Option<int>("--batch") { Description = "samples per step", DefaultValueFactory = _ => 2 };
+        var seq = new Option<int>("--seq") { Description = "tokens per sample", DefaultValueFactory = _ => 128 };
+        var lr = new Option<double>("--lr") { Description = "client learning rate (noir tune's default)", DefaultValueFactory = _ => 5e-4 };
+        var setting = new Option<string?>("--setting") { Description = "the report setting these figures belong to (default: demo or epsN-untuned)" };
+        var report = new Option<string?>("--report") { Description = "a privacy report (.json) to add stuning_labels to" };
+        var split = CommonOptions.Split();
+        var json = CommonOptions.Json();
+        var cmd = new Command("stuning", "The gradient attack on STuning: labels recovered per step through a real tuner and endpoint, then deciphered")
+            { model, keysDir, epsilon, data, publicDirs, steps, batch, seq, lr, setting, report, split, json };
+        cmd.SetAction(async r =>
+        {
+            string publicModel = r.GetValue(model)!;
+            var progress = CommonOptions.Progress();
+            var docs = Directory.EnumerateFiles(r.GetValue(data)!, "*.py", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+                .Select(File.ReadAllText).Where(t => t.Length > 0).ToList();
+            if (docs.Count == 0) throw new ArgumentException($"no .py files in {r.GetValue(data)}");
+            string work = Directory.CreateTempSubdirectory("noir-stuning-attack-").FullName;
+            try
+            {
+                string client = Path.Combine(work, "client"), cloud = Path.Combine(work, "cloud");
+                ModelSplitter.Split(publicModel, client, cloud, CommonOptions.ParseSplit(r.GetValue(split)));
+                var config = ModelConfig.Load(client);
+                string fingerprint = ModelFingerprint.Of(client);
+                PrivacyKeys keys;
+                if (r.GetValue(keysDir) is { } k) keys = PrivacyKeys.Load(k, fingerprint);
+                else
+                {
+                    var (embedding, dtype) = PrivacyKeys.ReadEmbedding(publicModel, config);
+                    keys = PrivacyKeys.Generate(embedding, config, fingerprint, r.GetValue(epsilon), label: "attack-harness", tableDtype: dtype).Keys;
+                }
+                string name = r.GetValue(setting) ?? (keys.Metadata.Demo ? "demo" : $"eps{keys.Metadata.Epsilon:G}-untuned");
+                var settings = new TuneSettings(r.GetValue(steps), r.GetValue(batch), r.GetValue(seq), r.GetValue(lr));
+
+                await using var host = await EndpointHost.StartAsync(new EndpointOptions { ShardFolder = cloud, Port = 0 }, logging: _ => { });
+                using var tuned = ClientModel.Load(client, untieHead: true);
+                keys.ApplyTo(tuned);
+                var guard = new EgressGuard(config.HiddenSize, WireDtype.Float32);
+                var options = new EndpointClientOptions { Endpoints = new[] { host.Address } };
+                using var remote = new RemoteTrainingSession(options, guard, fingerprint, config.HiddenSize);
+                using var capture = new TrainingCapture(guard, remote);
+                new SplitFineTuner(tuned, keys, remote, Path.Combine(work, "tuned")).Run(docs, settings, progress, client);
+
+                var byStep = capture.Samples.GroupBy(s => (int)(s.SampleId / 1000)).OrderBy(g => g.Key)
+                    .Select(g => (IReadOnlyList<(Tensor, Tensor)>)g.OrderBy(s => s.SampleId).Select(s => (s.Middle, s.Gradient)).ToList()).ToList();
+                var truth = Enumerable.Range(0, byStep.Count)
+                    .Select(step => (IReadOnlyList<long[]>)TuningLabels.Of(docs, tuned.Tokenizer, settings, keys.Permutation, step)).ToList();
+                var recovery = new StuningLabelAttack(client, tuned.Split, settings.LearningRate, progress)
+                    .Run(byStep, truth, out var recoveredStream, out var truthStream);
+
+                // The recovered labels are cipher symbols in order: decipher them as the cloud would.
+                var inverse = new int[config.VocabSize];
+                for (int t = 0; t < keys.Permutation.Forward.Count; t++) inverse[keys.Permutation.Forward[t]] = t;
+                var plain = truthStream.Select(s => s.Select(i => inverse[i]).ToArray()).ToList();
+                var publicFolders = AttackCommand.List(r.GetValue(publicDirs));
+                var corpus = (publicFolders.Count == 0 ? new string?[] { null } : publicFolders.Select(f => (string?)f))
+                    .SelectMany(f => PublicCorpus.Load(f, tuned.Tokenizer, 20_000_000).Documents).ToList();
+                var lm = new KneserNeyTrigram(corpus, config.VocabSize);
+                var naming = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(), progress).Solve(new CipherStream(recoveredStream));
+                var read = DecipherScore.Of(plain, recoveredStream, naming, new TokenClasses(tuned.Tokenizer, config.VocabSize));
+
+                var labels = new JsonArray(recovery.Select(x => (JsonNode)new JsonObject
+                {
+                    ["step"] = x.Step, ["recovered"] = Math.Round(x.Best, 4), ["public_decoder"] = Math.Round(x.PublicDecoder, 4),
+                    ["shadow_decoder"] = Math.Round(x.ShadowDecoder, 4), ["labelled"] = x.Labelled,
+                }).ToArray());
+                var deciphered = new JsonObject
+                {
+                    ["tokens"] = read.Tokens, ["position_accuracy"] = Math.Round(read.PositionAccuracy, 4),
+                    ["content_position_accuracy"] = Math.Round(read.ContentPositionAccuracy, 4), ["distinct_identifiers"] = Math.Round(read.DistinctIdentifiers, 4),
+                };
+                var o = new JsonObject
+                {
+                    ["setting"] = name, ["steps"] = settings.Steps, ["batch"] = settings.Batch, ["seq"] = settings.SequenceLength,
+                    ["learning_rate"] = settings.LearningRate, ["stuning_labels"] = labels, ["stuning_deciphered"] = deciphered,
+                };
+                if (r.GetValue(report) is { } path) MergeInto(path, name, o);
+                if (r.GetValue(json)) CliJson.Print(o); else CliJson.PrintTable(o);
+                return 0;
+            }
+            finally { try { Directory.Delete(work, recursive: true); } catch (IOException) { } }
+        });
+        return cmd;
+    }
+
+    /// <summary>Adds <c>stuning_labels</c> and <c>stuning_deciphered</c> to the named setting of a privacy report.</summary>
+    static void MergeInto(string path, string setting, JsonObject result)
+    {
+        var report = File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path))!.AsObject() : new JsonObject { ["settings"] = new JsonArray() };
+        var settings = report["settings"]!.AsArray();
+        var entry = settings.FirstOrDefault(s => (string?)s?["setting"] == setting)?.AsObject();
+        if (entry == null) { entry = new JsonObject { ["setting"] = setting }; settings.Add(entry); }
+        entry["stuning_labels"] = result["stuning_labels"]!.DeepClone();
+        entry["stuning_deciphered"] = result["stuning_deciphered"]!.DeepClone();
+        entry["stuning_run"] = new JsonObject { ["steps"] = result["steps"]!.DeepClone(), ["batch"] = result["batch"]!.DeepClone(), ["seq"] = result["seq"]!.DeepClone() };
+        File.WriteAllText(path, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+}

@@ -1,0 +1,109 @@
+using NoirCode.Attack.Attacks;
+using NoirCode.Attack.Data;
+using NoirCode.Attack.Decipherment;
+using NoirCode.Attack.Volume;
+using NoirCode.Core.Util;
+using static TorchSharp.torch;
+
+namespace NoirCode.Attack.Tests;
+
+/// <summary>The volume attack's parts on inputs with a known answer: the language model, the decipherer on a
+/// substitution cipher it has to break, the streaming clusterer, the tokens-to-compromise interpolation.</summary>
+public class DeciphermentTests
+{
+    /// <summary>A small "language": a Markov chain over <paramref name="vocab"/> tokens, Zipf-like unigrams and a
+    /// few likely successors per token, from which the public corpus and the private text are drawn.</summary>
+    static List<int[]> MarkovText(int vocab, int documents, int length, int seed, int languageSeed = 7)
+    {
+        var lang = new Random(languageSeed);
+        var successors = Enumerable.Range(0, vocab).Select(_ => Enumerable.Range(0, 6).Select(_ => (int)(vocab * Math.Pow(lang.NextDouble(), 2.5))).ToArray()).ToArray();
+        var rng = new Random(seed);
+        var docs = new List<int[]>();
+        for (int d = 0; d < documents; d++)
+        {
+            var doc = new int[length];
+            int t = rng.Next(vocab);
+            for (int i = 0; i < length; i++)
+            {
+                doc[i] = t;
+                var next = successors[t];
+                // Geometric preference among the successors, with a little noise anywhere.
+                t = rng.NextDouble() < 0.03 ? rng.Next(vocab) : next[Math.Min(next.Length - 1, (int)(-Math.Log(1 - rng.NextDouble()) / 0.7))];
+            }
+            docs.Add(doc);
+        }
+        return docs;
+    }
+
+    [Test]
+    public void TrigramModelIsAProbabilityDistribution()
+    {
+        var lm = new KneserNeyTrigram(MarkovText(50, 20, 300, seed: 1), 50);
+        foreach (var (u, v) in new[] { (3, 4), (lm.Bos, lm.Bos), (0, 49), (7, 7) })
+            Assert.That(Enumerable.Range(0, 50).Sum(w => lm.Trigram(u, v, w)), Is.EqualTo(1.0).Within(1e-6), $"P(· | {u} {v})");
+        Assert.That(Enumerable.Range(0, 50).Sum(w => lm.Bigram(3, w)), Is.EqualTo(1.0).Within(1e-6));
+    }
+
+    [Test]
+    public void DeciphersASubstitutionCipherWithAKnownKey()
+    {
+        const int vocab = 300;
+        var lm = new KneserNeyTrigram(MarkovText(vocab, 200, 1000, seed: 1), vocab);
+        var plain = MarkovText(vocab, 40, 500, seed: 2);               // 20,000 tokens the model never saw
+        var key = OracleCipher.RandomKey(vocab, seed: 3);
+        var cipher = OracleCipher.Encipher(plain, key);
+        var decipherer = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(), NullProgress.Instance);
+        var naming = decipherer.Solve(new CipherStream(cipher));
+        double accuracy = Accuracy(plain, cipher, naming);
+        Assert.That(accuracy, Is.GreaterThan(0.9), "positions read back through the recovered key");
+        Assert.That(decipherer.Trace[^1].LogLikelihood, Is.GreaterThan(decipherer.Trace[0].LogLikelihood), "the swaps raise the likelihood");
+
+        // The same cipher against a model of another language (same vocabulary) reads next to nothing: the
+        // decipherer's success comes from the statistics of the language, not from the test's construction.
+        var wrong = new KneserNeyTrigram(MarkovText(vocab, 200, 1000, seed: 1, languageSeed: 99), vocab);
+        var guess = new SubstitutionDecipherer(wrong, new SubstitutionDecipherer.Settings(), NullProgress.Instance).Solve(new CipherStream(cipher));
+        Assert.That(Accuracy(plain, cipher, guess), Is.LessThan(0.25));
+    }
+
+    static double Accuracy(List<int[]> plain, List<int[]> cipher, int[] naming)
+    {
+        long hits = 0, total = 0;
+        for (int s = 0; s < plain.Count; s++)
+            for (int i = 0; i < plain[s].Length; i++) { total++; if (naming[cipher[s][i]] == plain[s][i]) hits++; }
+        return (double)hits / total;
+    }
+
+    [Test]
+    public void StreamingClustersFindOnePointPerToken()
+    {
+        // 40 token "rows" in 16 dimensions; each occurrence is its row plus small noise (what one block keeps).
+        var rng = new Generator(5);
+        var rows = randn(new long[] { 40, 16 }, generator: rng);
+        var tokens = Enumerable.Range(0, 30).Select(s => Enumerable.Range(0, 50).Select(i => (s * 7 + i * i) % 40).ToArray()).ToList();
+        var views = tokens.Select(seq => rows.index_select(0, tensor(seq.Select(t => (long)t).ToArray())) + 0.02 * randn(new long[] { seq.Length, 16 }, generator: rng)).ToList();
+        using var clusterer = new StreamingClusterer(16, threshold: 0.9);
+        foreach (var v in views) clusterer.Add(v);
+        var assigned = StreamingClusterer.Split(clusterer.Assignments(), tokens.Select(t => t.Length));
+        var (purity, completeness) = ClusterAgreement.Of(assigned, tokens);
+        Assert.That(purity, Is.EqualTo(1.0));
+        Assert.That(completeness, Is.EqualTo(1.0));
+        Assert.That(clusterer.Clusters, Is.EqualTo(tokens.SelectMany(t => t).Distinct().Count()));
+        // A prefix gets the same clusters as it would alone (so one pass gives every volume).
+        using var prefix = new StreamingClusterer(16, threshold: 0.9);
+        foreach (var v in views.Take(5)) prefix.Add(v);
+        Assert.That(prefix.Assignments().Length, Is.EqualTo(250));
+        // The calibration picks a threshold that separates the tokens.
+        var (tau, p, c) = StreamingClusterer.Calibrate(views, tokens, new[] { 0.0, 0.5, 0.9, 0.999 });
+        Assert.That(p * c, Is.EqualTo(1.0), $"threshold {tau}");
+    }
+
+    [Test]
+    public void TokensToCompromiseInterpolatesOnALogScale()
+    {
+        DecipherScore P(long tokens, double content) => new(tokens, content, content, 0, 0, 1);
+        var points = new[] { P(1_000, 0.01), P(10_000, 0.05), P(100_000, 0.2) };
+        Assert.That(VolumeCurve.TokensToCompromise(points, 0.03), Is.EqualTo(3_162).Within(2));
+        Assert.That(VolumeCurve.TokensToCompromise(points, 0.01), Is.EqualTo(1_000));
+        Assert.That(VolumeCurve.TokensToCompromise(points, 0.5), Is.Null);
+    }
+}
