@@ -22,6 +22,15 @@ public sealed class LocalSession : IInferenceSession
         return SessionTensors.LastLogits(_model.Forward(idTensor, positions, _cache));
     }
 
+    public float[][] AppendEach(IReadOnlyList<int> ids)
+    {
+        using var _ = no_grad();
+        using var threads = Util.IntraOpThreads.ForDecode(_model.Config, ids.Count);
+        using var scope = NewDisposeScope();
+        var (idTensor, positions) = SessionTensors.For(ids, Length);
+        return SessionTensors.EveryLogits(_model.Forward(idTensor, positions, _cache, lastOnly: false));
+    }
+
     public void Truncate(long length) => _cache.Truncate(length);
 
     public void Dispose() => _cache.Dispose();
@@ -38,4 +47,12 @@ internal static class SessionTensors
     }
 
     public static float[] LastLogits(Tensor logits) => logits[0, -1].to(ScalarType.Float32).cpu().data<float>().ToArray();
+
+    /// <summary>logits [1, T, V] → T rows of V.</summary>
+    public static float[][] EveryLogits(Tensor logits)
+    {
+        var all = logits[0].to(ScalarType.Float32).cpu().data<float>().ToArray();
+        int rows = (int)logits.shape[1], vocab = (int)logits.shape[2];
+        return Enumerable.Range(0, rows).Select(r => all.AsSpan(r * vocab, vocab).ToArray()).ToArray();
+    }
 }

@@ -1,0 +1,87 @@
+namespace NoirCode.Core.Generation;
+
+/// <summary>How speculative decoding drafts; see <see cref="SpeculativeDecoder"/>.</summary>
+public sealed record SpeculationOptions
+{
+    /// <summary>Most draft tokens verified per step; every one of them is sent (and charged) even when rejected.</summary>
+    public int DraftTokens { get; init; } = 8;
+    public int MaxNgram { get; init; } = 3;
+    public int MinNgram { get; init; } = 1;
+    /// <summary>Other token sequences to draft from after the prompt itself (recent suggestions).</summary>
+    public IReadOnlyList<IReadOnlyList<int>> Elsewhere { get; init; } = Array.Empty<IReadOnlyList<int>>();
+}
+
+/// <summary>What speculation did in one generation. Trips are steps of the session (round trips when split).</summary>
+public sealed record SpeculationStats(int Trips, int PositionsSent, int Drafted, int Accepted, int TokensGenerated)
+{
+    /// <summary>Tokens that decoding may keep per step: one from the model plus the accepted drafts.</summary>
+    public double TokensPerTrip => Trips == 0 ? 0 : (double)(Trips + Accepted) / Trips;
+    /// <summary>Positions sent in vain (rejected drafts) per token kept.</summary>
+    public double ExtraPerToken => Trips + Accepted == 0 ? 0 : (double)(Drafted - Accepted) / (Trips + Accepted);
+}
+
+/// <summary>
+/// Greedy decoding that verifies several tokens per step. Each step appends the token greedy decoding chose plus
+/// a draft of the tokens that may follow it (<see cref="PromptLookupDrafter"/>), gets the logits after every one
+/// of them at once, keeps the longest run of draft tokens that greedy decoding would have chosen itself, and rolls
+/// the session (with a split model: the client's caches and the endpoint's) back to what it kept. The tokens come
+/// out exactly as greedy decoding would produce them, one per <see cref="Next"/>; only the number of steps differs.
+/// </summary>
+public sealed class SpeculativeDecoder
+{
+    readonly IInferenceSession _session;
+    readonly PromptLookupDrafter _drafter;
+    readonly int _draftTokens, _allowed;
+    readonly List<int> _sequence;
+    readonly Queue<int> _verified = new(); // in the session, not yet handed out
+    int _pending;         // greedy's next token, not yet in the session
+    bool _pendingHandedOut;
+    int _trips, _sent, _drafted, _accepted, _handedOut;
+
+    /// <param name="prompt">the prompt the session now holds at its end</param>
+    /// <param name="logits">the logits after the prompt</param>
+    /// <param name="allowed">ids greedy decoding may choose (those the tokenizer can produce)</param>
+    public SpeculativeDecoder(IInferenceSession session, SpeculationOptions options, IReadOnlyList<int> prompt, float[] logits, int allowed)
+    {
+        _session = session; _allowed = allowed;
+        _draftTokens = Math.Max(0, options.DraftTokens);
+        _drafter = new PromptLookupDrafter(options.MaxNgram, options.MinNgram, options.Elsewhere);
+        _sequence = prompt.ToList();
+        _pending = Sampler.ArgMax(logits, allowed);
+    }
+
+    public SpeculationStats Stats => new(_trips, _sent, _drafted, _accepted, _handedOut);
+
+    /// <summary>The next token of greedy decoding.</summary>
+    /// <param name="mostDraft">most draft tokens worth verifying if this call needs a step (the caller's limits on
+    /// length and positions)</param>
+    public int Next(int mostDraft)
+    {
+        if (_verified.Count == 0 && _pendingHandedOut) Step(Math.Min(_draftTokens, mostDraft));
+        int next;
+        if (_verified.Count > 0) next = _verified.Dequeue();
+        else { next = _pending; _pendingHandedOut = true; }
+        _sequence.Add(next);
+        _handedOut++;
+        return next;
+    }
+
+    /// <summary>Appends the pending token and a draft after it; keeps what greedy decoding agrees with.</summary>
+    void Step(int mostDraft)
+    {
+        var draft = _drafter.Draft(_sequence, Math.Max(0, mostDraft));
+        long start = _session.Length;
+        var input = new int[draft.Count + 1];
+        input[0] = _pending;
+        for (int i = 0; i < draft.Count; i++) input[i + 1] = draft[i];
+        var rows = draft.Count == 0 ? new[] { _session.Append(input) } : _session.AppendEach(input);
+        _trips++; _sent += input.Length; _drafted += draft.Count;
+        int kept = 0;
+        while (kept < draft.Count && Sampler.ArgMax(rows[kept], _allowed) == draft[kept]) _verified.Enqueue(draft[kept++]);
+        _accepted += kept;
+        _pending = Sampler.ArgMax(rows[kept], _allowed);
+        _pendingHandedOut = false;
+        // The rejected drafts were computed (and sent) but are not part of the sequence: drop them everywhere.
+        if (kept < draft.Count) _session.Truncate(start + 1 + kept);
+    }
+}
