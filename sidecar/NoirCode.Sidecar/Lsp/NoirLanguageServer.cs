@@ -119,6 +119,7 @@ public sealed class NoirLanguageServer : IDisposable
     static CompletionSettings CompletionSettingsFor(SidecarSettings s) => new()
     {
         MaxNewTokens = s.MaxNewTokens, Debounce = s.DebounceMs is int ms ? TimeSpan.FromMilliseconds(ms) : null,
+        Speculation = s.SpeculativeDecoding ? new SpeculationOptions() : null,
     };
 
     PrivacyStatus BaseStatus()
@@ -438,7 +439,7 @@ public sealed class NoirLanguageServer : IDisposable
         var before = runtime.Remote?.Total ?? default;
         var clock = Stopwatch.StartNew();
         var result = await Task.Run(() => engine.Exclusive(session => TextGenerator.Generate(session, runtime.Tokenizer, ids,
-            new GenerationOptions { MaxTokens = 160, MaxSequenceLength = runtime.MaxPositions }, cancel)), cancel);
+            new GenerationOptions { MaxTokens = 160, MaxSequenceLength = runtime.MaxPositions, Speculation = _settings.SpeculativeDecoding ? new SpeculationOptions() : null }, cancel)), cancel);
         // What the generation sent shows in the status like a completion's.
         var after = runtime.Remote?.Total ?? default;
         SetStatus(BaseStatus() with

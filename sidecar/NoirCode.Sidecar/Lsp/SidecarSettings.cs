@@ -26,6 +26,8 @@ public sealed record SidecarSettings
     public int MaxNewTokens { get; init; } = 64;
     /// <summary>A fixed wait after a keystroke before the model is asked, in ms; null: adaptive.</summary>
     public int? DebounceMs { get; init; }
+    /// <summary>Speculative decoding (greedy, drafts from the prompt verified per round trip); false: one token per round trip.</summary>
+    public bool SpeculativeDecoding { get; init; } = true;
 
     public static SidecarSettings From(JsonElement? element, SidecarSettings? current = null)
     {
@@ -56,6 +58,7 @@ public sealed record SidecarSettings
             DisabledLanguages = Strings("disabledLanguages") ?? s.DisabledLanguages,
             MaxNewTokens = (int)(Long("maxNewTokens") ?? s.MaxNewTokens),
             DebounceMs = Long("debounceMs") is long d && d is >= 0 and <= 10_000 ? (int)d : s.DebounceMs,
+            SpeculativeDecoding = e.TryGetProperty("speculativeDecoding", out var sd) && sd.ValueKind is JsonValueKind.True or JsonValueKind.False ? sd.GetBoolean() : s.SpeculativeDecoding,
         };
     }
 }
