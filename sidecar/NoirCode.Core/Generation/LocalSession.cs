@@ -1,3 +1,4 @@
+using TorchSharp;
 using NoirCode.Core.Model;
 using static TorchSharp.torch;
 
@@ -42,7 +43,11 @@ internal static class SessionTensors
     {
         if (ids.Count == 0) throw new ArgumentException("append at least one token");
         var idTensor = tensor(ids.Select(i => (long)i).ToArray(), ScalarType.Int64).unsqueeze(0);
-        var positions = arange(start, start + ids.Count, ScalarType.Int64);
+        // Explicit scalars, kept alive through the call (see BlockStack.CausalMask).
+        using var first = start.ToScalar();
+        using var end = (start + ids.Count).ToScalar();
+        using var one = 1L.ToScalar();
+        var positions = arange(first, end, one, ScalarType.Int64);
         return (idTensor, positions);
     }
 
