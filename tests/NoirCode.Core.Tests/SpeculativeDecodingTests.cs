@@ -78,4 +78,32 @@ public class SpeculativeDecodingTests
         Assert.That(sampled.Speculation, Is.Null, "no speculative sampling: temperature > 0 decodes one token per step");
         Assert.That(sampled.TokenIds, Is.EqualTo(Run(null).TokenIds));
     }
+
+    /// <summary>A session whose every step takes time, as a round trip to a far endpoint does.</summary>
+    sealed class DistantSession(IInferenceSession inner, int stepMs) : IInferenceSession
+    {
+        bool _prefilled;
+        public long Length => inner.Length;
+        public float[] Append(IReadOnlyList<int> ids) { Wait(); return inner.Append(ids); }
+        public float[][] AppendEach(IReadOnlyList<int> ids) { Wait(); return inner.AppendEach(ids); }
+        void Wait() { if (_prefilled) Thread.Sleep(stepMs); _prefilled = true; }
+        public void Truncate(long length) => inner.Truncate(length);
+        public void Dispose() => inner.Dispose();
+    }
+
+    [Test]
+    public void TheDecodeTimeCapStillShowsTokensAStepAlreadyVerified()
+    {
+        string folder = TestModels.Get();
+        using var full = CausalLM.Load(folder);
+        var ids = full.Tokenizer.Encode(Prompts[3]);
+        using var plainSession = new LocalSession(full);
+        var plain = TextGenerator.Generate(plainSession, full.Tokenizer, ids, new GenerationOptions { MaxTokens = 40 });
+        using var session = new DistantSession(new LocalSession(full), 40);
+        var capped = TextGenerator.Generate(session, full.Tokenizer, ids, new GenerationOptions { MaxTokens = 40, MaxDecodeTime = TimeSpan.FromMilliseconds(60), Speculation = new SpeculationOptions() });
+        var s = capped.Speculation!;
+        Assert.That(capped.FinishReason, Is.EqualTo(GenerationResult.LatencyBudget));
+        Assert.That(capped.TokenIds, Has.Count.EqualTo(1 + s.Trips + s.Accepted), "every verified token is shown; decoding stops before the next step");
+        Assert.That(plain.TokenIds.Take(capped.TokenIds.Count), Is.EqualTo(capped.TokenIds));
+    }
 }

@@ -7,6 +7,9 @@ public sealed record SpeculationOptions
     public int DraftTokens { get; init; } = 8;
     public int MaxNgram { get; init; } = 3;
     public int MinNgram { get; init; } = 1;
+    /// <summary>Grow the draft by 2 after a step that accepted all of it, shrink it by 1 after one that did not (the
+    /// schedule of Hugging Face's assisted generation), between 1 and <see cref="DraftTokens"/>; false: always draft the most.</summary>
+    public bool Adaptive { get; init; } = true;
     /// <summary>Other token sequences to draft from after the prompt itself (recent suggestions).</summary>
     public IReadOnlyList<IReadOnlyList<int>> Elsewhere { get; init; } = Array.Empty<IReadOnlyList<int>>();
 }
@@ -32,6 +35,8 @@ public sealed class SpeculativeDecoder
     readonly IInferenceSession _session;
     readonly PromptLookupDrafter _drafter;
     readonly int _draftTokens, _allowed;
+    readonly bool _adaptive;
+    int _draftLength;     // what the next step may draft, when adaptive
     readonly List<int> _sequence;
     readonly Queue<int> _verified = new(); // in the session, not yet handed out
     int _pending;         // greedy's next token, not yet in the session
@@ -45,6 +50,8 @@ public sealed class SpeculativeDecoder
     {
         _session = session; _allowed = allowed;
         _draftTokens = Math.Max(0, options.DraftTokens);
+        _adaptive = options.Adaptive;
+        _draftLength = Math.Max(1, _draftTokens / 2);
         _drafter = new PromptLookupDrafter(options.MaxNgram, options.MinNgram, options.Elsewhere);
         _sequence = prompt.ToList();
         _pending = Sampler.ArgMax(logits, allowed);
@@ -52,12 +59,15 @@ public sealed class SpeculativeDecoder
 
     public SpeculationStats Stats => new(_trips, _sent, _drafted, _accepted, _handedOut);
 
+    /// <summary>Whether the next token needs a step of the session (a round trip when split), or is already verified.</summary>
+    public bool NextNeedsStep => _verified.Count == 0 && _pendingHandedOut;
+
     /// <summary>The next token of greedy decoding.</summary>
     /// <param name="mostDraft">most draft tokens worth verifying if this call needs a step (the caller's limits on
     /// length and positions)</param>
     public int Next(int mostDraft)
     {
-        if (_verified.Count == 0 && _pendingHandedOut) Step(Math.Min(_draftTokens, mostDraft));
+        if (_verified.Count == 0 && _pendingHandedOut) Step(Math.Min(_adaptive ? _draftLength : _draftTokens, mostDraft));
         int next;
         if (_verified.Count > 0) next = _verified.Dequeue();
         else { next = _pending; _pendingHandedOut = true; }
@@ -79,6 +89,8 @@ public sealed class SpeculativeDecoder
         int kept = 0;
         while (kept < draft.Count && Sampler.ArgMax(rows[kept], _allowed) == draft[kept]) _verified.Enqueue(draft[kept++]);
         _accepted += kept;
+        if (draft.Count > 0)
+            _draftLength = kept == draft.Count ? Math.Min(_draftTokens, _draftLength + 2) : Math.Max(1, _draftLength - 1);
         _pending = Sampler.ArgMax(rows[kept], _allowed);
         _pendingHandedOut = false;
         // The rejected drafts were computed (and sent) but are not part of the sequence: drop them everywhere.

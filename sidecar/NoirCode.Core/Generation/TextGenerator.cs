@@ -16,7 +16,8 @@ public sealed record GenerationOptions
     /// <summary>After this long, stop at the next newline (a completion's latency budget); null: no budget.</summary>
     public TimeSpan? NewlineCutoff { get; init; }
     /// <summary>Stop wherever the text is after decoding (prefill excluded) for this long, even mid-line: caps a
-    /// suggestion's latency when a line runs long; null: no cap.</summary>
+    /// suggestion's latency when a line runs long; null: no cap. Checked before each step of the session, so tokens
+    /// that speculative decoding already verified are still shown.</summary>
     public TimeSpan? MaxDecodeTime { get; init; }
     /// <summary>Verify drafted tokens several at a time (<see cref="SpeculativeDecoder"/>): the same tokens in fewer
     /// steps. Greedy only: at temperature &gt; 0 it is not used (no speculative sampling yet). Null: off.</summary>
@@ -70,7 +71,9 @@ public static class TextGenerator
                 break;
             }
             onToken?.Invoke(text);
-            if (options.MaxDecodeTime is { } most && decoding.Elapsed > most) { reason = GenerationResult.LatencyBudget; break; }
+            // The cap stops decoding before a step that would start after it: tokens a speculative step already
+            // verified come without another round trip, so a far endpoint still shows them.
+            if (options.MaxDecodeTime is { } most && decoding.Elapsed > most && (speculative?.NextNeedsStep ?? true)) { reason = GenerationResult.LatencyBudget; break; }
             if (generated.Count >= options.MaxTokens) break;
             // What plain decoding would hold now (a speculative session may hold verified tokens ahead).
             if (start + prompt.Count + generated.Count >= options.MaxSequenceLength) { reason = GenerationResult.MaxLength; break; }
