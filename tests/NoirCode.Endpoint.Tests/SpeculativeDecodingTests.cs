@@ -47,7 +47,7 @@ public class SpeculativeDecodingTests
         foreach (var prompt in Prompts)
         {
             var plain = Run(client, Clients.Remote(Clients.Options(new[] { endpoint }, wire)), mapping, prompt, null);
-            foreach (var speculation in new[] { new SpeculationOptions(), new SpeculationOptions { DraftTokens = 3, MaxNgram = 2, MinNgram = 2 } })
+            foreach (var speculation in new[] { new SpeculationOptions(), new SpeculationOptions { MinNgram = 1, Adaptive = false }, new SpeculationOptions { DraftTokens = 3, MaxNgram = 2, MinNgram = 2 } })
             {
                 var fast = Run(client, Clients.Remote(Clients.Options(new[] { endpoint }, wire)), mapping, prompt, speculation);
                 Assert.That(fast.TokenIds, Is.EqualTo(plain.TokenIds), prompt);

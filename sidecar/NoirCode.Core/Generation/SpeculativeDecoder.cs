@@ -6,7 +6,9 @@ public sealed record SpeculationOptions
     /// <summary>Most draft tokens verified per step; every one of them is sent (and charged) even when rejected.</summary>
     public int DraftTokens { get; init; } = 8;
     public int MaxNgram { get; init; } = 3;
-    public int MinNgram { get; init; } = 1;
+    /// <summary>2: a lone matching token proposes nothing. On held-out code with the bundled model that sends about half
+    /// the rejected drafts of 1 for a few % fewer tokens per round trip (docs/benchmarks.md §1b).</summary>
+    public int MinNgram { get; init; } = 2;
     /// <summary>Grow the draft by 2 after a step that accepted all of it, shrink it by 1 after one that did not (the
     /// schedule of Hugging Face's assisted generation), between 1 and <see cref="DraftTokens"/>; false: always draft the most.</summary>
     public bool Adaptive { get; init; } = true;
