@@ -70,9 +70,13 @@ public sealed class CompletionEngine : IDisposable
     CancellationTokenSource? _inFlight;
     (string Prefix, string Suffix, string Text)? _lastShown;
 
-    public CompletionEngine(IInferenceSession session, CodeTokenizer tokenizer, int maxPositions, CompletionSettings? settings = null)
+    readonly Action? _requestDone;
+
+    /// <param name="requestDone">called after each model request (completion or exclusive work), e.g. to record the
+    /// true count of the exposure charged ahead for it (<see cref="Privacy.Egress.EgressGuard.Settle"/>)</param>
+    public CompletionEngine(IInferenceSession session, CodeTokenizer tokenizer, int maxPositions, CompletionSettings? settings = null, Action? requestDone = null)
     {
-        _session = session; _tokenizer = tokenizer; _maxPositions = maxPositions;
+        _session = session; _tokenizer = tokenizer; _maxPositions = maxPositions; _requestDone = requestDone;
         _fim = tokenizer.Fim ?? throw new ArgumentException("the model's tokenizer has no fill-in-the-middle tokens");
         _settings = settings ?? new CompletionSettings();
     }
@@ -114,6 +118,7 @@ public sealed class CompletionEngine : IDisposable
                 try { _session.Truncate(0); } catch (Exception) { }
                 throw;
             }
+            finally { _requestDone?.Invoke(); }
             var (text, sent, cancelled) = generated;
             if (cancelled) return new CompletionOutcome(null, CompletionOutcome.Cancelled, sent, clock.Elapsed);
             var shown = CompletionPostProcessor.Apply(context, text);
@@ -234,6 +239,7 @@ public sealed class CompletionEngine : IDisposable
         {
             _inSession.Clear();
             _session.Truncate(0);
+            _requestDone?.Invoke();
             _gate.Release();
         }
     }

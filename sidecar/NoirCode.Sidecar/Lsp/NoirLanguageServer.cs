@@ -102,7 +102,8 @@ public sealed class NoirLanguageServer : IDisposable
             var clock = Stopwatch.StartNew();
             var runtime = _runtimeFactory(_settings, progress);
             if (runtime.Guard != null) runtime.Guard.Budget = Budget(); // the guard enforces it on every packet
-            var engine = new CompletionEngine(runtime.Session, runtime.Tokenizer, runtime.MaxPositions, CompletionSettingsFor(_settings));
+            var engine = new CompletionEngine(runtime.Session, runtime.Tokenizer, runtime.MaxPositions, CompletionSettingsFor(_settings),
+                runtime.Guard is { } guard ? guard.Settle : null); // each request's exposure, charged ahead, settled exactly
             (_runtime, _engine) = (runtime, engine);
             progress.End();
             Log($"model ready in {clock.ElapsedMilliseconds} ms: {runtime.Mode}");
