@@ -7,7 +7,9 @@ using NoirCode.Bench.Suites;
 var suites = new (string Name, string What, Action<BenchContext> Run)[]
 {
     ("decode", "1. per-token decode latency, unsplit vs split on loopback and with 20/50 ms RTT", DecodeLatencyBench.Run),
+    ("decode-rtt", "1b. Generate Function with and without speculative decoding at 0/20/50/100 ms RTT (part of decode)", SpeculativeDecodeBench.Run),
     ("ttfs", "2. time to first suggestion through `noir lsp` (200/1k/2k tokens, cold/warm)", TimeToFirstSuggestionBench.Run),
+    ("ttfs-rtt", "2b. warm time to a suggestion at 0/20/50/100 ms RTT, speculative decoding on and off (part of ttfs)", TimeToSuggestionAtDistanceBench.Run),
     ("wire", "3. wire bytes per token and held-out loss for fp32/fp16/bf16/int8", WireBytesBench.Run),
     ("throughput", "4. endpoint throughput vs concurrent sessions, memory per session", ThroughputBench.Run),
     ("startup", "5. model load time and STuning step time", StartupBench.Run),

@@ -104,7 +104,13 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                 {
                     var lora = Prepare();
                     using var _ = no_grad();
-                    using var positions = arange(start, start + hidden.shape[1], ScalarType.Int64);
+                    // A speculative step's few tokens run like a decode step (one thread for a small model).
+                    using var threads = Core.Util.IntraOpThreads.ForDecode(_state.Shard.Config, hidden.shape[1]);
+                    // Explicit scalars, kept alive through the call (see BlockStack.CausalMask).
+                    using var first = start.ToScalar();
+                    using var end = (start + hidden.shape[1]).ToScalar();
+                    using var one = 1L.ToScalar();
+                    using var positions = arange(first, end, one, ScalarType.Int64);
                     return _state.Shard.Middle.Forward(hidden, positions, session.Cache, lora);
                 });
             using (output)

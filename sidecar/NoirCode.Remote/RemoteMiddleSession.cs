@@ -70,17 +70,15 @@ public sealed class RemoteMiddleSession : IMiddleSession
         return result.to(hidden.dtype);
     }
 
+    /// <summary>
+    /// Forgets positions from <paramref name="length"/> on. Nothing is sent now: the endpoint rolls a session back to
+    /// the start position of the next forward step, so a truncation (an edit, rejected speculative drafts) costs no
+    /// round trip of its own.
+    /// </summary>
     public void Truncate(long length)
     {
         if (length > HistoryLength) throw new ArgumentOutOfRangeException(nameof(length), $"cannot truncate {HistoryLength} positions to {length}");
         TrimHistory(length);
-        if (_call == null) return; // the next connection replays the trimmed history
-        try
-        {
-            Send(new SessionRequest { Truncate = new TruncateSession { Length = (ulong)length } });
-            Receive(SessionReply.KindOneofCase.Truncated);
-        }
-        catch (Exception e) when (EndpointConnection.IsTransient(e)) { Disconnect(); }
     }
 
     /// <summary>Keeps the packets for positions [0, length), cutting the last one if it straddles.</summary>

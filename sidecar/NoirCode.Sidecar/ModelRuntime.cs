@@ -45,7 +45,10 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
     /// assumed to hold, for the per-prompt security report.</summary>
     public string? PublicModelFolder { get; init; }
 
-    public void Dispose() => Session.Dispose();
+    public void Dispose() { Session.Dispose(); Guard?.Dispose(); }
+
+    /// <summary>Tokens charged to the ledger ahead at a time: a suggestion's decode steps cost one fsync, not one each.</summary>
+    public const long ChargeBlock = 64;
 
     public static ModelRuntime Create(RuntimeSpec spec)
     {
@@ -81,9 +84,10 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
         if (spec.Endpoints != null)
         {
             // Everything bound for the endpoint passes the egress guard, which charges the user's ledger.
+            // Charged a block ahead (one fsync per block, not per step), settled after each request (ChargeBlock).
             string ledgerFolder = ExposureLedger.DefaultFolder();
             guard = new EgressGuard(client.Config.HiddenSize, spec.Wire, new ExposureLedger(ledgerFolder),
-                WorkspaceIds.For(ledgerFolder, spec.Workspace), keys?.Metadata.KeyId ?? "none", spec.Budget);
+                WorkspaceIds.For(ledgerFolder, spec.Workspace), keys?.Metadata.KeyId ?? "none", spec.Budget, ChargeBlock);
             var clientOptions = new EndpointClientOptions { Endpoints = spec.Endpoints, ApiKey = spec.ApiKey, ReplyDtype = spec.Wire, AllowCleartext = spec.AllowCleartext };
             if (spec.Interactive) // retries after 0.1, 0.2 and 0.4 s: a dead endpoint is reported in about 0.7 s
                 clientOptions = clientOptions with { MaxAttempts = 4, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(400), ConnectTimeout = TimeSpan.FromSeconds(2) };

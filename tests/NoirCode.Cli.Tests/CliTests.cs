@@ -52,6 +52,20 @@ public class CliTests
     }
 
     [Test]
+    public void GreedyGenerateSpeculatesByDefaultAndNoSpeculationGivesTheSameText()
+    {
+        const string prompt = "import os\nimport sys\nimport json\nimport os\nimport";
+        var fast = NoirProcess.Ok("generate", "--model", Model, "--prompt", prompt, "--max-tokens", "16", "--split", "1,4", "--json").Json;
+        var plain = NoirProcess.Ok("generate", "--model", Model, "--prompt", prompt, "--max-tokens", "16", "--split", "1,4", "--no-speculation", "--json").Json;
+        Assert.That((string)fast["text"]!, Is.EqualTo((string)plain["text"]!));
+        Assert.That(plain["speculation"], Is.Null);
+        Assert.That((int)fast["speculation"]!["steps"]!, Is.GreaterThan(0));
+        Assert.That((int)fast["speculation"]!["positions_sent"]!, Is.GreaterThanOrEqualTo((int)fast["speculation"]!["steps"]!));
+        var sampled = NoirProcess.Ok("generate", "--model", Model, "--prompt", prompt, "--max-tokens", "4", "--temperature", "0.8", "--seed", "1", "--json").Json;
+        Assert.That(sampled["speculation"], Is.Null, "sampling runs without speculation");
+    }
+
+    [Test]
     public void FillInTheMiddleAndSampling()
     {
         var fim = NoirProcess.Ok("generate", "--model", Model, "--prefix", "def f(x):\n    ", "--suffix", "\n    return y\n", "--max-tokens", "6", "--json").Json;

@@ -84,4 +84,25 @@ public class ScalarLifetimeTests
         resumed.step(); b.step();
         Assert.That((ours - theirs).abs().max().item<float>(), Is.LessThan(1e-6f));
     }
+
+    [Test]
+    public void VerificationStepsSurviveGarbageCollections()
+    {
+        // Speculative decoding runs a multi-token step after a cache (a causal mask offset by the cache's length) and
+        // rolls it back, many times per suggestion: the mask's offset was an implicit scalar that crashed a benchmark.
+        using var model = CausalLM.Load(TestModels.Get());
+        using var session = new Generation.LocalSession(model);
+        session.Append(new[] { 1, 2, 3, 4 });
+        using var stop = new CancellationTokenSource();
+        var collector = Task.Run(() => { while (!stop.IsCancellationRequested) { GC.Collect(); GC.WaitForPendingFinalizers(); } });
+        int rows = 0;
+        for (int i = 0; i < 2_000; i++)
+        {
+            rows += session.AppendEach(new[] { 5, 6, 7 }).Length;
+            session.Truncate(4);
+        }
+        stop.Cancel();
+        collector.Wait();
+        Assert.That(rows, Is.EqualTo(6_000));
+    }
 }

@@ -26,6 +26,7 @@ public class CompletionEngineTests
         public int Calls { get; private set; }
         public long Length => inner.Length;
         public float[] Append(IReadOnlyList<int> ids) { Appended += ids.Count; Calls++; return inner.Append(ids); }
+        public float[][] AppendEach(IReadOnlyList<int> ids) { Appended += ids.Count; Calls++; return inner.AppendEach(ids); }
         public void Truncate(long length) => inner.Truncate(length);
         public void Dispose() => inner.Dispose();
     }
@@ -54,19 +55,21 @@ public class CompletionEngineTests
     }
 
     /// <summary>A model that always writes the same line, so the cache and type-through checks do not depend on random weights.</summary>
+    /// <remarks>Its output depends on the position after the prompt, as a model's would, so rolling it back (speculative
+    /// decoding's rejected drafts) rolls its output back too.</remarks>
     sealed class Scripted(Core.Tokenization.CodeTokenizer tok, string line) : IInferenceSession
     {
         List<int> _ids = new();
-        int _emitted;
+        long _promptEnd;
         public int Calls { get; private set; }
         public long Length { get; private set; }
         public float[] Append(IReadOnlyList<int> ids)
         {
             Calls++;
-            if (ids.Count > 1) { _ids = tok.Encode(line).Append(tok.SpecialId("<|endoftext|>")).ToList(); _emitted = 0; }
             Length += ids.Count;
+            if (ids.Count > 1) { _ids = tok.Encode(line).Append(tok.SpecialId("<|endoftext|>")).ToList(); _promptEnd = Length; }
             var logits = new float[tok.IdCount];
-            logits[_ids[Math.Min(_emitted++, _ids.Count - 1)]] = 1;
+            logits[_ids[(int)Math.Min(Length - _promptEnd, _ids.Count - 1)]] = 1;
             return logits;
         }
         public void Truncate(long length) => Length = length;
@@ -132,5 +135,30 @@ public class CompletionEngineTests
         Assert.That(outcomes.Count(o => o.Source == CompletionOutcome.Cancelled), Is.GreaterThanOrEqualTo(1), "older ones give way");
         var after = await engine.CompleteAsync(new CompletionContext(Document + "z", "\n"), default);
         Assert.That(after.Source, Is.EqualTo(CompletionOutcome.Model), "the session is usable after cancellations");
+    }
+
+    [Test]
+    public async Task SpeculativeSuggestionsEqualPlainOnesAndCountEveryTokenSent()
+    {
+        var model = CausalLM.Load(_model);
+        // No latency budget, so that both engines decode to the same end whatever the machine's speed.
+        var settings = new CompletionSettings { MaxNewTokens = 24, NewlineCutoff = TimeSpan.FromHours(1), MaxDecodeTime = TimeSpan.FromHours(1) };
+        var plainSession = new Counting(new LocalSession(model));
+        var fastSession = new Counting(new LocalSession(model));
+        using var plain = new CompletionEngine(plainSession, model.Tokenizer, model.Config.MaxPositions, settings with { Speculation = null });
+        using var fast = new CompletionEngine(fastSession, model.Tokenizer, model.Config.MaxPositions, settings);
+        int sent = 0;
+        string typed = "";
+        foreach (var keystrokes in new[] { "", "pri", "nt(", "argv", "\n", "    ", "return" })
+        {
+            typed += keystrokes;
+            var context = new CompletionContext(Document + typed, "\n    return 0\n");
+            var a = await plain.CompleteAsync(context, default, explicitRequest: true);
+            var b = await fast.CompleteAsync(context, default, explicitRequest: true);
+            Assert.That(b.Text, Is.EqualTo(a.Text), typed);
+            sent += b.TokensSent;
+        }
+        Assert.That(fastSession.Appended, Is.EqualTo(sent), "the tokens reported sent are every position appended, rejected drafts included");
+        Assert.That(fastSession.Calls, Is.LessThan(plainSession.Calls), "fewer steps");
     }
 }

@@ -119,5 +119,6 @@ public static class DecodeLatencyBench
             ["ledger_charge_ms"] = Math.Round(chargeMs, 3),
             ["decode_ms_per_token_split_loopback_passive_omp"] = Math.Round(Median(6), 3),
         });
+        SpeculativeDecodeBench.Run(ctx);
     }
 }

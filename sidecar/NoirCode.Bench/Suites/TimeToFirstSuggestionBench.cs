@@ -119,6 +119,7 @@ public static class TimeToFirstSuggestionBench
             ![time to first suggestion](benchmarks-ttfs.png)
             """;
         BenchReport.Write(ctx.Repo, "ttfs", md, figures);
+        TimeToSuggestionAtDistanceBench.Run(ctx);
     }
 
     /// <returns>milliseconds from request to response, the tokens the request sent to the endpoint (new prompt tokens

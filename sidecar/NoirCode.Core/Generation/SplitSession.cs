@@ -63,7 +63,11 @@ public sealed class SplitSession : IInferenceSession
 
     public long Length => _encoderCache.Length;
 
-    public float[] Append(IReadOnlyList<int> ids)
+    public float[] Append(IReadOnlyList<int> ids) => Run(ids, lastOnly: true)[0];
+
+    public float[][] AppendEach(IReadOnlyList<int> ids) => Run(ids, lastOnly: false);
+
+    float[][] Run(IReadOnlyList<int> ids, bool lastOnly)
     {
         using var _ = no_grad();
         using var threads = Util.IntraOpThreads.ForDecode(_client.Config, ids.Count);
@@ -74,8 +78,9 @@ public sealed class SplitSession : IInferenceSession
         {
             var encoded = _client.Encode(idTensor, positions, _encoderCache);
             var enriched = _middle.Forward(encoded, positions);
-            var logits = SessionTensors.LastLogits(_client.Decode(enriched, positions, _decoderCache));
-            return _mapping == null ? logits : _mapping.ToTokenLogits(logits);
+            var decoded = _client.Decode(enriched, positions, _decoderCache, lastOnly);
+            var rows = lastOnly ? new[] { SessionTensors.LastLogits(decoded) } : SessionTensors.EveryLogits(decoded);
+            return _mapping == null ? rows : rows.Select(_mapping.ToTokenLogits).ToArray();
         }
         catch
         {

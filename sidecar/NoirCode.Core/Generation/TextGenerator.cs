@@ -16,12 +16,19 @@ public sealed record GenerationOptions
     /// <summary>After this long, stop at the next newline (a completion's latency budget); null: no budget.</summary>
     public TimeSpan? NewlineCutoff { get; init; }
     /// <summary>Stop wherever the text is after decoding (prefill excluded) for this long, even mid-line: caps a
-    /// suggestion's latency when a line runs long; null: no cap.</summary>
+    /// suggestion's latency when a line runs long; null: no cap. Checked before each step of the session, so tokens
+    /// that speculative decoding already verified are still shown.</summary>
     public TimeSpan? MaxDecodeTime { get; init; }
+    /// <summary>Verify drafted tokens several at a time (<see cref="SpeculativeDecoder"/>): the same tokens in fewer
+    /// steps. Greedy only: at temperature &gt; 0 it is not used (no speculative sampling yet). Null: off.</summary>
+    public SpeculationOptions? Speculation { get; init; }
 }
 
 public sealed record GenerationResult(string Text, IReadOnlyList<int> TokenIds, string FinishReason, int PromptTokens, TimeSpan Elapsed)
 {
+    /// <summary>What speculative decoding did; null when it was off.</summary>
+    public SpeculationStats? Speculation { get; init; }
+
     public const string StopToken = "stop_token", StopString = "stop_string", MaxTokens = "max_tokens", MaxLength = "max_length",
         Cancelled = "cancelled", LatencyBudget = "latency_budget";
 }
@@ -40,13 +47,18 @@ public static class TextGenerator
         if (prompt.Count == 0) throw new ArgumentException("the prompt is empty");
         if (prompt.Count >= options.MaxSequenceLength)
             throw new ArgumentException($"the prompt has {prompt.Count} tokens; the model's context is {options.MaxSequenceLength}");
+        long start = session.Length;
         float[] logits = session.Append(prompt);
+        var speculative = options.Speculation != null && options.Temperature == 0
+            ? new SpeculativeDecoder(session, options.Speculation, prompt, logits, tokenizer.IdCount) : null;
         var decoding = Stopwatch.StartNew();
         string reason = GenerationResult.MaxTokens;
         while (generated.Count < options.MaxTokens)
         {
             if (cancel.IsCancellationRequested) { reason = GenerationResult.Cancelled; break; }
-            int next = sampler.Next(logits, tokenizer.IdCount);
+            // Positions a draft may still use: those plain decoding could reach within its token and length limits.
+            int next = speculative?.Next((int)Math.Min(options.MaxTokens - generated.Count - 1, options.MaxSequenceLength - 2 - session.Length))
+                ?? sampler.Next(logits, tokenizer.IdCount);
             if (tokenizer.EndTokens.Contains(next)) { reason = GenerationResult.StopToken; break; }
             generated.Add(next);
             text = tokenizer.Decode(generated);
@@ -59,12 +71,15 @@ public static class TextGenerator
                 break;
             }
             onToken?.Invoke(text);
-            if (options.MaxDecodeTime is { } most && decoding.Elapsed > most) { reason = GenerationResult.LatencyBudget; break; }
+            // The cap stops decoding before a step that would start after it: tokens a speculative step already
+            // verified come without another round trip, so a far endpoint still shows them.
+            if (options.MaxDecodeTime is { } most && decoding.Elapsed > most && (speculative?.NextNeedsStep ?? true)) { reason = GenerationResult.LatencyBudget; break; }
             if (generated.Count >= options.MaxTokens) break;
-            if (session.Length + 1 >= options.MaxSequenceLength) { reason = GenerationResult.MaxLength; break; }
-            logits = session.Append(new[] { next });
+            // What plain decoding would hold now (a speculative session may hold verified tokens ahead).
+            if (start + prompt.Count + generated.Count >= options.MaxSequenceLength) { reason = GenerationResult.MaxLength; break; }
+            if (speculative == null) logits = session.Append(new[] { next });
         }
-        return new GenerationResult(text, generated, reason, prompt.Count, clock.Elapsed);
+        return new GenerationResult(text, generated, reason, prompt.Count, clock.Elapsed) { Speculation = speculative?.Stats };
     }
 
     static int FirstStop(string text, IReadOnlyList<string> stops)

@@ -52,7 +52,7 @@ public sealed class Attention : nn.Module
         var q = F.linear(x, q_proj, q_bias);
         var v = F.linear(x, v_proj, v_bias);
         if (lora is null) return (q, v);
-        return (q + LoraAdapter.Delta(x, lora.QA, lora.QB, lora.Scale), v + LoraAdapter.Delta(x, lora.VA, lora.VB, lora.Scale));
+        return (q.Plus(LoraAdapter.Delta(x, lora.QA, lora.QB, lora.Scale)), v.Plus(LoraAdapter.Delta(x, lora.VA, lora.VB, lora.Scale)));
     }
 
     /// <summary>
@@ -78,8 +78,8 @@ public sealed class Attention : nn.Module
                 vRows[r] = v.narrow(0, r, 1);
                 if (loras[r] is { } l)
                 {
-                    qRows[r] = qRows[r] + LoraAdapter.Delta(xr, l.QA, l.QB, l.Scale);
-                    vRows[r] = vRows[r] + LoraAdapter.Delta(xr, l.VA, l.VB, l.Scale);
+                    qRows[r] = qRows[r].Plus(LoraAdapter.Delta(xr, l.QA, l.QB, l.Scale));
+                    vRows[r] = vRows[r].Plus(LoraAdapter.Delta(xr, l.VA, l.VB, l.Scale));
                 }
             }
             q = cat(qRows, 0);

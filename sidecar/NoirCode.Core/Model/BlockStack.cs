@@ -68,8 +68,14 @@ public sealed class BlockStack : nn.Module
 
     static Tensor CausalMask(long t, long past, Device device)
     {
-        var rows = arange(t, device: device).unsqueeze(1) + past;
-        var cols = arange(past + t, device: device).unsqueeze(0);
+        // Explicit scalars, kept alive through the native calls: an implicit one (`+ past`) can be freed by a garbage
+        // collection mid-call (ScalarLifetimeTests); speculative decoding makes a mask for every verification step.
+        using var first = past.ToScalar();
+        using var end = (past + t).ToScalar();
+        using var zero = 0L.ToScalar();
+        using var one = 1L.ToScalar();
+        var rows = arange(first, end, one, ScalarType.Int64, device).unsqueeze(1);
+        var cols = arange(zero, end, one, ScalarType.Int64, device).unsqueeze(0);
         return cols <= rows;
     }
 

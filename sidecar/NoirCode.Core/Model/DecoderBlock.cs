@@ -29,16 +29,16 @@ public sealed class DecoderBlock : nn.Module
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, LayerKvCache? cache, Tensor? mask, LoraLayer? lora = null)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, cache, mask, lora);
-        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        var h = x.Plus(self_attn.Forward(input_layernorm.forward(x), cos, sin, cache, mask, lora));
+        return h.Plus(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 
     /// <summary>One decode step of several sequences, each with its own cache and adapter (see <see cref="Attention.ForwardRows"/>).</summary>
     public Tensor ForwardRows(Tensor x, Tensor cos, Tensor sin, IReadOnlyList<LayerKvCache> caches, IReadOnlyList<LoraLayer?> loras)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.ForwardRows(input_layernorm.forward(x), cos, sin, caches, loras);
-        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        var h = x.Plus(self_attn.ForwardRows(input_layernorm.forward(x), cos, sin, caches, loras));
+        return h.Plus(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 
     /// <summary>Parameters under their Hugging Face names, for saving and for optimisers.</summary>

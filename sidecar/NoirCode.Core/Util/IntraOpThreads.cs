@@ -21,9 +21,14 @@ public readonly struct IntraOpThreads : IDisposable
         if (threads != _previous) set_num_threads(threads);
     }
 
-    /// <summary>One thread for a decode step (<paramref name="tokens"/> rows of one token each) of a small model; otherwise nothing changes.</summary>
+    /// <summary>Steps up to this many tokens count as decode steps: a speculative step verifies a few drafted tokens at
+    /// once, and switching the thread team between its steps and one-token steps would cost more than either.</summary>
+    public const int DecodeStepTokens = 16;
+
+    /// <summary>One thread for a decode step (<paramref name="tokens"/> rows of one token each, or a speculative step's
+    /// few tokens) of a small model; otherwise nothing changes.</summary>
     public static IntraOpThreads ForDecode(ModelConfig config, long tokens) =>
-        tokens == 1 && config.HiddenSize <= SmallModelHidden ? new IntraOpThreads(1) : default;
+        tokens <= DecodeStepTokens && config.HiddenSize <= SmallModelHidden ? new IntraOpThreads(1) : default;
 
     public void Dispose()
     {

@@ -22,8 +22,10 @@ public interface IEgressTap
 /// The one choke point for everything bound for the cloud. It admits only finite floating-point tensors of
 /// the model's hidden size, refuses everything else (token ids, text, logits, odd shapes), enforces the
 /// exposure budget, charges the ledger, and hands the encoded bytes to the transport.
+/// With a charge block, the ledger is charged a block of tokens ahead (one fsync, <see cref="ExposureReservation"/>)
+/// that sends then consume; the block is settled with the true count when it runs out and on <see cref="Dispose"/>.
 /// </summary>
-public sealed class EgressGuard
+public sealed class EgressGuard : IDisposable
 {
     readonly int _hidden;
     readonly ExposureLedger? _ledger;
@@ -32,6 +34,9 @@ public sealed class EgressGuard
     // The budget is read from the ledger at most once a second; sends in between are added locally.
     BudgetState? _budgetRead;
     long _budgetReadAt, _sentSinceRead;
+    readonly long _chargeBlock;
+    ExposureReservation? _reservation;
+    readonly object _charging = new();
 
     public string WorkspaceId { get; }
     public string KeyId { get; }
@@ -45,10 +50,13 @@ public sealed class EgressGuard
     /// <summary>Set after each admitted packet: what the last request cost.</summary>
     public (long Tokens, long Bytes) Last { get; private set; }
 
+    /// <param name="chargeBlock">tokens reserved in the ledger at a time (one fsync per block instead of per send);
+    /// 0: every send is charged on its own</param>
     public EgressGuard(int hiddenSize, WireDtype dtype = WireDtype.Float16, ExposureLedger? ledger = null,
-        string workspaceId = "default", string keyId = "none", ExposureBudget? budget = null)
+        string workspaceId = "default", string keyId = "none", ExposureBudget? budget = null, long chargeBlock = 0)
     {
-        _hidden = hiddenSize; Dtype = dtype; _ledger = ledger; _budget = budget;
+        if (chargeBlock < 0) throw new ArgumentOutOfRangeException(nameof(chargeBlock));
+        _hidden = hiddenSize; Dtype = dtype; _ledger = ledger; _budget = budget; _chargeBlock = chargeBlock;
         WorkspaceId = workspaceId; KeyId = keyId;
     }
 
@@ -85,19 +93,55 @@ public sealed class EgressGuard
                 _budgetRead = _budget.Evaluate(_ledger, KeyId);
                 (_budgetReadAt, _sentSinceRead) = (now, 0);
             }
-            if (_budget.Evaluate(_budgetRead.UsedTokens + _sentSinceRead) is { Action: not null } state)
+            // Reserved but unsent tokens are charged in the ledger already; they are this guard's to send.
+            if (_budget.Evaluate(_budgetRead.UsedTokens + _sentSinceRead - (_reservation?.Left ?? 0)) is { Action: not null } state)
                 throw new ExposureBudgetExceededException(state);
         }
 
         var packet = new EgressPacket(kind, startPosition, tokens, _hidden, Dtype, HiddenStateCodec.Encode(tensor, Dtype));
-        _ledger?.Charge(WorkspaceId, KeyId, tokens, packet.Payload.LongLength);
-        _sentSinceRead += tokens;
+        if (_ledger != null && _chargeBlock > 0) ChargeFromBlock(tokens, packet.Payload.LongLength);
+        else
+        {
+            _ledger?.Charge(WorkspaceId, KeyId, tokens, packet.Payload.LongLength);
+            _sentSinceRead += tokens;
+        }
         Last = (tokens, packet.Payload.LongLength);
         IEgressTap[] taps;
         lock (_taps) taps = _taps.ToArray();
         foreach (var tap in taps) tap.Observe(packet);
         return packet;
     }
+
+    /// <summary>Charges a send from the reserved block, reserving (durably) a new one first when it cannot cover it.</summary>
+    void ChargeFromBlock(long tokens, long bytes)
+    {
+        lock (_charging)
+        {
+            if (_reservation?.TryConsume(tokens, bytes) == true) return;
+            if (_reservation != null) { _sentSinceRead -= _reservation.Left; _reservation.Settle(); }
+            long block = Math.Max(tokens, _chargeBlock);
+            if (_budget != null && _budgetRead != null) // reserve no further than the budget reaches
+                block = Math.Max(tokens, Math.Min(block, _budget.TokensPerPeriod - (_budgetRead.UsedTokens + _sentSinceRead)));
+            _reservation = _ledger!.Reserve(WorkspaceId, KeyId, block, Math.Max(bytes, HiddenStateCodec.PayloadBytes(Dtype, block * _hidden)));
+            _sentSinceRead += block;
+            if (!_reservation.TryConsume(tokens, bytes)) throw new InvalidOperationException("a fresh reservation could not cover its send");
+        }
+    }
+
+    /// <summary>Records the true count of the reserved block now (the status then shows exactly what was sent).</summary>
+    public void Settle()
+    {
+        lock (_charging)
+        {
+            if (_reservation == null) return;
+            long unsent = _reservation.Left;
+            _reservation.Settle();
+            _sentSinceRead -= unsent;
+            _reservation = null;
+        }
+    }
+
+    public void Dispose() => Settle();
 }
 
 /// <summary>A payload the egress guard refused to send.</summary>

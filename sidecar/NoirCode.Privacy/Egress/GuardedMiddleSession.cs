@@ -1,3 +1,4 @@
+using TorchSharp;
 using NoirCode.Core.Generation;
 using static TorchSharp.torch;
 
@@ -19,7 +20,11 @@ public sealed class GuardedMiddleSession : IMiddleSession
         long start = positions[0].item<long>();
         var packet = _guard.Admit(hidden, EgressKind.HiddenStates, start);
         using var onWire = HiddenStateCodec.Decode(packet.Payload, packet.Dtype, packet.Tokens, packet.HiddenSize);
-        using var wirePositions = arange(packet.StartPosition, packet.StartPosition + packet.Tokens, ScalarType.Int64);
+        // Explicit scalars, kept alive through the call (see BlockStack.CausalMask).
+        using var first = packet.StartPosition.ToScalar();
+        using var end = (packet.StartPosition + packet.Tokens).ToScalar();
+        using var one = 1L.ToScalar();
+        using var wirePositions = arange(first, end, one, ScalarType.Int64);
         return _inner.Forward(onWire.to(hidden.dtype), wirePositions);
     }
 

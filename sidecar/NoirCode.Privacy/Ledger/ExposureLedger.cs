@@ -17,7 +17,8 @@ public readonly record struct ExposureCount(long Tokens, long Bytes, long Reques
 /// What has been sent to the cloud, per UTC day, workspace and key: the record behind the status bar and the
 /// exposure budget. Per user, shared by every process of that user.
 ///
-/// Durability: each charge is one checksummed line appended to that day's journal and fsynced before
+/// Durability: each charge (or reservation of a block of tokens before they are sent, see
+/// <see cref="ExposureReservation"/>) is one checksummed line appended to that day's journal and fsynced before
 /// <see cref="Charge"/> returns, under an exclusive lock. A line cut short by a kill -9 fails its checksum and
 /// counts for nothing, and the next append starts on a fresh line: so an acknowledged charge is never lost and
 /// no charge is counted twice. Past days are folded into summary.json (written aside, then renamed); a journal
@@ -55,7 +56,32 @@ public sealed class ExposureLedger
         if (tokens < 0 || bytes < 0) throw new ArgumentOutOfRangeException(nameof(tokens));
         Check(workspaceId); Check(keyId);
         var now = at ?? DateTimeOffset.UtcNow;
-        string body = $"v1 {Guid.NewGuid():N} {now.ToUnixTimeMilliseconds()} {workspaceId} {keyId} {tokens} {bytes}";
+        Append(now, $"v1 {Guid.NewGuid():N} {now.ToUnixTimeMilliseconds()} {workspaceId} {keyId} {tokens} {bytes}");
+    }
+
+    /// <summary>
+    /// Charges a block of tokens and bytes before they are sent (durable when it returns), for sends to consume
+    /// without an fsync each; <see cref="ExposureReservation.Settle"/> records the true count.
+    /// </summary>
+    public ExposureReservation Reserve(string workspaceId, string keyId, long tokens, long bytes, DateTimeOffset? at = null)
+    {
+        if (tokens <= 0 || bytes < 0) throw new ArgumentOutOfRangeException(nameof(tokens));
+        Check(workspaceId); Check(keyId);
+        var now = at ?? DateTimeOffset.UtcNow;
+        string id = Guid.NewGuid().ToString("N");
+        // v2: tokens, bytes and requests; a reservation counts no request until settled.
+        Append(now, $"v2 {id} {now.ToUnixTimeMilliseconds()} {workspaceId} {keyId} {tokens} {bytes} 0");
+        return new ExposureReservation(this, id, workspaceId, keyId, tokens, bytes, now);
+    }
+
+    /// <summary>The correction that turns a reservation into what was sent: the unused rest back (never more), and
+    /// the requests. Dated like the reservation, so both fall on the same day.</summary>
+    internal void Settle(ExposureReservation r) =>
+        Append(r.At, $"v2 {r.Id} {r.At.ToUnixTimeMilliseconds()} {r.WorkspaceId} {r.KeyId} {r.UsedTokens - r.Tokens} {r.UsedBytes - r.Bytes} {r.Requests}");
+
+    /// <summary>Appends one checksummed line to the day's journal and fsyncs it, under the lock.</summary>
+    void Append(DateTimeOffset now, string body)
+    {
         string line = body + " " + Checksum(body) + "\n";
         using var _ = Lock();
         string path = JournalPath(Day(now));
@@ -122,10 +148,13 @@ public sealed class ExposureLedger
         foreach (var line in File.ReadAllLines(path))
         {
             var parts = line.Split(' ');
-            if (parts.Length != 8 || parts[0] != "v1") continue;
-            string body = string.Join(' ', parts[..7]);
-            if (Checksum(body) != parts[7]) continue; // torn or damaged: never acknowledged
-            yield return (parts[3], parts[4], new ExposureCount(long.Parse(parts[5], CultureInfo.InvariantCulture), long.Parse(parts[6], CultureInfo.InvariantCulture), 1));
+            // v1: one send (tokens, bytes); v2: a reservation or its settlement (tokens, bytes, requests).
+            int fields = parts.Length > 0 && parts[0] == "v2" ? 9 : 8;
+            if (parts.Length != fields || parts[0] is not ("v1" or "v2")) continue;
+            string body = string.Join(' ', parts[..(fields - 1)]);
+            if (Checksum(body) != parts[fields - 1]) continue; // torn or damaged: never acknowledged
+            long requests = fields == 9 ? long.Parse(parts[7], CultureInfo.InvariantCulture) : 1;
+            yield return (parts[3], parts[4], new ExposureCount(long.Parse(parts[5], CultureInfo.InvariantCulture), long.Parse(parts[6], CultureInfo.InvariantCulture), requests));
         }
     }
 

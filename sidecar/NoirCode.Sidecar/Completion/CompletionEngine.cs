@@ -24,6 +24,9 @@ public sealed record CompletionSettings
     public TimeSpan MaxDecodeTime { get; init; } = TimeSpan.FromMilliseconds(300);
     /// <summary>A fixed wait before a model call; null: adaptive (see <see cref="AdaptiveDebounce"/>).</summary>
     public TimeSpan? Debounce { get; init; }
+    /// <summary>Verify tokens drafted from the prompt and recent suggestions several per round trip (the same
+    /// suggestion, fewer round trips; rejected drafts are sent and charged too); null: one token per round trip.</summary>
+    public SpeculationOptions? Speculation { get; init; } = new();
 }
 
 /// <summary>
@@ -62,12 +65,18 @@ public sealed class CompletionEngine : IDisposable
     readonly AdaptiveDebounce _debounce = new();
     readonly SemaphoreSlim _gate = new(1, 1);
     readonly List<int> _inSession = new(); // ids the session holds, in order
+    readonly Queue<IReadOnlyList<int>> _recent = new(); // the last suggestions' ids: speculation drafts from them too
+    const int RecentSuggestions = 8;
     CancellationTokenSource? _inFlight;
     (string Prefix, string Suffix, string Text)? _lastShown;
 
-    public CompletionEngine(IInferenceSession session, CodeTokenizer tokenizer, int maxPositions, CompletionSettings? settings = null)
+    readonly Action? _requestDone;
+
+    /// <param name="requestDone">called after each model request (completion or exclusive work), e.g. to record the
+    /// true count of the exposure charged ahead for it (<see cref="Privacy.Egress.EgressGuard.Settle"/>)</param>
+    public CompletionEngine(IInferenceSession session, CodeTokenizer tokenizer, int maxPositions, CompletionSettings? settings = null, Action? requestDone = null)
     {
-        _session = session; _tokenizer = tokenizer; _maxPositions = maxPositions;
+        _session = session; _tokenizer = tokenizer; _maxPositions = maxPositions; _requestDone = requestDone;
         _fim = tokenizer.Fim ?? throw new ArgumentException("the model's tokenizer has no fill-in-the-middle tokens");
         _settings = settings ?? new CompletionSettings();
     }
@@ -109,6 +118,7 @@ public sealed class CompletionEngine : IDisposable
                 try { _session.Truncate(0); } catch (Exception) { }
                 throw;
             }
+            finally { _requestDone?.Invoke(); }
             var (text, sent, cancelled) = generated;
             if (cancelled) return new CompletionOutcome(null, CompletionOutcome.Cancelled, sent, clock.Elapsed);
             var shown = CompletionPostProcessor.Apply(context, text);
@@ -149,9 +159,15 @@ public sealed class CompletionEngine : IDisposable
         var toSend = prompt.Skip(common).ToList();
         int sent = toSend.Count;
         _inSession.AddRange(toSend);
-        var result = TextGenerator.Generate(new TrackingSession(_session, _inSession, () => sent++), _tokenizer, toSend,
-            new GenerationOptions { MaxTokens = _settings.MaxNewTokens, MaxSequenceLength = _maxPositions, NewlineCutoff = _settings.NewlineCutoff, MaxDecodeTime = _settings.MaxDecodeTime, StopStrings = new[] { "\n\n\n" } },
+        var speculation = _settings.Speculation is { } s ? s with { Elsewhere = _recent.Reverse().ToArray() } : null;
+        var result = TextGenerator.Generate(new TrackingSession(_session, _inSession, n => sent += n), _tokenizer, toSend,
+            new GenerationOptions { MaxTokens = _settings.MaxNewTokens, MaxSequenceLength = _maxPositions, NewlineCutoff = _settings.NewlineCutoff, MaxDecodeTime = _settings.MaxDecodeTime, StopStrings = new[] { "\n\n\n" }, Speculation = speculation },
             cancel);
+        if (result.TokenIds.Count > 0)
+        {
+            _recent.Enqueue(result.TokenIds);
+            if (_recent.Count > RecentSuggestions) _recent.Dequeue();
+        }
         return (result.Text, sent, result.FinishReason == GenerationResult.Cancelled);
     }
 
@@ -182,19 +198,24 @@ public sealed class CompletionEngine : IDisposable
         return _fim.BuildSpm(prefix, suffix);
     }
 
-    /// <summary>Passes appends through and remembers the generated tokens the session now holds.</summary>
-    sealed class TrackingSession(IInferenceSession inner, List<int> held, Action onDecode) : IInferenceSession
+    /// <summary>Passes appends through and keeps the list of ids the session holds in step with it.</summary>
+    sealed class TrackingSession(IInferenceSession inner, List<int> held, Action<int> onDecode) : IInferenceSession
     {
         bool _prefilled;
         public long Length => inner.Length;
-        public float[] Append(IReadOnlyList<int> ids)
+        public float[] Append(IReadOnlyList<int> ids) => Track(ids, inner.Append(ids));
+        public float[][] AppendEach(IReadOnlyList<int> ids) => Track(ids, inner.AppendEach(ids));
+        T Track<T>(IReadOnlyList<int> ids, T logits)
         {
-            var logits = inner.Append(ids);
-            if (_prefilled) { held.AddRange(ids); onDecode(); }
+            if (_prefilled) { held.AddRange(ids); onDecode(ids.Count); }
             _prefilled = true;
             return logits;
         }
-        public void Truncate(long length) => inner.Truncate(length);
+        public void Truncate(long length)
+        {
+            inner.Truncate(length);
+            if (length < held.Count) held.RemoveRange((int)length, held.Count - (int)length);
+        }
         public void Dispose() { }
     }
 
@@ -218,6 +239,7 @@ public sealed class CompletionEngine : IDisposable
         {
             _inSession.Clear();
             _session.Truncate(0);
+            _requestDone?.Invoke();
             _gate.Release();
         }
     }

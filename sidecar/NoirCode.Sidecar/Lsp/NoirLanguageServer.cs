@@ -102,7 +102,8 @@ public sealed class NoirLanguageServer : IDisposable
             var clock = Stopwatch.StartNew();
             var runtime = _runtimeFactory(_settings, progress);
             if (runtime.Guard != null) runtime.Guard.Budget = Budget(); // the guard enforces it on every packet
-            var engine = new CompletionEngine(runtime.Session, runtime.Tokenizer, runtime.MaxPositions, CompletionSettingsFor(_settings));
+            var engine = new CompletionEngine(runtime.Session, runtime.Tokenizer, runtime.MaxPositions, CompletionSettingsFor(_settings),
+                runtime.Guard is { } guard ? guard.Settle : null); // each request's exposure, charged ahead, settled exactly
             (_runtime, _engine) = (runtime, engine);
             progress.End();
             Log($"model ready in {clock.ElapsedMilliseconds} ms: {runtime.Mode}");
@@ -119,6 +120,7 @@ public sealed class NoirLanguageServer : IDisposable
     static CompletionSettings CompletionSettingsFor(SidecarSettings s) => new()
     {
         MaxNewTokens = s.MaxNewTokens, Debounce = s.DebounceMs is int ms ? TimeSpan.FromMilliseconds(ms) : null,
+        Speculation = s.SpeculativeDecoding ? new SpeculationOptions() : null,
     };
 
     PrivacyStatus BaseStatus()
@@ -434,7 +436,7 @@ public sealed class NoirLanguageServer : IDisposable
         var before = runtime.Remote?.Total ?? default;
         var clock = Stopwatch.StartNew();
         var result = await Task.Run(() => engine.Exclusive(session => TextGenerator.Generate(session, runtime.Tokenizer, ids,
-            new GenerationOptions { MaxTokens = 160, MaxSequenceLength = runtime.MaxPositions }, cancel)), cancel);
+            new GenerationOptions { MaxTokens = 160, MaxSequenceLength = runtime.MaxPositions, Speculation = _settings.SpeculativeDecoding ? new SpeculationOptions() : null }, cancel)), cancel);
         // What the generation sent shows in the status like a completion's.
         var after = runtime.Remote?.Total ?? default;
         SetStatus(BaseStatus() with

@@ -30,6 +30,8 @@ public sealed record SidecarSettings
     public bool AllowCleartextEndpoint { get; init; }
     /// <summary>Allow no privacy keys (ε = ∞) with an endpoint on another machine.</summary>
     public bool AllowUnprotectedEndpoint { get; init; }
+    /// <summary>Speculative decoding (greedy, drafts from the prompt verified per round trip); false: one token per round trip.</summary>
+    public bool SpeculativeDecoding { get; init; } = true;
 
     public static SidecarSettings From(JsonElement? element, SidecarSettings? current = null)
     {
@@ -63,6 +65,7 @@ public sealed record SidecarSettings
             DebounceMs = Long("debounceMs") is long d && d is >= 0 and <= 10_000 ? (int)d : s.DebounceMs,
             AllowCleartextEndpoint = Bool("allowCleartextEndpoint") ?? s.AllowCleartextEndpoint,
             AllowUnprotectedEndpoint = Bool("allowUnprotectedEndpoint") ?? s.AllowUnprotectedEndpoint,
+            SpeculativeDecoding = Bool("speculativeDecoding") ?? s.SpeculativeDecoding,
         };
     }
 }
