@@ -24,6 +24,7 @@ export function readSettings(): ExtensionSettings {
     sidecarPath: machine('sidecarPath', ''),
     allowCleartextEndpoint: machine('allowCleartextEndpoint', false),
     allowUnprotectedEndpoint: machine('allowUnprotectedEndpoint', false),
+    speculativeDecoding: c.get<boolean>('speculativeDecoding', true),
   };
 }
 

@@ -16,6 +16,8 @@ export interface ExtensionSettings {
   sidecarPath: string;
   allowCleartextEndpoint: boolean;
   allowUnprotectedEndpoint: boolean;
+  /** Speculative decoding (greedy): on unless turned off. */
+  speculativeDecoding?: boolean;
 }
 
 /**
@@ -35,6 +37,7 @@ export interface SidecarOptions {
   debounceMs?: number;
   allowCleartextEndpoint?: boolean;
   allowUnprotectedEndpoint?: boolean;
+  speculativeDecoding?: boolean;
 }
 
 const blank = (s: string | undefined | null) => (s ?? '').trim() === '';
@@ -49,6 +52,7 @@ export function toSidecarOptions(s: ExtensionSettings): SidecarOptions {
   if (typeof s.debounceMs === 'number' && s.debounceMs >= 0) o.debounceMs = Math.floor(s.debounceMs);
   if (s.allowCleartextEndpoint === true) o.allowCleartextEndpoint = true;
   if (s.allowUnprotectedEndpoint === true) o.allowUnprotectedEndpoint = true;
+  if (s.speculativeDecoding === false) o.speculativeDecoding = false;
   return o;
 }
 

@@ -43,3 +43,8 @@ test('per-language enable: the language, then *, then on', () => {
   assert.equal(languageEnabled({ '*': false, python: true }, 'go'), false);
   assert.equal(languageEnabled(undefined, 'go'), true);
 });
+
+test('speculative decoding is on by default and sent only when turned off', () => {
+  assert.equal(toSidecarOptions({ ...defaults, speculativeDecoding: true }).speculativeDecoding, undefined);
+  assert.equal(toSidecarOptions({ ...defaults, speculativeDecoding: false }).speculativeDecoding, false);
+});
