@@ -126,35 +126,9 @@ public sealed class EncoderOutputClusters
 
     /// <summary>Diagnostic, uses the true tokens: the share of positions that sit in their token's largest
     /// cluster (1 when no token is split over several clusters).</summary>
-    public double Completeness(IReadOnlyList<int[]> truth)
-    {
-        var counts = new Dictionary<(int, int), int>();
-        long total = 0;
-        for (int s = 0; s < truth.Count; s++)
-            for (int i = 0; i < truth[s].Length; i++)
-            {
-                var key = (truth[s][i], Assignments[s][i]);
-                counts[key] = counts.GetValueOrDefault(key) + 1;
-                total++;
-            }
-        long hits = counts.GroupBy(kv => kv.Key.Item1).Sum(g => (long)g.Max(kv => kv.Value));
-        return total == 0 ? 0 : (double)hits / total;
-    }
+    public double Completeness(IReadOnlyList<int[]> truth) => ClusterAgreement.Of(Assignments, truth).Completeness;
 
     /// <summary>Diagnostic, uses the true tokens (no attacker has them): the share of positions whose token is
     /// the most common token of their cluster, i.e. what a perfect naming of the clusters would recover.</summary>
-    public double Purity(IReadOnlyList<int[]> truth)
-    {
-        var counts = new Dictionary<(int, int), int>();
-        long total = 0;
-        for (int s = 0; s < truth.Count; s++)
-            for (int i = 0; i < truth[s].Length; i++)
-            {
-                var key = (Assignments[s][i], truth[s][i]);
-                counts[key] = counts.GetValueOrDefault(key) + 1;
-                total++;
-            }
-        long hits = counts.GroupBy(kv => kv.Key.Item1).Sum(g => (long)g.Max(kv => kv.Value));
-        return total == 0 ? 0 : (double)hits / total;
-    }
+    public double Purity(IReadOnlyList<int[]> truth) => ClusterAgreement.Of(Assignments, truth).Purity;
 }

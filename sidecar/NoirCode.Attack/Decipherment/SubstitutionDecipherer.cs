@@ -37,14 +37,12 @@ public sealed class SubstitutionDecipherer
     /// <summary>Per sweep: symbols renamed and the stream's trigram log-likelihood after it.</summary>
     public List<(int Changed, double LogLikelihood)> Trace { get; } = new();
 
-    /// <param name="start">a naming to continue from (e.g. the one found on a prefix of this stream, as a cloud that
-    /// keeps deciphering while traffic grows); symbols it does not name are named as usual</param>
     /// <returns>the token named for each symbol (-1 for a symbol that never occurs)</returns>
-    public int[] Solve(CipherStream stream, int[]? start = null)
+    public int[] Solve(CipherStream stream)
     {
         Trace.Clear();
         int v = _lm.VocabSize;
-        var state = new State(stream, _lm, FirstNaming(stream, v, start));
+        var state = new State(stream, _lm, FirstNaming(stream, v));
         Trace.Add((0, state.Total()));
         int present = Math.Max(1, stream.Occurrences.Count(o => o.Length > 0));
         for (int sweep = 0; sweep < _s.MaxSweeps; sweep++)
@@ -64,9 +62,10 @@ public sealed class SubstitutionDecipherer
     /// (Poisson) plus (b) the pointwise mutual information, under the bigram model, of the token with the names of
     /// the symbol's already named neighbours. Each name is added to its neighbours' scores as it is decided.
     /// (Tried and dropped: naming the widest margin first, which let confident mistakes lead; whole-stream
-    /// re-namings between swap sweeps, which never raised the trigram likelihood.)
+    /// re-namings between swap sweeps, which never raised the trigram likelihood; starting from the naming of a
+    /// shorter prefix, whose early mistakes held the search back.)
     /// </summary>
-    int[] FirstNaming(CipherStream stream, int vocab, int[]? start)
+    int[] FirstNaming(CipherStream stream, int vocab)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
@@ -86,24 +85,16 @@ public sealed class SubstitutionDecipherer
         var used = zeros(vocab, dtype: ScalarType.Bool);
         var negInf = full(vocab, float.NegativeInfinity);
         var naming = Enumerable.Repeat(-1, symbols).ToArray();
-        int Given(int a) => start != null && a < start.Length ? start[a] : -1;
-        // Symbols the start names come first and keep their names; then the rest, most frequent first.
         var order = Enumerable.Range(0, symbols).Where(a => stream.Occurrences[a].Length > 0)
-            .OrderByDescending(a => Given(a) >= 0).ThenByDescending(a => stream.Occurrences[a].Length).ThenBy(a => a).ToArray();
-        var taken = new bool[vocab];
+            .OrderByDescending(a => stream.Occurrences[a].Length).ThenBy(a => a).ToArray();
         using var one = 1.ToScalar(); // explicit and kept alive through the native calls (see RmsNorm)
         for (int i = 0; i < order.Length; i++)
         {
             using var step = NewDisposeScope();
             int a = order[i];
-            int best = Given(a);
-            if (best < 0 || taken[best])
-            {
-                var row = where(used, negInf, scores[a]);
-                best = (int)row.argmax().item<long>();
-                if (float.IsNegativeInfinity(row[best].item<float>())) break; // more symbols than tokens
-            }
-            taken[best] = true;
+            var row = where(used, negInf, scores[a]);
+            int best = (int)row.argmax().item<long>();
+            if (float.IsNegativeInfinity(row[best].item<float>())) break; // more symbols than tokens
             naming[a] = best;
             used[best] = true;
             // a → b: b's score for token w gains n · PMI(best, w); b → a: gains n · PMI(w, best).

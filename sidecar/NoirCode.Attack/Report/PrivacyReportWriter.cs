@@ -61,6 +61,20 @@ public static class PrivacyReportWriter
         };
     }
 
+    /// <summary>What other commands added to a report (the volume curves, the STuning figures) survives a rewrite:
+    /// top-level fields and per-setting fields the fresh report lacks are copied from the old one.</summary>
+    public static void KeepAdditions(JsonObject fresh, JsonObject old)
+    {
+        foreach (var (key, value) in old) if (!fresh.ContainsKey(key) && value != null) fresh[key] = value.DeepClone();
+        var settings = fresh["settings"]!.AsArray();
+        foreach (var before in old["settings"]?.AsArray().OfType<JsonObject>() ?? Enumerable.Empty<JsonObject>())
+        {
+            var now = settings.OfType<JsonObject>().FirstOrDefault(s => (string?)s["setting"] == (string?)before["setting"]);
+            if (now == null) { settings.Add(before.DeepClone()); continue; }
+            foreach (var (key, value) in before) if (!now.ContainsKey(key) && value != null) now[key] = value.DeepClone();
+        }
+    }
+
     public static void WriteJson(string path, JsonObject report) =>
         File.WriteAllText(path, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NoirCode.Attack.Decipherment;
+using NoirCode.Attack.Report;
 using ScottPlot;
 
 namespace NoirCode.Attack.Volume;
@@ -61,33 +62,32 @@ public static class VolumeReport
         File.WriteAllText(reportJson, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         string stem = Path.ChangeExtension(reportJson, null);
         SavePlot(stem + "-volume.png", r);
-        WriteSection(stem + ".md", Markdown(r, Path.GetFileName(stem + "-volume.png")));
+        MarkdownSections.Write(stem + ".md", Start, End, Markdown(r, Path.GetFileName(stem + "-volume.png")));
     }
 
-    /// <summary>Replaces the volume section of a Markdown report (or appends it).</summary>
-    public static void WriteSection(string markdownPath, string section)
+    /// <summary>After <c>noir attack render</c> rewrote a report's Markdown: its volume section again, if the JSON has one.</summary>
+    public static void Restore(string reportJson)
     {
-        string text = File.Exists(markdownPath) ? File.ReadAllText(markdownPath) : "";
-        string block = $"{Start}\n{section.TrimEnd()}\n{End}\n";
-        int a = text.IndexOf(Start, StringComparison.Ordinal), b = text.IndexOf(End, StringComparison.Ordinal);
-        text = a >= 0 && b > a ? text[..a] + block + text[(b + End.Length)..].TrimStart('\n') : text.TrimEnd() + "\n\n" + block;
-        File.WriteAllText(markdownPath, text);
+        var report = JsonNode.Parse(File.ReadAllText(reportJson))!.AsObject();
+        string stem = Path.ChangeExtension(reportJson, null);
+        if (report["volume_run"] is JsonObject run)
+            MarkdownSections.Write(stem + ".md", Start, End, Markdown(FromJson(run), Path.GetFileName(stem + "-volume.png")));
     }
 
     public static string Markdown(VolumeResult r, string? png)
     {
         var sb = new StringBuilder();
-        string P(double v) => (100 * v).ToString("F1", CultureInfo.InvariantCulture) + " %";
+        string P(double v) => double.IsNaN(v) ? "not recorded" : (100 * v).ToString("F1", CultureInfo.InvariantCulture) + " %";
         string T(long? t) => t is long n ? n.ToString("N0", CultureInfo.InvariantCulture) : "not reached";
         sb.AppendLine("## Against volume: what the cloud reads after seeing N tokens under one key");
         sb.AppendLine();
         sb.AppendLine($"The attack: the cloud clusters every encoder output it receives in one streaming pass (leader clustering, threshold " +
             $"calibrated on its own simulated keys), then deciphers the cluster stream as a substitution cipher with a Kneser–Ney trigram model of " +
-            $"public code ({r.PublicTokens:N0} tokens of {r.PublicSource}): frequency-rank seeding, bigram proposals, exact trigram " +
-            $"log-likelihood swaps until stable. The private traffic is {r.PrivateTokens:N0} tokens of code the attacker never saw " +
+            $"public code ({r.PublicTokens:N0} tokens of {r.PublicSource}): symbols named most frequent first by their count and their " +
+            $"bigrams with the symbols already named, then swaps decided by the exact trigram log-likelihood of the whole stream until stable. The private traffic is {r.PrivateTokens:N0} tokens of code the attacker never saw " +
             $"({r.PrivateSource}), sent as {r.Window}-token requests through each setting's real client and egress guard. " +
-            $"Each volume is deciphered with what a cloud had seen by then, continuing from its naming at the previous volume (it keeps " +
-            $"deciphering as traffic arrives). Machine: {r.Machine}; run {r.Seconds / 60:F0} min.");
+            $"Each volume is deciphered on its own, as a cloud that had seen only that much. Machine: {r.Machine}; the settings took " +
+            $"{r.Curves.Sum(c => c.Seconds) / 60:F0} min in all (clustering, calibration and deciphering, on cores shared with other jobs).");
         sb.AppendLine();
         sb.AppendLine("**Proof of strength (oracle cipher):** the same private code with its token ids replaced by a random substitution the attacker made itself (no model involved).");
         sb.AppendLine();
@@ -99,15 +99,20 @@ public static class VolumeReport
         sb.AppendLine();
         sb.AppendLine("**Per setting** (content = identifiers, strings, numbers; an identifier counts as read when the cloud names most of its occurrences):");
         sb.AppendLine();
-        sb.AppendLine("| setting | clusters | purity | " + string.Join(" | ", (r.Curves.FirstOrDefault()?.Points ?? r.Oracle).Select(p => $"content @ {p.Tokens:N0}")) +
-            " | identifiers @ max | tokens to 3 % | to 10 % | to 50 % |");
-        sb.AppendLine("| --- | --- | --- |" + string.Concat((r.Curves.FirstOrDefault()?.Points ?? r.Oracle).Select(_ => " --- |")) + " --- | --- | --- | --- |");
+        var volumes = r.Curves.SelectMany(c => c.Points).Concat(r.Oracle).Select(p => p.Tokens).Distinct().Order().ToList();
+        string Row(IReadOnlyList<DecipherScore> points) =>
+            string.Join(" | ", volumes.Select(v => points.FirstOrDefault(p => p.Tokens == v) is { } p ? P(p.ContentPositionAccuracy) : "—"));
+        string Compromise(IReadOnlyList<DecipherScore> points) =>
+            string.Join(" | ", VolumeCurve.CompromiseLevels.Select(l => T(VolumeCurve.TokensToCompromise(points, l))));
+        sb.AppendLine("| setting | clusters | purity | " + string.Join(" | ", volumes.Select(v => $"content @ {v:N0}")) +
+            " | identifiers @ largest | tokens to 3 % | to 10 % | to 50 % |");
+        sb.AppendLine("| --- | --- | --- |" + string.Concat(volumes.Select(_ => " --- |")) + " --- | --- | --- | --- |");
         foreach (var c in r.Curves)
-            sb.AppendLine($"| {c.Setting} | {c.Clusters:N0} | {c.Purity:F3} | " + string.Join(" | ", c.Points.Select(p => P(p.ContentPositionAccuracy))) +
-                $" | {P(c.Points[^1].DistinctIdentifiers)} | " + string.Join(" | ", VolumeCurve.CompromiseLevels.Select(l => T(VolumeCurve.TokensToCompromise(c.Points, l)))) + " |");
-        sb.AppendLine($"| oracle cipher | — | 1.000 | " + string.Join(" | ", r.Oracle.Select(p => P(p.ContentPositionAccuracy))) +
-            $" | {(r.Oracle.Count > 0 ? P(r.Oracle[^1].DistinctIdentifiers) : "—")} | " +
-            string.Join(" | ", VolumeCurve.CompromiseLevels.Select(l => T(VolumeCurve.TokensToCompromise(r.Oracle, l)))) + " |");
+            sb.AppendLine($"| {c.Setting} | {c.Clusters:N0} | {c.Purity:F3} | {Row(c.Points)} | {P(c.Points[^1].DistinctIdentifiers)} | {Compromise(c.Points)} |");
+        if (r.Oracle.Count > 0)
+            sb.AppendLine($"| oracle cipher | — | 1.000 | {Row(r.Oracle)} | {P(r.Oracle[^1].DistinctIdentifiers)} | {Compromise(r.Oracle)} |");
+        sb.AppendLine();
+        sb.AppendLine("\"Not reached\" means not within the volumes measured for that setting; the oracle row shows where a purely clustered cipher goes next.");
         if (png != null) { sb.AppendLine(); sb.AppendLine($"![Content recovery against observed tokens]({png})"); }
         return sb.ToString();
     }

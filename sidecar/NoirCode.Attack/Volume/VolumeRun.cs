@@ -89,7 +89,7 @@ public static class VolumeRun
             {
                 var key = OracleCipher.RandomKey(config.VocabSize, seed: 2013);
                 var cipher = OracleCipher.Encipher(traffic, key);
-                return new JsonObject { ["volume"] = VolumeCurve.PointsJson(Curve(o.Volumes, traffic, cipher, decipherer, classes, progress, "oracle")) };
+                return new JsonObject { ["volume"] = VolumeCurve.PointsJson(Curve(o.Volumes, traffic, cipher, decipherer, classes, progress, "oracle", o.WorkFolder)) };
             }, j => VolumeCurve.PointsFrom(j["volume"]!.AsArray()));
 
         var curves = new List<VolumeCurve>();
@@ -125,7 +125,7 @@ public static class VolumeRun
         var symbols = StreamingClusterer.Split(clusterer.Assignments(), traffic.Select(t => t.Length));
         progress.Done($"{spec.Name}: clustering the wire");
         var (purity, completeness) = ClusterAgreement.Of(symbols, traffic);
-        var points = Curve(o.Volumes.Where(v => v <= (o.SettingsMaxVolume ?? long.MaxValue)).ToArray(), traffic, symbols, decipherer, classes, progress, spec.Name);
+        var points = Curve(o.Volumes.Where(v => v <= (o.SettingsMaxVolume ?? long.MaxValue)).ToArray(), traffic, symbols, decipherer, classes, progress, spec.Name, o.WorkFolder);
         return new VolumeCurve(spec.Name, client.Keys?.Metadata.Epsilon, keyed, spec.Tuned, points, clusterer.Clusters, threshold, purity, completeness,
             clock.Elapsed.TotalSeconds);
     }
@@ -137,19 +137,24 @@ public static class VolumeRun
         return PrivacyKeys.Generate(embedding, config, fingerprint, 13, label: "attacker-simulation", tableDtype: dtype).Keys;
     }
 
-    /// <summary>Deciphers each prefix of the stream, as a cloud that had seen that much would, continuing from
-    /// its naming of the previous (shorter) prefix: it keeps deciphering as traffic arrives.</summary>
+    /// <summary>Deciphers each prefix of the stream on its own, as a cloud that had seen that much would. (Continuing
+    /// from the shorter prefix's naming was tried: its early, mostly wrong names held the search back, 0.3 % against
+    /// 8.8 % at 30k tokens on the oracle.) Each point is kept in the work folder as it is measured (scores only), so a
+    /// run stopped during the largest volume keeps the smaller ones.</summary>
     static List<DecipherScore> Curve(long[] volumes, List<int[]> truth, List<int[]> symbols, SubstitutionDecipherer decipherer, TokenClasses classes,
-        IProgressSink progress, string name)
+        IProgressSink progress, string name, string workFolder)
     {
+        string partial = Path.Combine(workFolder, $"{name}-points.json");
+        var done = File.Exists(partial) ? VolumeCurve.PointsFrom(JsonNode.Parse(File.ReadAllText(partial))!.AsArray()) : new List<DecipherScore>();
         var points = new List<DecipherScore>();
-        int[]? naming = null;
         foreach (long volume in volumes.Order())
         {
+            if (done.FirstOrDefault(p => p.Tokens == CipherStream.Prefix(truth, volume).Sum(s => (long)s.Length)) is { } kept) { points.Add(kept); continue; }
             var prefix = CipherStream.Prefix(symbols, volume);
-            naming = decipherer.Solve(new CipherStream(prefix), naming);
+            var naming = decipherer.Solve(new CipherStream(prefix));
             var score = DecipherScore.Of(CipherStream.Prefix(truth, volume), prefix, naming, classes);
             points.Add(score);
+            WriteAtomically(partial, VolumeCurve.PointsJson(points.Concat(done.Where(d => points.All(p => p.Tokens != d.Tokens))).ToList()).ToJsonString());
             progress.Report($"{name}: deciphering by volume", points.Count, volumes.Length,
                 $"{volume} tokens: {score.PositionAccuracy:P1} of positions, {score.ContentPositionAccuracy:P1} of content");
         }
@@ -162,9 +167,14 @@ public static class VolumeRun
         string path = Path.Combine(o.WorkFolder, $"{name}-to-{(name == "oracle" ? o.Volumes.Max() : Math.Min(o.Volumes.Max(), o.SettingsMaxVolume ?? long.MaxValue))}.json");
         if (File.Exists(path)) return read(JsonNode.Parse(File.ReadAllText(path))!.AsObject());
         var json = compute();
-        File.WriteAllText(path + ".tmp", json.ToJsonString());
-        File.Move(path + ".tmp", path, overwrite: true);
+        WriteAtomically(path, json.ToJsonString());
         return read(json);
+    }
+
+    static void WriteAtomically(string path, string text)
+    {
+        File.WriteAllText(path + ".tmp", text);
+        File.Move(path + ".tmp", path, overwrite: true);
     }
 
     static (List<int[]> Docs, string Source) LoadCode(IReadOnlyList<string?> folders, CodeTokenizer tokenizer, long maxTokens)

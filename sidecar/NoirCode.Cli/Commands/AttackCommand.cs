@@ -4,6 +4,7 @@ using NoirCode.Attack.Attacks;
 using NoirCode.Attack.Data;
 using NoirCode.Attack.Evaluation;
 using NoirCode.Attack.Report;
+using NoirCode.Attack.Volume;
 using NoirCode.Attack.Wire;
 using NoirCode.Privacy.Keys;
 
@@ -135,8 +136,13 @@ public static class AttackCommand
         string stem = Path.ChangeExtension(md, null);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(md))!);
         PrivacyUtilityPlot.Save(stem + ".png", results, table);
-        PrivacyReportWriter.WriteJson(stem + ".json", PrivacyReportWriter.ToJson(context, results, table));
+        var json = PrivacyReportWriter.ToJson(context, results, table);
+        if (File.Exists(stem + ".json")) PrivacyReportWriter.KeepAdditions(json, JsonNode.Parse(File.ReadAllText(stem + ".json"))!.AsObject());
+        PrivacyReportWriter.WriteJson(stem + ".json", json);
         File.WriteAllText(md, PrivacyReportWriter.Markdown(context, results, table, Path.GetFileName(stem + ".png")));
+        // The sections noir attack volume and noir attack stuning added, again from the JSON.
+        VolumeReport.Restore(stem + ".json");
+        StuningReport.Restore(stem + ".json");
         Console.Error.WriteLine($"wrote {md}, {stem}.json and {stem}.png");
     }
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using NoirCode.Attack.Data;
 using NoirCode.Attack.Decipherment;
 using NoirCode.Attack.Evaluation;
+using NoirCode.Attack.Report;
 using NoirCode.Attack.Wire;
 using NoirCode.Core.Model;
 using NoirCode.Core.Split;
@@ -92,7 +92,7 @@ public static class StuningAttackCommand
 
                 var labels = new JsonArray(recovery.Select(x => (JsonNode)new JsonObject
                 {
-                    ["step"] = x.Step, ["recovered"] = Math.Round(x.Best, 4), ["public_decoder"] = Math.Round(x.PublicDecoder, 4),
+                    ["step"] = x.Step, ["recovered"] = Math.Round(x.Best, 4), ["public_decoder"] = x.PublicDecoder is double pd ? Math.Round(pd, 4) : null,
                     ["shadow_decoder"] = Math.Round(x.ShadowDecoder, 4), ["labelled"] = x.Labelled,
                 }).ToArray());
                 var deciphered = new JsonObject
@@ -105,25 +105,12 @@ public static class StuningAttackCommand
                     ["setting"] = name, ["steps"] = settings.Steps, ["batch"] = settings.Batch, ["seq"] = settings.SequenceLength,
                     ["learning_rate"] = settings.LearningRate, ["stuning_labels"] = labels, ["stuning_deciphered"] = deciphered,
                 };
-                if (r.GetValue(report) is { } path) MergeInto(path, name, o);
+                if (r.GetValue(report) is { } path) StuningReport.MergeInto(path, name, o);
                 if (r.GetValue(json)) CliJson.Print(o); else CliJson.PrintTable(o);
                 return 0;
             }
             finally { try { Directory.Delete(work, recursive: true); } catch (IOException) { } }
         });
         return cmd;
-    }
-
-    /// <summary>Adds <c>stuning_labels</c> and <c>stuning_deciphered</c> to the named setting of a privacy report.</summary>
-    static void MergeInto(string path, string setting, JsonObject result)
-    {
-        var report = File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path))!.AsObject() : new JsonObject { ["settings"] = new JsonArray() };
-        var settings = report["settings"]!.AsArray();
-        var entry = settings.FirstOrDefault(s => (string?)s?["setting"] == setting)?.AsObject();
-        if (entry == null) { entry = new JsonObject { ["setting"] = setting }; settings.Add(entry); }
-        entry["stuning_labels"] = result["stuning_labels"]!.DeepClone();
-        entry["stuning_deciphered"] = result["stuning_deciphered"]!.DeepClone();
-        entry["stuning_run"] = new JsonObject { ["steps"] = result["steps"]!.DeepClone(), ["batch"] = result["batch"]!.DeepClone(), ["seq"] = result["seq"]!.DeepClone() };
-        File.WriteAllText(path, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace NoirCode.Attack.Report;
+
+/// <summary>
+/// The gradient attack's figures in the privacy report: per setting <c>stuning_labels</c> (share of labels recovered
+/// at each step), <c>stuning_deciphered</c> and <c>stuning_run</c>, and a Markdown section between markers.
+/// </summary>
+public static class StuningReport
+{
+    const string Start = "<!-- stuning:start -->", End = "<!-- stuning:end -->";
+
+    public static void MergeInto(string reportJson, string setting, JsonObject result)
+    {
+        var report = File.Exists(reportJson) ? JsonNode.Parse(File.ReadAllText(reportJson))!.AsObject() : new JsonObject { ["settings"] = new JsonArray() };
+        var settings = report["settings"]!.AsArray();
+        var entry = settings.FirstOrDefault(s => (string?)s?["setting"] == setting)?.AsObject();
+        if (entry == null) { entry = new JsonObject { ["setting"] = setting }; settings.Add(entry); }
+        entry["stuning_labels"] = result["stuning_labels"]!.DeepClone();
+        entry["stuning_deciphered"] = result["stuning_deciphered"]!.DeepClone();
+        entry["stuning_run"] = new JsonObject
+        {
+            ["steps"] = result["steps"]!.DeepClone(), ["batch"] = result["batch"]!.DeepClone(), ["seq"] = result["seq"]!.DeepClone(),
+            ["learning_rate"] = result["learning_rate"]!.DeepClone(),
+        };
+        File.WriteAllText(reportJson, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        MarkdownSections.Write(Path.ChangeExtension(reportJson, ".md"), Start, End, Markdown(report));
+    }
+
+    /// <summary>After <c>noir attack render</c> rewrote a report's Markdown: this section again, from the JSON.</summary>
+    public static void Restore(string reportJson) =>
+        MarkdownSections.Write(Path.ChangeExtension(reportJson, ".md"), Start, End, Markdown(JsonNode.Parse(File.ReadAllText(reportJson))!.AsObject()));
+
+    /// <summary>The section for every setting of the report that has STuning figures ("" when none has).</summary>
+    public static string Markdown(JsonObject report)
+    {
+        var withLabels = report["settings"]?.AsArray().Select(s => s!.AsObject()).Where(s => s["stuning_labels"] != null).ToList() ?? new();
+        if (withLabels.Count == 0) return "";
+        var ci = CultureInfo.InvariantCulture;
+        string P(JsonNode? v) => v is null ? "not run" : ((double)v * 100).ToString("F1", ci) + " %";
+        var sb = new StringBuilder();
+        sb.AppendLine("## STuning's gradients: labels the endpoint recovers, step by step");
+        sb.AppendLine();
+        sb.AppendLine("The real `SplitFineTuner` under the setting's keys against a real endpoint on loopback; the attack holds what the " +
+            "endpoint holds (its middle outputs, the boundary gradients captured at the client's egress guard). *Public*: the public " +
+            "decoder and head (the client's own at step 0). *Shadow*: the public decoder, trained by the cloud after each step on the " +
+            "labels it recovered. Share of labelled positions recovered exactly (cipher symbols of the LTokenizer, in order).");
+        foreach (var s in withLabels)
+        {
+            var run = s["stuning_run"]?.AsObject();
+            var labels = s["stuning_labels"]!.AsArray();
+            sb.AppendLine();
+            sb.AppendLine($"**{s["setting"]}** ({run?["steps"]} steps × {run?["batch"]} samples × {run?["seq"]} tokens, learning rate {run?["learning_rate"]}):");
+            sb.AppendLine();
+            sb.AppendLine("| step | " + string.Join(" | ", labels.Select(l => l!["step"]!.ToString())) + " |");
+            sb.AppendLine("| --- |" + string.Concat(labels.Select(_ => " --- |")));
+            sb.AppendLine("| best | " + string.Join(" | ", labels.Select(l => P(l!["recovered"]))) + " |");
+            sb.AppendLine("| shadow decoder | " + string.Join(" | ", labels.Select(l => P(l!["shadow_decoder"]))) + " |");
+            sb.AppendLine("| public decoder | " + string.Join(" | ", labels.Select(l => P(l!["public_decoder"]))) + " |");
+            if (s["stuning_deciphered"] is JsonObject d)
+                sb.AppendLine($"\nThe recovered label stream ({d["tokens"]} tokens) deciphered with the volume attack's decipherer: " +
+                    $"{P(d["position_accuracy"])} of positions, {P(d["content_position_accuracy"])} of content tokens read (at this volume; see the oracle curve above for how that grows).");
+        }
+        return sb.ToString();
+    }
+}
