@@ -49,6 +49,14 @@ export function prepareProfile(profile, settings = {}, { fresh = true, secure = 
   const existing = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const trust = { 'security.workspace.trust.enabled': secure };
   writeFileSync(file, JSON.stringify({ ...baseSettings, ...existing, ...settings, ...trust }, null, 2));
+  // code-server's extension host is a remote one: machine-scoped settings (noircode.endpoint, modelFolder, ...)
+  // are read from the remote machine's settings there, not from the user's, so they go in both.
+  const machineDir = path.join(profile, 'user-data', 'Machine');
+  mkdirSync(machineDir, { recursive: true });
+  const machineFile = path.join(machineDir, 'settings.json');
+  const machineExisting = existsSync(machineFile) ? JSON.parse(readFileSync(machineFile, 'utf8')) : {};
+  const machineScoped = Object.fromEntries(Object.entries(settings).filter(([k]) => k.startsWith('noircode.')));
+  writeFileSync(machineFile, JSON.stringify({ ...machineExisting, ...machineScoped }, null, 2));
   const r = spawnSync(process.execPath, [entry, ...codeServerArgs(profile), '--install-extension', vsix, '--force'],
     { env: codeServerEnv(profile), encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`installing the extension into code-server failed:\n${r.stdout}\n${r.stderr}`);

@@ -21,7 +21,9 @@ public static class PrivacyReportReader
                 (long)o["inversion_training_tokens"]!, (string)o["private_set"]!, (int)o["private_items"]!, (int)o["max_tokens_per_item"]!,
                 (string)o["wire"]!, (double)o["seconds"]!, (string)o["machine"]!,
                 o["notes"]!.AsArray().Select(n => (string)n!).ToList());
-            var results = o["settings"]!.AsArray().Select(n =>
+            // Settings that only noir attack volume or stuning measured have no per-prompt attacks: render keeps
+            // them through the JSON (PrivacyReportWriter.KeepAdditions), not through the per-prompt tables.
+            var results = o["settings"]!.AsArray().Where(n => n?["attacks"] != null).Select(n =>
             {
                 var s = n!.AsObject();
                 var attacks = s["attacks"]!.AsObject().Select(kv =>

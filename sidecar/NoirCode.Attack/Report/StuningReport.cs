@@ -47,7 +47,8 @@ public static class StuningReport
         sb.AppendLine("The real `SplitFineTuner` under the setting's keys against a real endpoint on loopback; the attack holds what the " +
             "endpoint holds (its middle outputs, the boundary gradients captured at the client's egress guard). *Public*: the public " +
             "decoder and head (the client's own at step 0). *Shadow*: the public decoder, trained by the cloud after each step on the " +
-            "labels it recovered. Share of labelled positions recovered exactly (cipher symbols of the LTokenizer, in order).");
+            "labels it recovered. Share of labelled positions recovered exactly (cipher symbols of the LTokenizer, in order). " +
+            "Made by `noir attack stuning … --report` (the command of the committed run: docs/privacy.md §9.2).");
         foreach (var s in withLabels)
         {
             var run = s["stuning_run"]?.AsObject();

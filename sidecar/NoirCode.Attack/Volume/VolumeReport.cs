@@ -113,6 +113,8 @@ public static class VolumeReport
             sb.AppendLine($"| oracle cipher | — | 1.000 | {Row(r.Oracle)} | {P(r.Oracle[^1].DistinctIdentifiers)} | {Compromise(r.Oracle)} |");
         sb.AppendLine();
         sb.AppendLine("\"Not reached\" means not within the volumes measured for that setting; the oracle row shows where a purely clustered cipher goes next.");
+        sb.AppendLine();
+        sb.AppendLine("Made by `noir attack volume … --report` (the commands and data of the committed run: docs/privacy.md §9.1).");
         if (png != null) { sb.AppendLine(); sb.AppendLine($"![Content recovery against observed tokens]({png})"); }
         return sb.ToString();
     }

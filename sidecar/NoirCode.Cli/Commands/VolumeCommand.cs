@@ -24,7 +24,7 @@ public static class VolumeCommand
         var window = new Option<int>("--window") { Description = "tokens per request, sent from position 0", DefaultValueFactory = _ => 512 };
         var settingsMax = new Option<long?>("--settings-max-volume") { Description = "decipher the client settings only up to this volume (clustering still covers all; the oracle goes to the largest)" };
         var noOracle = new Option<bool>("--no-oracle") { Description = "skip the oracle-cipher proof of strength" };
-        var work = new Option<string>("--work") { Description = "folder for finished parts (scores only), to resume an interrupted run", DefaultValueFactory = _ => "artifacts/attack-volume" };
+        var work = new Option<string>("--work") { Description = "folder for finished parts (scores only), to resume an interrupted run; a new folder for other data or settings", DefaultValueFactory = _ => "artifacts/attack-volume" };
         var report = new Option<string?>("--report") { Description = "a privacy report (.json, from noir attack) to add the curves to; its .md and a -volume.png beside it are rewritten" };
         var split = CommonOptions.Split();
         var wire = new Option<string>("--wire") { Description = "wire format the client uses: f16, f32, bf16 or int8", DefaultValueFactory = _ => "f16" };
