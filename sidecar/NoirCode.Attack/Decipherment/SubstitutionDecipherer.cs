@@ -12,7 +12,7 @@ namespace NoirCode.Attack.Decipherment;
 /// <item>seed: symbols most frequent first, each takes the token that best explains its count and its
 /// contexts among the symbols already named (<see cref="FirstNaming"/>);</item>
 /// <item>propose: for every symbol, score every token against the current names of its left and right
-/// neighbours under the Kneser–Ney bigram level (one batched product over all symbol pairs of the stream);</item>
+/// neighbours under the bigram model (one batched product over all symbol pairs of the stream);</item>
 /// <item>decide: for each symbol, most frequent first, try its best proposals as the exact change of the whole
 /// stream's trigram log-likelihood (a swap when another symbol holds the token) and keep the best gain;</item>
 /// <item>repeat until a sweep changes almost nothing.</item>
