@@ -15,6 +15,14 @@ public static class Clients
     public static ClientModel Client => SharedClient.Value;
     public static string Fingerprint => ModelFingerprint.Of(EndpointFixture.Client);
 
+    /// <summary>Fresh privacy keys (ε 13) for the fixture's client, in memory.</summary>
+    public static Privacy.Keys.PrivacyKeys FreshKeys()
+    {
+        var config = ModelConfig.Load(EndpointFixture.Client);
+        var (embedding, _) = Privacy.Keys.PrivacyKeys.ReadEmbedding(EndpointFixture.Client, config);
+        return Privacy.Keys.PrivacyKeys.Generate(embedding, config, Fingerprint, 13).Keys;
+    }
+
     public static EndpointClientOptions Options(IEnumerable<Uri> endpoints, Privacy.Egress.WireDtype dtype = Privacy.Egress.WireDtype.Float32, string? apiKey = null, int attempts = 6) =>
         new() { Endpoints = endpoints.ToArray(), ReplyDtype = dtype, ApiKey = apiKey, MaxAttempts = attempts, StepTimeout = TimeSpan.FromSeconds(30) };
 

@@ -14,8 +14,7 @@ public class STuningClientTests
     {
         await using var host = await EndpointFixture.StartAsync(o => o with { LearningRate = 3e-3 });
         var config = ModelConfig.Load(EndpointFixture.Client);
-        var (embedding, _) = PrivacyKeys.ReadEmbedding(EndpointFixture.Client, config);
-        var (keys, _) = PrivacyKeys.Generate(embedding, config, Clients.Fingerprint, 13);
+        var keys = Clients.FreshKeys();
         string keyDir = Path.Combine(EndpointFixture.Root, $"keys-{Guid.NewGuid():N}");
         keys.Save(keyDir);
         string outDir = Path.Combine(EndpointFixture.Root, $"tuned-{Guid.NewGuid():N}");

@@ -21,8 +21,7 @@ public class STuningLabelLeakTests
     {
         await using var host = await EndpointFixture.StartAsync();
         var config = ModelConfig.Load(EndpointFixture.Client);
-        var (embedding, _) = PrivacyKeys.ReadEmbedding(EndpointFixture.Client, config);
-        var (keys, _) = PrivacyKeys.Generate(embedding, config, Clients.Fingerprint, 13);
+        var keys = Clients.FreshKeys();
         var docs = new[] { RandomModelFactory.SampleCorpus() };
         var settings = new TuneSettings(Steps: 1, Batch: 2, SequenceLength: 40, LearningRate: 5e-3);
 

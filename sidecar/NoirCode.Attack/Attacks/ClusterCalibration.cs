@@ -20,11 +20,18 @@ public static class ClusterCalibration
 
     public sealed record Result(double? Threshold, double Purity, double Completeness);
 
+    /// <summary>Keys the attacker makes for the public model to simulate keyed traffic (INDVocab and LTokenizer are public).</summary>
+    public static PrivacyKeys SimulatedKeys(string publicModel, string fingerprint, double epsilon = 13)
+    {
+        var config = ModelConfig.Load(publicModel);
+        var (embedding, dtype) = PrivacyKeys.ReadEmbedding(publicModel, config);
+        return PrivacyKeys.Generate(embedding, config, fingerprint, epsilon, label: "attacker-simulation", tableDtype: dtype).Keys;
+    }
+
     public static Result Calibrate(AttackerKnowledge k, long tokens, int iterations, int seed, IProgressSink progress, double epsilon = 13)
     {
         var client = ClientModel.Load(k.PublicModelFolder, k.Split, untieHead: true);
-        var (embedding, dtype) = PrivacyKeys.ReadEmbedding(k.PublicModelFolder, k.Config);
-        var (keys, _) = PrivacyKeys.Generate(embedding, k.Config, "attacker-simulation", epsilon, label: "attacker-simulation", tableDtype: dtype);
+        var keys = SimulatedKeys(k.PublicModelFolder, "attacker-simulation", epsilon);
         using var simulated = new ClientUnderTest("attacker simulation", client, keys, k.Wire);
         // Windows from the far end of the public corpus, so the simulation does not reuse the inversion's inputs.
         var windows = PublicCorpus.Slice(k.Corpus.Documents.AsEnumerable().Reverse().ToList()).Windows(256, tokens);

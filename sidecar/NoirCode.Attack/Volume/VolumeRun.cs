@@ -109,7 +109,7 @@ public static class VolumeRun
         bool keyed = client.Keys != null;
         // The attacker's calibration: its own keys (or none, as the setting sends) on public code it knows.
         using var simulation = new ClientUnderTest("attacker simulation", ClientModel.Load(o.PublicModel, o.Split, untieHead: true),
-            keyed ? SimulatedKeys(o.PublicModel, fingerprint) : null, o.Wire);
+            keyed ? ClusterCalibration.SimulatedKeys(o.PublicModel, fingerprint) : null, o.Wire);
         var calibrationWindows = PublicCorpus.Slice(publicDocs.AsEnumerable().Reverse().ToList()).Windows(o.Window, o.CalibrationTokens);
         var calibrationViews = calibrationWindows.Select(w => simulation.CloudView(w)).ToList();
         var (threshold, _, _) = StreamingClusterer.Calibrate(calibrationViews, calibrationWindows, Thresholds);
@@ -128,13 +128,6 @@ public static class VolumeRun
         var points = Curve(o.Volumes.Where(v => v <= (o.SettingsMaxVolume ?? long.MaxValue)).ToArray(), traffic, symbols, decipherer, classes, progress, spec.Name, o.WorkFolder);
         return new VolumeCurve(spec.Name, client.Keys?.Metadata.Epsilon, keyed, spec.Tuned, points, clusterer.Clusters, threshold, purity, completeness,
             clock.Elapsed.TotalSeconds);
-    }
-
-    static PrivacyKeys SimulatedKeys(string publicModel, string fingerprint)
-    {
-        var config = ModelConfig.Load(publicModel);
-        var (embedding, dtype) = PrivacyKeys.ReadEmbedding(publicModel, config);
-        return PrivacyKeys.Generate(embedding, config, fingerprint, 13, label: "attacker-simulation", tableDtype: dtype).Keys;
     }
 
     /// <summary>Deciphers each prefix of the stream on its own, as a cloud that had seen that much would. (Continuing
@@ -177,7 +170,8 @@ public static class VolumeRun
         File.Move(path + ".tmp", path, overwrite: true);
     }
 
-    static (List<int[]> Docs, string Source) LoadCode(IReadOnlyList<string?> folders, CodeTokenizer tokenizer, long maxTokens)
+    /// <summary>Public code from several folders (null: the python3 stdlib), up to <paramref name="maxTokens"/> in all.</summary>
+    public static (List<int[]> Docs, string Source) LoadCode(IReadOnlyList<string?> folders, CodeTokenizer tokenizer, long maxTokens)
     {
         var docs = new List<int[]>();
         var sources = new List<string>();

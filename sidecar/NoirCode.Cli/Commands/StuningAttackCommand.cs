@@ -4,6 +4,7 @@ using NoirCode.Attack.Data;
 using NoirCode.Attack.Decipherment;
 using NoirCode.Attack.Evaluation;
 using NoirCode.Attack.Report;
+using NoirCode.Attack.Volume;
 using NoirCode.Attack.Wire;
 using NoirCode.Core.Model;
 using NoirCode.Core.Split;
@@ -84,8 +85,8 @@ public static class StuningAttackCommand
                 for (int t = 0; t < keys.Permutation.Forward.Count; t++) inverse[keys.Permutation.Forward[t]] = t;
                 var plain = truthStream.Select(s => s.Select(i => inverse[i]).ToArray()).ToList();
                 var publicFolders = AttackCommand.List(r.GetValue(publicDirs));
-                var corpus = (publicFolders.Count == 0 ? new string?[] { null } : publicFolders.Select(f => (string?)f))
-                    .SelectMany(f => PublicCorpus.Load(f, tuned.Tokenizer, 20_000_000).Documents).ToList();
+                var (corpus, _) = VolumeRun.LoadCode(publicFolders.Count == 0 ? new string?[] { null } : publicFolders.Select(f => (string?)f).ToList(),
+                    tuned.Tokenizer, 20_000_000);
                 var lm = new KneserNeyTrigram(corpus, config.VocabSize);
                 var naming = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(), progress).Solve(new CipherStream(recoveredStream));
                 var read = DecipherScore.Of(plain, recoveredStream, naming, new TokenClasses(tuned.Tokenizer, config.VocabSize));
