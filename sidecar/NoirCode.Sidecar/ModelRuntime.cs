@@ -1,6 +1,7 @@
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Core.Tokenization;
+using NoirCode.Privacy;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Privacy.Ledger;
@@ -31,6 +32,8 @@ public sealed record RuntimeSpec
     /// <summary>An editor is waiting: give up on unreachable endpoints within about a second (the next request tries
     /// again) instead of the batch default of about three seconds of retries.</summary>
     public bool Interactive { get; init; }
+    /// <summary>Per-occurrence noise with residual cancellation (<see cref="ResidualMask"/>): its σ per coordinate; 0: off.</summary>
+    public double ResidualNoise { get; init; }
 }
 
 /// <summary>A ready model: its tokenizer, a session over it, how it runs, and what it costs on the wire.</summary>
@@ -105,7 +108,8 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
             if (keys != null) middle = new GuardedMiddleSession(guard = new EgressGuard(client.Config.HiddenSize, spec.Wire, keyId: keys.Metadata.KeyId), middle);
             mode = $"split {client.Split} (middle in this process)";
         }
-        if (keys != null) mode += $", keys {keys.Metadata.KeyId} (ε = {keys.Metadata.Epsilon})";
+        if (keys != null) mode += $", keys {keys.Metadata.KeyId} (ε = {keys.Metadata.Epsilon}{(keys.Metadata.Homophones > 1 ? $" per table, {keys.Metadata.Homophones} rows per token" : "")})";
+        if (spec.ResidualNoise > 0) { middle = new ResidualMask(middle, spec.ResidualNoise); mode += $", residual noise σ = {spec.ResidualNoise:G3}"; }
         return new ModelRuntime(client.Tokenizer, new SplitSession(client, middle, mapping), mode, client.Config.MaxPositions, remote, keys?.Metadata, guard) { ModelFolder = dir, KeysFolder = spec.KeysFolder };
     }
 }
