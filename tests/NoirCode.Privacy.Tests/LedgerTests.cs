@@ -107,6 +107,24 @@ public class LedgerTests
     }
 
     [Test]
+    public void AKeysWholeLifeIsOnePeriodAndItsLimitIsExact()
+    {
+        var ledger = new ExposureLedger(Fixtures.NewFolder("ledger"));
+        var budget = new ExposureBudget(100, BudgetPeriod.Key);
+        ledger.Charge("ws", "k", 40, 1, Monday.AddDays(-40)); // another month
+        ledger.Charge("ws2", "k", 50, 1, Monday);            // another workspace, same key
+        ledger.Charge("ws", "other", 500, 1, Monday);
+        Assert.That(budget.Evaluate(ledger, "k", Monday.AddDays(90)).UsedTokens, Is.EqualTo(90), "a key's whole life, every workspace");
+        ledger.Charge("ws", "k", 10, 1, Monday, within: budget); // exactly to the limit
+        var refused = Assert.Throws<ExposureBudgetExceededException>(() => ledger.Charge("ws", "k", 1, 1, Monday, within: budget))!;
+        Assert.That(refused.Message, Does.Contain("rotate the keys"));
+        Assert.That(() => ledger.ReserveWithin(budget, "ws", "k", 1, 64, n => n), Throws.InstanceOf<ExposureBudgetExceededException>());
+        Assert.That(ledger.Sum(k => k.Key == "k").Tokens, Is.EqualTo(100), "a refused charge records nothing");
+        var other = ledger.ReserveWithin(new ExposureBudget(520, BudgetPeriod.Key), "ws", "other", 1, 64, n => n);
+        Assert.That(other.Tokens, Is.EqualTo(20), "a block is cut to what the budget has left");
+    }
+
+    [Test]
     public void BoundsReproduceThePaperAndSayWhenTheyAreVacuous()
     {
         // Paper (§6.2): ε = 13, |x| = 200, |V| ≈ 152k → 5.5e-11 (Eq. 4 with ρ = 0.4).
@@ -116,5 +134,6 @@ public class LedgerTests
         Assert.That(ExposureBounds.IsVacuous(ExposureBounds.PromptReconstruction(27, 151_936, 200)), Is.True);
         Assert.That(ExposureBounds.Describe(27, 151_936), Does.Contain("vacuous"));
         Assert.That(ExposureBounds.Describe(1, 151_936), Does.Contain("at most").And.Not.Contain("vacuous"));
+        Assert.That(ExposureBounds.Describe(1, 151_936), Does.StartWith("assuming a uniform prior"), "never stated as a guarantee");
     }
 }
