@@ -59,7 +59,21 @@ public class DemoRotationTests
             var after = sidecar.WaitForStatus(s => s.TryGetProperty("last", out _) || s.GetProperty("mode").GetString() is "error" or "blocked" or "offline");
             Assert.That(after.GetProperty("mode").GetString(), Is.EqualTo("split"), after.ToString());
             Assert.That(after.GetProperty("last").GetProperty("tokens").GetInt64(), Is.GreaterThan(10), "completions go through the endpoint under the new keys");
-            Assert.That(after.GetProperty("exposureUsed").GetInt64(), Is.GreaterThan(2 * 2 * 2 * 128));
+            long used = after.GetProperty("exposureUsed").GetInt64();
+            Assert.That(used, Is.GreaterThan(2 * 2 * 2 * 128));
+
+            // The measured budget is enforced, not only shown: a budget file beside the keys (it comes before the
+            // model's) with one token left, and the next completion is refused before anything is sent.
+            var tight = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(BundledModel(), MeasuredBudget.FileName)))!;
+            tight["tokens"] = used + 1;
+            File.WriteAllText(Path.Combine(keys, MeasuredBudget.FileName), tight.ToJsonString());
+            await sidecar.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { wire = "f32" } } }); // reloads
+            var reloaded = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "error" && s.GetProperty("exposureLimit").GetInt64() == used + 1, 180);
+            Assert.That(reloaded.GetProperty("exposureBasis").GetString(), Is.EqualTo("measured"));
+            await sidecar.Complete("stats.py", 3, 8);
+            var blocked = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "blocked" or "error" || s.TryGetProperty("last", out _));
+            Assert.That(blocked.GetProperty("mode").GetString(), Is.EqualTo("blocked"), blocked.ToString());
+            Assert.That(blocked.GetProperty("exposureUsed").GetInt64(), Is.EqualTo(used), "nothing left past the budget");
             await sidecar.ShutdownAsync();
         }
         finally

@@ -101,7 +101,7 @@ public sealed class NoirLanguageServer : IDisposable
         {
             var clock = Stopwatch.StartNew();
             var runtime = _runtimeFactory(_settings, progress);
-            if (runtime.Guard != null) runtime.Guard.Budget = Budget(); // the guard enforces it on every packet
+            if (runtime.Guard != null) runtime.Guard.Budget = Budget(runtime); // the guard enforces it on every packet
             var engine = new CompletionEngine(runtime.Session, runtime.Tokenizer, runtime.MaxPositions, CompletionSettingsFor(_settings),
                 runtime.Guard is { } guard ? guard.Settle : null); // each request's exposure, charged ahead, settled exactly
             (_runtime, _engine) = (runtime, engine);
@@ -157,12 +157,13 @@ public sealed class NoirLanguageServer : IDisposable
     /// The budget the guard enforces: noir.exposureBudgetTokens when set (per its period), else the one measured for
     /// this configuration (per key: the volume at which the strongest attack reads 3 % of the content), else none.
     /// </summary>
-    internal ExposureBudget? Budget()
+    internal ExposureBudget? Budget(ModelRuntime? runtime = null)
     {
+        runtime ??= _runtime; // a runtime being loaded is not _runtime yet
         var atLimit = _settings.AtLimit == "local-only" ? BudgetAction.LocalOnly : BudgetAction.Block;
         if (_settings.ExposureBudgetTokens is long tokens)
             return new ExposureBudget(tokens, Enum.TryParse<BudgetPeriod>(_settings.ExposurePeriod, true, out var p) ? p : BudgetPeriod.Day, atLimit);
-        return _runtime?.MeasuredBudget?.Budget.ToBudget(atLimit);
+        return runtime?.MeasuredBudget?.Budget.ToBudget(atLimit);
     }
 
     void SetStatus(PrivacyStatus status)
