@@ -17,17 +17,35 @@ public sealed record RetuneResult(int Steps, IReadOnlyList<double> Losses, long 
 public static class Retune
 {
     static readonly string[] CodeExtensions = { ".py" };
+    const long MaxCorpusChars = 16 << 20;
+    /// <summary>Folders of other people's code or of tools, not the user's: never tuned on.</summary>
+    static readonly HashSet<string> SkippedFolders = new(StringComparer.Ordinal) { ".git", "node_modules", ".venv", "venv", "__pycache__", "site-packages", ".tox", "build", "dist" };
+
+    static IEnumerable<string> CodeFiles(string folder)
+    {
+        var options = new EnumerationOptions { RecurseSubdirectories = false, AttributesToSkip = FileAttributes.ReparsePoint }; // no symlinks out of the folder
+        foreach (var f in Directory.EnumerateFiles(folder, "*", options).Order(StringComparer.Ordinal))
+            if (CodeExtensions.Contains(Path.GetExtension(f))) yield return f;
+        foreach (var d in Directory.EnumerateDirectories(folder, "*", options).Order(StringComparer.Ordinal))
+            if (!SkippedFolders.Contains(Path.GetFileName(d)))
+                foreach (var f in CodeFiles(d)) yield return f;
+    }
 
     /// <param name="mayTuneOn">which files of the data folder may be sent (the workspace's secret-file rules); null: all</param>
     public static RetuneResult Run(string clientFolder, string keysFolder, EndpointClientOptions endpoint, string dataFolder, TuneSettings settings,
         ExposureLedger ledger, string workspaceId, ExposureBudget? budget, Core.Util.IProgressSink progress, Func<string, string, bool>? mayTuneOn = null)
     {
         if (!Directory.Exists(dataFolder)) throw new IOException($"data folder {dataFolder} does not exist");
-        var docs = Directory.EnumerateFiles(dataFolder, "*", SearchOption.AllDirectories)
-            .Where(f => CodeExtensions.Contains(Path.GetExtension(f)))
-            .Select(f => (Path: f, Text: File.ReadAllText(f)))
-            .Where(d => d.Text.Length > 0 && (mayTuneOn?.Invoke(d.Path, d.Text) ?? true))
-            .Select(d => d.Text).ToList();
+        var docs = new List<string>();
+        long chars = 0;
+        foreach (var f in CodeFiles(dataFolder))
+        {
+            string text = File.ReadAllText(f);
+            if (text.Length == 0 || !(mayTuneOn?.Invoke(f, text) ?? true)) continue;
+            docs.Add(text);
+            // A re-tune takes a few thousand samples at most: the first files up to this much are plenty.
+            if ((chars += text.Length) > MaxCorpusChars) break;
+        }
         if (docs.Count == 0) throw new ArgumentException($"no code files ({string.Join(", ", CodeExtensions)}) to tune on in {dataFolder}");
         var client = ClientModel.Load(clientFolder, null, new LoadOptions { Progress = progress }, untieHead: true);
         string fingerprint = ModelFingerprint.Of(clientFolder);

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { endpointOrigins, serializeStoredKey } from '../settings/apiKeyBinding';
 import { apiKeySecret, section } from '../settings/readSettings';
 import { SidecarClient } from '../sidecar/sidecarClient';
-import { atLimitMessage, details, localOnly, retuneSteps, rotateAndRetune } from '../status/atLimit';
+import { atLimitMessage, details, localOnly, localOnlyChange, retuneSteps, rotateAndRetune } from '../status/atLimit';
 import { PrivacyStatus } from '../status/privacyStatus';
 
 /** "Switch mode": split (middle blocks on the endpoint) or local (the whole model here). A setting, so it persists. */
@@ -79,6 +79,11 @@ export async function offerAtLimit(s: PrivacyStatus, sidecar: SidecarClient): Pr
   const choices = s.keyLabel === 'none' ? [localOnly, details] : [rotateAndRetune, localOnly, details];
   const choice = await vscode.window.showWarningMessage(atLimitMessage(s), ...choices);
   if (choice === rotateAndRetune) await rotateKeys(sidecar, true);
-  else if (choice === localOnly) await vscode.workspace.getConfiguration(section).update('mode', 'local', vscode.ConfigurationTarget.Global);
+  else if (choice === localOnly) {
+    const config = vscode.workspace.getConfiguration(section);
+    const change = localOnlyChange({ localModelFolder: config.get<string>('localModelFolder', ''), modelFolder: config.get<string>('modelFolder', '') });
+    if (change) await config.update(change.setting, change.value, vscode.ConfigurationTarget.Global);
+    else void vscode.window.showWarningMessage('NoirCode: nothing can complete on this machine yet: set noircode.localModelFolder to the whole model (your modelFolder is a client shard).');
+  }
   else if (choice === details) await vscode.commands.executeCommand('noircode.showPrivacyPanel');
 }

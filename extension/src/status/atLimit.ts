@@ -28,3 +28,14 @@ export function atLimitMessage(s: PrivacyStatus): string {
     : ' Rotating makes new keys (a new cipher: the cloud starts again from nothing on it) and re-tunes your client and a fresh endpoint adapter on your code, charged to the new keys; or complete on this machine only.';
   return spent + meaning + keys;
 }
+
+/**
+ * What "complete on this machine only" changes: with a whole model for that (localModelFolder), the budget's action
+ * (atLimit: local-only, and split completions stay within the budget); with the bundled model (no modelFolder), the
+ * mode; with a client shard and no whole model, nothing can run here, so the user is told what to set.
+ */
+export function localOnlyChange(settings: { localModelFolder: string; modelFolder: string }): { setting: 'atLimit' | 'mode'; value: string } | undefined {
+  if (settings.localModelFolder) return { setting: 'atLimit', value: 'local-only' };
+  if (!settings.modelFolder) return { setting: 'mode', value: 'local' };
+  return undefined;
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { atLimitMessage, atLimitOfferKey } from '../status/atLimit';
+import { atLimitMessage, atLimitOfferKey, localOnlyChange } from '../status/atLimit';
 import { PrivacyStatus } from '../status/privacyStatus';
 
 const blocked: PrivacyStatus = {
@@ -23,4 +23,10 @@ test('the offer says what was spent, what crossing means, and what rotation does
   assert.match(m, /Measured: after 3,906 tokens sent under one key, the strongest measured attack reads 3 % of the content tokens\./);
   assert.match(m, /re-tunes .* fresh endpoint adapter/);
   assert.match(atLimitMessage({ ...blocked, keyLabel: 'none', exposureBasis: 'setting', exposurePeriod: 'day', exposureMeaning: undefined }), /this day.*no privacy keys to rotate/);
+});
+
+test('local only: the budget\'s action with a whole local model, the mode with the bundled one, else nothing to switch to', () => {
+  assert.deepEqual(localOnlyChange({ localModelFolder: '/m/whole', modelFolder: '/m/client' }), { setting: 'atLimit', value: 'local-only' });
+  assert.deepEqual(localOnlyChange({ localModelFolder: '', modelFolder: '' }), { setting: 'mode', value: 'local' });
+  assert.equal(localOnlyChange({ localModelFolder: '', modelFolder: '/m/client' }), undefined);
 });
