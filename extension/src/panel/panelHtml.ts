@@ -27,13 +27,15 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]!));
 }
 
-const md = (s: string) => escapeHtml(s).replace(/\*\*(.+?)\*\*/g, '<b>$1</b>').replace(/`(.+?)`/g, '<code>$1</code>');
+/** The status bar's Markdown lines as HTML: bold, code, and plainText's backslash escapes taken off again. */
+const md = (s: string) => escapeHtml(s).replace(/\*\*(.+?)\*\*/g, '<b>$1</b>').replace(/`(.+?)`/g, '<code>$1</code>')
+  .replace(/\\(&lt;|&gt;|&amp;|[\\`*_{}[\]()#+\-.!|~$:])/g, '$1');
 
 /**
- * The privacy panel's page: status, ledger, recent requests' metadata (never their text), keys and actions.
- * Scripts only with the nonce; the page talks to the extension with postMessage.
+ * The privacy panel's content: status, ledger, recent requests' metadata (never their text), keys and actions.
+ * Sent to the open page on every update (renderPanel's script swaps it in), so the page never reloads.
  */
-export function renderPanel(state: PanelState, nonce: string, cspSource: string): string {
+export function renderPanelBody(state: PanelState): string {
   const s = state.status;
   const bar = exposureSection(s);
   const ledger = state.ledgerError
@@ -49,24 +51,7 @@ export function renderPanel(state: PanelState, nonce: string, cspSource: string)
        <p>${formatEpsilon(s.epsilon)}${s.keyAgeDays !== undefined && s.keyAgeDays !== null ? `, ${s.keyAgeDays} days old` : ''}</p>
        <p class="muted">The bounds ε gives (per token, and the paper's prompt-level Eq. 4) assume a uniform prior over the vocabulary and one look at each token. Code is neither: the cloud knows which tokens are likely, and under one key each token arrives as the same row every time. They are not a guarantee; the measured curve under Exposure is what holds (<code>noir privacy status</code> has both).</p>`;
   const security = securitySection(state.security);
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${cspSource} 'nonce-${nonce}'; script-src 'nonce-${nonce}';">
-<title>NoirCode privacy</title>
-<style nonce="${nonce}">
-body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 16px; }
-h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.4em; }
-table { border-collapse: collapse; } td, th { padding: 2px 12px 2px 0; text-align: left; }
-th { color: var(--vscode-descriptionForeground); font-weight: normal; }
-.muted { color: var(--vscode-descriptionForeground); }
-.meter { width: 320px; height: 8px; background: var(--vscode-editorWidget-background); border: 1px solid var(--vscode-widget-border, #8884); }
-pre { white-space: pre-wrap; max-width: 720px; background: var(--vscode-textCodeBlock-background); padding: 6px; }
-.win { color: var(--vscode-errorForeground); } .lose { color: var(--vscode-charts-green, #3a3); }
-.fill { height: 100%; background: var(--vscode-charts-green, #3a3); } .fill.warn { background: var(--vscode-charts-orange, #d80); }
-button { margin-right: 8px; color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 4px 10px; cursor: pointer; }
-</style></head>
-<body>
-<h1>NoirCode privacy</h1>
+  return `<h1>NoirCode privacy</h1>
 <section id="status">${tooltipLines(s, state.paused).slice(0, -1).map(l => `<p>${md(l)}</p>`).join('\n')}</section>
 <h2>Exposure</h2>
 <section id="exposure">${bar}</section>
@@ -84,10 +69,45 @@ button { margin-right: 8px; color: var(--vscode-button-foreground); background: 
 <button data-action="switchMode">Switch mode (now ${escapeHtml(state.mode)})</button>
 <button data-action="rotateKeys">Rotate keys (and re-tune)</button>
 <button data-action="refresh">Refresh</button>
-</section>
+</section>`;
+}
+
+/** The page itself, loaded once per panel: the CSP, the styles and the script that swaps in each update. */
+export function renderPanel(state: PanelState, nonce: string, cspSource: string): string {
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${cspSource} 'nonce-${nonce}'; script-src 'nonce-${nonce}';">
+<title>NoirCode privacy</title>
+<style nonce="${nonce}">
+body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 16px; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.4em; }
+table { border-collapse: collapse; } td, th { padding: 2px 12px 2px 0; text-align: left; }
+th { color: var(--vscode-descriptionForeground); font-weight: normal; }
+.muted { color: var(--vscode-descriptionForeground); }
+.meter { width: 320px; height: 8px; background: var(--vscode-editorWidget-background); border: 1px solid var(--vscode-widget-border, #8884); }
+pre { white-space: pre-wrap; max-width: 720px; background: var(--vscode-textCodeBlock-background); padding: 6px; }
+.win { color: var(--vscode-errorForeground); } .lose { color: var(--vscode-charts-green, #3a3); }
+.fill { height: 100%; background: var(--vscode-charts-green, #3a3); } .fill.warn { background: var(--vscode-charts-orange, #d80); }
+button { margin-right: 8px; color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 4px 10px; cursor: pointer; }
+</style></head>
+<body>
+<main id="content">${renderPanelBody(state)}</main>
 <script nonce="${nonce}">
 const vscode = acquireVsCodeApi();
-for (const b of document.querySelectorAll('button[data-action]')) b.addEventListener('click', () => vscode.postMessage({ action: b.dataset.action }));
+const content = document.getElementById('content');
+// Inline style attributes are refused by the CSP: the meter's width goes through the CSSOM.
+const size = () => { for (const f of content.querySelectorAll('.fill[data-width]')) f.style.width = f.dataset.width; };
+// One listener for all buttons: the content is replaced on every update.
+document.addEventListener('click', e => {
+  const b = e.target instanceof Element ? e.target.closest('button[data-action]') : null;
+  if (b && !b.disabled) vscode.postMessage({ action: b.dataset.action });
+});
+window.addEventListener('message', e => {
+  if (typeof e.data?.body === 'string') { content.innerHTML = e.data.body; size(); }
+});
+size();
+// Updates posted while the page was loading are lost: ask for the current content.
+vscode.postMessage({ action: 'ready' });
 </script>
 </body></html>`;
 }
@@ -98,7 +118,7 @@ for (const b of document.querySelectorAll('button[data-action]')) b.addEventList
  */
 export function exposureSection(s: PrivacyStatus): string {
   const share = exposureShare(s);
-  const meter = share === undefined ? '' : `<div class="meter"><div class="fill ${share >= 0.8 ? 'warn' : ''}" style="width:${Math.min(100, share * 100).toFixed(1)}%"></div></div>`;
+  const meter = share === undefined ? '' : `<div class="meter"><div class="fill ${share >= 0.8 ? 'warn' : ''}" data-width="${Math.min(100, share * 100).toFixed(1)}%"></div></div>`;
   const parts = [meter, `<p>${escapeHtml(exposureLine(s).replace(/^Exposure: /, ''))}</p>`];
   if (s.exposureMeaning) parts.push(`<p><b>What crossing it means</b>: ${escapeHtml(s.exposureMeaning)}.</p>`);
   if (s.exposureCurve && s.exposureCurve.length > 0) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { renderPanel } from '../panel/panelHtml';
+import { renderPanel, renderPanelBody } from '../panel/panelHtml';
 import { verdict } from '../panel/securityReport';
 import { PrivacyStatus } from '../status/privacyStatus';
 import { RequestHistory } from '../status/requestHistory';
@@ -83,4 +83,21 @@ test('under the demo keys the verdict says the keys are public and the cloud win
   const v = verdict({ tokens: 84, cloudWins: true, setting: 'demo keys', attacks: [attack], demoKeys: true });
   assert.match(v, /^The keys are public: the cloud wins/);
   assert.doesNotMatch(v, /cloud loses/);
+});
+
+test('updates are content only: the page is loaded once and swaps in what the extension posts', () => {
+  const state = { status, paused: false, mode: 'split', history: [] };
+  const body = renderPanelBody(state);
+  assert.doesNotMatch(body, /<script|<html|<style/);
+  assert.ok(renderPanel(state, 'n', 'c').includes(`<main id="content">${body}</main>`));
+  // The CSP refuses inline style attributes, so the meter's width is data the page's script applies.
+  assert.match(body, /class="fill warn" data-width="85\.0%"/);
+  assert.doesNotMatch(body, /style="/);
+});
+
+test('addresses from the sidecar read as themselves, without the tooltip\'s Markdown escapes', () => {
+  const html = renderPanelBody({ status: { ...status, endpoint: 'http://127.0.0.1:40809/', detail: 'split 1,4 <b>' }, paused: false, mode: 'split', history: [] });
+  assert.match(html, /Endpoint: http:\/\/127\.0\.0\.1:40809\//);
+  assert.match(html, /split 1,4 &lt;b&gt;/);
+  assert.doesNotMatch(html, /\\/);
 });
