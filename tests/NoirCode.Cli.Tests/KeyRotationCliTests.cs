@@ -73,6 +73,18 @@ public class KeyRotationCliTests
         var status = NoirProcess.Ok("privacy", "status", "--keys", newKeys, "--json").Json;
         Assert.That((string)status["previous_key_id"]!, Is.EqualTo(oldKey));
         Assert.That((long)status["previous_key_tokens_sent"]!, Is.EqualTo(oldKeyTokens));
+
+        // A re-tune that cannot reach the endpoint loses nothing: the rotation stands, and the answer says where
+        // its keys and shard are and how to tune later.
+        endpoint.KillHard();
+        var failed = NoirProcess.Run("privacy", "rotate-keys", "--keys", newKeys, "--model", rekeyed, "--retune-data", code, "--endpoint", url,
+            "--steps", "2", "--batch", "1", "--seq", "32", "--json");
+        Assert.That(failed.ExitCode, Is.EqualTo(1), failed.Stderr);
+        Assert.That(failed.Stderr, Does.Contain("the keys were rotated, but the re-tune failed"));
+        var kept = failed.Json;
+        Assert.That(Directory.Exists((string)kept["keys"]!) && Directory.Exists((string)kept["client"]!), Is.True);
+        Assert.That((string)kept["next"]!, Does.StartWith("noir tune --model " + (string)kept["client"]!));
+        Assert.That((string)kept["previous_key_id"]!, Is.EqualTo(newKey));
     }
 
     static string AdapterFile(string state, string adapterId) => Path.Combine(state, "tenants", "local", "adapters", adapterId, "adapter.safetensors");

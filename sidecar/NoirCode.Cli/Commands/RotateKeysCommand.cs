@@ -50,20 +50,32 @@ public static class RotateKeysCommand
                 ["keys"] = rotation.KeysFolder, ["key_id"] = rotation.KeyId, ["previous_key_id"] = rotation.PreviousKeyId, ["epsilon"] = rotation.Epsilon,
                 ["client"] = rotation.ClientFolder, ["adapter_id"] = rotation.AdapterId,
             };
+            string retuneLater = $"noir tune --model {rotation.ClientFolder} --keys {rotation.KeysFolder} --out {rotation.ClientFolder} --endpoint URL --data YOUR_CODE";
+            int exit = 0;
             if (dataDir != null && rotation.ClientFolder != null)
             {
-                string ledgerFolder = ExposureLedger.DefaultFolder();
-                var retune = Retune.Run(rotation.ClientFolder, rotation.KeysFolder, options!, dataDir,
-                    new Remote.TuneSettings(r.GetValue(steps), r.GetValue(batch), r.GetValue(seq), r.GetValue(lr)),
-                    new ExposureLedger(ledgerFolder), WorkspaceIds.For(ledgerFolder, dataDir),
-                    r.GetValue(budget) is long limit ? new ExposureBudget(limit, BudgetPeriod.Key) : null, progress);
-                o["retune_steps"] = retune.Steps; o["retune_last_loss"] = retune.Losses.LastOrDefault(); o["retune_tokens_sent"] = retune.TokensSent;
+                try
+                {
+                    string ledgerFolder = ExposureLedger.DefaultFolder();
+                    var retune = Retune.Run(rotation.ClientFolder, rotation.KeysFolder, options!, dataDir,
+                        new Remote.TuneSettings(r.GetValue(steps), r.GetValue(batch), r.GetValue(seq), r.GetValue(lr)),
+                        new ExposureLedger(ledgerFolder), WorkspaceIds.For(ledgerFolder, dataDir),
+                        r.GetValue(budget) is long limit ? new ExposureBudget(limit, BudgetPeriod.Key) : null, progress);
+                    o["retune_steps"] = retune.Steps; o["retune_last_loss"] = retune.Losses.LastOrDefault(); o["retune_tokens_sent"] = retune.TokensSent;
+                }
+                catch (Exception e) when (e is IOException or ArgumentException or EndpointUnavailableException or EndpointRequestException or ExposureBudgetExceededException)
+                {
+                    // The rotation stands (its keys and shard are written): say where they are and how to tune later.
+                    o["retune_error"] = e.Message;
+                    o["next"] = retuneLater;
+                    exit = 1;
+                }
             }
-            else if (rotation.ClientFolder != null)
-                o["next"] = $"noir tune --model {rotation.ClientFolder} --keys {rotation.KeysFolder} --out {rotation.ClientFolder} --endpoint URL --data YOUR_CODE";
+            else if (rotation.ClientFolder != null) o["next"] = retuneLater;
             else o["next"] = "the model was not tuned: nothing to re-key; tune it under the new keys with noir tune";
             if (r.GetValue(json)) CliJson.Print(o); else CliJson.PrintTable(o);
-            return 0;
+            if (exit != 0) Console.Error.WriteLine($"noir: the keys were rotated, but the re-tune failed: {o["retune_error"]}");
+            return exit;
         });
         return cmd;
     }
