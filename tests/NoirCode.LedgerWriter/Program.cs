@@ -7,7 +7,7 @@ using NoirCode.Privacy.Ledger;
 // --limit: a budget of N tokens for the key's whole life, checked as the egress guard checks it; a refused send
 // prints "refused" and ends the run. --check-outside-lock: the check a racy guard would make instead (read the use,
 // then charge in a second step), so a test can show that its hammering catches a non-atomic check.
-// --start-when: wait until FILE exists, so that several writers start together.
+// --start-when: print "ready", then wait until FILE exists, so that several writers start together.
 var positional = new List<string>();
 long? limit = null;
 bool outsideLock = false;
@@ -27,7 +27,12 @@ int count = int.Parse(positional[1]);
 int block = positional.Count > 2 ? int.Parse(positional[2]) : 0;
 var budget = limit is long l ? new ExposureBudget(l, BudgetPeriod.Key) : null;
 const string Workspace = "ws-kill-test", Key = "key-kill-test";
-while (startWhen != null && !File.Exists(startWhen)) Thread.Sleep(1);
+if (startWhen != null)
+{
+    Console.Out.WriteLine("ready");
+    Console.Out.Flush();
+    while (!File.Exists(startWhen)) Thread.Sleep(1);
+}
 ExposureReservation? reservation = null;
 try
 {

@@ -10,7 +10,7 @@ namespace NoirCode.Privacy.Tests;
 /// </summary>
 public class LedgerBudgetConcurrencyTests
 {
-    const long Limit = 300, AlreadyUsed = 120;
+    const long Limit = 600, AlreadyUsed = 120;
 
     [Test]
     public void TwoWriterProcessesNearTheLimitNeverOvershoot()
@@ -65,6 +65,8 @@ public class LedgerBudgetConcurrencyTests
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NoirCode.LedgerWriter.dll"));
         foreach (var a in new[] { folder, "100000", block, "--limit", Limit.ToString(), "--start-when", go }.Concat(extra)) psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
+        // Started and waiting at the barrier before the test opens it, so that the writers really race.
+        Assert.That(process.StandardOutput.ReadLine(), Is.EqualTo("ready"));
         var output = Task.Run(() =>
         {
             var lines = new List<string>();

@@ -107,6 +107,28 @@ public class LedgerTests
     }
 
     [Test]
+    public void AJournalIsReadOnlyWhereItGrewAndAReplacedOneWhole()
+    {
+        string folder = Fixtures.NewFolder("ledger");
+        var reader = new ExposureLedger(folder);
+        var writer = new ExposureLedger(folder); // another process, as far as the files go
+        writer.Charge("ws", "k", 1, 10, Monday);
+        Assert.That(reader.Sum(_ => true).Tokens, Is.EqualTo(1));
+        writer.Charge("ws", "k", 2, 20, Monday);
+        Assert.That(reader.Sum(_ => true), Is.EqualTo(new ExposureCount(3, 30, 2)), "what was appended since the last read");
+        string journal = Directory.GetFiles(folder, "journal-*.log").Single();
+        File.AppendAllText(journal, "v1 0123456789abcdef 1763892000000 ws k 999"); // a write cut short
+        Assert.That(reader.Sum(_ => true).Tokens, Is.EqualTo(3));
+        writer.Charge("ws", "k", 4, 40, Monday);
+        Assert.That(reader.Sum(_ => true), Is.EqualTo(new ExposureCount(7, 70, 3)), "the torn line counts for nothing once ended, the next charge counts");
+        var other = new ExposureLedger(Fixtures.NewFolder("ledger"));
+        other.Charge("ws", "k", 100, 1000, Monday);
+        other.Charge("ws", "k", 200, 2000, Monday);
+        File.Copy(Directory.GetFiles(other.Folder, "journal-*.log").Single(), journal, overwrite: true);
+        Assert.That(reader.Sum(_ => true).Tokens, Is.EqualTo(300), "another file under the same name is read whole");
+    }
+
+    [Test]
     public void AKeysWholeLifeIsOnePeriodAndItsLimitIsExact()
     {
         var ledger = new ExposureLedger(Fixtures.NewFolder("ledger"));

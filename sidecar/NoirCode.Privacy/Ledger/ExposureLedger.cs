@@ -161,10 +161,41 @@ public sealed class ExposureLedger
         {
             string day = Path.GetFileNameWithoutExtension(journal)[JournalPrefix.Length..];
             if (compacted.Contains(day)) continue;
-            foreach (var (ws, key, count) in ReadJournal(journal))
+            foreach (var ((ws, key), count) in JournalTotals(journal))
                 totals[(day, ws, key)] = totals.GetValueOrDefault((day, ws, key)) + count;
         }
         return totals;
+    }
+
+    /// <summary>A journal as last read by this process: its first bytes (which file it is), how far it was read, and its totals.</summary>
+    sealed record JournalRead(byte[] Head, long Offset, Dictionary<(string Workspace, string Key), ExposureCount> Totals);
+    readonly Dictionary<string, JournalRead> _journalReads = new();
+
+    /// <summary>
+    /// A journal's totals. Journals only grow, so only what was appended since this process last read it is parsed:
+    /// the exact budget check reads the ledger before every reservation, and a day's journal can hold thousands of lines.
+    /// Complete lines only: a torn tail is parsed (and refused) once the next append has ended it.
+    /// </summary>
+    Dictionary<(string Workspace, string Key), ExposureCount> JournalTotals(string path)
+    {
+        lock (_journalReads)
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var head = new byte[Math.Min(64, fs.Length)];
+            fs.ReadExactly(head);
+            if (!_journalReads.TryGetValue(path, out var read) || fs.Length < read.Offset || !head.AsSpan(0, Math.Min(head.Length, read.Head.Length)).SequenceEqual(read.Head.AsSpan(0, Math.Min(head.Length, read.Head.Length))))
+                read = new JournalRead(head, 0, new()); // new, or another file under the same name: read it whole
+            if (fs.Length == read.Offset) return read.Totals;
+            var tail = new byte[fs.Length - read.Offset];
+            fs.Seek(read.Offset, SeekOrigin.Begin);
+            fs.ReadExactly(tail);
+            int complete = Array.LastIndexOf(tail, (byte)'\n') + 1;
+            var totals = new Dictionary<(string Workspace, string Key), ExposureCount>(read.Totals);
+            foreach (var (ws, key, count) in ParseLines(Encoding.ASCII.GetString(tail, 0, complete)))
+                totals[(ws, key)] = totals.GetValueOrDefault((ws, key)) + count;
+            _journalReads[path] = new JournalRead(head, read.Offset + complete, totals);
+            return totals;
+        }
     }
 
     public ExposureCount Sum(Func<(string Day, string Workspace, string Key), bool> filter) =>
@@ -194,9 +225,11 @@ public sealed class ExposureLedger
         foreach (var journal in folded) File.Delete(journal); // a crash before this leaves journals the summary ignores
     }
 
-    static IEnumerable<(string Workspace, string Key, ExposureCount Count)> ReadJournal(string path)
+    static IEnumerable<(string Workspace, string Key, ExposureCount Count)> ReadJournal(string path) => ParseLines(File.ReadAllText(path));
+
+    static IEnumerable<(string Workspace, string Key, ExposureCount Count)> ParseLines(string text)
     {
-        foreach (var line in File.ReadAllLines(path))
+        foreach (var line in text.Split('\n'))
         {
             var parts = line.Split(' ');
             // v1: one send (tokens, bytes); v2: a reservation or its settlement (tokens, bytes, requests).
