@@ -113,7 +113,7 @@ public sealed class SplitFineTuner
     void Save(AdamW optimizer, JsonObject state, string sourceModelFolder)
     {
         var tuned = Trainable().Select(w => TensorData.Of(w.Name, "F32", w.P.shape, TensorBytes.ToBytes(w.P, ScalarType.Float32)));
-        TunedShardWriter.Write(_out, sourceModelFolder, _client.Config, _client.Split, _keys.Metadata.ModelFingerprint, tuned, _keys.Metadata, (int)state["step"]!);
+        TunedShardWriter.Write(_out, sourceModelFolder, _client.Config, _client.Split, _keys.Metadata.ModelFingerprint, tuned, _keys.Metadata, (int)state["step"]!, _remote.AdapterId);
         optimizer.Save(Path.Combine(_out, OptimizerFile), SecureFiles.OwnerFile);
         SecureFiles.WriteAllText(Path.Combine(_out, "tuning_state.json"), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }

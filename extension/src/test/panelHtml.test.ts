@@ -20,6 +20,24 @@ test('shows status, exposure, ledger, requests, keys and the actions', () => {
   assert.match(html, /script-src 'nonce-N0NCE'/);
 });
 
+test('a measured budget: the share, what crossing it means with the curve, and the bounds\' assumption', () => {
+  const measured: PrivacyStatus = {
+    ...status, exposureUsed: 1200, exposureLimit: 3906, exposureBasis: 'measured', exposurePeriod: 'key', previousKeyTokens: 5100,
+    exposureMeaning: 'after 3,906 tokens sent under one key, the strongest measured attack reads 3 % of the content tokens (10 % at 15,977, 50 % at 177,538)',
+    exposureCurve: [{ tokens: 1000, contentRecovered: 0.0163 }, { tokens: 3000, contentRecovered: 0.0211 }, { tokens: 10000, contentRecovered: 0.0617 }],
+  };
+  const html = renderPanel({ status: measured, paused: false, mode: 'split', history: [] }, 'n', 'c');
+  assert.match(html, /1\.2k of 3\.9k tokens under this key \(31% of the measured budget/);
+  assert.match(html, /What crossing it means<\/b>: after 3,906 tokens sent under one key, the strongest measured attack reads 3 % of the content tokens/);
+  assert.match(html, /<td>1\.0k \(passed\)<\/td><td>1\.6 %<\/td>/);
+  assert.match(html, /<td>10k<\/td><td>6\.2 %<\/td>/);
+  assert.match(html, /Rotating the keys starts a new cipher/);
+  assert.match(html, /assume a uniform prior over the vocabulary/);
+  assert.match(html, /They are not a guarantee/);
+  assert.match(html, /keys these replaced: 5\.1k tokens/);
+  assert.ok(html.indexOf('What crossing it means') < html.indexOf('uniform prior'), 'the measured curve before the bounds');
+});
+
 test('text from the sidecar is escaped', () => {
   const html = renderPanel({ status: { ...status, detail: '<img src=x onerror=alert(1)>' }, paused: false, mode: 'split', history: [], ledgerError: '<b>' }, 'n', 'c');
   assert.doesNotMatch(html, /<img/);
