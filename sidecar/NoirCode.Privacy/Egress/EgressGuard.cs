@@ -85,31 +85,57 @@ public sealed class EgressGuard : IDisposable
         using (var finite = tensor.isfinite().all())
             if (!finite.item<bool>()) throw new EgressRejectedException("refused a tensor with NaN or infinite values");
 
-        if (_budget != null && _ledger != null)
-        {
-            long now = Environment.TickCount64;
-            if (_budgetRead == null || now - _budgetReadAt > 1000)
-            {
-                _budgetRead = _budget.Evaluate(_ledger, KeyId);
-                (_budgetReadAt, _sentSinceRead) = (now, 0);
-            }
-            // Reserved but unsent tokens are charged in the ledger already; they are this guard's to send.
-            if (_budget.Evaluate(_budgetRead.UsedTokens + _sentSinceRead - (_reservation?.Left ?? 0)) is { Action: not null } state)
-                throw new ExposureBudgetExceededException(state);
-        }
+        if (_budget != null && _ledger != null && _budget.Evaluate(UsedTokens(_budget, _ledger)) is { Action: not null } state)
+            throw new ExposureBudgetExceededException(state);
 
         var packet = new EgressPacket(kind, startPosition, tokens, _hidden, Dtype, HiddenStateCodec.Encode(tensor, Dtype));
-        if (_ledger != null && _chargeBlock > 0) ChargeFromBlock(tokens, packet.Payload.LongLength);
+        Charge(packet);
+        Last = (tokens, packet.Payload.LongLength);
+        return packet;
+    }
+
+    /// <summary>
+    /// Packets admitted before, about to be sent again to another endpoint (a failover replay): they cross the wire
+    /// again, to a party that has not seen them, so they are charged again like any send. All or none: refused
+    /// before any is charged when together they would take the exposure past the budget.
+    /// </summary>
+    public void AdmitResend(IReadOnlyList<EgressPacket> packets)
+    {
+        long tokens = packets.Sum(p => p.Tokens);
+        if (tokens == 0) return;
+        if (_budget != null && _ledger != null)
+        {
+            long after = UsedTokens(_budget, _ledger) + tokens;
+            if (after > _budget.TokensPerPeriod) throw new ExposureBudgetExceededException(_budget.Evaluate(after));
+        }
+        foreach (var packet in packets) Charge(packet);
+    }
+
+    /// <summary>Tokens charged this budget period, read from the ledger at most once a second.</summary>
+    long UsedTokens(ExposureBudget budget, ExposureLedger ledger)
+    {
+        long now = Environment.TickCount64;
+        if (_budgetRead == null || now - _budgetReadAt > 1000)
+        {
+            _budgetRead = budget.Evaluate(ledger, KeyId);
+            (_budgetReadAt, _sentSinceRead) = (now, 0);
+        }
+        // Reserved but unsent tokens are charged in the ledger already; they are this guard's to send.
+        return _budgetRead.UsedTokens + _sentSinceRead - (_reservation?.Left ?? 0);
+    }
+
+    /// <summary>Charges the ledger for a packet about to leave and shows it to the taps.</summary>
+    void Charge(EgressPacket packet)
+    {
+        if (_ledger != null && _chargeBlock > 0) ChargeFromBlock(packet.Tokens, packet.Payload.LongLength);
         else
         {
-            _ledger?.Charge(WorkspaceId, KeyId, tokens, packet.Payload.LongLength);
-            _sentSinceRead += tokens;
+            _ledger?.Charge(WorkspaceId, KeyId, packet.Tokens, packet.Payload.LongLength);
+            _sentSinceRead += packet.Tokens;
         }
-        Last = (tokens, packet.Payload.LongLength);
         IEgressTap[] taps;
         lock (_taps) taps = _taps.ToArray();
         foreach (var tap in taps) tap.Observe(packet);
-        return packet;
     }
 
     /// <summary>Charges a send from the reserved block, reserving (durably) a new one first when it cannot cover it.</summary>
