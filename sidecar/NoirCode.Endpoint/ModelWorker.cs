@@ -146,6 +146,10 @@ public sealed class ModelWorker : IDisposable
 
     void Loop()
     {
+        // A small model runs all its work on one intra-op thread (what IntraOpThreads.ForDecode picks for its decode
+        // steps), so the worker never switches libtorch's thread count. Switching it between decode batches and prefill
+        // chunks, dozens of times a second under a prefill flood, crashed the endpoint in libtorch (fairness benchmark).
+        if (_shard.Config.HiddenSize <= Core.Util.IntraOpThreads.SmallModelHidden) set_num_threads(1);
         while (Take() is { } next)
         {
             var (batch, job) = next;
