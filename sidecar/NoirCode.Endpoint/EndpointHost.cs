@@ -55,6 +55,7 @@ public sealed class EndpointHost : IAsyncDisposable
             : options.AuthEnvironmentVariable is { } variable ? ApiKeys.FromEnvironment(variable)
             : ApiKeys.None;
         var metricsAccess = MetricsAccess.For(options);
+        if (options.KvBytesPerTenant == null && keys.TenantCount > 1) options = options with { KvBytesPerTenant = options.KvBudgetBytes / 2 };
         var state = new EndpointState(options);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();

@@ -26,10 +26,11 @@ public sealed record EndpointOptions
     public int MaxSessionsPerTenant { get; init; } = 64;
     /// <summary>KV-cache memory for all sessions of all tenants, reserved when a session opens.</summary>
     public long KvBudgetBytes { get; init; } = 2L << 30;
-    /// <summary>KV-cache memory one tenant's sessions may reserve together; none = half the budget with API keys (so
-    /// no tenant can take it all), the whole budget without (one tenant).</summary>
+    /// <summary>KV-cache memory one tenant's sessions may reserve together; none = half the budget when the API keys
+    /// name several tenants (so no tenant can take it all), the whole budget for one tenant (set at start,
+    /// <see cref="EndpointHost.StartAsync"/>).</summary>
     public long? KvBytesPerTenant { get; init; }
-    public long TenantKvQuota => KvBytesPerTenant ?? (HasAuth ? KvBudgetBytes / 2 : KvBudgetBytes);
+    public long TenantKvQuota => KvBytesPerTenant ?? KvBudgetBytes;
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>Requests (forward, truncate, train steps) per second per tenant, with bursts of twice that.</summary>
     public double RequestsPerSecondPerTenant { get; init; } = 2000;

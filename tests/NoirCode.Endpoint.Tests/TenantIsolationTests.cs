@@ -93,6 +93,15 @@ public class TenantIsolationTests
     }
 
     [Test]
+    public async Task ByDefaultATenantMayReserveHalfTheKvBudgetWhenThereAreSeveral()
+    {
+        await using (var shared = await StartAsync(o => o))
+            Assert.That(shared.State.Options.TenantKvQuota, Is.EqualTo(shared.State.Options.KvBudgetBytes / 2));
+        await using (var single = await EndpointFixture.StartAsync())
+            Assert.That(single.State.Options.TenantKvQuota, Is.EqualTo(single.State.Options.KvBudgetBytes), "one tenant may use it all");
+    }
+
+    [Test]
     public async Task TheTrainingMemoryQuotaCoversAllOfATenantsStreamsAndNotTheOtherTenant()
     {
         var shard = Cloud.Value;

@@ -37,7 +37,7 @@ public static class CloudCommands
         var perTenant = new Option<int>("--max-sessions-per-tenant") { DefaultValueFactory = _ => 64 };
         var idle = new Option<double>("--idle-timeout-s") { Description = "close sessions idle this long", DefaultValueFactory = _ => 300 };
         var rate = new Option<double>("--rate-limit") { Description = "requests per second per tenant", DefaultValueFactory = _ => 2000 };
-        var kvPerTenant = new Option<long?>("--kv-per-tenant-mb") { Description = "KV-cache memory one tenant's sessions may reserve (default: half of --kv-budget-mb with --auth, all of it without)" };
+        var kvPerTenant = new Option<long?>("--kv-per-tenant-mb") { Description = "KV-cache memory one tenant's sessions may reserve (default: half of --kv-budget-mb when --auth names several tenants, all of it for one)" };
         var tokenRate = new Option<double>("--token-rate-limit") { Description = "positions (hidden-state rows) per second per tenant", DefaultValueFactory = _ => 50_000 };
         var tokenBurst = new Option<double?>("--token-burst") { Description = "positions a tenant may send at once (default: 2 s of --token-rate-limit)" };
         var trainingMemory = new Option<long>("--training-mb-per-tenant") { Description = "memory of one tenant's training samples awaiting their backward pass", DefaultValueFactory = _ => 1024 };
