@@ -41,6 +41,7 @@ public sealed class EndpointHost : IAsyncDisposable
         bool tls = o.TlsCertificate != null || o.TlsKey != null;
         if (tls && (o.TlsCertificate == null || o.TlsKey == null)) throw new ArgumentException("TLS needs both --tls-cert and --tls-key");
         if (o.PrefillChunkTokens < 1) throw new ArgumentException("--prefill-chunk must be at least 1 position");
+        if (o.MaxTrainingStreamsPerTenant < 1) throw new ArgumentException("--max-training-streams-per-tenant must be at least 1");
         if (!(o.TokensPerSecondPerTenant > 0) || o.TokenBurstPerTenant is <= 0) throw new ArgumentException("--token-rate-limit and --token-burst must be positive");
         if (o.KvBytesPerTenant is < 0 || o.TrainingBytesPerTenant < 0) throw new ArgumentException("--kv-per-tenant-mb and --training-mb-per-tenant cannot be negative");
         if (o.TrainingIdleTimeout <= TimeSpan.Zero) throw new ArgumentException("--training-idle-timeout-s must be positive");

@@ -43,6 +43,8 @@ public sealed record EndpointOptions
     /// <summary>Memory of the autograd graphs a tenant's training streams hold while their samples await the
     /// backward pass (estimated per sample, <see cref="TrainingMemory"/>).</summary>
     public long TrainingBytesPerTenant { get; init; } = 1L << 30;
+    /// <summary>Train streams one tenant may hold open at once (STuning uses one).</summary>
+    public int MaxTrainingStreamsPerTenant { get; init; } = 4;
     /// <summary>A training stream that sends nothing for this long is ended and its pending graphs freed.</summary>
     public TimeSpan TrainingIdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>Prefills are run this many positions at a time, taking turns with other tenants' work, so a long

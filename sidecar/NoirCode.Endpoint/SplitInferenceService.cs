@@ -182,7 +182,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
         var training = await _state.Worker.RunAsync(tenant, () => _state.Adapters.GetOrCreate(tenant, lr));
         int hiddenSize = _state.Shard.Config.HiddenSize;
         var pending = new Dictionary<ulong, (Tensor Input, Tensor Output, long Bytes)>();
-        var stream = _state.Trainings.Open(tenant);
+        var stream = Rejecting(() => _state.Trainings.Open(tenant));
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stream.Expiry.Token);
         _log.LogInformation("training stream opened for tenant {Tenant}", tenant);
         try

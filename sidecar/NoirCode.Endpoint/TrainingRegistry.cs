@@ -3,8 +3,8 @@ using Grpc.Core;
 namespace NoirCode.Endpoint;
 
 /// <summary>
-/// Open training streams and the memory their pending samples hold, against a per-tenant quota (all of a
-/// tenant's streams together, so opening more streams gains nothing), and expiry of idle streams.
+/// Open training streams, at most a few per tenant, and the memory their pending samples hold, against a per-tenant
+/// quota (all of a tenant's streams together, so opening more streams gains nothing), and expiry of idle streams.
 /// </summary>
 public sealed class TrainingRegistry(EndpointOptions options)
 {
@@ -20,7 +20,14 @@ public sealed class TrainingRegistry(EndpointOptions options)
     public TrainingStream Open(string tenant)
     {
         var stream = new TrainingStream { Id = Guid.NewGuid().ToString("N"), Tenant = tenant };
-        lock (_streams) _streams[stream.Id] = stream;
+        lock (_streams)
+        {
+            int open = _streams.Values.Count(s => s.Tenant == tenant);
+            if (open >= options.MaxTrainingStreamsPerTenant)
+                throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                    $"this tenant has {open} training streams open, the limit is {options.MaxTrainingStreamsPerTenant}; close one or retry later"));
+            _streams[stream.Id] = stream;
+        }
         return stream;
     }
 

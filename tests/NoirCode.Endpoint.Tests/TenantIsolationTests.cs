@@ -93,6 +93,24 @@ public class TenantIsolationTests
     }
 
     [Test]
+    public void NonsensicalLimitsAreRefusedWithTheOptionNamed()
+    {
+        var ok = new EndpointOptions { ShardFolder = "x" };
+        Assert.DoesNotThrow(() => EndpointHost.Validate(ok));
+        foreach (var (bad, option) in new (EndpointOptions, string)[]
+        {
+            (ok with { PrefillChunkTokens = 0 }, "--prefill-chunk"),
+            (ok with { TokensPerSecondPerTenant = 0 }, "--token-rate-limit"),
+            (ok with { TokenBurstPerTenant = -1 }, "--token-burst"),
+            (ok with { KvBytesPerTenant = -1 }, "--kv-per-tenant-mb"),
+            (ok with { TrainingBytesPerTenant = -1 }, "--training-mb-per-tenant"),
+            (ok with { MaxTrainingStreamsPerTenant = 0 }, "--max-training-streams-per-tenant"),
+            (ok with { TrainingIdleTimeout = TimeSpan.Zero }, "--training-idle-timeout-s"),
+        })
+            Assert.That(Assert.Throws<ArgumentException>(() => EndpointHost.Validate(bad))!.Message, Does.Contain(option));
+    }
+
+    [Test]
     public async Task ByDefaultATenantMayReserveHalfTheKvBudgetWhenThereAreSeveral()
     {
         await using (var shared = await StartAsync(o => o))
@@ -106,7 +124,7 @@ public class TenantIsolationTests
     {
         var shard = Cloud.Value;
         long twoSamples = 2 * TrainingMemory.BytesFor(shard.Config, shard.Middle.Count, 8);
-        await using var host = await StartAsync(o => o with { TrainingBytesPerTenant = twoSamples });
+        await using var host = await StartAsync(o => o with { TrainingBytesPerTenant = twoSamples, MaxTrainingStreamsPerTenant = 2 });
         using var alice = RawTraining(host.Address, Alice);
         await ExchangeAsync(alice, TrainOpen());
         await ExchangeAsync(alice, TrainForward(1, 8));
@@ -119,6 +137,13 @@ public class TenantIsolationTests
         var e = await RefusedAsync(another, TrainForward(3, 8));
         Assert.That(e.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted));
         Assert.That(e.Status.Detail, Does.Contain("training memory quota"));
+        // Nor do many streams: two open, a third is refused.
+        using var second = RawTraining(host.Address, Alice);
+        await ExchangeAsync(second, TrainOpen());
+        using var third = RawTraining(host.Address, Alice);
+        var streams = await RefusedAsync(third, TrainOpen());
+        Assert.That(streams.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted));
+        Assert.That(streams.Status.Detail, Does.Contain("training streams open"));
 
         using var bob = RawTraining(host.Address, Bob);
         await ExchangeAsync(bob, TrainOpen());
