@@ -253,4 +253,51 @@ public class TenantIsolationTests
         using var whole = local.Forward(prompt, positions);
         Assert.That((aliceOut - whole).abs().max().item<float>(), Is.LessThan(1e-4f), "the chunked prefill gives the unchunked result");
     }
+
+    [Test]
+    public async Task TwoTenantsLongPrefillsTakeTurnsChunkByChunk()
+    {
+        await using var host = await StartAsync(o => o with { PrefillChunkTokens = 8 });
+        var worker = host.State.Worker;
+        using var bob = Clients.Remote(Clients.Options(new[] { host.Address }, apiKey: Bob));
+        using var alice = Clients.Remote(Clients.Options(new[] { host.Address }, apiKey: Alice));
+
+        var turns = new List<WorkerTurn>();
+        using var bobQueued = new ManualResetEventSlim();
+        using var aliceStarted = new ManualResetEventSlim();
+        bool bobWasQueued = false;
+        Action<WorkerTurn> queued = t => { if (t is { Tenant: "bob", Kind: WorkerTurnKind.Job, Slices: 2 }) bobQueued.Set(); };
+        Action<WorkerTurn> starting = t =>
+        {
+            lock (turns) turns.Add(t);
+            if (t is not { Tenant: "alice", Slice: 0, Slices: 4 }) return;
+            aliceStarted.Set();
+            bobWasQueued = bobQueued.Wait(TimeSpan.FromSeconds(20)); // bob's prompt arrives while alice's first chunk runs
+        };
+        worker.Queued += queued;
+        worker.Starting += starting;
+        try
+        {
+            using var alicePrompt = randn(1, 32, Hidden);
+            using var alicePositions = arange(32);
+            using var bobPrompt = randn(1, 16, Hidden);
+            using var bobPositions = arange(16);
+            var alicePrefill = Task.Run(() => alice.Forward(alicePrompt, alicePositions));
+            Assert.That(aliceStarted.Wait(TimeSpan.FromSeconds(20)), Is.True, "alice's prefill started");
+            bob.Forward(bobPrompt, bobPositions).Dispose();
+            (await alicePrefill).Dispose();
+        }
+        finally
+        {
+            worker.Queued -= queued;
+            worker.Starting -= starting;
+        }
+        Assert.That(bobWasQueued, Is.True);
+        List<WorkerTurn> seen;
+        lock (turns) seen = turns.ToList();
+        Assert.That(seen.Select(t => $"{t.Tenant} {t.Slice + 1}/{t.Slices}"), Is.EqualTo(new[]
+        {
+            "alice 1/4", "bob 1/2", "alice 2/4", "bob 2/2", "alice 3/4", "alice 4/4",
+        }), "the tenants' chunks alternate: bob's shorter prompt is done before alice's");
+    }
 }
