@@ -20,11 +20,14 @@ public static class StuningReport
         var entry = settings.FirstOrDefault(s => (string?)s?["setting"] == setting)?.AsObject();
         if (entry == null) { entry = new JsonObject { ["setting"] = setting }; settings.Add(entry); }
         entry["stuning_labels"] = result["stuning_labels"]!.DeepClone();
-        entry["stuning_deciphered"] = result["stuning_deciphered"]!.DeepClone();
+        if (result["stuning_deciphered"] is JsonNode d) entry["stuning_deciphered"] = d.DeepClone(); else entry.Remove("stuning_deciphered");
+        entry["stuning_defence"] = result["defence"]?.DeepClone() ?? "none";
         entry["stuning_run"] = new JsonObject
         {
             ["steps"] = result["steps"]!.DeepClone(), ["batch"] = result["batch"]!.DeepClone(), ["seq"] = result["seq"]!.DeepClone(),
             ["learning_rate"] = result["learning_rate"]!.DeepClone(),
+            ["tuning_loss"] = result["tuning_loss"]?.DeepClone(), ["tuning_seconds"] = result["tuning_seconds"]?.DeepClone(),
+            ["attack_seconds"] = result["attack_seconds"]?.DeepClone(),
         };
         File.WriteAllText(reportJson, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         MarkdownSections.Write(Path.ChangeExtension(reportJson, ".md"), Start, End, Markdown(report));
@@ -47,20 +50,30 @@ public static class StuningReport
         sb.AppendLine("The real `SplitFineTuner` under the setting's keys against a real endpoint on loopback; the attack holds what the " +
             "endpoint holds (its middle outputs, the boundary gradients captured at the client's egress guard). *Public*: the public " +
             "decoder and head (the client's own at step 0). *Shadow*: the public decoder, trained by the cloud after each step on the " +
-            "labels it recovered. Share of labelled positions recovered exactly (cipher symbols of the LTokenizer, in order). " +
+            "labels it recovered. *Client's own*: the client's decoder and head of that very step, which no cloud has (an upper bound " +
+            "for any decoder the cloud can build). Each decoder's figure is the better of two solves (exact back-substitution; the " +
+            "scale-free direction match of each row). Share of labelled positions recovered exactly (cipher symbols of the LTokenizer, in order). " +
+            "*Defence*: the tuner's label protection (none: the exact gradient; keep=K,noise=S: loss kept on a secret random share K of " +
+            "the positions, rows clipped to their median norm C, Gaussian noise S·C; docs/privacy.md §9.3). " +
             "Made by `noir attack stuning … --report` (the command of the committed run: docs/privacy.md §9.2).");
         foreach (var s in withLabels)
         {
             var run = s["stuning_run"]?.AsObject();
             var labels = s["stuning_labels"]!.AsArray();
             sb.AppendLine();
-            sb.AppendLine($"**{s["setting"]}** ({run?["steps"]} steps × {run?["batch"]} samples × {run?["seq"]} tokens, learning rate {run?["learning_rate"]}):");
+            sb.AppendLine($"**{s["setting"]}**, defence {s["stuning_defence"] ?? "none"} ({run?["steps"]} steps × {run?["batch"]} samples × {run?["seq"]} tokens, learning rate {run?["learning_rate"]}):");
             sb.AppendLine();
             sb.AppendLine("| step | " + string.Join(" | ", labels.Select(l => l!["step"]!.ToString())) + " |");
             sb.AppendLine("| --- |" + string.Concat(labels.Select(_ => " --- |")));
             sb.AppendLine("| best | " + string.Join(" | ", labels.Select(l => P(l!["recovered"]))) + " |");
             sb.AppendLine("| shadow decoder | " + string.Join(" | ", labels.Select(l => P(l!["shadow_decoder"]))) + " |");
             sb.AppendLine("| public decoder | " + string.Join(" | ", labels.Select(l => P(l!["public_decoder"]))) + " |");
+            if (labels.Any(l => l!["client_decoder"] != null))
+                sb.AppendLine("| client's own decoder | " + string.Join(" | ", labels.Select(l => P(l!["client_decoder"]))) + " |");
+            var all = labels.Select(l => l!["recovered"] is JsonNode v ? (double)v : 0).ToList();
+            long labelled = labels.Sum(l => (long?)l!["labelled"] ?? 0);
+            double overall = labelled == 0 ? 0 : labels.Sum(l => ((double?)l!["recovered"] ?? 0) * ((long?)l!["labelled"] ?? 0)) / labelled;
+            sb.AppendLine($"\nOver the run: {P(overall)} of {labelled:N0} labels (best variant per step); worst step {P(all.Count == 0 ? 0 : all.Max())}.");
             if (s["stuning_deciphered"] is JsonObject d)
                 sb.AppendLine($"\nThe recovered label stream ({d["tokens"]} tokens) deciphered with the volume attack's decipherer: " +
                     $"{P(d["position_accuracy"])} of positions, {P(d["content_position_accuracy"])} of content tokens read (at this volume; see the oracle curve above for how that grows).");
