@@ -36,7 +36,8 @@ public sealed record StepRecovery(int Step, int Labelled, double? PublicDecoder,
 /// </summary>
 public sealed class StuningLabelAttack(string publicModel, SplitSpec split, double learningRate, IProgressSink progress)
 {
-    /// <summary>Steps on which the public-decoder variant also runs (it is exact at step 0 and falls behind).</summary>
+    /// <summary>Steps on which the public-decoder variant also runs (it is exact at step 0 and falls behind); with the
+    /// client's own decoder in the run, step 0 only.</summary>
     public static bool PublicStep(int step) => step < 3 || step % 5 == 0;
 
     /// <param name="samples">per step, per sample: Ë [T, D] and ∂L/∂Ë [T, D] as captured</param>
@@ -69,7 +70,8 @@ public sealed class StuningLabelAttack(string publicModel, SplitSpec split, doub
                 var y = truth[step][b];
                 var fromShadow = shadowAttack.RecoverBoth(middle, gradient);
                 // At step 0 all three decoders are the public one: one analysis serves them all.
-                var fromPublic = step == 0 ? fromShadow : PublicStep(step) ? publicAttack.RecoverBoth(middle, gradient) : null;
+                // With the client's own decoder in the run, the public one (strictly less knowledge) runs at step 0 only.
+                var fromPublic = step == 0 ? fromShadow : PublicStep(step) && clientAttack == null ? publicAttack.RecoverBoth(middle, gradient) : null;
                 var fromClient = clientAttack == null ? null : step == 0 ? fromShadow : clientAttack.RecoverBoth(middle, gradient);
                 var kept = Enumerable.Range(0, y.Length).Where(i => y[i] != FimSampler.IgnoreIndex).ToArray();
                 labelled += kept.Length;

@@ -33,6 +33,19 @@ public static class StuningReport
         MarkdownSections.Write(Path.ChangeExtension(reportJson, ".md"), Start, End, Markdown(report));
     }
 
+    /// <summary>Adds <c>stuning_utility</c> (held-out loss after equal runs per label protection) to a setting and
+    /// renders the section again.</summary>
+    public static void MergeUtility(string reportJson, string setting, JsonObject utility)
+    {
+        var report = File.Exists(reportJson) ? JsonNode.Parse(File.ReadAllText(reportJson))!.AsObject() : new JsonObject { ["settings"] = new JsonArray() };
+        var settings = report["settings"]!.AsArray();
+        var entry = settings.FirstOrDefault(s => (string?)s?["setting"] == setting)?.AsObject();
+        if (entry == null) { entry = new JsonObject { ["setting"] = setting }; settings.Add(entry); }
+        entry["stuning_utility"] = utility.DeepClone();
+        File.WriteAllText(reportJson, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        MarkdownSections.Write(Path.ChangeExtension(reportJson, ".md"), Start, End, Markdown(report));
+    }
+
     /// <summary>After <c>noir attack render</c> rewrote a report's Markdown: this section again, from the JSON.</summary>
     public static void Restore(string reportJson) =>
         MarkdownSections.Write(Path.ChangeExtension(reportJson, ".md"), Start, End, Markdown(JsonNode.Parse(File.ReadAllText(reportJson))!.AsObject()));
@@ -41,7 +54,8 @@ public static class StuningReport
     public static string Markdown(JsonObject report)
     {
         var withLabels = report["settings"]?.AsArray().Select(s => s!.AsObject()).Where(s => s["stuning_labels"] != null).ToList() ?? new();
-        if (withLabels.Count == 0) return "";
+        var withUtility = report["settings"]?.AsArray().Select(s => s!.AsObject()).Where(s => s["stuning_utility"] != null).ToList() ?? new();
+        if (withLabels.Count == 0 && withUtility.Count == 0) return "";
         var ci = CultureInfo.InvariantCulture;
         string P(JsonNode? v) => v is null ? "not run" : ((double)v * 100).ToString("F1", ci) + " %";
         var sb = new StringBuilder();
@@ -77,6 +91,25 @@ public static class StuningReport
             if (s["stuning_deciphered"] is JsonObject d)
                 sb.AppendLine($"\nThe recovered label stream ({d["tokens"]} tokens) deciphered with the volume attack's decipherer: " +
                     $"{P(d["position_accuracy"])} of positions, {P(d["content_position_accuracy"])} of content tokens read (at this volume; see the oracle curve above for how that grows).");
+        }
+        foreach (var s in withUtility)
+        {
+            var u = s["stuning_utility"]!.AsObject();
+            sb.AppendLine();
+            sb.AppendLine($"**What the label protection costs** (setting {s["setting"]}): held-out next-token loss through the tuned client and the " +
+                $"tenant's tuned middle after equal STuning runs ({u["steps"]} steps × {u["batch"]} samples × {u["seq"]} tokens, learning rate " +
+                $"{u["learning_rate"]}, same seed and data; {u["windows"]} held-out windows; before tuning: {u["heldout_loss_untuned"]}). Made by `noir attack stuning-utility`.");
+            sb.AppendLine();
+            sb.AppendLine("| defence | held-out loss | change against none | mean tuning loss, last 10 steps |");
+            sb.AppendLine("| --- | --- | --- | --- |");
+            var rows = u["by_defence"]!.AsArray().Select(r => r!.AsObject()).ToList();
+            double? none = rows.FirstOrDefault(r => (string?)r["defence"] == "none")?["heldout_loss"] is JsonNode n ? (double)n : null;
+            foreach (var r in rows)
+            {
+                double loss = (double)r["heldout_loss"]!;
+                string change = none is double b ? ((loss / b - 1) * 100).ToString("+0.0;-0.0;0.0", ci) + " %" : "–";
+                sb.AppendLine($"| {r["defence"]} | {loss.ToString("F3", ci)} | {change} | {r["last_tuning_loss"]} |");
+            }
         }
         return sb.ToString();
     }

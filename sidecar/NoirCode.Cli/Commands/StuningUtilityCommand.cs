@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using NoirCode.Attack.Report;
 using NoirCode.Core.Model;
 using NoirCode.Core.Split;
 using NoirCode.Core.Training;
@@ -93,7 +94,7 @@ public static class StuningUtilityCommand
                 ["heldout_loss_untuned"] = before is double b ? Math.Round(b, 4) : null, ["steps"] = r.GetValue(steps), ["batch"] = r.GetValue(batch),
                 ["seq"] = r.GetValue(seq), ["learning_rate"] = r.GetValue(lr), ["windows"] = w, ["by_defence"] = rows,
             };
-            if (r.GetValue(report) is { } path) MergeInto(path, r.GetValue(setting)!, o);
+            if (r.GetValue(report) is { } path) StuningReport.MergeUtility(path, r.GetValue(setting)!, o);
             if (r.GetValue(json)) CliJson.Print(o); else Console.WriteLine(o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;
         });
@@ -136,15 +137,5 @@ public static class StuningUtilityCommand
             count += n;
         }
         return total / Math.Max(1, count);
-    }
-
-    static void MergeInto(string reportJson, string setting, JsonObject result)
-    {
-        var report = File.Exists(reportJson) ? JsonNode.Parse(File.ReadAllText(reportJson))!.AsObject() : new JsonObject { ["settings"] = new JsonArray() };
-        var settings = report["settings"]!.AsArray();
-        var entry = settings.FirstOrDefault(s => (string?)s?["setting"] == setting)?.AsObject();
-        if (entry == null) { entry = new JsonObject { ["setting"] = setting }; settings.Add(entry); }
-        entry["stuning_utility"] = result.DeepClone();
-        File.WriteAllText(reportJson, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 }

@@ -31,6 +31,7 @@ public sealed class BoundaryGradientProtector
     /// <param name="sampleId">the sample's id: its CSPRNG stream</param>
     public Tensor SentGradient(Tensor logits, Tensor labels, Tensor middle, ulong sampleId)
     {
+        if (_settings.ForwardOnly) return zeros_like(middle).detach();   // nothing that depends on a label leaves
         using var scope = NewDisposeScope();
         using var rng = new CtrRandom(_secret, sampleId);
         var y = labels.data<long>().ToArray();

@@ -18,17 +18,23 @@ public sealed record LabelProtectionSettings(double KeepRate, double NoiseMultip
     /// <summary>The sent gradient is the exact one: every label can be solved from it (the undefended baseline).</summary>
     public static readonly LabelProtectionSettings None = new(1.0, 0.0);
 
-    /// <summary>The shipped default, chosen from the measured frontier (docs/privacy.md §9.3).</summary>
-    public static readonly LabelProtectionSettings Default = new(0.05, 1.0);
+    /// <summary>The shipped default, chosen from the measured frontier (docs/privacy.md §9.3): no label's loss enters
+    /// the sent gradient (it is all zeros), so the endpoint's traffic is forward-only, as at inference, and the
+    /// decoder and head tune locally. Every partial setting measured (noise that hides the labels, or a small kept
+    /// share) tuned worse than sending nothing: a noisy gradient moves the encoder and the tenant's LoRA at random.</summary>
+    public static readonly LabelProtectionSettings Default = new(0.0, 0.0);
 
     public bool Enabled => KeepRate < 1.0 || NoiseMultiplier > 0;
+
+    /// <summary>No label-dependent gradient leaves at all (the rows sent are zeros).</summary>
+    public bool ForwardOnly => KeepRate == 0;
 
     /// <summary>The setting's short name for reports: "none", "default" or "keep=…,noise=…".</summary>
     public string Name => this == None ? "none" : this == Default ? "default" : ToString(CultureInfo.InvariantCulture);
 
     string ToString(IFormatProvider ci) => string.Format(ci, "keep={0:G},noise={1:G}", KeepRate, NoiseMultiplier);
 
-    /// <summary>"none", "default", or "keep=K,noise=S" (K in (0, 1], S ≥ 0).</summary>
+    /// <summary>"none", "default", or "keep=K,noise=S" (K in [0, 1], S ≥ 0; K = 0 sends no label's gradient at all).</summary>
     public static LabelProtectionSettings Parse(string text)
     {
         string t = text.Trim().ToLowerInvariant();
@@ -51,7 +57,7 @@ public sealed record LabelProtectionSettings(double KeepRate, double NoiseMultip
 
     public void Validate()
     {
-        if (!(KeepRate > 0 && KeepRate <= 1)) throw new ArgumentException($"label protection: keep rate must be in (0, 1], not {KeepRate}");
+        if (!(KeepRate >= 0 && KeepRate <= 1)) throw new ArgumentException($"label protection: keep rate must be in [0, 1], not {KeepRate}");
         if (!(NoiseMultiplier >= 0) || !double.IsFinite(NoiseMultiplier)) throw new ArgumentException($"label protection: noise multiplier must be ≥ 0, not {NoiseMultiplier}");
     }
 }
