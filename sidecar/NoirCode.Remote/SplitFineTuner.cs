@@ -28,7 +28,8 @@ public sealed record TuneSettings(int Steps, int Batch, int SequenceLength, doub
 /// output comes down. Per-sample gradients are averaged over a batch on both sides. Only hidden states and
 /// boundary gradients travel, through the egress guard. The decoder and head train on the full loss locally; the
 /// boundary gradient that leaves is the label-protected one (<see cref="BoundaryGradientProtector"/>) unless the
-/// settings turn protection off.
+/// settings turn protection off. The default is forward-only (the rows sent are zeros: no label leaves), so by
+/// default the encoder and the endpoint's LoRA receive zero gradients and stay as they are.
 /// The tuned client shard is written owner-only, bound to the keys, with checkpoints to resume from.
 /// </summary>
 public sealed class SplitFineTuner

@@ -67,8 +67,9 @@ public static class StuningReport
             "labels it recovered. *Client's own*: the client's decoder and head of that very step, which no cloud has (an upper bound " +
             "for any decoder the cloud can build). Each decoder's figure is the better of two solves (exact back-substitution; the " +
             "scale-free direction match of each row). Share of labelled positions recovered exactly (cipher symbols of the LTokenizer, in order). " +
-            "*Defence*: the tuner's label protection (none: the exact gradient; keep=K,noise=S: loss kept on a secret random share K of " +
-            "the positions, rows clipped to their median norm C, Gaussian noise S·C; docs/privacy.md §9.3). " +
+            "*Defence*: the tuner's label protection: none (the exact gradient); keep=0 (noir tune's default, forward-only: every row " +
+            "sent is zero); keep=K,noise=S (the loss of a secret random share K of the positions, rows clipped to their median norm C, " +
+            "Gaussian noise S·C per coordinate; docs/privacy.md §9.3). " +
             "Made by `noir attack stuning … --report` (the command of the committed run: docs/privacy.md §9.2).");
         foreach (var s in withLabels)
         {

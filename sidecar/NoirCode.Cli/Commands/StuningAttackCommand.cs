@@ -137,5 +137,5 @@ public static class StuningAttackCommand
     /// <summary>The report's name of a label protection: "none", or its parameters (marked when it is the default).</summary>
     internal static string DefenceName(LabelProtectionSettings p) =>
         !p.Enabled ? "none" : string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"keep={p.KeepRate:G},noise={p.NoiseMultiplier:G}{(p == LabelProtectionSettings.Default ? " (default)" : "")}");
+            $"keep={p.KeepRate:G},noise={p.NoiseMultiplier:G}{(p == LabelProtectionSettings.Default ? " (default, forward-only)" : "")}");
 }
