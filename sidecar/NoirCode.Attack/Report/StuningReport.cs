@@ -53,6 +53,8 @@ public static class StuningReport
     /// <summary>The section for every setting of the report that has STuning figures ("" when none has).</summary>
     public static string Markdown(JsonObject report)
     {
+        // Read numbers as a parsed report does: in-memory values keep their CLR type (an int will not cast to long).
+        report = JsonNode.Parse(report.ToJsonString())!.AsObject();
         var withLabels = report["settings"]?.AsArray().Select(s => s!.AsObject()).Where(s => s["stuning_labels"] != null).ToList() ?? new();
         var withUtility = report["settings"]?.AsArray().Select(s => s!.AsObject()).Where(s => s["stuning_utility"] != null).ToList() ?? new();
         if (withLabels.Count == 0 && withUtility.Count == 0) return "";
