@@ -36,9 +36,10 @@ public static class TuneCommand
             Description = "what the boundary gradient hides of your labels: default (forward-only: no label's gradient leaves; the encoder and the endpoint's LoRA do not train), none (the exact gradient: the endpoint can solve every label), or keep=K,noise=S (docs/privacy.md §9.3)",
             DefaultValueFactory = _ => "default",
         };
+        var budget = new Option<long?>("--budget") { Description = "stop before the key's exposure (inference and tuning, its whole life) passes this many tokens" };
         var json = CommonOptions.Json();
         var cmd = new Command("tune", "Split fine-tuning under privacy keys (STuning); resumes from --out if it holds a checkpoint")
-            { model, keys, endpoint, apiKeyFile, allowCleartext, data, output, split, epochs, steps, batch, seq, lr, cloudLr, protection, json, TuneImportCommand.Create() };
+            { model, keys, endpoint, apiKeyFile, allowCleartext, data, output, split, epochs, steps, batch, seq, lr, cloudLr, budget, protection, json, TuneImportCommand.Create() };
         cmd.SetAction(r =>
         {
             string outDir = r.GetValue(output)!, dataDir = r.GetValue(data)!;
@@ -55,12 +56,16 @@ public static class TuneCommand
             string fingerprint = ModelFingerprint.Of(source);
             var privacyKeys = PrivacyKeys.Load(r.GetValue(keys)!, fingerprint);
             privacyKeys.ApplyTo(client);
+            // Tuning traffic is charged to the key like inference: the same cipher carries it (and, with --budget,
+            // the same exact check stops it at the limit, before the step that would pass it is sent).
             string ledgerFolder = ExposureLedger.DefaultFolder();
             var guard = new EgressGuard(client.Config.HiddenSize, WireDtype.Float32, new ExposureLedger(ledgerFolder),
-                WorkspaceIds.For(ledgerFolder, dataDir), privacyKeys.Metadata.KeyId);
+                WorkspaceIds.For(ledgerFolder, dataDir), privacyKeys.Metadata.KeyId,
+                r.GetValue(budget) is long limit ? new ExposureBudget(limit, BudgetPeriod.Key) : null);
             var options = new EndpointClientOptions
             {
                 Endpoints = EndpointClientOptions.ParseList(r.GetValue(endpoint)!), ApiKey = ApiKeySource.Resolve(r.GetValue(apiKeyFile)), AllowCleartext = r.GetValue(allowCleartext),
+                AdapterId = TenantAdapterId.ForClient(source, privacyKeys.Metadata), // new keys: a fresh adapter on the endpoint
             };
             options.Validate();
             RemoteProtection.Check(options.Endpoints, privacyKeys.Metadata, allowUnprotected: false);
@@ -76,7 +81,8 @@ public static class TuneCommand
             var losses = new SplitFineTuner(client, privacyKeys, remote, outDir).Run(docs, settings, progress, source);
             var o = new JsonObject
             {
-                ["out"] = Path.GetFullPath(outDir), ["key_id"] = privacyKeys.Metadata.KeyId, ["steps"] = totalSteps,
+                ["out"] = Path.GetFullPath(outDir), ["key_id"] = privacyKeys.Metadata.KeyId, ["adapter_id"] = options.AdapterId, ["steps"] = totalSteps,
+                ["key_tokens_sent"] = new ExposureLedger(ledgerFolder).Sum(k => k.Key == privacyKeys.Metadata.KeyId).Tokens,
                 ["first_loss"] = losses.FirstOrDefault(), ["last_loss"] = losses.LastOrDefault(), ["documents"] = docs.Count,
                 ["label_protection"] = StuningAttackCommand.DefenceName(settings.LabelProtection),
             };
