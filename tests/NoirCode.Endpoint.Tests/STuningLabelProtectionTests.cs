@@ -122,6 +122,9 @@ public class STuningLabelProtectionTests
         Assert.That(LabelProtectionSettings.Parse("none"), Is.EqualTo(LabelProtectionSettings.None));
         Assert.That(LabelProtectionSettings.Parse("default"), Is.EqualTo(LabelProtectionSettings.Default));
         Assert.That(LabelProtectionSettings.Parse("keep=0.5,noise=2"), Is.EqualTo(new LabelProtectionSettings(0.5, 2)));
+        Assert.That(LabelProtectionSettings.Default.Name, Is.EqualTo("keep=0,noise=0 (default, forward-only)"));
+        Assert.That(LabelProtectionSettings.None.Name, Is.EqualTo("none"));
+        Assert.That(LabelProtectionSettings.Default.ForwardOnly, Is.True);
         Assert.That(Assert.Throws<ArgumentException>(() => LabelProtectionSettings.Parse("keep=1.5"))!.Message, Does.Contain("keep rate"));
         Assert.That(Assert.Throws<ArgumentException>(() => LabelProtectionSettings.Parse("noise=-1"))!.Message, Does.Contain("noise"));
         Assert.That(Assert.Throws<ArgumentException>(() => LabelProtectionSettings.Parse("loud"))!.Message, Does.Contain("keep=K,noise=S"));

@@ -105,11 +105,11 @@ public sealed class StuningLabelAttack(string publicModel, SplitSpec split, doub
         optimizer.zero_grad();
         for (int b = 0; b < batch.Count; b++)
         {
+            if (labels[b].All(l => l < 0)) continue;   // nothing recovered: nothing to learn from
             using var scope = NewDisposeScope();
             var middle = batch[b].Middle.unsqueeze(0);
             var logits = shadow.Decode(middle, arange(middle.shape[1]), cache: null, lastOnly: false)[0];
             var target = tensor(labels[b].Select(l => l < 0 ? (long)FimSampler.IgnoreIndex : l).ToArray());
-            if (labels[b].All(l => l < 0)) continue;
             F.cross_entropy(logits, target, ignore_index: FimSampler.IgnoreIndex).backward();
         }
         using (no_grad())

@@ -122,7 +122,7 @@ public static class StuningAttackCommand
                 {
                     ["setting"] = name, ["steps"] = settings.Steps, ["batch"] = settings.Batch, ["seq"] = settings.SequenceLength,
                     ["learning_rate"] = settings.LearningRate, ["stuning_labels"] = labels, ["stuning_deciphered"] = deciphered,
-                    ["defence"] = DefenceName(defence), ["tuning_loss"] = new JsonArray(losses.Select(l => (JsonNode)l).ToArray()),
+                    ["defence"] = defence.Name, ["tuning_loss"] = new JsonArray(losses.Select(l => (JsonNode)l).ToArray()),
                     ["tuning_seconds"] = Math.Round(tuningSeconds, 1), ["attack_seconds"] = Math.Round(attackSeconds, 1),
                 };
                 if (r.GetValue(report) is { } path) StuningReport.MergeInto(path, name, o);
@@ -133,9 +133,4 @@ public static class StuningAttackCommand
         });
         return cmd;
     }
-
-    /// <summary>The report's name of a label protection: "none", or its parameters (marked when it is the default).</summary>
-    internal static string DefenceName(LabelProtectionSettings p) =>
-        !p.Enabled ? "none" : string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"keep={p.KeepRate:G},noise={p.NoiseMultiplier:G}{(p == LabelProtectionSettings.Default ? " (default, forward-only)" : "")}");
 }

@@ -80,7 +80,7 @@ public static class StuningUtilityCommand
                         after = HeldOut(tuned, eval, heldWindows, keys);
                     var row = new JsonObject
                     {
-                        ["defence"] = StuningAttackCommand.DefenceName(protection), ["heldout_loss"] = Math.Round(after, 4),
+                        ["defence"] = protection.Name, ["heldout_loss"] = Math.Round(after, 4),
                         ["last_tuning_loss"] = losses.Count == 0 ? null : losses.TakeLast(10).Average() is double a ? Math.Round(a, 4) : null,
                         ["tuning_seconds"] = Math.Round(seconds, 1),
                     };

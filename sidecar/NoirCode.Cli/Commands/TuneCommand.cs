@@ -84,7 +84,7 @@ public static class TuneCommand
                 ["out"] = Path.GetFullPath(outDir), ["key_id"] = privacyKeys.Metadata.KeyId, ["adapter_id"] = options.AdapterId, ["steps"] = totalSteps,
                 ["key_tokens_sent"] = new ExposureLedger(ledgerFolder).Sum(k => k.Key == privacyKeys.Metadata.KeyId).Tokens,
                 ["first_loss"] = losses.FirstOrDefault(), ["last_loss"] = losses.LastOrDefault(), ["documents"] = docs.Count,
-                ["label_protection"] = StuningAttackCommand.DefenceName(settings.LabelProtection),
+                ["label_protection"] = settings.LabelProtection.Name,
             };
             if (r.GetValue(json)) CliJson.Print(o); else CliJson.PrintTable(o);
             return 0;

@@ -29,10 +29,9 @@ public sealed record LabelProtectionSettings(double KeepRate, double NoiseMultip
     /// <summary>No label-dependent gradient leaves at all (the rows sent are zeros).</summary>
     public bool ForwardOnly => KeepRate == 0;
 
-    /// <summary>The setting's short name for reports: "none", "default" or "keep=…,noise=…".</summary>
-    public string Name => this == None ? "none" : this == Default ? "default" : ToString(CultureInfo.InvariantCulture);
-
-    string ToString(IFormatProvider ci) => string.Format(ci, "keep={0:G},noise={1:G}", KeepRate, NoiseMultiplier);
+    /// <summary>The name reports use: "none", or the parameters (marked when they are the default).</summary>
+    public string Name => !Enabled ? "none" : string.Format(CultureInfo.InvariantCulture, "keep={0:G},noise={1:G}{2}", KeepRate, NoiseMultiplier,
+        this == Default ? " (default, forward-only)" : "");
 
     /// <summary>"none", "default", or "keep=K,noise=S" (K in [0, 1], S ≥ 0; K = 0 sends no label's gradient at all).</summary>
     public static LabelProtectionSettings Parse(string text)
