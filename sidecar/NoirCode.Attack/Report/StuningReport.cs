@@ -78,7 +78,8 @@ public static class StuningReport
             var run = s["stuning_run"]?.AsObject();
             var labels = s["stuning_labels"]!.AsArray();
             sb.AppendLine();
-            sb.AppendLine($"**{s["setting"]}**, defence {s["stuning_defence"] ?? "none"} ({run?["steps"]} steps × {run?["batch"]} samples × {run?["seq"]} tokens, learning rate {run?["learning_rate"]}):");
+            sb.AppendLine($"**{s["setting"]}**, defence {s["stuning_defence"] ?? "none"} ({run?["steps"]} steps × {run?["batch"]} samples × {run?["seq"]} tokens, learning rate {run?["learning_rate"]})" +
+                (run?["note"] is JsonNode note ? $"; {note}" : "") + ":");
             sb.AppendLine();
             sb.AppendLine("| step | " + string.Join(" | ", labels.Select(l => l!["step"]!.ToString())) + " |");
             sb.AppendLine("| --- |" + string.Concat(labels.Select(_ => " --- |")));
