@@ -67,7 +67,8 @@ public sealed class SplitFineTuner
         var losses = state["losses"]!.AsArray().Select(x => (double)x!).ToList();
         var sampler = new FimSampler(documents, _client.Tokenizer, s.SequenceLength);
         var perm = _keys.Mapping();
-        var protector = s.LabelProtection.Enabled ? new BoundaryGradientProtector(s.LabelProtection, LabelProtectionSecret.Derive(_keys, RunNonce(state))) : null;
+        var protector = !s.LabelProtection.Enabled ? null : new BoundaryGradientProtector(s.LabelProtection,
+            s.LabelProtection.ForwardOnly ? null : LabelProtectionSecret.Derive(_keys, RunNonce(state))); // forward-only draws nothing
         var sinceCheckpoint = Stopwatch.StartNew();
         while (step < s.Steps)
         {

@@ -17,11 +17,12 @@ public sealed class BoundaryGradientProtector
     readonly LabelProtectionSettings _settings;
     readonly byte[] _secret;
 
-    public BoundaryGradientProtector(LabelProtectionSettings settings, byte[] secret)
+    /// <param name="secret">32 bytes (<see cref="LabelProtectionSecret"/>); may be null for forward-only, which draws nothing</param>
+    public BoundaryGradientProtector(LabelProtectionSettings settings, byte[]? secret)
     {
         settings.Validate();
-        if (secret.Length != 32) throw new ArgumentException("the label-protection secret must be 32 bytes");
-        _settings = settings; _secret = secret;
+        if (!settings.ForwardOnly && secret is not { Length: 32 }) throw new ArgumentException("the label-protection secret must be 32 bytes");
+        _settings = settings; _secret = secret ?? Array.Empty<byte>();
     }
 
     /// <summary>The gradient to send, [1, T, D], detached.</summary>

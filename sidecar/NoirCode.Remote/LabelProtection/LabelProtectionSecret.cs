@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using NoirCode.Privacy.Keys;
 
@@ -21,13 +22,9 @@ public static class LabelProtectionSecret
         if (string.IsNullOrEmpty(runNonce)) throw new ArgumentException("the tuning run's nonce is missing");
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(System.Text.Encoding.UTF8.GetBytes(Domain));
-        var perm = keys.Permutation.Forward.ToArray();
-        var permBytes = new byte[perm.Length * 4L];
-        Buffer.BlockCopy(perm, 0, permBytes, 0, permBytes.Length);
-        hash.AppendData(permBytes);
-        var tableBytes = new byte[keys.IndexedTable.Length * 4L];
-        Buffer.BlockCopy(keys.IndexedTable, 0, tableBytes, 0, tableBytes.Length);
-        hash.AppendData(tableBytes);
+        // Hashed in place: a homophonic key's tables can be hundreds of megabytes.
+        hash.AppendData(MemoryMarshal.AsBytes(keys.Permutation.Forward.ToArray().AsSpan()));
+        hash.AppendData(MemoryMarshal.AsBytes(keys.IndexedTable.AsSpan()));
         hash.AppendData(System.Text.Encoding.UTF8.GetBytes(runNonce));
         return hash.GetHashAndReset();
     }
