@@ -303,6 +303,14 @@ def stune(a):
             lora[(i, name)] = (A, B)
             lin.register_forward_hook(lambda m, x, y, A=A, B=B: y + F.linear(F.linear(x[0], A), B) * (alpha / rank))
     cloud = [p for ab in lora.values() for p in ab]
+    if a.label_protection == "forward-only":
+        # SplitFineTuner's default (docs/privacy.md §9.3): no label's gradient crosses the boundary, so the decoder
+        # sees the middle's output detached and the encoder and the LoRA do not train.
+        def detach_boundary(module, args, kwargs):
+            if args:
+                return (args[0].detach(),) + tuple(args[1:]), kwargs
+            return args, {**kwargs, "hidden_states": kwargs["hidden_states"].detach()}
+        model.model.layers[L - dec].register_forward_pre_hook(detach_boundary, with_kwargs=True)
     opt_c = torch.optim.AdamW(client, lr=a.lr, weight_decay=0.0)
     opt_s = torch.optim.AdamW(cloud, lr=a.cloud_lr)
     os.makedirs(a.out, exist_ok=True)
@@ -350,7 +358,7 @@ def stune(a):
     model.eval()
     after = heldout_loss(fwd, held, perm)
     names = {id(p): n for n, p in model.named_parameters()}
-    summary = {"keys": a.keys, "split": a.split, "steps": state["step"], "batch": a.batch, "seq": a.seq, "lr": a.lr, "cloud_lr": a.cloud_lr,
+    summary = {"keys": a.keys, "split": a.split, "label_protection": a.label_protection, "steps": state["step"], "batch": a.batch, "seq": a.seq, "lr": a.lr, "cloud_lr": a.cloud_lr,
                "heldout_loss_before": round(before, 4), "heldout_loss_after": round(after, 4), "seconds": round(state["seconds"]),
                "losses_every_100": state["losses"][::100], "heldout_curve": state.get("heldout", [])}
     # One file: the tuned client tensors in bfloat16 under HF names, and the middle blocks' LoRA (float32, PEFT
@@ -378,6 +386,8 @@ def main():
     s.add_argument("--split", type=lambda v: tuple(int(x) for x in v.split(",")), default=(1, 4)); s.add_argument("--steps", type=int, default=2000)
     s.add_argument("--batch", type=int, default=32); s.add_argument("--seq", type=int, default=512); s.add_argument("--lr", type=float, default=5e-4)
     s.add_argument("--cloud-lr", type=float, default=1e-3); s.add_argument("--seed", type=int, default=11)
+    s.add_argument("--label-protection", choices=("forward-only", "none"), default="forward-only",
+                   help="forward-only (noir tune's default): no label's gradient reaches the middle or the encoder; none: the exact gradient")
     a = p.parse_args()
     {"golden": golden, "pretrain": pretrain, "stune": stune}[a.cmd](a)
 

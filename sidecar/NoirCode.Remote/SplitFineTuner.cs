@@ -7,13 +7,18 @@ using NoirCode.Core.Util;
 using NoirCode.Core.Weights;
 using NoirCode.Privacy;
 using NoirCode.Privacy.Keys;
+using NoirCode.Remote.LabelProtection;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
 namespace NoirCode.Remote;
 
-public sealed record TuneSettings(int Steps, int Batch, int SequenceLength, double LearningRate, int Seed = 11, double CheckpointMinutes = 5);
+public sealed record TuneSettings(int Steps, int Batch, int SequenceLength, double LearningRate, int Seed = 11, double CheckpointMinutes = 5)
+{
+    /// <summary>What the boundary gradient hides of the labels; on by default (docs/privacy.md §9.3).</summary>
+    public LabelProtectionSettings LabelProtection { get; init; } = LabelProtectionSettings.Default;
+}
 
 /// <summary>
 /// STuning (NOIR §7): split fine-tuning under the privacy keys. The client trains its encoder and decoder blocks,
@@ -21,7 +26,10 @@ public sealed record TuneSettings(int Steps, int Batch, int SequenceLength, doub
 /// middle blocks. Per sample: the encoder output goes up, the middle output comes down, the loss is next-token
 /// cross-entropy on LTokenizer indices, the gradient at the middle output goes up and the gradient at the encoder
 /// output comes down. Per-sample gradients are averaged over a batch on both sides. Only hidden states and
-/// boundary gradients travel, through the egress guard.
+/// boundary gradients travel, through the egress guard. The decoder and head train on the full loss locally; the
+/// boundary gradient that leaves is the label-protected one (<see cref="BoundaryGradientProtector"/>) unless the
+/// settings turn protection off. The default is forward-only (the rows sent are zeros: no label leaves), so by
+/// default the encoder and the endpoint's LoRA receive zero gradients and stay as they are.
 /// The tuned client shard is written owner-only, bound to the keys, with checkpoints to resume from.
 /// </summary>
 public sealed class SplitFineTuner
@@ -33,6 +41,10 @@ public sealed class SplitFineTuner
     readonly PrivacyKeys _keys;
     readonly RemoteTrainingSession _remote;
     readonly string _out;
+
+    /// <summary>Raised at the start of each step, before any of its gradients is sent (the attack harness
+    /// snapshots the client's decoder here: the strongest attacker's knowledge).</summary>
+    public event Action<int, ClientModel>? StepStarting;
 
     public SplitFineTuner(ClientModel client, PrivacyKeys keys, RemoteTrainingSession remote, string outFolder)
     {
@@ -55,10 +67,13 @@ public sealed class SplitFineTuner
         var losses = state["losses"]!.AsArray().Select(x => (double)x!).ToList();
         var sampler = new FimSampler(documents, _client.Tokenizer, s.SequenceLength);
         var perm = _keys.Mapping();
+        var protector = !s.LabelProtection.Enabled ? null : new BoundaryGradientProtector(s.LabelProtection,
+            s.LabelProtection.ForwardOnly ? null : LabelProtectionSecret.Derive(_keys, RunNonce(state))); // forward-only draws nothing
         var sinceCheckpoint = Stopwatch.StartNew();
         while (step < s.Steps)
         {
             var rng = StepRandom(s, step);
+            StepStarting?.Invoke(step, _client);
             optimizer.zero_grad();
             double stepLoss = 0;
             for (int b = 0; b < s.Batch; b++)
@@ -73,8 +88,10 @@ public sealed class SplitFineTuner
                 var middle = _remote.Forward(sampleId, encoded.detach()).requires_grad_(true);
                 var logits = _client.Decode(middle, positions, cache: null, lastOnly: false)[0];
                 var loss = F.cross_entropy(logits, labels, ignore_index: FimSampler.IgnoreIndex);
+                // The protected gradient first (it needs the graph), then the local backward on the full loss.
+                var sent = protector?.SentGradient(logits, labels, middle, sampleId);
                 loss.backward();
-                var encodedGrad = _remote.Backward(sampleId, middle.grad!);
+                var encodedGrad = _remote.Backward(sampleId, sent ?? middle.grad!);
                 encoded.backward(new[] { encodedGrad.to(encoded.dtype) });
                 stepLoss += loss.item<float>();
             }
@@ -97,6 +114,15 @@ public sealed class SplitFineTuner
         }
         progress.Done("tuning");
         return losses;
+    }
+
+    /// <summary>This run's label-protection nonce: from the state of the run being resumed, or a new one.</summary>
+    static string RunNonce(JsonObject state)
+    {
+        if ((string?)state["protection_nonce"] is { Length: > 0 } nonce) return nonce;
+        string fresh = LabelProtectionSecret.NewRunNonce();
+        state["protection_nonce"] = fresh;
+        return fresh;
     }
 
     JsonObject LoadState(AdamW optimizer)

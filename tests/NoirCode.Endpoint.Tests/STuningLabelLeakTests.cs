@@ -6,6 +6,7 @@ using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
+using NoirCode.Remote.LabelProtection;
 
 namespace NoirCode.Endpoint.Tests;
 
@@ -23,7 +24,8 @@ public class STuningLabelLeakTests
         var config = ModelConfig.Load(EndpointFixture.Client);
         var keys = Clients.FreshKeys();
         var docs = new[] { RandomModelFactory.SampleCorpus() };
-        var settings = new TuneSettings(Steps: 1, Batch: 2, SequenceLength: 40, LearningRate: 5e-3);
+        // The undefended baseline: the exact gradient leaves (the default protection is measured in STuningLabelProtectionTests).
+        var settings = new TuneSettings(Steps: 1, Batch: 2, SequenceLength: 40, LearningRate: 5e-3) { LabelProtection = LabelProtectionSettings.None };
 
         using var client = ClientModel.Load(EndpointFixture.Client, untieHead: true);
         keys.ApplyTo(client);

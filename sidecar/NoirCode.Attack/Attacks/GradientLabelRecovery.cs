@@ -27,7 +27,13 @@ public sealed class GradientLabelRecovery(ClientModel decoder)
     /// <param name="middle">Ë [T, D], float32</param>
     /// <param name="gradient">∂L/∂Ë [T, D] as received</param>
     /// <param name="labelled">N, the labelled positions the loss averages over; null: estimated from the last positions</param>
-    public int[] Recover(Tensor middle, Tensor gradient, int? labelled = null, int maxPasses = 6)
+    public int[] Recover(Tensor middle, Tensor gradient, int? labelled = null, int maxPasses = 6) =>
+        RecoverBoth(middle, gradient, labelled, maxPasses).BackSubstitution;
+
+    /// <summary>Both solves from one (costly) analysis of the sample: the exact back-substitution, and the
+    /// scale-free direction match of each row on its own (<see cref="SolveDirections"/>), which is the one that
+    /// survives clipping, masking and noise best.</summary>
+    public RecoveredLabels RecoverBoth(Tensor middle, Tensor gradient, int? labelled = null, int maxPasses = 6)
     {
         using var scope = NewDisposeScope();
         long t = middle.shape[0];
@@ -40,8 +46,9 @@ public sealed class GradientLabelRecovery(ClientModel decoder)
         var g = gradient.to_type(ScalarType.Float32);
         // J_iiᵀ p_i = A_iᵀ (Wᵀ p_i), for every position.
         var expected = own.transpose(1, 2).matmul(p.matmul(w).unsqueeze(2)).squeeze(2); // [T, D]
-        double n = labelled ?? EstimateLabelled(own, w, expected, g);
         var norms = CandidateNorms(own, w);                                            // [T, V]: ||A_iᵀ w_t||²
+        var directions = SolveDirections(own, w, norms, expected, g);
+        double n = labelled ?? EstimateLabelled(own, w, expected, g);
         var labels = Enumerable.Repeat(-1, (int)t).ToArray();
         var later = zeros_like(g);
         for (int pass = 0; pass < maxPasses; pass++)
@@ -52,7 +59,22 @@ public sealed class GradientLabelRecovery(ClientModel decoder)
             if (same) break;
             later = LaterShare(logits, h, p, labels, own, w, n);
         }
-        return labels;
+        return new RecoveredLabels(labels, directions);
+    }
+
+    /// <summary>Per position, the label whose own-row gradient direction v_t = J_iiᵀ(p_i − e_t) has the largest
+    /// cosine with the received row: blind to the row's scale (clipping, the unknown N, a mask) and to the later
+    /// positions' share, which it treats as noise.</summary>
+    static int[] SolveDirections(Tensor own, Tensor w, Tensor norms, Tensor expected, Tensor observed)
+    {
+        using var scope = NewDisposeScope();
+        // o·v_t = o·e − (A_i o)·w_t ;  ||v_t||² = ||e||² − 2 (A_i e)·w_t + ||A_iᵀ w_t||²
+        var oe = (observed * expected).sum(1, keepdim: true);                          // [T, 1]
+        var ao = own.matmul(observed.unsqueeze(2)).squeeze(2);                          // [T, D]
+        var ae = own.matmul(expected.unsqueeze(2)).squeeze(2);                          // [T, D]
+        var dot = oe - ao.matmul(w.t());                                                // [T, V]
+        var length = (expected.pow(2).sum(1, keepdim: true) - 2 * ae.matmul(w.t()) + norms).clamp_min(1e-30).sqrt();
+        return (dot / length).argmax(1).data<long>().Select(l => (int)l).ToArray();
     }
 
     /// <summary>For each position, the label whose own-row gradient J_iiᵀ(p_i − e_t) = expected_i − A_iᵀ w_t is

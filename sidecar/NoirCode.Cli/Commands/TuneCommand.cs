@@ -5,6 +5,7 @@ using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
+using NoirCode.Remote.LabelProtection;
 using NoirCode.Sidecar;
 
 namespace NoirCode.Cli.Commands;
@@ -30,13 +31,19 @@ public static class TuneCommand
         var seq = new Option<int>("--seq") { Description = "tokens per sample", DefaultValueFactory = _ => 256 };
         var lr = new Option<double>("--lr") { Description = "client learning rate", DefaultValueFactory = _ => 5e-4 };
         var cloudLr = new Option<double>("--cloud-lr") { Description = "the endpoint LoRA's learning rate (0: the endpoint's default)", DefaultValueFactory = _ => 0 };
+        var protection = new Option<string>("--label-protection")
+        {
+            Description = "what the boundary gradient hides of your labels: default (forward-only: no label's gradient leaves; the encoder and the endpoint's LoRA do not train), none (the exact gradient: the endpoint can solve every label), or keep=K,noise=S (docs/privacy.md §9.3)",
+            DefaultValueFactory = _ => "default",
+        };
         var budget = new Option<long?>("--budget") { Description = "stop before the key's exposure (inference and tuning, its whole life) passes this many tokens" };
         var json = CommonOptions.Json();
         var cmd = new Command("tune", "Split fine-tuning under privacy keys (STuning); resumes from --out if it holds a checkpoint")
-            { model, keys, endpoint, apiKeyFile, allowCleartext, data, output, split, epochs, steps, batch, seq, lr, cloudLr, budget, json, TuneImportCommand.Create() };
+            { model, keys, endpoint, apiKeyFile, allowCleartext, data, output, split, epochs, steps, batch, seq, lr, cloudLr, budget, protection, json, TuneImportCommand.Create() };
         cmd.SetAction(r =>
         {
             string outDir = r.GetValue(output)!, dataDir = r.GetValue(data)!;
+            var labelProtection = LabelProtectionSettings.Parse(r.GetValue(protection)!); // before anything loads: bad input fails fast
             bool resume = File.Exists(Path.Combine(outDir, "tuning_state.json"));
             string source = resume ? outDir : r.GetValue(model)!;
             if (!Directory.Exists(dataDir)) throw new IOException($"data folder {dataDir} does not exist");
@@ -66,7 +73,10 @@ public static class TuneCommand
 
             long chars = docs.Sum(d => (long)d.Length);
             int totalSteps = r.GetValue(steps) ?? Math.Max(1, (int)(r.GetValue(epochs) * chars / 3.5 / (r.GetValue(batch) * r.GetValue(seq))));
-            var settings = new TuneSettings(totalSteps, r.GetValue(batch), r.GetValue(seq), r.GetValue(lr));
+            var settings = new TuneSettings(totalSteps, r.GetValue(batch), r.GetValue(seq), r.GetValue(lr))
+            {
+                LabelProtection = labelProtection,
+            };
             // The tuned shard is written from the original model's files; a resumed run takes them from itself.
             var losses = new SplitFineTuner(client, privacyKeys, remote, outDir).Run(docs, settings, progress, source);
             var o = new JsonObject
@@ -74,6 +84,7 @@ public static class TuneCommand
                 ["out"] = Path.GetFullPath(outDir), ["key_id"] = privacyKeys.Metadata.KeyId, ["adapter_id"] = options.AdapterId, ["steps"] = totalSteps,
                 ["key_tokens_sent"] = new ExposureLedger(ledgerFolder).Sum(k => k.Key == privacyKeys.Metadata.KeyId).Tokens,
                 ["first_loss"] = losses.FirstOrDefault(), ["last_loss"] = losses.LastOrDefault(), ["documents"] = docs.Count,
+                ["label_protection"] = settings.LabelProtection.Name,
             };
             if (r.GetValue(json)) CliJson.Print(o); else CliJson.PrintTable(o);
             return 0;
