@@ -27,14 +27,16 @@ export async function logIn(page, url, password) {
 
 export const ghostText = page => page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text').first();
 
-/** At the end of example.py: a new function whose body starts with `return `, where a suggestion should follow. */
-export async function typeReturnInNewFunction(page) {
+/** The sample's tour, step 1: on the empty line of area_of_circle in example.py, type `return `. */
+export async function typeReturnInAreaOfCircle(page) {
   await openFile(page, 'example.py');
   await activeEditor(page).click();
-  await page.keyboard.press('Control+End');
-  await page.keyboard.press('Enter');
-  await page.keyboard.type('def area_of_circle(radius):', { delay: 40 });
-  await page.keyboard.press('Enter');
+  await page.keyboard.press('Control+F');
+  await page.keyboard.type('circle of the given radius');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('End');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('End');
   await page.keyboard.type('return ', { delay: 40 });
 }
 
