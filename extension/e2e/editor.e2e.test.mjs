@@ -92,7 +92,7 @@ describe('NoirCode in VS Code', { timeout: 240_000 }, () => {
     const verdict = frame.locator('#security p', { hasText: /The cloud (wins|loses)/ });
     await verdict.waitFor({ timeout: 120_000 });
     assert.match(await verdict.innerText(), /of the \d+ prompt tokens/);
-    assert.ok(await frame.locator('#security table tr').count() >= 3, 'a row per attack');
+    await waitFor('a row per attack', async () => (await frame.locator('#security table tr').count()) >= 3);
     await screenshot(page, 'privacy-panel-security-report.png');
     await page.locator('.tab', { hasText: 'NoirCode Privacy' }).click();
     await page.keyboard.press('Control+W');

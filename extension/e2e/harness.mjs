@@ -161,7 +161,7 @@ export async function runCommand(page, title) {
 
 export async function openFile(page, name) {
   await page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first().click();
-  await page.locator(`.tab.active`, { hasText: name }).waitFor();
+  await page.locator('.editor-group-container.active .tab.active', { hasText: name }).waitFor();
   const lines = activeEditor(page);
   await lines.waitFor();
   return lines;

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { generateFunction } from './commands/generateFunction';
-import { rotateKeys, setApiKey, switchMode } from './commands/privacyActions';
+import { offerAtLimit, rotateKeys, setApiKey, switchMode } from './commands/privacyActions';
 import { LedgerRow } from './panel/panelHtml';
 import { PrivacyPanel } from './panel/privacyPanel';
 import { PromptSecurityResult } from './panel/securityReport';
@@ -9,6 +9,7 @@ import { apiKeySecret, readSettings, section, workspaceOverrides } from './setti
 import { needsRestart, SidecarOptions, toSidecarOptions } from './settings/sidecarOptions';
 import { SidecarClient } from './sidecar/sidecarClient';
 import { RequestHistory } from './status/requestHistory';
+import { atLimitOfferKey } from './status/atLimit';
 import { PrivacyStatusBar } from './status/statusBar';
 
 let sidecar: SidecarClient | undefined;
@@ -61,11 +62,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       return { file: vscode.workspace.asRelativePath(editor.document.uri), result };
     });
   const refresh = () => { statusBar.update(client.status, paused); panel.render(); };
+  // At the limit, the offer (rotate and re-tune, or local only) comes once per key and limit.
+  const offered = new Set<string>();
+  const offerIfSpent = (s: typeof client.status) => {
+    const key = atLimitOfferKey(s);
+    if (key === undefined || offered.has(key)) return;
+    offered.add(key);
+    void offerAtLimit(s, client);
+  };
   let sent = await options();
 
   context.subscriptions.push(client, statusBar, panel,
     vscode.window.onDidChangeActiveTextEditor(e => { if (e) lastEditor = e; }),
-    client.onStatus(s => { if (history.add(s)) void panel.refreshLedger(); refresh(); }),
+    client.onStatus(s => { if (history.add(s)) void panel.refreshLedger(); refresh(); offerIfSpent(s); }),
     vscode.commands.registerCommand('noircode.generateFunction', () => generateFunction(client)),
     vscode.commands.registerCommand('noircode.showPrivacyPanel', () => panel.show()),
     vscode.commands.registerCommand('noircode.restartSidecar', async () => { await client.restart(); sent = await options(); }),

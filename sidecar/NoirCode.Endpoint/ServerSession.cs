@@ -11,6 +11,8 @@ public sealed class ServerSession
     public required KvCache Cache { get; init; }
     public required long ReservedBytes { get; init; }
     public required Protocol.WireDtype ReplyDtype { get; init; }
+    /// <summary>The tenant's adapter this session runs with (OpenSession.adapter_id; empty: the unnamed one).</summary>
+    public string AdapterId { get; set; } = "";
     /// <summary>Cancelled when the session expires, so its stream ends.</summary>
     public CancellationTokenSource Expiry { get; } = new();
     public long LastActiveTicks { get; set; } = Environment.TickCount64;

@@ -31,8 +31,10 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
         int maxPositions = _state.Shard.Config.MaxPositions;
         if (open.MaxLength == 0 || open.MaxLength > maxPositions) throw Invalid($"max_length must be between 1 and the model's {maxPositions}");
         if (!Enum.IsDefined(open.ReplyDtype)) throw Invalid($"unknown reply dtype {(int)open.ReplyDtype}");
+        if (!TenantAdapters.IsAdapterId(open.AdapterId)) throw Invalid("adapter_id must be letters, digits, - or _, at most 64");
 
         var session = Rejecting(() => _state.Sessions.Open(tenant, (int)open.MaxLength, open.ReplyDtype));
+        session.AdapterId = open.AdapterId;
         _state.Metrics.SessionOpened();
         _log.LogInformation("session {Session} opened for tenant {Tenant} (max {Max} positions)", session.Id, tenant, open.MaxLength);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Expiry.Token);
@@ -96,7 +98,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
             {
                 if (start > session.Length) throw Invalid($"start_position {start} is past the {session.Length} positions this session holds");
                 if (start < session.Length) session.Cache.Truncate(start);
-                return _state.Adapters.ForInference(session.Tenant);
+                return _state.Adapters.ForInference(session.Tenant, session.AdapterId);
             }
             Tensor output = hidden.shape[1] == 1
                 ? await _state.Worker.DecodeAsync(session, hidden, Prepare)
@@ -135,10 +137,12 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
         if (requests.Current.KindCase != TrainRequest.KindOneofCase.Open) throw Invalid("the first message of a training stream must be open");
         CheckModel(requests.Current.Open.ModelFingerprint);
         double lr = requests.Current.Open.LearningRate;
-        var training = await _state.Worker.RunAsync(() => _state.Adapters.GetOrCreate(tenant, lr));
+        string adapterId = requests.Current.Open.AdapterId;
+        if (!TenantAdapters.IsAdapterId(adapterId)) throw Invalid("adapter_id must be letters, digits, - or _, at most 64");
+        var training = await _state.Worker.RunAsync(() => _state.Adapters.GetOrCreate(tenant, lr, adapterId));
         int hiddenSize = _state.Shard.Config.HiddenSize;
         var pending = new Dictionary<ulong, (Tensor Input, Tensor Output)>();
-        _log.LogInformation("training stream opened for tenant {Tenant}", tenant);
+        _log.LogInformation("training stream opened for tenant {Tenant}, adapter {Adapter}", tenant, adapterId.Length == 0 ? "(unnamed)" : adapterId);
         await replies.WriteAsync(new TrainReply { Opened = new TrainOpened { HiddenSize = (uint)hiddenSize, StepsSoFar = (ulong)training.Steps } });
         try
         {
@@ -201,7 +205,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                             training.Optimizer.zero_grad();
                             training.PendingSamples = 0;
                             training.Steps++;
-                            _state.Adapters.Save(tenant);
+                            _state.Adapters.Save(tenant, adapterId);
                             return (training.Steps, n);
                         });
                         _state.Metrics.TrainStep();

@@ -16,6 +16,8 @@ public sealed class TenantAdapter
 /// Per-tenant adapters, created on first training use, saved under the state folder after every step (owner-only
 /// files) and loaded again at start. They are used for that tenant's sessions once trained, and never sent to
 /// anyone. All access happens on the model worker thread.
+/// A tenant has one adapter per adapter id the client names (one per privacy key, so a rotated key trains a fresh
+/// one: tenants/T/adapters/ID/); the empty id is the tenant's unnamed adapter (tenants/T/), as before ids existed.
 /// </summary>
 public sealed class TenantAdapters
 {
@@ -25,34 +27,43 @@ public sealed class TenantAdapters
 
     public TenantAdapters(EndpointOptions options, CloudShard shard) { _options = options; _shard = shard; }
 
-    string? PathFor(string tenant) => _options.StateFolder == null ? null : Path.Combine(_options.StateFolder, "tenants", tenant, "adapter.safetensors");
+    /// <summary>Adapter ids are file names under the state folder: nothing that could climb out of it.</summary>
+    public static bool IsAdapterId(string id) => id.Length <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
-    public TenantAdapter GetOrCreate(string tenant, double learningRate)
+    static string Key(string tenant, string adapterId) => tenant + "/" + adapterId;
+
+    string? PathFor(string tenant, string adapterId) => _options.StateFolder == null ? null
+        : adapterId.Length == 0 ? Path.Combine(_options.StateFolder, "tenants", tenant, "adapter.safetensors")
+        : Path.Combine(_options.StateFolder, "tenants", tenant, "adapters", adapterId, "adapter.safetensors");
+
+    public TenantAdapter GetOrCreate(string tenant, double learningRate, string adapterId = "")
     {
-        if (_adapters.TryGetValue(tenant, out var existing)) return existing;
+        if (!IsAdapterId(adapterId)) throw new ArgumentException($"'{adapterId}' is not an adapter id (letters, digits, - and _, at most 64)");
+        string key = Key(tenant, adapterId);
+        if (_adapters.TryGetValue(key, out var existing)) return existing;
         var layers = Enumerable.Range(_shard.Middle.First, _shard.Middle.Count);
-        var adapter = new LoraAdapter(_shard.Config, layers, _options.LoraRank, seed: tenant.GetHashCode(StringComparison.Ordinal));
+        var adapter = new LoraAdapter(_shard.Config, layers, _options.LoraRank, seed: key.GetHashCode(StringComparison.Ordinal));
         long steps = 0;
-        if (PathFor(tenant) is { } path && File.Exists(path))
+        if (PathFor(tenant, adapterId) is { } path && File.Exists(path))
         {
             adapter.Load(path);
             steps = File.Exists(path + ".steps") ? long.Parse(File.ReadAllText(path + ".steps")) : 1;
         }
         var optimizer = new Core.Training.AdamW(adapter.parameters(), learningRate > 0 ? learningRate : _options.LearningRate);
-        return _adapters[tenant] = new TenantAdapter { Adapter = adapter, Optimizer = optimizer, Steps = steps };
+        return _adapters[key] = new TenantAdapter { Adapter = adapter, Optimizer = optimizer, Steps = steps };
     }
 
     /// <summary>The adapter a session of this tenant runs with: only once it has been trained.</summary>
-    public LoraAdapter? ForInference(string tenant)
+    public LoraAdapter? ForInference(string tenant, string adapterId = "")
     {
-        if (_adapters.TryGetValue(tenant, out var t)) return t.Steps > 0 ? t.Adapter : null;
-        if (PathFor(tenant) is { } path && File.Exists(path)) return GetOrCreate(tenant, 0).Adapter;
+        if (_adapters.TryGetValue(Key(tenant, adapterId), out var t)) return t.Steps > 0 ? t.Adapter : null;
+        if (PathFor(tenant, adapterId) is { } path && File.Exists(path)) return GetOrCreate(tenant, 0, adapterId).Adapter;
         return null;
     }
 
-    public void Save(string tenant)
+    public void Save(string tenant, string adapterId = "")
     {
-        if (PathFor(tenant) is not { } path || !_adapters.TryGetValue(tenant, out var t)) return;
+        if (PathFor(tenant, adapterId) is not { } path || !_adapters.TryGetValue(Key(tenant, adapterId), out var t)) return;
         var folder = Path.GetDirectoryName(path)!;
         Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         t.Adapter.Save(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);

@@ -20,6 +20,8 @@ public sealed record EndpointClientOptions
     /// the network path sees the hidden states. The API key is never sent over it, even then.
     /// </summary>
     public bool AllowCleartext { get; init; }
+    /// <summary>Which of the tenant's adapters the endpoint runs and trains for this client (<see cref="TenantAdapterId"/>).</summary>
+    public string AdapterId { get; init; } = "";
 
     /// <summary>Cleartext to another machine: the traffic and a Bearer key would cross a network unencrypted.</summary>
     public static bool IsCleartextRemote(Uri endpoint) => endpoint.Scheme == Uri.UriSchemeHttp && !endpoint.IsLoopback;

@@ -135,7 +135,7 @@ public sealed class RemoteMiddleSession : IMiddleSession
         _connection = new EndpointConnection(_options.Endpoints[_endpoint], _options);
         LastEndpoint = _connection.Address;
         _call = _connection.Client.Session(_connection.Headers());
-        Send(new SessionRequest { Open = new OpenSession { ModelFingerprint = _fingerprint, MaxLength = (uint)_maxLength, ReplyDtype = HiddenBlocks.FromWire(_options.ReplyDtype) } });
+        Send(new SessionRequest { Open = new OpenSession { ModelFingerprint = _fingerprint, MaxLength = (uint)_maxLength, ReplyDtype = HiddenBlocks.FromWire(_options.ReplyDtype), AdapterId = _options.AdapterId } });
         var opened = Receive(SessionReply.KindOneofCase.Opened).Opened;
         if (opened.HiddenSize != _hidden) throw new EndpointRequestException($"the endpoint's model has hidden size {opened.HiddenSize}, this client's {_hidden}");
         foreach (var packet in _history) SendForward(packet); // rebuild the endpoint's KV cache

@@ -19,6 +19,8 @@ public sealed class RemoteTrainingSession : IDisposable
     readonly int _hidden;
 
     public long StepsSoFar { get; }
+    /// <summary>The endpoint adapter this session trains (recorded in the tuned shard's binding).</summary>
+    public string AdapterId => _options.AdapterId;
 
     /// <summary>Each middle output as it arrives (sample id, [1, T, D]): what the endpoint computed and knows, so
     /// the attack harness can stand in the endpoint's place. Handlers must not keep the tensor (copy it).</summary>
@@ -29,7 +31,7 @@ public sealed class RemoteTrainingSession : IDisposable
         _options = options; _guard = guard; _hidden = hiddenSize;
         _connection = new EndpointConnection(options.Endpoints[0], options);
         _call = _connection.Client.Train(_connection.Headers());
-        Send(new TrainRequest { Open = new TrainOpen { ModelFingerprint = modelFingerprint, LearningRate = (float)learningRate } });
+        Send(new TrainRequest { Open = new TrainOpen { ModelFingerprint = modelFingerprint, LearningRate = (float)learningRate, AdapterId = options.AdapterId } });
         StepsSoFar = (long)Receive(TrainReply.KindOneofCase.Opened).Opened.StepsSoFar;
     }
 

@@ -54,7 +54,7 @@ public sealed class SplitFineTuner
         int step = (int)state["step"]!;
         var losses = state["losses"]!.AsArray().Select(x => (double)x!).ToList();
         var sampler = new FimSampler(documents, _client.Tokenizer, s.SequenceLength);
-        var perm = _keys.Permutation;
+        var perm = _keys.Mapping();
         var sinceCheckpoint = Stopwatch.StartNew();
         while (step < s.Steps)
         {
@@ -65,7 +65,7 @@ public sealed class SplitFineTuner
             {
                 using var scope = NewDisposeScope();
                 var (input, target) = sampler.Sample(rng);
-                var ids = tensor(input.Select(t => (long)perm.ToIndex((int)t)).ToArray()).unsqueeze(0);
+                var ids = tensor(input.Select(t => (long)perm.ToInputIndex((int)t)).ToArray()).unsqueeze(0);
                 var labels = tensor(target.Select(t => t == FimSampler.IgnoreIndex ? t : perm.ToIndex((int)t)).ToArray());
                 var positions = arange(s.SequenceLength);
                 ulong sampleId = (ulong)step * 1000 + (ulong)b;
@@ -113,7 +113,7 @@ public sealed class SplitFineTuner
     void Save(AdamW optimizer, JsonObject state, string sourceModelFolder)
     {
         var tuned = Trainable().Select(w => TensorData.Of(w.Name, "F32", w.P.shape, TensorBytes.ToBytes(w.P, ScalarType.Float32)));
-        TunedShardWriter.Write(_out, sourceModelFolder, _client.Config, _client.Split, _keys.Metadata.ModelFingerprint, tuned, _keys.Metadata, (int)state["step"]!);
+        TunedShardWriter.Write(_out, sourceModelFolder, _client.Config, _client.Split, _keys.Metadata.ModelFingerprint, tuned, _keys.Metadata, (int)state["step"]!, _remote.AdapterId);
         optimizer.Save(Path.Combine(_out, OptimizerFile), SecureFiles.OwnerFile);
         SecureFiles.WriteAllText(Path.Combine(_out, "tuning_state.json"), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }

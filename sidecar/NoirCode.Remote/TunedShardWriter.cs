@@ -9,7 +9,7 @@ namespace NoirCode.Remote;
 /// <summary>
 /// Writes a tuned client shard: the public embedding (keys replace it when loaded), the tuned encoder and decoder
 /// blocks, final norm and untied head, config, tokenizer, shard manifest and, when tuned under keys, the binding to
-/// them. Owner-only files: a tuned decoder speaks the secret permutation. Used by STuning and by imports of tuning
+/// them (and to the endpoint adapter tuned with them). Owner-only files: a tuned decoder speaks the secret permutation. Used by STuning and by imports of tuning
 /// done elsewhere (scripts/gpu), so every tuned shard has one layout.
 /// </summary>
 public static class TunedShardWriter
@@ -17,7 +17,7 @@ public static class TunedShardWriter
     public const string BindingFile = "noir_tuning.json";
 
     public static void Write(string outFolder, string sourceModelFolder, ModelConfig config, SplitSpec split, string fingerprint,
-        IEnumerable<TensorData> tuned, KeyMetadata? keys, int steps)
+        IEnumerable<TensorData> tuned, KeyMetadata? keys, int steps, string? adapterId = null)
     {
         SecureFiles.CreateFolder(outFolder);
         var untied = config with { TieWordEmbeddings = false };
@@ -35,6 +35,8 @@ public static class TunedShardWriter
         SecureFiles.WriteAllText(Path.Combine(outFolder, BindingFile), new JsonObject
         {
             ["key_id"] = keys.KeyId, ["epsilon"] = keys.Epsilon, ["steps"] = steps, ["updated_utc"] = DateTimeOffset.UtcNow.ToString("O"),
+            // The endpoint adapter this decoder was tuned with; absent in shards tuned before adapters were named.
+            ["adapter_id"] = adapterId,
         }.ToJsonString(indented));
     }
 }

@@ -1,6 +1,7 @@
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Core.Tokenization;
+using NoirCode.Privacy;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Privacy.Ledger;
@@ -31,6 +32,8 @@ public sealed record RuntimeSpec
     /// <summary>An editor is waiting: give up on unreachable endpoints within about a second (the next request tries
     /// again) instead of the batch default of about three seconds of retries.</summary>
     public bool Interactive { get; init; }
+    /// <summary>Per-occurrence noise with residual cancellation (<see cref="ResidualMask"/>): its σ per coordinate; 0: off.</summary>
+    public double ResidualNoise { get; init; }
 }
 
 /// <summary>A ready model: its tokenizer, a session over it, how it runs, and what it costs on the wire.</summary>
@@ -41,6 +44,10 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
     public string ModelFolder { get; init; } = "";
     /// <summary>The privacy keys' folder, when the runtime runs under keys.</summary>
     public string? KeysFolder { get; init; }
+    /// <summary>The default exposure budget measured for these keys' configuration, and the file it came from.</summary>
+    public (MeasuredBudget Budget, string Path)? MeasuredBudget { get; init; }
+    /// <summary>How the runtime reaches its endpoint (a rotation's re-tune uses the same), when it has one.</summary>
+    public EndpointClientOptions? RemoteOptions { get; init; }
     /// <summary>The public, whole model this client derives from, when it is on this machine: what an attacker is
     /// assumed to hold, for the per-prompt security report.</summary>
     public string? PublicModelFolder { get; init; }
@@ -80,6 +87,7 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
         IMiddleSession middle;
         RemoteMiddleSession? remote = null;
         EgressGuard? guard = null;
+        EndpointClientOptions? remoteOptions = null;
         string mode;
         if (spec.Endpoints != null)
         {
@@ -88,9 +96,14 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
             string ledgerFolder = ExposureLedger.DefaultFolder();
             guard = new EgressGuard(client.Config.HiddenSize, spec.Wire, new ExposureLedger(ledgerFolder),
                 WorkspaceIds.For(ledgerFolder, spec.Workspace), keys?.Metadata.KeyId ?? "none", spec.Budget, ChargeBlock);
-            var clientOptions = new EndpointClientOptions { Endpoints = spec.Endpoints, ApiKey = spec.ApiKey, ReplyDtype = spec.Wire, AllowCleartext = spec.AllowCleartext };
+            var clientOptions = new EndpointClientOptions
+            {
+                Endpoints = spec.Endpoints, ApiKey = spec.ApiKey, ReplyDtype = spec.Wire, AllowCleartext = spec.AllowCleartext,
+                AdapterId = TenantAdapterId.ForClient(dir, keys?.Metadata), // the endpoint LoRA tuned for these keys
+            };
             if (spec.Interactive) // retries after 0.1, 0.2 and 0.4 s: a dead endpoint is reported in about 0.7 s
                 clientOptions = clientOptions with { MaxAttempts = 4, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(400), ConnectTimeout = TimeSpan.FromSeconds(2) };
+            remoteOptions = clientOptions;
             middle = remote = new RemoteMiddleSession(clientOptions, guard, fingerprint, client.Config.MaxPositions, client.Config.HiddenSize);
             mode = $"split {client.Split} via {string.Join(",", spec.Endpoints)}";
         }
@@ -105,7 +118,9 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
             if (keys != null) middle = new GuardedMiddleSession(guard = new EgressGuard(client.Config.HiddenSize, spec.Wire, keyId: keys.Metadata.KeyId), middle);
             mode = $"split {client.Split} (middle in this process)";
         }
-        if (keys != null) mode += $", keys {keys.Metadata.KeyId} (ε = {keys.Metadata.Epsilon})";
-        return new ModelRuntime(client.Tokenizer, new SplitSession(client, middle, mapping), mode, client.Config.MaxPositions, remote, keys?.Metadata, guard) { ModelFolder = dir, KeysFolder = spec.KeysFolder };
+        if (keys != null) mode += $", keys {keys.Metadata.KeyId} (ε = {keys.Metadata.Epsilon}{(keys.Metadata.Homophones > 1 ? $" per table, {keys.Metadata.Homophones} rows per token" : "")})";
+        if (spec.ResidualNoise > 0) { middle = new ResidualMask(middle, spec.ResidualNoise); mode += $", residual noise σ = {spec.ResidualNoise:G3}"; }
+        return new ModelRuntime(client.Tokenizer, new SplitSession(client, middle, mapping), mode, client.Config.MaxPositions, remote, keys?.Metadata, guard)
+            { ModelFolder = dir, KeysFolder = spec.KeysFolder, RemoteOptions = remoteOptions };
     }
 }

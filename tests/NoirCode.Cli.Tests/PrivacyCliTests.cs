@@ -13,6 +13,13 @@ public class PrivacyCliTests
         NoirProcess.Ok("model", "init-random", "--preset", "tiny", "--out", Model);
     }
 
+    static string Repository()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (Directory.Exists(Path.Combine(dir.FullName, "models", "noir-coder-8m"))) return dir.FullName;
+        throw new DirectoryNotFoundException("models/noir-coder-8m above the test binaries");
+    }
+
     [OneTimeTearDown]
     public void Clean() => Directory.Delete(_root, recursive: true);
 
@@ -33,6 +40,22 @@ public class PrivacyCliTests
         Assert.That((double)status["epsilon"]!, Is.EqualTo(13));
         Assert.That((bool)status["prompt_bound_vacuous"]!, Is.True, "with a 520-token vocabulary, ε = 13 bounds nothing");
         Assert.That((string)status["statement"]!, Does.Contain("vacuous"));
+        // The measured curve first; the bounds after it, with the assumption they rest on.
+        var fields = status.Select(kv => kv.Key).ToList();
+        Assert.That(fields.IndexOf("measured_budget"), Is.LessThan(fields.IndexOf("per_token_guess_bound")));
+        Assert.That((string)status["bounds_assume"]!, Does.Contain("uniform prior").And.Contain("not guarantees"));
+        Assert.That((string)status["statement"]!, Does.StartWith("assuming a uniform prior"));
+        Assert.That((string)status["measured_budget"]!, Does.StartWith("none"), "no exposure-budget.json for this model");
+        Assert.That((string)status["budget"]!["source"]!, Is.EqualTo("--budget"));
+        // With the model's measured budget beside it, that is the default: per key, from the report's curve.
+        File.Copy(Path.Combine(Repository(), "models", "noir-coder-8m", Privacy.Ledger.MeasuredBudget.FileName), Path.Combine(Model, Privacy.Ledger.MeasuredBudget.FileName), overwrite: true);
+        var measured = NoirProcess.Ok("privacy", "status", "--keys", keys, "--model", Model, "--json").Json;
+        var shipped = Privacy.Ledger.MeasuredBudget.Load(Path.Combine(Model, Privacy.Ledger.MeasuredBudget.FileName));
+        Assert.That((long)measured["measured_budget"]!["tokens"]!, Is.EqualTo(shipped.Tokens));
+        Assert.That((long)measured["budget"]!["limit"]!, Is.EqualTo(shipped.Tokens));
+        Assert.That((string)measured["budget"]!["period"]!, Is.EqualTo("Key"));
+        Assert.That((string)measured["budget"]!["source"]!, Is.EqualTo("measured"));
+        File.Delete(Path.Combine(Model, Privacy.Ledger.MeasuredBudget.FileName));
         Assert.That(NoirProcess.Ok("privacy", "ledger", "--json").Json["rows"], Is.Not.Null);
 
         var again = NoirProcess.Run("keygen", "--model", Model, "--epsilon", "13", "--out", keys);

@@ -107,6 +107,46 @@ public class LedgerTests
     }
 
     [Test]
+    public void AJournalIsReadOnlyWhereItGrewAndAReplacedOneWhole()
+    {
+        string folder = Fixtures.NewFolder("ledger");
+        var reader = new ExposureLedger(folder);
+        var writer = new ExposureLedger(folder); // another process, as far as the files go
+        writer.Charge("ws", "k", 1, 10, Monday);
+        Assert.That(reader.Sum(_ => true).Tokens, Is.EqualTo(1));
+        writer.Charge("ws", "k", 2, 20, Monday);
+        Assert.That(reader.Sum(_ => true), Is.EqualTo(new ExposureCount(3, 30, 2)), "what was appended since the last read");
+        string journal = Directory.GetFiles(folder, "journal-*.log").Single();
+        File.AppendAllText(journal, "v1 0123456789abcdef 1763892000000 ws k 999"); // a write cut short
+        Assert.That(reader.Sum(_ => true).Tokens, Is.EqualTo(3));
+        writer.Charge("ws", "k", 4, 40, Monday);
+        Assert.That(reader.Sum(_ => true), Is.EqualTo(new ExposureCount(7, 70, 3)), "the torn line counts for nothing once ended, the next charge counts");
+        var other = new ExposureLedger(Fixtures.NewFolder("ledger"));
+        other.Charge("ws", "k", 100, 1000, Monday);
+        other.Charge("ws", "k", 200, 2000, Monday);
+        File.Copy(Directory.GetFiles(other.Folder, "journal-*.log").Single(), journal, overwrite: true);
+        Assert.That(reader.Sum(_ => true).Tokens, Is.EqualTo(300), "another file under the same name is read whole");
+    }
+
+    [Test]
+    public void AKeysWholeLifeIsOnePeriodAndItsLimitIsExact()
+    {
+        var ledger = new ExposureLedger(Fixtures.NewFolder("ledger"));
+        var budget = new ExposureBudget(100, BudgetPeriod.Key);
+        ledger.Charge("ws", "k", 40, 1, Monday.AddDays(-40)); // another month
+        ledger.Charge("ws2", "k", 50, 1, Monday);            // another workspace, same key
+        ledger.Charge("ws", "other", 500, 1, Monday);
+        Assert.That(budget.Evaluate(ledger, "k", Monday.AddDays(90)).UsedTokens, Is.EqualTo(90), "a key's whole life, every workspace");
+        ledger.Charge("ws", "k", 10, 1, Monday, within: budget); // exactly to the limit
+        var refused = Assert.Throws<ExposureBudgetExceededException>(() => ledger.Charge("ws", "k", 1, 1, Monday, within: budget))!;
+        Assert.That(refused.Message, Does.Contain("rotate the keys"));
+        Assert.That(() => ledger.ReserveWithin(budget, "ws", "k", 1, 64, n => n), Throws.InstanceOf<ExposureBudgetExceededException>());
+        Assert.That(ledger.Sum(k => k.Key == "k").Tokens, Is.EqualTo(100), "a refused charge records nothing");
+        var other = ledger.ReserveWithin(new ExposureBudget(520, BudgetPeriod.Key), "ws", "other", 1, 64, n => n);
+        Assert.That(other.Tokens, Is.EqualTo(20), "a block is cut to what the budget has left");
+    }
+
+    [Test]
     public void BoundsReproduceThePaperAndSayWhenTheyAreVacuous()
     {
         // Paper (§6.2): ε = 13, |x| = 200, |V| ≈ 152k → 5.5e-11 (Eq. 4 with ρ = 0.4).
@@ -116,5 +156,6 @@ public class LedgerTests
         Assert.That(ExposureBounds.IsVacuous(ExposureBounds.PromptReconstruction(27, 151_936, 200)), Is.True);
         Assert.That(ExposureBounds.Describe(27, 151_936), Does.Contain("vacuous"));
         Assert.That(ExposureBounds.Describe(1, 151_936), Does.Contain("at most").And.Not.Contain("vacuous"));
+        Assert.That(ExposureBounds.Describe(1, 151_936), Does.StartWith("assuming a uniform prior"), "never stated as a guarantee");
     }
 }

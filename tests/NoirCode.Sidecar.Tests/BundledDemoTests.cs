@@ -37,6 +37,13 @@ public class BundledDemoTests
             var keyFiles = Directory.GetFiles(Path.Combine(root, "cache"), "keys.safetensors", SearchOption.AllDirectories);
             Assert.That(keyFiles, Has.Length.EqualTo(1));
             Assert.That(File.GetUnixFileMode(keyFiles[0]), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite), "installed owner-only");
+            // Without a budget setting, the demo bundle's measured budget: the report's volume at 3 % content read.
+            var measured = Privacy.Ledger.MeasuredBudget.Load(Path.Combine(BundledModel(), "demo", Privacy.Ledger.MeasuredBudget.FileName));
+            Assert.That(ready.GetProperty("exposureLimit").GetInt64(), Is.EqualTo(measured.Tokens));
+            Assert.That(ready.GetProperty("exposureBasis").GetString(), Is.EqualTo("measured"));
+            Assert.That(ready.GetProperty("exposurePeriod").GetString(), Is.EqualTo("key"), "the curve counts a key's whole life");
+            Assert.That(ready.GetProperty("exposureCurve").GetArrayLength(), Is.EqualTo(measured.Curve.Count));
+            Assert.That(ready.GetProperty("exposureMeaning").GetString(), Does.Contain($"{measured.Tokens:N0} tokens"));
             }
 
             await sidecar.Open("demo.py", "def total(values):\n    result = 0\n    for value in values:\n        result += value\n    return\n\n\nprint(total([1, 2, 3]))\n");
@@ -48,6 +55,7 @@ public class BundledDemoTests
             Assert.That(text.Trim(), Is.Not.Empty.And.Not.Contains("<|"), $"suggestion: {JsonSerializer.Serialize(text)}");
             Assert.That(status.GetProperty("last").GetProperty("source").GetString(), Is.EqualTo("model"));
             if (demo) Assert.That(status.GetProperty("last").GetProperty("tokens").GetInt64(), Is.GreaterThan(10), "the prompt went through the endpoint");
+            if (demo) Assert.That(status.GetProperty("exposureUsed").GetInt64(), Is.GreaterThan(10), "charged against the measured budget");
             await sidecar.ShutdownAsync();
         }
         finally
@@ -55,5 +63,12 @@ public class BundledDemoTests
             await sidecar.DisposeAsync();
             Directory.Delete(root, true);
         }
+    }
+
+    static string BundledModel()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (Directory.Exists(Path.Combine(dir.FullName, "models", "noir-coder-8m"))) return Path.Combine(dir.FullName, "models", "noir-coder-8m");
+        throw new DirectoryNotFoundException("models/noir-coder-8m beside the repository");
     }
 }

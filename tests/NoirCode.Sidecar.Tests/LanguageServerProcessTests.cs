@@ -251,6 +251,7 @@ public class LanguageServerProcessTests
         Assert.That(items.GetArrayLength(), Is.Zero);
         var blocked = WaitForStatus(s => s.GetProperty("mode").GetString() == "blocked");
         Assert.That(blocked.GetProperty("exposureLimit").GetInt64(), Is.EqualTo(1));
+        Assert.That(blocked.GetProperty("exposureBasis").GetString(), Is.EqualTo("setting"), "an explicit budget overrides the measured one");
         Assert.That(LedgerTokens(), Is.EqualTo(before), "nothing left past the budget");
 
         await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { exposureBudgetTokens = 1_000_000_000 } } });

@@ -67,7 +67,7 @@ public class PrivacyCommandsTests
     }
 
     [Test]
-    public void RotatingRefusesAModelTunedWithTheCurrentKeysAndKeysOfAnotherModel()
+    public void RotatingRefusesKeysOfAnotherModelAndAShardTunedWithOtherKeys()
     {
         string model = Path.Combine(_root, "model");
         var config = RandomModelFactory.Create(model, "tiny", seed: 3);
@@ -81,10 +81,66 @@ public class PrivacyCommandsTests
         var wrongModel = Assert.Throws<InvalidOperationException>(() => PrivacyCommands.Rotate(keysFolder, other, DateTimeOffset.UtcNow))!;
         Assert.That(wrongModel.Message, Does.Contain("another model"));
 
-        File.WriteAllText(Path.Combine(model, SplitFineTuner.BindingFile), JsonSerializer.Serialize(new { key_id = keys.Metadata.KeyId }));
-        var tuned = Assert.Throws<InvalidOperationException>(() => PrivacyCommands.Rotate(keysFolder, model, DateTimeOffset.UtcNow))!;
-        Assert.That(tuned.Message, Does.Contain("noir tune"));
+        // A shard tuned with other keys cannot be re-keyed from these: its head speaks another permutation.
+        File.WriteAllText(Path.Combine(model, SplitFineTuner.BindingFile), JsonSerializer.Serialize(new { key_id = "0123456789abcdef" }));
+        var foreign = Assert.Throws<KeyMismatchException>(() => PrivacyCommands.Rotate(keysFolder, model, DateTimeOffset.UtcNow))!;
+        Assert.That(foreign.Message, Does.Contain("0123456789abcdef"));
         Assert.That(Directory.GetDirectories(_root).Count(d => d.Contains("rotated")), Is.Zero, "nothing written");
+    }
+
+    [Test]
+    public void RotatingATunedShardReKeysItsHeadExactlyAndBindsItToTheNewKeysAndAFreshAdapter()
+    {
+        string model = Path.Combine(_root, "model");
+        var config = RandomModelFactory.Create(model, "tiny", seed: 3);
+        string fingerprint = ModelFingerprint.Of(model);
+        var (embedding, dtype) = PrivacyKeys.ReadEmbedding(model, config);
+        var (keys, _) = PrivacyKeys.Generate(embedding, config, fingerprint, 13, "team", tableDtype: dtype);
+        string keysFolder = Path.Combine(_root, "keys", "team");
+        keys.Save(keysFolder);
+        // A tuned shard as noir tune writes it: client blocks, norm and an untied head (random rows, all distinct).
+        string client = Path.Combine(_root, "client");
+        Core.Split.ModelSplitter.Split(model, client, Path.Combine(_root, "cloud"), SplitSpec.Default);
+        var weights = Core.Weights.WeightFolder.Open(client);
+        var head = new float[config.VocabSize * config.HiddenSize];
+        var rng = new Random(5);
+        for (int i = 0; i < head.Length; i++) head[i] = (float)rng.NextDouble();
+        var tensors = weights.Entries.Where(e => e.Name != ModelLayout.Embedding && e.Name != ModelLayout.LmHead)
+            .Select(e => Core.Weights.TensorData.Of(e.Name, e.Dtype, e.Shape, weights.ReadRaw(e.Name))).ToList();
+        tensors.Add(Core.Weights.TensorData.OfFloats(ModelLayout.LmHead, "F32", ModelLayout.EmbeddingShape(config), head));
+        string tuned = Path.Combine(_root, "tuned");
+        string oldAdapter = TenantAdapterId.ForKey(keys.Metadata.KeyId);
+        TunedShardWriter.Write(tuned, client, config, SplitSpec.Default, fingerprint, tensors, keys.Metadata, steps: 7, oldAdapter);
+
+        var rotated = PrivacyCommands.Rotate(keysFolder, tuned, new DateTimeOffset(2026, 11, 23, 6, 1, 2, TimeSpan.Zero));
+
+        Assert.That(rotated.ClientFolder, Is.EqualTo(rotated.KeysFolder + "-client"));
+        var newKeys = PrivacyKeys.Load(rotated.KeysFolder, fingerprint);
+        var binding = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(rotated.ClientFolder!, SplitFineTuner.BindingFile)))!;
+        Assert.That((string)binding["key_id"]!, Is.EqualTo(rotated.KeyId));
+        Assert.That((int)binding["steps"]!, Is.Zero, "the new keys' table is new to the encoder: it needs tuning again");
+        Assert.That(rotated.AdapterId, Is.EqualTo(TenantAdapterId.ForKey(rotated.KeyId)).And.Not.EqualTo(oldAdapter), "a fresh endpoint adapter");
+        Assert.That(TenantAdapterId.ForClient(rotated.ClientFolder!, newKeys.Metadata), Is.EqualTo(rotated.AdapterId), "the runtime asks the endpoint for it");
+        Assert.DoesNotThrow(() => SplitFineTuner.CheckBinding(rotated.ClientFolder!, rotated.KeyId));
+        Assert.That(KeyRotation.PreviousKeyId(rotated.KeysFolder), Is.EqualTo(keys.Metadata.KeyId), "the rotation is recorded for the ledger's history");
+        Assert.That(File.GetUnixFileMode(Path.Combine(rotated.ClientFolder!, "model.safetensors")) & (UnixFileMode)0b111_111, Is.EqualTo((UnixFileMode)0), "owner-only");
+
+        // Token t's head row moves from the old secret index to the new one; nothing else changes.
+        var before = Core.Weights.WeightFolder.Open(tuned);
+        var after = Core.Weights.WeightFolder.Open(rotated.ClientFolder!);
+        var (_, oldHead) = before.ReadFloats(ModelLayout.LmHead, ModelLayout.EmbeddingShape(config));
+        var (_, newHead) = after.ReadFloats(ModelLayout.LmHead, ModelLayout.EmbeddingShape(config));
+        int m = config.HiddenSize, moved = 0;
+        for (int t = 0; t < config.VocabSize; t++)
+        {
+            var want = oldHead.AsSpan(keys.Permutation.ToIndex(t) * m, m);
+            Assert.That(newHead.AsSpan(newKeys.Permutation.ToIndex(t) * m, m).SequenceEqual(want), Is.True, $"token {t}");
+            if (keys.Permutation.ToIndex(t) != newKeys.Permutation.ToIndex(t)) moved++;
+        }
+        Assert.That(moved, Is.GreaterThan(config.VocabSize / 2), "the permutation really changed");
+        foreach (var name in before.Names.Where(n => n != ModelLayout.LmHead))
+            Assert.That(after.ReadRaw(name), Is.EqualTo(before.ReadRaw(name)), name);
+        Assert.That(File.ReadAllText(Path.Combine(tuned, SplitFineTuner.BindingFile)), Does.Contain(keys.Metadata.KeyId), "the old shard is kept as it was");
     }
 
     [Test]

@@ -2,6 +2,8 @@ import * as vscode from 'vscode';
 import { endpointOrigins, serializeStoredKey } from '../settings/apiKeyBinding';
 import { apiKeySecret, section } from '../settings/readSettings';
 import { SidecarClient } from '../sidecar/sidecarClient';
+import { atLimitMessage, details, localOnly, localOnlyChange, retuneSteps, rotateAndRetune } from '../status/atLimit';
+import { PrivacyStatus } from '../status/privacyStatus';
 
 /** "Switch mode": split (middle blocks on the endpoint) or local (the whole model here). A setting, so it persists. */
 export async function switchMode(): Promise<void> {
@@ -30,25 +32,58 @@ export async function setApiKey(secrets: vscode.SecretStorage, endpoint: string)
   else await secrets.store(apiKeySecret, serializeStoredKey({ key: key.trim(), origins }));
 }
 
+/** What noir.rotateKeys answers (sidecar/NoirCode.Sidecar/Lsp/PrivacyCommands.cs). */
+interface RotateKeysResult {
+  keysFolder: string;
+  keyId: string;
+  /** The re-keyed tuned shard, when the model was tuned (noircode.modelFolder goes to it). */
+  clientFolder?: string | null;
+  retunedSteps: number;
+  retuneTokensSent: number;
+  retuneNote?: string | null;
+}
+
 /**
- * "Rotate keys": new privacy keys with the same ε for the current model, through the sidecar
- * (noir.rotateKeys), then the keys folder setting points at them.
+ * "Rotate keys": new privacy keys with the same ε for the current model (the demo keys too), through the sidecar
+ * (noir.rotateKeys); a tuned client is re-keyed and, when asked, re-tuned on this workspace's code against a fresh
+ * endpoint adapter. Then the keys folder (and model folder) settings point at the new ones.
+ * @param retune undefined: ask; true or false: already chosen (the at-limit offer)
  */
-export async function rotateKeys(sidecar: SidecarClient): Promise<void> {
-  const keysFolder = vscode.workspace.getConfiguration(section).get<string>('keysFolder', '');
-  if (!keysFolder) {
-    void vscode.window.showInformationMessage('NoirCode: no privacy keys are configured, so there is nothing to rotate. Create keys with `noir keygen` and set noircode.keysFolder.');
-    return;
+export async function rotateKeys(sidecar: SidecarClient, retune?: boolean): Promise<void> {
+  const config = vscode.workspace.getConfiguration(section);
+  const keysFolder = config.get<string>('keysFolder', '');
+  if (retune === undefined) {
+    const choice = await vscode.window.showWarningMessage('Rotate the privacy keys?', {
+      modal: true,
+      detail: 'New keys with the same ε: a new cipher, so the exposure count starts again for them. A tuned client is re-keyed; re-tuning trains it '
+        + 'and a fresh endpoint adapter on this workspace\'s code (never its secret files), and what it sends is charged to the new keys.',
+    }, 'Rotate and re-tune', 'Rotate only');
+    if (choice === undefined) return;
+    retune = choice === 'Rotate and re-tune';
   }
-  const sure = await vscode.window.showWarningMessage(
-    'Rotate the privacy keys? A model tuned with the old keys (noir tune) must be tuned again with the new ones.', { modal: true }, 'Rotate');
-  if (sure !== 'Rotate') return;
   try {
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'NoirCode: generating new privacy keys…' },
-      () => sidecar.executeCommand<{ keysFolder: string }>('noir.rotateKeys', [{ keysFolder }]));
-    await vscode.workspace.getConfiguration(section).update('keysFolder', result.keysFolder, vscode.ConfigurationTarget.Global);
-    void vscode.window.showInformationMessage(`NoirCode: new keys in ${result.keysFolder}.`);
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: retune ? 'NoirCode: new privacy keys, then re-tuning…' : 'NoirCode: generating new privacy keys…' },
+      () => sidecar.executeCommand<RotateKeysResult>('noir.rotateKeys', [{ ...(keysFolder ? { keysFolder } : {}), retuneSteps: retune ? retuneSteps : 0 }]));
+    await config.update('keysFolder', result.keysFolder, vscode.ConfigurationTarget.Global);
+    if (result.clientFolder) await config.update('modelFolder', result.clientFolder, vscode.ConfigurationTarget.Global);
+    const tuned = result.retunedSteps > 0 ? ` Re-tuned ${result.retunedSteps} steps (${result.retuneTokensSent} tokens sent under the new keys).` : '';
+    const note = result.retuneNote ? ` ${result.retuneNote}.` : '';
+    void vscode.window.showInformationMessage(`NoirCode: new keys in ${result.keysFolder}.${tuned}${note}`);
   } catch (e) {
     void vscode.window.showWarningMessage(`NoirCode: the keys were not rotated: ${e instanceof Error ? e.message : String(e)}`);
   }
+}
+
+/** At the limit: rotation with re-tuning, or local only, as one offer (see status/atLimit.ts). */
+export async function offerAtLimit(s: PrivacyStatus, sidecar: SidecarClient): Promise<void> {
+  const choices = s.keyLabel === 'none' ? [localOnly, details] : [rotateAndRetune, localOnly, details];
+  const choice = await vscode.window.showWarningMessage(atLimitMessage(s), ...choices);
+  if (choice === rotateAndRetune) await rotateKeys(sidecar, true);
+  else if (choice === localOnly) {
+    const config = vscode.workspace.getConfiguration(section);
+    const change = localOnlyChange({ localModelFolder: config.get<string>('localModelFolder', ''), modelFolder: config.get<string>('modelFolder', '') });
+    if (change) await config.update(change.setting, change.value, vscode.ConfigurationTarget.Global);
+    else void vscode.window.showWarningMessage('NoirCode: nothing can complete on this machine yet: set noircode.localModelFolder to the whole model (your modelFolder is a client shard).');
+  }
+  else if (choice === details) await vscode.commands.executeCommand('noircode.showPrivacyPanel');
 }

@@ -1,7 +1,7 @@
 import { PrivacyStatus } from '../status/privacyStatus';
 import { describeAttack, reconstructionChars, SecurityReportState, verdict } from './securityReport';
 import { RequestRecord } from '../status/requestHistory';
-import { exposureShare, formatBytes, formatCount, formatEpsilon, formatPercent, tooltipLines } from '../status/statusFormat';
+import { exposureLine, exposureShare, formatBytes, formatCount, formatEpsilon, formatPercent, tooltipLines } from '../status/statusFormat';
 
 /** One row of the exposure ledger (noir.exposureLedger): what left this machine per day and key. */
 export interface LedgerRow {
@@ -27,19 +27,17 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]!));
 }
 
-const md = (s: string) => escapeHtml(s).replace(/\*\*(.+?)\*\*/g, '<b>$1</b>').replace(/`(.+?)`/g, '<code>$1</code>');
+/** The status bar's Markdown lines as HTML: bold, code, and plainText's backslash escapes taken off again. */
+const md = (s: string) => escapeHtml(s).replace(/\*\*(.+?)\*\*/g, '<b>$1</b>').replace(/`(.+?)`/g, '<code>$1</code>')
+  .replace(/\\(&lt;|&gt;|&amp;|[\\`*_{}[\]()#+\-.!|~$:])/g, '$1');
 
 /**
- * The privacy panel's page: status, ledger, recent requests' metadata (never their text), keys and actions.
- * Scripts only with the nonce; the page talks to the extension with postMessage.
+ * The privacy panel's content: status, ledger, recent requests' metadata (never their text), keys and actions.
+ * Sent to the open page on every update (renderPanel's script swaps it in), so the page never reloads.
  */
-export function renderPanel(state: PanelState, nonce: string, cspSource: string): string {
+export function renderPanelBody(state: PanelState): string {
   const s = state.status;
-  const share = exposureShare(s);
-  const bar = share !== undefined
-    ? `<div class="meter"><div class="fill ${share >= 0.8 ? 'warn' : ''}" style="width:${Math.min(100, share * 100).toFixed(1)}%"></div></div>
-       <p>${formatCount(s.exposureUsed)} of ${formatCount(s.exposureLimit!)} tokens this period (${formatPercent(share)})</p>`
-    : `<p>${formatCount(s.exposureUsed)} tokens this period; no budget set (<code>noircode.exposureBudgetTokens</code>).</p>`;
+  const bar = exposureSection(s);
   const ledger = state.ledgerError
     ? `<p class="muted">${escapeHtml(state.ledgerError)}</p>`
     : !state.ledger || state.ledger.length === 0 ? '<p class="muted">Nothing has left this machine yet.</p>'
@@ -50,8 +48,32 @@ export function renderPanel(state: PanelState, nonce: string, cspSource: string)
   const keys = s.keyLabel === 'none'
     ? '<p>No privacy keys: hidden states are not randomised (ε = ∞). Create keys with <code>noir keygen</code> and set <code>noircode.keysFolder</code>.</p>'
     : `<p>${s.demo ? '<b>Demo keys</b>: shared with everyone who has this model, so they protect nothing. Use your own keys for real code.' : `Keys <b>${escapeHtml(s.keyLabel)}</b>`}</p>
-       <p>${formatEpsilon(s.epsilon)}${s.keyAgeDays !== undefined && s.keyAgeDays !== null ? `, ${s.keyAgeDays} days old` : ''}</p>`;
+       <p>${formatEpsilon(s.epsilon)}${s.keyAgeDays !== undefined && s.keyAgeDays !== null ? `, ${s.keyAgeDays} days old` : ''}</p>
+       <p class="muted">The bounds ε gives (per token, and the paper's prompt-level Eq. 4) assume a uniform prior over the vocabulary and one look at each token. Code is neither: the cloud knows which tokens are likely, and under one key each token arrives as the same row every time. They are not a guarantee; the measured curve under Exposure is what holds (<code>noir privacy status</code> has both).</p>`;
   const security = securitySection(state.security);
+  return `<h1>NoirCode privacy</h1>
+<section id="status">${tooltipLines(s, state.paused).slice(0, -1).map(l => `<p>${md(l)}</p>`).join('\n')}</section>
+<h2>Exposure</h2>
+<section id="exposure">${bar}</section>
+<h2>Ledger (what left this machine, per day and key)</h2>
+<section id="ledger">${ledger}</section>
+<h2>Recent requests (metadata only, never code)</h2>
+<section id="history">${history}</section>
+<h2>Keys</h2>
+<section id="keys">${keys}</section>
+<h2>Security report for the prompt at the cursor</h2>
+<section id="security">${security}</section>
+<h2>Actions</h2>
+<section id="actions">
+<button data-action="togglePause">${state.paused ? 'Resume completions' : 'Pause completions'}</button>
+<button data-action="switchMode">Switch mode (now ${escapeHtml(state.mode)})</button>
+<button data-action="rotateKeys">Rotate keys (and re-tune)</button>
+<button data-action="refresh">Refresh</button>
+</section>`;
+}
+
+/** The page itself, loaded once per panel: the CSP, the styles and the script that swaps in each update. */
+export function renderPanel(state: PanelState, nonce: string, cspSource: string): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${cspSource} 'nonce-${nonce}'; script-src 'nonce-${nonce}';">
@@ -69,30 +91,52 @@ pre { white-space: pre-wrap; max-width: 720px; background: var(--vscode-textCode
 button { margin-right: 8px; color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 4px 10px; cursor: pointer; }
 </style></head>
 <body>
-<h1>NoirCode privacy</h1>
-<section id="status">${tooltipLines(s, state.paused).slice(0, -1).map(l => `<p>${md(l)}</p>`).join('\n')}</section>
-<h2>Exposure</h2>
-<section id="exposure">${bar}</section>
-<h2>Ledger (what left this machine, per day and key)</h2>
-<section id="ledger">${ledger}</section>
-<h2>Recent requests (metadata only, never code)</h2>
-<section id="history">${history}</section>
-<h2>Keys</h2>
-<section id="keys">${keys}</section>
-<h2>Security report for the prompt at the cursor</h2>
-<section id="security">${security}</section>
-<h2>Actions</h2>
-<section id="actions">
-<button data-action="togglePause">${state.paused ? 'Resume completions' : 'Pause completions'}</button>
-<button data-action="switchMode">Switch mode (now ${escapeHtml(state.mode)})</button>
-<button data-action="rotateKeys">Rotate keys</button>
-<button data-action="refresh">Refresh</button>
-</section>
+<main id="content">${renderPanelBody(state)}</main>
 <script nonce="${nonce}">
 const vscode = acquireVsCodeApi();
-for (const b of document.querySelectorAll('button[data-action]')) b.addEventListener('click', () => vscode.postMessage({ action: b.dataset.action }));
+const content = document.getElementById('content');
+// Inline style attributes are refused by the CSP: the meter's width goes through the CSSOM.
+const size = () => { for (const f of content.querySelectorAll('.fill[data-width]')) f.style.width = f.dataset.width; };
+// One listener for all buttons: the content is replaced on every update.
+document.addEventListener('click', e => {
+  const b = e.target instanceof Element ? e.target.closest('button[data-action]') : null;
+  if (b && !b.disabled) vscode.postMessage({ action: b.dataset.action });
+});
+window.addEventListener('message', e => {
+  if (typeof e.data?.body === 'string') { content.innerHTML = e.data.body; size(); }
+});
+size();
+// Updates posted while the page was loading are lost: ask for the current content.
+vscode.postMessage({ action: 'ready' });
 </script>
 </body></html>`;
+}
+
+/**
+ * The exposure against its budget, and, for a measured budget, what crossing it means: the curve it comes from
+ * (what the strongest attack measured reads as a function of the tokens a cloud has seen under one key) first.
+ */
+export function exposureSection(s: PrivacyStatus): string {
+  const share = exposureShare(s);
+  const meter = share === undefined ? '' : `<div class="meter"><div class="fill ${share >= 0.8 ? 'warn' : ''}" data-width="${Math.min(100, share * 100).toFixed(1)}%"></div></div>`;
+  const parts = [meter, `<p>${escapeHtml(exposureLine(s).replace(/^Exposure: /, ''))}</p>`];
+  if (s.exposureMeaning) parts.push(`<p><b>What crossing it means</b>: ${escapeHtml(s.exposureMeaning)}.</p>`);
+  if (s.exposureCurve && s.exposureCurve.length > 0) {
+    const rows = s.exposureCurve.map(p => [`${formatCount(p.tokens)}${p.tokens <= s.exposureUsed ? ' (passed)' : ''}`, `${(p.contentRecovered * 100).toFixed(1)} %`]);
+    parts.push('<p>The measured curve (bundled model; the privacy report):</p>'
+      + table(['tokens the cloud has seen under one key', 'content tokens its strongest attack reads'], rows));
+  }
+  if (s.exposureBasis === 'measured' || s.exposurePeriod === 'key') {
+    parts.push('<p class="muted">At the budget, completions stop (or run on this machine only, <code>noircode.atLimit</code>). Rotating the keys starts a new cipher, '
+      + 'so the count starts again for the new keys, and re-tunes your client and a fresh endpoint adapter on your code (charged to the new keys). '
+      + 'What the cloud read under the old keys stays read, and code sent again under the new keys can be lined up with what it read before.</p>');
+  } else if (share === undefined) {
+    parts.push('<p class="muted">No budget: there is no measured curve for these keys and <code>noircode.exposureBudgetTokens</code> is not set.</p>');
+  }
+  if (s.previousKeyTokens !== undefined && s.previousKeyTokens !== null) {
+    parts.push(`<p>Sent under the keys these replaced: ${formatCount(s.previousKeyTokens)} tokens (their cipher is retired; the ledger below keeps their record).</p>`);
+  }
+  return parts.filter(p => p).join('\n');
 }
 
 /** The attacks an honest-but-curious cloud could run on what a completion at the cursor sends, run here. */

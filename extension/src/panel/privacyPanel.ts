@@ -1,6 +1,6 @@
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
-import { LedgerRow, PanelState, renderPanel } from './panelHtml';
+import { LedgerRow, PanelState, renderPanel, renderPanelBody } from './panelHtml';
 import { PromptSecurityResult, SecurityReportState } from './securityReport';
 
 /** The privacy panel (a webview): built from PanelState, actions go back as commands. */
@@ -29,7 +29,7 @@ export class PrivacyPanel implements vscode.Disposable {
       if (m.action === 'securityReport') await this.runSecurityReport();
       this.render();
     });
-    this.draw();
+    this.load();
     await this.refreshLedger();
   }
 
@@ -41,11 +41,21 @@ export class PrivacyPanel implements vscode.Disposable {
     this.pending = setTimeout(() => { this.pending = undefined; this.draw(); }, 250);
   }
 
-  private draw(): void {
+  private current(): PanelState {
+    return { ...this.state(), ledger: this.ledger, ledgerError: this.ledgerError, security: this.security };
+  }
+
+  /** Loads the page, once per panel. A page that reloads (it was hidden) asks for the current content ('ready'). */
+  private load(): void {
     if (!this.panel) return;
     const nonce = crypto.randomBytes(16).toString('base64');
-    this.panel.webview.html = renderPanel({ ...this.state(), ledger: this.ledger, ledgerError: this.ledgerError, security: this.security },
-      nonce, this.panel.webview.cspSource);
+    this.panel.webview.html = renderPanel(this.current(), nonce, this.panel.webview.cspSource);
+  }
+
+  /** Swaps the open page's content: replacing the page's HTML would reload it (flicker, lost scroll, lost clicks). */
+  private draw(): void {
+    if (!this.panel) return;
+    void this.panel.webview.postMessage({ body: renderPanelBody(this.current()) });
   }
 
   private async runSecurityReport(): Promise<void> {

@@ -13,12 +13,28 @@ export interface LastRequest {
   empty?: string;
 }
 
+export interface VolumePoint {
+  tokens: number;
+  contentRecovered: number;
+}
+
 export interface PrivacyStatus {
   mode: Mode;
   detail?: string;
   epsilon?: number;
   exposureUsed: number;
   exposureLimit?: number;
+  /** Where the limit comes from: 'measured' (the privacy report's curve for this configuration), 'setting'
+   * (noircode.exposureBudgetTokens) or 'none'. */
+  exposureBasis?: 'measured' | 'setting' | 'none';
+  /** 'key' (the key's whole life: what the measured curve counts), 'day', 'week' or 'month'. */
+  exposurePeriod?: string;
+  /** What crossing the measured budget means, from the curve. */
+  exposureMeaning?: string;
+  /** The measured curve: tokens seen under one key → share of content tokens the strongest attack read. */
+  exposureCurve?: VolumePoint[];
+  /** Tokens sent under the keys these keys replaced (a rotation's record). */
+  previousKeyTokens?: number;
   /** "demo", a key set's label, or "none". */
   keyLabel: string;
   demo: boolean;

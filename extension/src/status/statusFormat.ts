@@ -93,7 +93,7 @@ const modeWords: Record<string, string> = {
   split: 'split: the middle blocks run on the endpoint; only hidden states leave this machine',
   local: 'local: the whole model runs here; nothing leaves this machine',
   offline: 'offline: the endpoint cannot be reached; it is tried again on the next request',
-  blocked: 'blocked: the exposure budget for this period is spent',
+  blocked: 'blocked: the exposure budget is spent',
   loading: 'loading the model',
   error: 'error',
 };
@@ -114,6 +114,16 @@ export function unsupportedWords(s: PrivacyStatus): string {
   return `no ${bare(s.unsupportedLanguage ?? '')}${knows}`;
 }
 
+/** The exposure in words: used of what budget, per what, and where that budget comes from. */
+export function exposureLine(s: PrivacyStatus): string {
+  const share = exposureShare(s);
+  if (share === undefined) return `Exposure: ${formatCount(s.exposureUsed)} tokens (no budget set)`;
+  const per = s.exposurePeriod === 'key' || s.exposurePeriod === undefined && s.exposureBasis === 'measured' ? 'under this key' : `this ${s.exposurePeriod ?? 'day'}`;
+  const basis = s.exposureBasis === 'measured' ? 'the measured budget: where the strongest attack measured reads 3 % of content'
+    : s.exposureBasis === 'setting' ? 'your budget setting' : 'the budget';
+  return `Exposure: ${formatCount(s.exposureUsed)} of ${formatCount(s.exposureLimit!)} tokens ${per} (${formatPercent(share)} of ${basis})`;
+}
+
 export function tooltipLines(s: PrivacyStatus, paused = false): string[] {
   const lines = [`**NoirCode** — ${modeWords[s.mode] ?? s.mode}`];
   if (paused) lines.push('Completions are paused.');
@@ -126,10 +136,7 @@ export function tooltipLines(s: PrivacyStatus, paused = false): string[] {
   lines.push(s.keyLabel === 'none'
     ? 'Keys: none (ε = ∞: hidden states are not randomised)'
     : `Keys: ${s.demo ? 'demo keys (shared, not private)' : plainText(s.keyLabel)}, ${formatEpsilon(s.epsilon)}${keyAge}`);
-  const share = exposureShare(s);
-  lines.push(share !== undefined
-    ? `Exposure: ${formatCount(s.exposureUsed)} of ${formatCount(s.exposureLimit!)} tokens (${formatPercent(share)})`
-    : `Exposure: ${formatCount(s.exposureUsed)} tokens (no budget set)`);
+  lines.push(exposureLine(s));
   if (s.last) {
     lines.push(`Last request: ${s.last.tokens} tokens, ${formatBytes(s.last.bytes)} sent, ${Math.round(s.last.milliseconds)} ms (${s.last.source})`);
   }

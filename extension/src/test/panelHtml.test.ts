@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { renderPanel } from '../panel/panelHtml';
+import { renderPanel, renderPanelBody } from '../panel/panelHtml';
 import { verdict } from '../panel/securityReport';
 import { PrivacyStatus } from '../status/privacyStatus';
 import { RequestHistory } from '../status/requestHistory';
@@ -18,6 +18,24 @@ test('shows status, exposure, ledger, requests, keys and the actions', () => {
   assert.match(html, /Demo keys/);
   for (const action of ['togglePause', 'switchMode', 'rotateKeys']) assert.match(html, new RegExp(`data-action="${action}"`));
   assert.match(html, /script-src 'nonce-N0NCE'/);
+});
+
+test('a measured budget: the share, what crossing it means with the curve, and the bounds\' assumption', () => {
+  const measured: PrivacyStatus = {
+    ...status, exposureUsed: 1200, exposureLimit: 3906, exposureBasis: 'measured', exposurePeriod: 'key', previousKeyTokens: 5100,
+    exposureMeaning: 'after 3,906 tokens sent under one key, the strongest measured attack reads 3 % of the content tokens (10 % at 15,977, 50 % at 177,538)',
+    exposureCurve: [{ tokens: 1000, contentRecovered: 0.0163 }, { tokens: 3000, contentRecovered: 0.0211 }, { tokens: 10000, contentRecovered: 0.0617 }],
+  };
+  const html = renderPanel({ status: measured, paused: false, mode: 'split', history: [] }, 'n', 'c');
+  assert.match(html, /1\.2k of 3\.9k tokens under this key \(31% of the measured budget/);
+  assert.match(html, /What crossing it means<\/b>: after 3,906 tokens sent under one key, the strongest measured attack reads 3 % of the content tokens/);
+  assert.match(html, /<td>1\.0k \(passed\)<\/td><td>1\.6 %<\/td>/);
+  assert.match(html, /<td>10k<\/td><td>6\.2 %<\/td>/);
+  assert.match(html, /Rotating the keys starts a new cipher/);
+  assert.match(html, /assume a uniform prior over the vocabulary/);
+  assert.match(html, /They are not a guarantee/);
+  assert.match(html, /keys these replaced: 5\.1k tokens/);
+  assert.ok(html.indexOf('What crossing it means') < html.indexOf('uniform prior'), 'the measured curve before the bounds');
 });
 
 test('text from the sidecar is escaped', () => {
@@ -65,4 +83,21 @@ test('under the demo keys the verdict says the keys are public and the cloud win
   const v = verdict({ tokens: 84, cloudWins: true, setting: 'demo keys', attacks: [attack], demoKeys: true });
   assert.match(v, /^The keys are public: the cloud wins/);
   assert.doesNotMatch(v, /cloud loses/);
+});
+
+test('updates are content only: the page is loaded once and swaps in what the extension posts', () => {
+  const state = { status, paused: false, mode: 'split', history: [] };
+  const body = renderPanelBody(state);
+  assert.doesNotMatch(body, /<script|<html|<style/);
+  assert.ok(renderPanel(state, 'n', 'c').includes(`<main id="content">${body}</main>`));
+  // The CSP refuses inline style attributes, so the meter's width is data the page's script applies.
+  assert.match(body, /class="fill warn" data-width="85\.0%"/);
+  assert.doesNotMatch(body, /style="/);
+});
+
+test('addresses from the sidecar read as themselves, without the tooltip\'s Markdown escapes', () => {
+  const html = renderPanelBody({ status: { ...status, endpoint: 'http://127.0.0.1:40809/', detail: 'split 1,4 <b>' }, paused: false, mode: 'split', history: [] });
+  assert.match(html, /Endpoint: http:\/\/127\.0\.0\.1:40809\//);
+  assert.match(html, /split 1,4 &lt;b&gt;/);
+  assert.doesNotMatch(html, /\\/);
 });

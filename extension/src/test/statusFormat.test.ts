@@ -22,6 +22,13 @@ test('blocked, offline and error use the error colour', () => {
   assert.match(formatStatus({ ...split, mode: 'blocked', exposureUsed: 10_000 }).text, /blocked · 100%/);
 });
 
+test('the tooltip says where the budget comes from and what it counts', () => {
+  const measured = formatStatus({ ...split, exposureLimit: 8561, exposureBasis: 'measured', exposurePeriod: 'key' }).tooltip.join('\n');
+  assert.match(measured, /1\.2k of 8\.6k tokens under this key \(14% of the measured budget: where the strongest attack measured reads 3 % of content\)/);
+  const set = formatStatus({ ...split, exposureBasis: 'setting', exposurePeriod: 'week' }).tooltip.join('\n');
+  assert.match(set, /1\.2k of 10k tokens this week \(12% of your budget setting\)/);
+});
+
 test('demo keys are marked', () => {
   assert.match(formatStatus({ ...split, keyLabel: 'demo', demo: true }).text, /demo keys$/);
   assert.match(formatStatus({ ...split, keyLabel: 'demo', demo: true }).tooltip.join('\n'), /demo keys \(shared, not private\)/);

@@ -21,11 +21,11 @@ public static class ClusterCalibration
     public sealed record Result(double? Threshold, double Purity, double Completeness);
 
     /// <summary>Keys the attacker makes for the public model to simulate keyed traffic (INDVocab and LTokenizer are public).</summary>
-    public static PrivacyKeys SimulatedKeys(string publicModel, string fingerprint, double epsilon = 13)
+    public static PrivacyKeys SimulatedKeys(string publicModel, string fingerprint, double epsilon = 13, int homophones = 1)
     {
         var config = ModelConfig.Load(publicModel);
         var (embedding, dtype) = PrivacyKeys.ReadEmbedding(publicModel, config);
-        return PrivacyKeys.Generate(embedding, config, fingerprint, epsilon, label: "attacker-simulation", tableDtype: dtype).Keys;
+        return PrivacyKeys.Generate(embedding, config, fingerprint, epsilon, label: "attacker-simulation", tableDtype: dtype, homophones: homophones).Keys;
     }
 
     public static Result Calibrate(AttackerKnowledge k, long tokens, int iterations, int seed, IProgressSink progress, double epsilon = 13)

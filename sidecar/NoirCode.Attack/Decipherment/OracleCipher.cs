@@ -17,4 +17,22 @@ public static class OracleCipher
     }
 
     public static List<int[]> Encipher(IEnumerable<int[]> sequences, int[] key) => sequences.Select(s => s.Select(t => key[t]).ToArray()).ToList();
+
+    /// <summary>
+    /// The homophonic cipher a k-table INDVocab would make if the cloud clustered each table's rows apart: each
+    /// occurrence of token t becomes one of its k symbols, picked uniformly. Symbols are numbered by first appearance,
+    /// as the cloud's clusters are, so a prefix of the stream uses only the symbols it has seen.
+    /// </summary>
+    public static List<int[]> EncipherHomophonic(IEnumerable<int[]> sequences, int[] key, int homophones, int seed)
+    {
+        if (homophones < 1) throw new ArgumentOutOfRangeException(nameof(homophones), "at least one symbol per token");
+        var rng = new Random(seed);
+        var number = new Dictionary<long, int>();
+        return sequences.Select(s => s.Select(t =>
+        {
+            long symbol = key[t] + (long)key.Length * rng.Next(homophones);
+            if (!number.TryGetValue(symbol, out int id)) number[symbol] = id = number.Count;
+            return id;
+        }).ToArray()).ToList();
+    }
 }

@@ -5,7 +5,8 @@ using static TorchSharp.torch;
 namespace NoirCode.Attack.Decipherment;
 
 /// <summary>
-/// Names the symbols of a 1:1 substitution cipher over a large vocabulary with a language model of public code,
+/// Names the symbols of a substitution cipher over a large vocabulary (1:1, or homophonic: k symbols per token, one
+/// picked per occurrence) with a language model of public code,
 /// as large-vocabulary decipherment does (Nuhn, Schamper &amp; Ney 2013: frequency seeding, then search under an
 /// n-gram model):
 /// <list type="number">
@@ -22,7 +23,9 @@ namespace NoirCode.Attack.Decipherment;
 /// </summary>
 public sealed class SubstitutionDecipherer
 {
-    public sealed record Settings(int MaxSweeps = 10, int Proposals = 8, double StopFraction = 0.002);
+    /// <param name="Homophones">symbols a token may be named by: 1 for a substitution, k for a homophonic cipher that
+    /// picks one of k symbols per occurrence uniformly (the attacker knows the mechanism, so it knows k)</param>
+    public sealed record Settings(int MaxSweeps = 10, int Proposals = 8, double StopFraction = 0.002, int Homophones = 1);
 
     readonly KneserNeyTrigram _lm;
     readonly Settings _s;
@@ -42,7 +45,7 @@ public sealed class SubstitutionDecipherer
     {
         Trace.Clear();
         int v = _lm.VocabSize;
-        var state = new State(stream, _lm, FirstNaming(stream, v));
+        var state = new State(stream, _lm, FirstNaming(stream, v), _s.Homophones);
         Trace.Add((0, state.Total()));
         int present = Math.Max(1, stream.Occurrences.Count(o => o.Length > 0));
         for (int sweep = 0; sweep < _s.MaxSweeps; sweep++)
@@ -77,12 +80,15 @@ public sealed class SubstitutionDecipherer
         int symbols = stream.SymbolCount;
         long n = stream.Length;
         var counts = tensor(stream.Occurrences.Select(o => (float)o.Length).ToArray()).unsqueeze(1);
-        // Poisson log-likelihood of each symbol's count under each token's public rate (log n! dropped).
-        var scores = counts * (logFrequency + Math.Log(n)).unsqueeze(0) - n * logFrequency.exp().unsqueeze(0);
+        // Poisson log-likelihood of each symbol's count under each token's public rate, shared by its k homophones
+        // (log n! dropped).
+        double perSymbol = Math.Log(n) - Math.Log(_s.Homophones);
+        var scores = counts * (logFrequency + perSymbol).unsqueeze(0) - Math.Exp(perSymbol) * logFrequency.exp().unsqueeze(0);
         var neighbours = NeighbourCounts(stream);
         var selfCounts = tensor(Enumerable.Range(0, symbols).Select(a => (float)neighbours[a].Left.GetValueOrDefault(a)).ToArray()).unsqueeze(1);
         scores.add_(selfCounts * pmi.diagonal().unsqueeze(0));
         var used = zeros(vocab, dtype: ScalarType.Bool);
+        var namedBy = new int[vocab];
         var negInf = full(vocab, float.NegativeInfinity);
         var naming = Enumerable.Repeat(-1, symbols).ToArray();
         var order = Enumerable.Range(0, symbols).Where(a => stream.Occurrences[a].Length > 0)
@@ -96,7 +102,7 @@ public sealed class SubstitutionDecipherer
             int best = (int)row.argmax().item<long>();
             if (float.IsNegativeInfinity(row[best].item<float>())) break; // more symbols than tokens
             naming[a] = best;
-            used[best] = true;
+            if (++namedBy[best] >= _s.Homophones) used[best] = true;
             // a → b: b's score for token w gains n · PMI(best, w); b → a: gains n · PMI(w, best).
             var (left, right) = neighbours[a];
             foreach (var (set, table) in new[] { (right, pmi), (left, pmiT) })
@@ -188,19 +194,20 @@ public sealed class SubstitutionDecipherer
     {
         readonly CipherStream _stream;
         readonly KneserNeyTrigram _lm;
+        readonly int _homophones;
         public int[] Naming { get; }
-        readonly int[] _owner;        // token → symbol named with it, or -1
-        readonly double[] _logP;      // per position
+        readonly List<int>[] _owners;  // token → symbols named with it (at most the homophone count)
+        readonly double[] _logP;       // per position
         readonly int[] _stamp;
         readonly double[] _trial;
         readonly List<int> _touched = new();
         int _epoch;
 
-        public State(CipherStream stream, KneserNeyTrigram lm, int[] naming)
+        public State(CipherStream stream, KneserNeyTrigram lm, int[] naming, int homophones)
         {
-            _stream = stream; _lm = lm; Naming = naming;
-            _owner = Enumerable.Repeat(-1, lm.VocabSize).ToArray();
-            for (int s = 0; s < naming.Length; s++) if (naming[s] >= 0) _owner[naming[s]] = s;
+            _stream = stream; _lm = lm; Naming = naming; _homophones = homophones;
+            _owners = Enumerable.Range(0, lm.VocabSize).Select(_ => new List<int>()).ToArray();
+            for (int s = 0; s < naming.Length; s++) if (naming[s] >= 0) _owners[naming[s]].Add(s);
             _logP = new double[stream.Length];
             _stamp = new int[stream.Length];
             _trial = new double[stream.Length];
@@ -227,10 +234,11 @@ public sealed class SubstitutionDecipherer
                     if (_stream.SequenceStart[q] == _stream.SequenceStart[p] && _stamp[q] != _epoch) { _stamp[q] = _epoch; _touched.Add(q); }
         }
 
-        /// <summary>The exact change of the stream's log-likelihood if symbol a took token t (swapping with its owner).</summary>
-        double Delta(int a, int t, bool keep)
+        /// <summary>The exact change of the stream's log-likelihood if symbol a took token t, swapping names with
+        /// symbol b (one of t's symbols, when t has no room left) or not (b = -1).</summary>
+        double Delta(int a, int t, int b, bool keep)
         {
-            int b = _owner[t], old = Naming[a];
+            int old = Naming[a];
             _epoch++; _touched.Clear();
             Touch(a); Touch(b);
             Naming[a] = t;
@@ -240,8 +248,9 @@ public sealed class SubstitutionDecipherer
             if (keep)
             {
                 foreach (int q in _touched) _logP[q] = _trial[q];
-                _owner[t] = a;
-                _owner[old] = b;
+                if (old >= 0) _owners[old].Remove(a);
+                _owners[t].Add(a);
+                if (b >= 0) { _owners[t].Remove(b); if (old >= 0) _owners[old].Add(b); }
             }
             else
             {
@@ -260,14 +269,19 @@ public sealed class SubstitutionDecipherer
             {
                 int a = order[i];
                 double best = 1e-9;
-                int bestToken = -1;
+                (int Token, int Partner) bestMove = (-1, -1);
                 foreach (int t in proposals[a])
                 {
                     if (t == Naming[a]) continue;
-                    double d = Delta(a, t, keep: false);
-                    if (d > best) { best = d; bestToken = t; }
+                    // Room left: a rename; otherwise a swap with each of the token's symbols in turn.
+                    var partners = _owners[t].Count < _homophones ? new List<int> { -1 } : _owners[t].ToList();
+                    foreach (int b in partners)
+                    {
+                        double d = Delta(a, t, b, keep: false);
+                        if (d > best) { best = d; bestMove = (t, b); }
+                    }
                 }
-                if (bestToken >= 0) { Delta(a, bestToken, keep: true); changed++; }
+                if (bestMove.Token >= 0) { Delta(a, bestMove.Token, bestMove.Partner, keep: true); changed++; }
                 if (i % 500 == 0) progress.Report($"decipher sweep {sweep + 1}", i, order.Length, $"{changed} renamed");
             }
             return changed;

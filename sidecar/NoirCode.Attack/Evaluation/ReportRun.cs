@@ -14,7 +14,10 @@ namespace NoirCode.Attack.Evaluation;
 /// One client setting to attack. <paramref name="KeysFolder"/> null and <paramref name="FreshEpsilon"/> set:
 /// keys generated in memory at that ε for this run (never saved). Neither: no keys.
 /// </summary>
-public sealed record SettingSpec(string Name, string ClientFolder, bool Tuned, string? KeysFolder = null, double? FreshEpsilon = null);
+/// <param name="Homophones">rows per token of the fresh keys (homophonic INDVocab); key folders say their own</param>
+/// <param name="ResidualNoise">σ of the per-occurrence noise the client adds (<see cref="Privacy.ResidualMask"/>); 0: none</param>
+public sealed record SettingSpec(string Name, string ClientFolder, bool Tuned, string? KeysFolder = null, double? FreshEpsilon = null, int Homophones = 1,
+    double ResidualNoise = 0);
 
 public sealed record ReportOptions
 {

@@ -53,11 +53,11 @@ public sealed record VolumeCurve(string Setting, double? Epsilon, bool Keys, boo
     {
         ["setting"] = Setting, ["epsilon"] = Epsilon, ["keys"] = Keys, ["tuned"] = Tuned,
         ["volume"] = PointsJson(Points), ["tokens_to_compromise"] = CompromiseJson(Points),
-        ["clusters"] = Clusters, ["cluster_threshold"] = Math.Round(Threshold, 3),
+        ["clusters"] = Clusters, ["cluster_threshold"] = double.IsNaN(Threshold) ? null : Math.Round(Threshold, 3), // none: an oracle's symbols
         ["cluster_purity"] = Math.Round(Purity, 4), ["cluster_completeness"] = Math.Round(Completeness, 4), ["seconds"] = Math.Round(Seconds, 1),
     };
 
     public static VolumeCurve FromJson(JsonObject o) => new((string)o["setting"]!, (double?)o["epsilon"], (bool)o["keys"]!, (bool)o["tuned"]!,
-        PointsFrom(o["volume"]!.AsArray()), (int)o["clusters"]!, (double)o["cluster_threshold"]!, (double)o["cluster_purity"]!,
+        PointsFrom(o["volume"]!.AsArray()), (int)o["clusters"]!, (double?)o["cluster_threshold"] ?? double.NaN, (double)o["cluster_purity"]!,
         (double)o["cluster_completeness"]!, (double)o["seconds"]!);
 }

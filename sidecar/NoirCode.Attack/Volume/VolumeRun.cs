@@ -35,6 +35,9 @@ public sealed record VolumeOptions
     public SplitSpec Split { get; init; } = SplitSpec.Default;
     public WireDtype Wire { get; init; } = WireDtype.Float16;
     public bool Oracle { get; init; } = true;
+    /// <summary>Homophone counts k for oracle homophonic ciphers of the same private code (k symbols per token, one
+    /// picked per occurrence): what a k-table INDVocab leaves the cloud at best, deciphered knowing k.</summary>
+    public IReadOnlyList<int> OracleHomophones { get; init; } = Array.Empty<int>();
     /// <summary>Finished parts are kept here (scores only, never code) so that an interrupted run resumes.</summary>
     public required string WorkFolder { get; init; }
 }
@@ -93,23 +96,37 @@ public static class VolumeRun
             }, j => VolumeCurve.PointsFrom(j["volume"]!.AsArray()));
 
         var curves = new List<VolumeCurve>();
+        foreach (int k in o.OracleHomophones)
+            curves.Add(Checkpointed(o, $"oracle-k{k}", () =>
+            {
+                var clock = Stopwatch.StartNew();
+                var key = OracleCipher.RandomKey(config.VocabSize, seed: 2013);
+                var cipher = OracleCipher.EncipherHomophonic(traffic, key, k, seed: 2011);
+                var homophonic = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(Homophones: k), progress);
+                var points = Curve(o.Volumes, traffic, cipher, homophonic, classes, progress, $"oracle-k{k}", o.WorkFolder);
+                var (purity, completeness) = ClusterAgreement.Of(cipher, traffic);
+                return new VolumeCurve($"oracle-k{k}", null, true, false, points, cipher.Max(c => c.DefaultIfEmpty(-1).Max()) + 1, double.NaN,
+                    purity, completeness, clock.Elapsed.TotalSeconds).ToJson();
+            }, VolumeCurve.FromJson));
         string fingerprint = ModelFingerprint.Of(o.PublicModel);
         foreach (var spec in o.Settings)
-            curves.Add(Checkpointed(o, spec.Name, () => Attack(spec, o, fingerprint, publicDocs, traffic, decipherer, classes, progress).ToJson(),
+            curves.Add(Checkpointed(o, spec.Name, () => Attack(spec, o, fingerprint, publicDocs, traffic, lm, decipherer, classes, progress).ToJson(),
                 VolumeCurve.FromJson));
         return new VolumeResult(publicSource, publicDocs.Sum(d => (long)d.Length), privateSource, trafficTokens, o.Window, oracle, curves,
             clock.Elapsed.TotalSeconds, $"{Environment.ProcessorCount} CPU cores");
     }
 
     static VolumeCurve Attack(SettingSpec spec, VolumeOptions o, string fingerprint, List<int[]> publicDocs, List<int[]> traffic,
-        SubstitutionDecipherer decipherer, TokenClasses classes, IProgressSink progress)
+        KneserNeyTrigram lm, SubstitutionDecipherer decipherer, TokenClasses classes, IProgressSink progress)
     {
         var clock = Stopwatch.StartNew();
         using var client = ClientUnderTest.ForSetting(spec, o.PublicModel, o.Split, o.Wire, fingerprint, new List<string>());
         bool keyed = client.Keys != null;
+        // The mechanism is public: the attacker knows how many rows per token the keys hold, not the rows.
+        int homophones = client.Keys?.Metadata.Homophones ?? 1;
         // The attacker's calibration: its own keys (or none, as the setting sends) on public code it knows.
         using var simulation = new ClientUnderTest("attacker simulation", ClientModel.Load(o.PublicModel, o.Split, untieHead: true),
-            keyed ? ClusterCalibration.SimulatedKeys(o.PublicModel, fingerprint) : null, o.Wire);
+            keyed ? ClusterCalibration.SimulatedKeys(o.PublicModel, fingerprint, homophones: homophones) : null, o.Wire, spec.ResidualNoise);
         var calibrationWindows = PublicCorpus.Slice(publicDocs.AsEnumerable().Reverse().ToList()).Windows(o.Window, o.CalibrationTokens);
         var calibrationViews = calibrationWindows.Select(w => simulation.CloudView(w)).ToList();
         var (threshold, _, _) = StreamingClusterer.Calibrate(calibrationViews, calibrationWindows, Thresholds);
@@ -125,6 +142,7 @@ public static class VolumeRun
         var symbols = StreamingClusterer.Split(clusterer.Assignments(), traffic.Select(t => t.Length));
         progress.Done($"{spec.Name}: clustering the wire");
         var (purity, completeness) = ClusterAgreement.Of(symbols, traffic);
+        if (homophones > 1) decipherer = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(Homophones: homophones), progress);
         var points = Curve(o.Volumes.Where(v => v <= (o.SettingsMaxVolume ?? long.MaxValue)).ToArray(), traffic, symbols, decipherer, classes, progress, spec.Name, o.WorkFolder);
         return new VolumeCurve(spec.Name, client.Keys?.Metadata.Epsilon, keyed, spec.Tuned, points, clusterer.Clusters, threshold, purity, completeness,
             clock.Elapsed.TotalSeconds);
@@ -157,7 +175,7 @@ public static class VolumeRun
 
     static T Checkpointed<T>(VolumeOptions o, string name, Func<JsonObject> compute, Func<JsonObject, T> read)
     {
-        string path = Path.Combine(o.WorkFolder, $"{name}-to-{(name == "oracle" ? o.Volumes.Max() : Math.Min(o.Volumes.Max(), o.SettingsMaxVolume ?? long.MaxValue))}.json");
+        string path = Path.Combine(o.WorkFolder, $"{name}-to-{(name.StartsWith("oracle") ? o.Volumes.Max() : Math.Min(o.Volumes.Max(), o.SettingsMaxVolume ?? long.MaxValue))}.json");
         if (File.Exists(path)) return read(JsonNode.Parse(File.ReadAllText(path))!.AsObject());
         var json = compute();
         WriteAtomically(path, json.ToJsonString());

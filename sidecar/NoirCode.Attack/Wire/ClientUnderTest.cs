@@ -21,17 +21,21 @@ public sealed class ClientUnderTest : IDisposable
     readonly IVocabularyMapping? _mapping;
     readonly EgressGuard _guard;
     readonly WireCapture _capture = new();
+    readonly Privacy.ResidualMask? _mask;
 
-    public ClientUnderTest(string name, ClientModel client, PrivacyKeys? keys, WireDtype wire = WireDtype.Float16)
+    /// <param name="residualNoise">σ of the per-occurrence noise the client adds before sending (0: none)</param>
+    public ClientUnderTest(string name, ClientModel client, PrivacyKeys? keys, WireDtype wire = WireDtype.Float16, double residualNoise = 0)
     {
         Name = name; Client = client; Keys = keys; Wire = wire;
+        if (residualNoise > 0) _mask = new Privacy.ResidualMask(new NoMiddle(), residualNoise);
         _mapping = keys?.ApplyTo(client);
         _guard = new EgressGuard(client.Config.HiddenSize, wire, ledger: null, keyId: keys?.Metadata.KeyId ?? "none");
         _guard.AddTap(_capture);
     }
 
     /// <summary>Loads a client (whole model, client shard or tuned shard) and applies the keys if given.</summary>
-    public static ClientUnderTest Load(string name, string modelFolder, string? keysFolder, SplitSpec? split = null, WireDtype wire = WireDtype.Float16)
+    public static ClientUnderTest Load(string name, string modelFolder, string? keysFolder, SplitSpec? split = null, WireDtype wire = WireDtype.Float16,
+        double residualNoise = 0)
     {
         var client = ClientModel.Load(modelFolder, split, untieHead: keysFolder != null);
         PrivacyKeys? keys = null;
@@ -40,7 +44,7 @@ public sealed class ClientUnderTest : IDisposable
             keys = PrivacyKeys.Load(keysFolder, ModelFingerprint.Of(modelFolder));
             Remote.SplitFineTuner.CheckBinding(modelFolder, keys.Metadata.KeyId);
         }
-        return new ClientUnderTest(name, client, keys, wire);
+        return new ClientUnderTest(name, client, keys, wire, residualNoise);
     }
 
     /// <summary>Opens the client a report setting names; fresh keys are made in memory (never saved), and a
@@ -51,12 +55,12 @@ public sealed class ClientUnderTest : IDisposable
         {
             var client = ClientModel.Load(spec.ClientFolder, split, untieHead: true);
             var (embedding, dtype) = PrivacyKeys.ReadEmbedding(publicModel, client.Config);
-            var (keys, stats) = PrivacyKeys.Generate(embedding, client.Config, fingerprint, eps, label: "attack-harness", tableDtype: dtype);
+            var (keys, stats) = PrivacyKeys.Generate(embedding, client.Config, fingerprint, eps, label: "attack-harness", tableDtype: dtype, homophones: spec.Homophones);
             if (!stats.Theorem1Holds)
                 notes.Add($"{spec.Name}: ε = {eps} is below this model's Theorem 1 minimum ({stats.Theorem1MinEpsilon:G3}); keys made anyway for the measurement.");
-            return new ClientUnderTest(spec.Name, client, keys, wire);
+            return new ClientUnderTest(spec.Name, client, keys, wire, spec.ResidualNoise);
         }
-        return Load(spec.Name, spec.ClientFolder, spec.KeysFolder, split, wire);
+        return Load(spec.Name, spec.ClientFolder, spec.KeysFolder, split, wire, spec.ResidualNoise);
     }
 
     /// <summary>What the cloud receives for these tokens sent from position 0: float32 [T, D].</summary>
@@ -64,15 +68,24 @@ public sealed class ClientUnderTest : IDisposable
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var ids = tensor(tokens.Select(t => (long)(_mapping?.ToIndex(t) ?? t)).ToArray()).unsqueeze(0);
+        var ids = tensor(tokens.Select(t => (long)(_mapping?.ToInputIndex(t) ?? t)).ToArray()).unsqueeze(0);
         var positions = arange(tokens.Count);
         var encoded = Client.Encode(ids, positions, cache: null);
+        if (_mask != null) encoded = encoded + _mask.Noise(encoded.shape).to(encoded.dtype);
         var packet = _guard.Admit(encoded, EgressKind.HiddenStates, 0);
         if (!ReferenceEquals(_capture.Last, packet)) throw new InvalidOperationException("the wire capture missed a packet");
         return HiddenStateCodec.Decode(packet.Payload, packet.Dtype, packet.Tokens, packet.HiddenSize)[0].MoveToOuterDisposeScope();
     }
 
-    public void Dispose() => Client.Dispose();
+    public void Dispose() { Client.Dispose(); _mask?.Dispose(); }
+
+    /// <summary>The mask's noise source alone: what the cloud would see is all that is measured here.</summary>
+    sealed class NoMiddle : IMiddleSession
+    {
+        public Tensor Forward(Tensor hidden, Tensor positions) => throw new InvalidOperationException("the attack harness never runs the middle");
+        public void Truncate(long length) { }
+        public void Dispose() { }
+    }
 
     sealed class WireCapture : IEgressTap
     {

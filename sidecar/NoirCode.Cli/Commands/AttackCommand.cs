@@ -148,7 +148,7 @@ public static class AttackCommand
 
     /// <summary>The client settings a report attacks: the unprotected split, fClean, each key folder (tuned or on
     /// the public client) and fresh keys at each ε.</summary>
-    internal static List<SettingSpec> Settings(string publicModel, bool noUnprotected, string? fclean, string? keys, string? tuned, bool withUntuned, string? epsilons)
+    internal static List<SettingSpec> Settings(string publicModel, bool noUnprotected, string? fclean, string? keys, string? tuned, bool withUntuned, string? epsilons, int homophones = 1, double residualNoise = 0)
     {
         var settings = new List<SettingSpec>();
         if (!noUnprotected) settings.Add(new SettingSpec("unprotected", publicModel, Tuned: false));
@@ -160,7 +160,7 @@ public static class AttackCommand
         for (int i = 0; i < keyFolders.Count; i++)
         {
             var meta = PrivacyKeys.ReadMetadata(keyFolders[i]);
-            string name = meta.Demo ? "demo" : $"eps{meta.Epsilon:G}";
+            string name = (meta.Demo ? "demo" : $"eps{meta.Epsilon:G}") + (meta.Homophones > 1 ? $"-k{meta.Homophones}" : "");
             if (tunedFolders.Count > 0)
             {
                 settings.Add(new SettingSpec(name, tunedFolders[i], Tuned: true, KeysFolder: keyFolders[i]));
@@ -172,7 +172,8 @@ public static class AttackCommand
         {
             if (!double.TryParse(e, System.Globalization.CultureInfo.InvariantCulture, out double eps) || !(eps > 0))
                 throw new ArgumentException($"--epsilons must be positive numbers, not '{e}'");
-            settings.Add(new SettingSpec($"eps{eps:G}-untuned", publicModel, Tuned: false, FreshEpsilon: eps));
+            settings.Add(new SettingSpec($"eps{eps:G}{(homophones > 1 ? $"-k{homophones}" : "")}{(residualNoise > 0 ? $"-noise{residualNoise:G3}" : "")}-untuned", publicModel,
+                Tuned: false, FreshEpsilon: eps, Homophones: homophones, ResidualNoise: residualNoise));
         }
         return settings;
     }

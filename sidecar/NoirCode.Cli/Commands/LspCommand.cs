@@ -23,22 +23,30 @@ public static class LspCommand
                 var wire = ModelRuntimeOptions.ParseWire(s.Wire);
                 if (s.Mode == "local") return ModelRuntime.Create(new RuntimeSpec { ModelFolder = model, Local = true, Progress = progress });
                 if (s.Endpoints is { Length: > 0 } endpoints)
-                    return ModelRuntime.Create(new RuntimeSpec
+                    return WithMeasuredBudget(ModelRuntime.Create(new RuntimeSpec
                     {
                         ModelFolder = model, Endpoints = EndpointClientOptions.ParseList(string.Join(",", endpoints)),
                         ApiKey = s.ApiKey ?? ApiKeySource.Resolve(null), KeysFolder = s.KeysFolder, Wire = wire, Progress = progress, Interactive = true,
                         AllowCleartext = s.AllowCleartextEndpoint, AllowUnprotected = s.AllowUnprotectedEndpoint,
-                    }) with { PublicModelFolder = PublicModelFor(model, s) };
+                    }) with { PublicModelFolder = PublicModelFor(model, s) }, demoBundle: null);
                 embedded?.Dispose();
-                // Without keys of the user's own, the demo bundle (public demo keys, a client tuned with them) runs.
-                var demo = s.KeysFolder == null ? DemoBundle.Find(model)?.Install(EmbeddedEndpoint.CacheFolder()) : null;
-                embedded = EmbeddedEndpoint.Start(model, stateFolder: demo?.EndpointStateFolder);
+                // A client shard (e.g. one re-keyed by a rotation of the demo set-up) runs against the public model
+                // it was split from.
+                string whole = IsClientShard(model)
+                    ? PublicModelFor(model, s) ?? throw new ArgumentException($"{model} is a client shard: give an endpoint, or keep the bundled model it was split from")
+                    : model;
+                // The demo bundle's endpoint state holds its LoRA and, named per key, the adapters of keys rotated from
+                // it; without keys of the user's own, the demo bundle (public demo keys, a client tuned with them) runs.
+                var bundle = DemoBundle.Find(whole)?.Install(EmbeddedEndpoint.CacheFolder());
+                var demo = s.KeysFolder == null ? bundle : null;
+                embedded = EmbeddedEndpoint.Start(whole, stateFolder: bundle?.EndpointStateFolder);
                 var runtime = ModelRuntime.Create(new RuntimeSpec
                 {
-                    ModelFolder = demo?.ClientFolder ?? embedded.ClientFolder, Endpoints = new[] { embedded.Address }, ApiKey = embedded.ApiKey,
+                    ModelFolder = demo?.ClientFolder ?? (IsClientShard(model) ? model : embedded.ClientFolder), Endpoints = new[] { embedded.Address }, ApiKey = embedded.ApiKey,
                     KeysFolder = demo?.KeysFolder ?? s.KeysFolder, Wire = wire, Progress = progress, Interactive = true,
                 });
-                return runtime with { Mode = runtime.Mode.Replace($"via {embedded.Address}", "via the local demo endpoint"), PublicModelFolder = model };
+                return WithMeasuredBudget(runtime with { Mode = runtime.Mode.Replace($"via {embedded.Address}", "via the local demo endpoint"), PublicModelFolder = whole },
+                    demoBundle: Path.Combine(whole, DemoBundle.FolderName));
             }
             // The whole model the user named for what must not leave this machine (localModelFolder), if any.
             ModelRuntime? Local(SidecarSettings s)
@@ -57,6 +65,13 @@ public static class LspCommand
         });
         return cmd;
     }
+
+    /// <summary>The default budget measured for these keys (exposure-budget.json of the demo bundle, the keys or the model).</summary>
+    static ModelRuntime WithMeasuredBudget(ModelRuntime runtime, string? demoBundle) => runtime.Keys is not { } keys ? runtime : runtime with
+    {
+        MeasuredBudget = Privacy.Ledger.MeasuredBudget.ForKeys(keys, demoBundle ?? (keys.Demo && runtime.KeysFolder != null ? Path.GetDirectoryName(Path.GetFullPath(runtime.KeysFolder).TrimEnd('/')) : null),
+            runtime.KeysFolder, runtime.ModelFolder, runtime.PublicModelFolder),
+    };
 
     static bool IsClientShard(string folder) => Core.Model.ShardManifest.TryLoad(folder) is { Role: Core.Model.ShardManifest.ClientRole };
 

@@ -20,11 +20,12 @@ public sealed class ModelRuntimeOptions
     readonly Option<bool> _allowCleartext = new("--allow-cleartext") { Description = "allow an http:// endpoint on another machine (the network sees the hidden states; the API key is never sent over it)" };
     readonly Option<bool> _allowUnprotected = new("--allow-unprotected") { Description = "allow no --keys (ε = ∞) with an endpoint on another machine" };
     readonly Option<string> _wire = new("--wire") { Description = "wire format of hidden states: f16, f32, bf16 or int8", DefaultValueFactory = _ => "f16" };
+    readonly Option<double> _residualNoise = new("--residual-noise") { Description = "σ of fresh secret noise added to every hidden state sent and taken off what comes back (residual cancellation); 0: off", DefaultValueFactory = _ => 0 };
     readonly Option<string?> _keys = new("--keys") { Description = "privacy keys (noir keygen): run the split under INDVocab + LTokenizer; useful output needs client shards tuned with them (noir tune)" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { _model, _split, _cloudShard, _endpoint, _apiKeyFile, _allowCleartext, _allowUnprotected, _wire, _keys }) command.Add(o);
+        foreach (var o in new Option[] { _model, _split, _cloudShard, _endpoint, _apiKeyFile, _allowCleartext, _allowUnprotected, _wire, _keys, _residualNoise }) command.Add(o);
     }
 
     public static WireDtype ParseWire(string text) => text.ToLowerInvariant() switch
@@ -47,6 +48,7 @@ public sealed class ModelRuntimeOptions
         KeysFolder = r.GetValue(_keys),
         AllowCleartext = r.GetValue(_allowCleartext),
         AllowUnprotected = r.GetValue(_allowUnprotected),
+        ResidualNoise = r.GetValue(_residualNoise) is >= 0 and var sigma && !double.IsInfinity(sigma) ? sigma : throw new ArgumentException("--residual-noise must be a number ≥ 0"),
         Progress = CommonOptions.Progress(),
     });
 }

@@ -30,9 +30,10 @@ public static class TuneCommand
         var seq = new Option<int>("--seq") { Description = "tokens per sample", DefaultValueFactory = _ => 256 };
         var lr = new Option<double>("--lr") { Description = "client learning rate", DefaultValueFactory = _ => 5e-4 };
         var cloudLr = new Option<double>("--cloud-lr") { Description = "the endpoint LoRA's learning rate (0: the endpoint's default)", DefaultValueFactory = _ => 0 };
+        var budget = new Option<long?>("--budget") { Description = "stop before the key's exposure (inference and tuning, its whole life) passes this many tokens" };
         var json = CommonOptions.Json();
         var cmd = new Command("tune", "Split fine-tuning under privacy keys (STuning); resumes from --out if it holds a checkpoint")
-            { model, keys, endpoint, apiKeyFile, allowCleartext, data, output, split, epochs, steps, batch, seq, lr, cloudLr, json, TuneImportCommand.Create() };
+            { model, keys, endpoint, apiKeyFile, allowCleartext, data, output, split, epochs, steps, batch, seq, lr, cloudLr, budget, json, TuneImportCommand.Create() };
         cmd.SetAction(r =>
         {
             string outDir = r.GetValue(output)!, dataDir = r.GetValue(data)!;
@@ -48,12 +49,16 @@ public static class TuneCommand
             string fingerprint = ModelFingerprint.Of(source);
             var privacyKeys = PrivacyKeys.Load(r.GetValue(keys)!, fingerprint);
             privacyKeys.ApplyTo(client);
+            // Tuning traffic is charged to the key like inference: the same cipher carries it (and, with --budget,
+            // the same exact check stops it at the limit, before the step that would pass it is sent).
             string ledgerFolder = ExposureLedger.DefaultFolder();
             var guard = new EgressGuard(client.Config.HiddenSize, WireDtype.Float32, new ExposureLedger(ledgerFolder),
-                WorkspaceIds.For(ledgerFolder, dataDir), privacyKeys.Metadata.KeyId);
+                WorkspaceIds.For(ledgerFolder, dataDir), privacyKeys.Metadata.KeyId,
+                r.GetValue(budget) is long limit ? new ExposureBudget(limit, BudgetPeriod.Key) : null);
             var options = new EndpointClientOptions
             {
                 Endpoints = EndpointClientOptions.ParseList(r.GetValue(endpoint)!), ApiKey = ApiKeySource.Resolve(r.GetValue(apiKeyFile)), AllowCleartext = r.GetValue(allowCleartext),
+                AdapterId = TenantAdapterId.ForClient(source, privacyKeys.Metadata), // new keys: a fresh adapter on the endpoint
             };
             options.Validate();
             RemoteProtection.Check(options.Endpoints, privacyKeys.Metadata, allowUnprotected: false);
@@ -66,7 +71,8 @@ public static class TuneCommand
             var losses = new SplitFineTuner(client, privacyKeys, remote, outDir).Run(docs, settings, progress, source);
             var o = new JsonObject
             {
-                ["out"] = Path.GetFullPath(outDir), ["key_id"] = privacyKeys.Metadata.KeyId, ["steps"] = totalSteps,
+                ["out"] = Path.GetFullPath(outDir), ["key_id"] = privacyKeys.Metadata.KeyId, ["adapter_id"] = options.AdapterId, ["steps"] = totalSteps,
+                ["key_tokens_sent"] = new ExposureLedger(ledgerFolder).Sum(k => k.Key == privacyKeys.Metadata.KeyId).Tokens,
                 ["first_loss"] = losses.FirstOrDefault(), ["last_loss"] = losses.LastOrDefault(), ["documents"] = docs.Count,
             };
             if (r.GetValue(json)) CliJson.Print(o); else CliJson.PrintTable(o);

@@ -23,7 +23,10 @@ public static class VolumeCommand
         var volumes = new Option<string>("--volumes") { Description = "observed token volumes to measure", DefaultValueFactory = _ => "1000,3000,10000,30000,100000,300000,1000000" };
         var window = new Option<int>("--window") { Description = "tokens per request, sent from position 0", DefaultValueFactory = _ => 512 };
         var settingsMax = new Option<long?>("--settings-max-volume") { Description = "decipher the client settings only up to this volume (clustering still covers all; the oracle goes to the largest)" };
+        var homophones = new Option<int>("--homophones") { Description = "rows per token of the --epsilons keys (homophonic INDVocab)", DefaultValueFactory = _ => 1 };
+        var residualNoise = new Option<double>("--residual-noise") { Description = "σ of the per-occurrence noise of the --epsilons clients (residual cancellation)", DefaultValueFactory = _ => 0 };
         var noOracle = new Option<bool>("--no-oracle") { Description = "skip the oracle-cipher proof of strength" };
+        var oracleHomophones = new Option<string?>("--oracle-homophones") { Description = "comma-separated k: oracle homophonic ciphers (k symbols per token, one per occurrence) deciphered knowing k, one curve each" };
         var work = new Option<string>("--work") { Description = "folder for finished parts (scores only), to resume an interrupted run; a new folder for other data or settings", DefaultValueFactory = _ => "artifacts/attack-volume" };
         var report = new Option<string?>("--report") { Description = "a privacy report (.json, from noir attack) to add the curves to; its .md and a -volume.png beside it are rewritten" };
         var split = CommonOptions.Split();
@@ -31,13 +34,15 @@ public static class VolumeCommand
         var json = CommonOptions.Json();
         var cmd = new Command("volume", "The strongest inference attack (streaming clustering + n-gram decipherment) against how much traffic the cloud has seen")
         {
-            model, keys, tuned, epsilons, fclean, noUnprotected, publicDirs, publicTokens, privateDirs, privateShare, volumes, settingsMax, window, noOracle, work, report, split, wire, json,
+            model, keys, tuned, epsilons, fclean, noUnprotected, publicDirs, publicTokens, privateDirs, privateShare, volumes, settingsMax, window, noOracle, oracleHomophones, homophones, residualNoise, work, report, split, wire, json,
         };
         cmd.SetAction(r =>
         {
             string publicModel = r.GetValue(model)!;
             var settings = AttackCommand.Settings(publicModel, r.GetValue(noUnprotected), r.GetValue(fclean), r.GetValue(keys), r.GetValue(tuned),
-                withUntuned: false, r.GetValue(epsilons));
+                withUntuned: false, r.GetValue(epsilons), r.GetValue(homophones) is >= 1 and <= Privacy.Keys.PrivacyKeys.MaxHomophones and var k ? k
+                    : throw new ArgumentException($"--homophones must be 1 to {Privacy.Keys.PrivacyKeys.MaxHomophones}"),
+                r.GetValue(residualNoise) is >= 0 and var sigma && !double.IsInfinity(sigma) ? sigma : throw new ArgumentException("--residual-noise must be a number ≥ 0"));
             var points = AttackCommand.List(r.GetValue(volumes)).Select(v => long.TryParse(v, out long n) && n > 0 ? n
                 : throw new ArgumentException($"--volumes must be positive token counts, not '{v}'")).Distinct().Order().ToArray();
             if (points.Length == 0) throw new ArgumentException("--volumes is empty");
@@ -50,7 +55,10 @@ public static class VolumeCommand
                 PrivateFolders = AttackCommand.List(r.GetValue(privateDirs)), Volumes = points,
                 PrivateShare = r.GetValue(privateShare) is > 0 and < 1 and var share ? share : throw new ArgumentException("--private-share must be between 0 and 1"),
                 SettingsMaxVolume = r.GetValue(settingsMax),
-                Window = (int)AttackCommand.Positive(r.GetValue(window), "--window"), Oracle = !r.GetValue(noOracle), WorkFolder = r.GetValue(work)!,
+                Window = (int)AttackCommand.Positive(r.GetValue(window), "--window"), Oracle = !r.GetValue(noOracle),
+                OracleHomophones = AttackCommand.List(r.GetValue(oracleHomophones)).Select(k => int.TryParse(k, out int n) && n >= 1 ? n
+                    : throw new ArgumentException($"--oracle-homophones must be positive counts, not '{k}'")).ToList(),
+                WorkFolder = r.GetValue(work)!,
                 Split = CommonOptions.ParseSplit(r.GetValue(split)), Wire = ModelRuntimeOptions.ParseWire(r.GetValue(wire)!),
             };
             var result = VolumeRun.Execute(options, CommonOptions.Progress());

@@ -38,7 +38,11 @@ public sealed class LocalMiddleSession : IMiddleSession
 /// </summary>
 public interface IVocabularyMapping
 {
+    /// <summary>The token's index in the head's output (and its label in tuning).</summary>
     int ToIndex(int token);
+    /// <summary>The embedding row this occurrence of the token is sent from: its index, or under homophonic keys one
+    /// of its k rows, picked afresh per occurrence.</summary>
+    int ToInputIndex(int token) => ToIndex(token);
     /// <summary>Next-token scores over indices → scores over token ids.</summary>
     float[] ToTokenLogits(float[] indexLogits);
 }
@@ -73,7 +77,7 @@ public sealed class SplitSession : IInferenceSession
         using var threads = Util.IntraOpThreads.ForDecode(_client.Config, ids.Count);
         using var scope = NewDisposeScope();
         long start = Length;
-        var (idTensor, positions) = SessionTensors.For(_mapping == null ? ids : ids.Select(_mapping.ToIndex).ToArray(), start);
+        var (idTensor, positions) = SessionTensors.For(_mapping == null ? ids : ids.Select(_mapping.ToInputIndex).ToArray(), start);
         try
         {
             var encoded = _client.Encode(idTensor, positions, _encoderCache);

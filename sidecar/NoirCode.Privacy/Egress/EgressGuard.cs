@@ -21,7 +21,8 @@ public interface IEgressTap
 /// <summary>
 /// The one choke point for everything bound for the cloud. It admits only finite floating-point tensors of
 /// the model's hidden size, refuses everything else (token ids, text, logits, odd shapes), enforces the
-/// exposure budget, charges the ledger, and hands the encoded bytes to the transport.
+/// exposure budget exactly (used + tokens ≤ limit, checked and charged under the ledger lock, so several processes on
+/// one ledger cannot overshoot together), charges the ledger, and hands the encoded bytes to the transport.
 /// With a charge block, the ledger is charged a block of tokens ahead (one fsync, <see cref="ExposureReservation"/>)
 /// that sends then consume; the block is settled with the true count when it runs out and on <see cref="Dispose"/>.
 /// </summary>
@@ -31,9 +32,6 @@ public sealed class EgressGuard : IDisposable
     readonly ExposureLedger? _ledger;
     ExposureBudget? _budget;
     readonly List<IEgressTap> _taps = new();
-    // The budget is read from the ledger at most once a second; sends in between are added locally.
-    BudgetState? _budgetRead;
-    long _budgetReadAt, _sentSinceRead;
     readonly long _chargeBlock;
     ExposureReservation? _reservation;
     readonly object _charging = new();
@@ -45,7 +43,7 @@ public sealed class EgressGuard : IDisposable
     public ExposureBudget? Budget
     {
         get => _budget;
-        set { _budget = value; _budgetRead = null; }
+        set { lock (_charging) { _budget = value; SettleUnlocked(); } } // a new limit applies from the next block
     }
     /// <summary>Set after each admitted packet: what the last request cost.</summary>
     public (long Tokens, long Bytes) Last { get; private set; }
@@ -85,26 +83,10 @@ public sealed class EgressGuard : IDisposable
         using (var finite = tensor.isfinite().all())
             if (!finite.item<bool>()) throw new EgressRejectedException("refused a tensor with NaN or infinite values");
 
-        if (_budget != null && _ledger != null)
-        {
-            long now = Environment.TickCount64;
-            if (_budgetRead == null || now - _budgetReadAt > 1000)
-            {
-                _budgetRead = _budget.Evaluate(_ledger, KeyId);
-                (_budgetReadAt, _sentSinceRead) = (now, 0);
-            }
-            // Reserved but unsent tokens are charged in the ledger already; they are this guard's to send.
-            if (_budget.Evaluate(_budgetRead.UsedTokens + _sentSinceRead - (_reservation?.Left ?? 0)) is { Action: not null } state)
-                throw new ExposureBudgetExceededException(state);
-        }
-
         var packet = new EgressPacket(kind, startPosition, tokens, _hidden, Dtype, HiddenStateCodec.Encode(tensor, Dtype));
+        // Charged (and the budget checked exactly, under the ledger lock) before the packet goes to the transport.
         if (_ledger != null && _chargeBlock > 0) ChargeFromBlock(tokens, packet.Payload.LongLength);
-        else
-        {
-            _ledger?.Charge(WorkspaceId, KeyId, tokens, packet.Payload.LongLength);
-            _sentSinceRead += tokens;
-        }
+        else _ledger?.Charge(WorkspaceId, KeyId, tokens, packet.Payload.LongLength, within: _budget);
         Last = (tokens, packet.Payload.LongLength);
         IEgressTap[] taps;
         lock (_taps) taps = _taps.ToArray();
@@ -112,18 +94,19 @@ public sealed class EgressGuard : IDisposable
         return packet;
     }
 
-    /// <summary>Charges a send from the reserved block, reserving (durably) a new one first when it cannot cover it.</summary>
+    /// <summary>Charges a send from the reserved block, reserving (durably) a new one first when it cannot cover it.
+    /// With a budget, the new block is cut to what the budget has left, and refused when not even this send fits.</summary>
     void ChargeFromBlock(long tokens, long bytes)
     {
         lock (_charging)
         {
             if (_reservation?.TryConsume(tokens, bytes) == true) return;
-            if (_reservation != null) { _sentSinceRead -= _reservation.Left; _reservation.Settle(); }
+            SettleUnlocked(); // its unsent rest goes back before the budget is read again
             long block = Math.Max(tokens, _chargeBlock);
-            if (_budget != null && _budgetRead != null) // reserve no further than the budget reaches
-                block = Math.Max(tokens, Math.Min(block, _budget.TokensPerPeriod - (_budgetRead.UsedTokens + _sentSinceRead)));
-            _reservation = _ledger!.Reserve(WorkspaceId, KeyId, block, Math.Max(bytes, HiddenStateCodec.PayloadBytes(Dtype, block * _hidden)));
-            _sentSinceRead += block;
+            long BytesFor(long n) => Math.Max(bytes, HiddenStateCodec.PayloadBytes(Dtype, n * _hidden));
+            _reservation = _budget == null
+                ? _ledger!.Reserve(WorkspaceId, KeyId, block, BytesFor(block))
+                : _ledger!.ReserveWithin(_budget, WorkspaceId, KeyId, tokens, block, BytesFor);
             if (!_reservation.TryConsume(tokens, bytes)) throw new InvalidOperationException("a fresh reservation could not cover its send");
         }
     }
@@ -131,14 +114,13 @@ public sealed class EgressGuard : IDisposable
     /// <summary>Records the true count of the reserved block now (the status then shows exactly what was sent).</summary>
     public void Settle()
     {
-        lock (_charging)
-        {
-            if (_reservation == null) return;
-            long unsent = _reservation.Left;
-            _reservation.Settle();
-            _sentSinceRead -= unsent;
-            _reservation = null;
-        }
+        lock (_charging) SettleUnlocked();
+    }
+
+    void SettleUnlocked()
+    {
+        _reservation?.Settle();
+        _reservation = null;
     }
 
     public void Dispose() => Settle();

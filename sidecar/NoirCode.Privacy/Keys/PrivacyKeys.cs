@@ -14,24 +14,33 @@ public sealed record KeyMetadata(
     DateTimeOffset CreatedUtc, double Theorem1MinEpsilon, double KeepRate, double MeanL1, double GenerationSeconds)
 {
     public bool Theorem1Holds => Epsilon >= Theorem1MinEpsilon;
-    /// <summary>The table's true ε (each column's exact worst ratio, composed); null for keys made before it was recorded.</summary>
+    /// <summary>The table's true ε (each column's exact worst ratio, composed over features and over the k
+    /// homophone tables); null for keys made before it was recorded.</summary>
     public double? ComposedEpsilon { get; init; }
+    /// <summary>Embedding rows per token (homophonic INDVocab: k independent tables, one picked per occurrence); 1 for
+    /// the paper's single table. Each table is ε-IND on its own, so k tables together give k·ε.</summary>
+    public int Homophones { get; init; } = 1;
+    /// <summary>The ε of all the tables together (sequential composition over the k homophone tables).</summary>
+    public double TotalEpsilon => Epsilon * Homophones;
     public TimeSpan Age(DateTimeOffset now) => now - CreatedUtc;
 }
 
 /// <summary>
 /// A privacy key set, bound to one model: the INDVocab table (rows in LTokenizer index order, so it is the
-/// client's embedding table as is) and the LTokenizer permutation. Lives in an owner-only folder
-/// (keys.json + keys.safetensors, 0600 in 0700) and never leaves the machine.
+/// client's embedding table as is; under homophonic keys k tables stacked, token t's j-th row at π(t) + j·V) and the
+/// LTokenizer permutation. Lives in an owner-only folder (keys.json + keys.safetensors, 0600 in 0700) and never
+/// leaves the machine. Format 1 is the single table; format 2 adds the homophone count.
 /// </summary>
 public sealed class PrivacyKeys
 {
-    public const string MetadataFile = "keys.json", TablesFile = "keys.safetensors", Format = "noir-keys/1";
+    public const string MetadataFile = "keys.json", TablesFile = "keys.safetensors", Format = "noir-keys/1", HomophonicFormat = "noir-keys/2";
+    /// <summary>The most rows per token a key set may hold (the embedding grows k-fold on the client).</summary>
+    public const int MaxHomophones = 256;
     const string TableName = "indvocab.embedding", PermutationName = "ltokenizer.permutation";
 
     public KeyMetadata Metadata { get; }
     public LTokenizer Permutation { get; }
-    /// <summary>[V, m] row-major; row π(t) is ẽ_t.</summary>
+    /// <summary>[k·V, m] row-major; row π(t) + j·V is token t's j-th randomised row ẽ_t^(j).</summary>
     public float[] IndexedTable { get; }
 
     PrivacyKeys(KeyMetadata metadata, LTokenizer permutation, float[] table)
@@ -45,18 +54,39 @@ public sealed class PrivacyKeys
     /// only copies values that are already in the table</param>
     public static (PrivacyKeys Keys, IndVocabStats Stats) Generate(float[] embedding, ModelConfig config, string modelFingerprint,
         double epsilon, string label = "private", bool demo = false, byte[]? seedKey = null, Core.Util.IProgressSink? progress = null,
-        string tableDtype = "F32")
+        string tableDtype = "F32", int homophones = 1)
     {
+        if (homophones < 1 || homophones > MaxHomophones) throw new ArgumentOutOfRangeException(nameof(homophones), $"homophones must be 1 to {MaxHomophones}");
         byte[] key = seedKey ?? CtrRandom.NewKey();
         LTokenizer permutation;
         using (var rng = new CtrRandom(key, ulong.MaxValue)) // a stream no feature column uses
             permutation = LTokenizer.Random(config.VocabSize, rng);
-        var (table, stats) = IndVocabGenerator.Generate(embedding, config.VocabSize, config.HiddenSize, epsilon, key, progress, rowOf: permutation.Forward);
+        long rows = (long)config.VocabSize * config.HiddenSize;
+        var table = new float[homophones * rows];
+        IndVocabStats? stats = null;
+        double composed = 0;
+        for (int j = 0; j < homophones; j++)
+        {
+            // Table 0 from the key itself (so k = 1 is the paper's table), the others from keys derived from it.
+            var (part, s) = IndVocabGenerator.Generate(embedding, config.VocabSize, config.HiddenSize, epsilon, HomophoneKey(key, j), progress, rowOf: permutation.Forward);
+            Array.Copy(part, 0, table, j * rows, rows);
+            composed += s.ComposedEpsilon;
+            stats = stats == null ? s : stats with { KeepRate = stats.KeepRate + s.KeepRate, MeanL1 = stats.MeanL1 + s.MeanL1, Elapsed = stats.Elapsed + s.Elapsed,
+                WorstColumnLogRatio = Math.Max(stats.WorstColumnLogRatio, s.WorstColumnLogRatio) };
+        }
+        stats = stats! with { KeepRate = stats.KeepRate / homophones, MeanL1 = stats.MeanL1 / homophones, ComposedEpsilon = composed };
         var metadata = new KeyMetadata(Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)),
             label, demo, epsilon, config.VocabSize, config.HiddenSize, modelFingerprint, DateTimeOffset.UtcNow,
-            stats.Theorem1MinEpsilon, stats.KeepRate, stats.MeanL1, stats.Elapsed.TotalSeconds) { ComposedEpsilon = stats.ComposedEpsilon };
+            stats.Theorem1MinEpsilon, stats.KeepRate, stats.MeanL1, stats.Elapsed.TotalSeconds) { ComposedEpsilon = stats.ComposedEpsilon, Homophones = homophones };
         return (new PrivacyKeys(metadata, permutation, table) { TableDtype = tableDtype }, stats);
     }
+
+    static byte[] HomophoneKey(byte[] key, int j) => j == 0 ? key
+        : System.Security.Cryptography.HMACSHA256.HashData(key, System.Text.Encoding.ASCII.GetBytes($"noir homophone table {j}"));
+
+    /// <summary>How this key set maps tokens: the LTokenizer, or with k &gt; 1 rows per token a fresh homophonic
+    /// mapping (its per-occurrence choices come from a CSPRNG of its own).</summary>
+    public IVocabularyMapping Mapping() => Metadata.Homophones == 1 ? Permutation : new HomophonicVocabulary(Permutation, Metadata.Homophones);
 
     /// <summary>Stored float type of the table (F32, BF16 or F16).</summary>
     public string TableDtype { get; private init; } = "F32";
@@ -75,14 +105,14 @@ public sealed class PrivacyKeys
         SecureFiles.CreateFolder(folder);
         var tables = new[]
         {
-            TensorData.OfFloats(TableName, TableDtype, new long[] { Metadata.VocabSize, Metadata.HiddenSize }, IndexedTable),
+            TensorData.OfFloats(TableName, TableDtype, new long[] { (long)Metadata.Homophones * Metadata.VocabSize, Metadata.HiddenSize }, IndexedTable),
             TensorData.Of(PermutationName, "I32", new long[] { Metadata.VocabSize }, IntBytes(Permutation.Forward.ToArray())),
         };
         SafetensorsFile.Write(Path.Combine(folder, TablesFile), tables, mode: SecureFiles.OwnerFile);
         var m = Metadata;
         var json = new JsonObject
         {
-            ["format"] = Format, ["key_id"] = m.KeyId, ["label"] = m.Label, ["demo"] = m.Demo,
+            ["format"] = m.Homophones == 1 ? Format : HomophonicFormat, ["key_id"] = m.KeyId, ["label"] = m.Label, ["demo"] = m.Demo,
             ["epsilon"] = m.Epsilon, ["vocab_size"] = m.VocabSize, ["hidden_size"] = m.HiddenSize,
             ["model_fingerprint"] = m.ModelFingerprint, ["created_utc"] = m.CreatedUtc.ToString("O"),
             ["mechanism"] = "INDVocab: ARR (NOIR Eq. 2), eps_i = eps/m, beta at the Theorem 1 upper bound; LTokenizer: uniform permutation",
@@ -90,7 +120,14 @@ public sealed class PrivacyKeys
             ["keep_rate"] = m.KeepRate, ["mean_l1"] = m.MeanL1, ["generation_seconds"] = m.GenerationSeconds,
         };
         // The ε the table really gives (exact per-column worst ratios, composed), beside the ε asked for.
-        if (m.ComposedEpsilon is double composed) { json["composed_epsilon"] = composed; json["composed_epsilon_within_epsilon"] = composed <= m.Epsilon * (1 + 1e-9); }
+        if (m.ComposedEpsilon is double composed) { json["composed_epsilon"] = composed; json["composed_epsilon_within_epsilon"] = composed <= m.TotalEpsilon * (1 + 1e-9); }
+        if (m.Homophones > 1)
+        {
+            json["homophones"] = m.Homophones;
+            json["total_epsilon"] = m.TotalEpsilon;
+            json["mechanism"] = $"homophonic INDVocab: {m.Homophones} independent ARR tables (NOIR Eq. 2, eps_i = eps/m each), one picked per occurrence from a CSPRNG; "
+                + "eps is per table, total_epsilon = homophones x eps (sequential composition); LTokenizer: uniform permutation";
+        }
         SecureFiles.WriteAllText(Path.Combine(folder, MetadataFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
@@ -101,12 +138,16 @@ public sealed class PrivacyKeys
         try
         {
             var o = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-            if ((string?)o["format"] != Format) throw new IOException($"{path}: unknown key format '{o["format"]}'");
+            string? format = (string?)o["format"];
+            if (format != Format && format != HomophonicFormat)
+                throw new IOException($"{path}: unknown key format '{format}' (this NoirCode reads {Format} and {HomophonicFormat}); a newer NoirCode made these keys, or they are not NoirCode keys");
+            int homophones = format == Format ? 1 : (int?)o["homophones"] ?? throw new IOException($"{path}: a {HomophonicFormat} key set without its homophone count");
+            if (homophones < 1 || homophones > MaxHomophones) throw new IOException($"{path} is corrupt: {homophones} homophones (1 to {MaxHomophones})");
             return new KeyMetadata((string)o["key_id"]!, (string)o["label"]!, (bool)o["demo"]!, (double)o["epsilon"]!,
                 (int)o["vocab_size"]!, (int)o["hidden_size"]!, (string)o["model_fingerprint"]!,
                 DateTimeOffset.Parse((string)o["created_utc"]!, System.Globalization.CultureInfo.InvariantCulture),
                 (double)o["theorem1_min_epsilon"]!, (double)o["keep_rate"]!, (double)o["mean_l1"]!, (double)o["generation_seconds"]!)
-            { ComposedEpsilon = (double?)o["composed_epsilon"] };
+            { ComposedEpsilon = (double?)o["composed_epsilon"], Homophones = homophones };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException)
         {
@@ -127,9 +168,9 @@ public sealed class PrivacyKeys
         var file = SafetensorsFile.Open(Path.Combine(folder, TablesFile));
         var tableEntry = file.Tensors.GetValueOrDefault(TableName) ?? throw new IOException($"{TablesFile} has no {TableName}");
         var permEntry = file.Tensors.GetValueOrDefault(PermutationName) ?? throw new IOException($"{TablesFile} has no {PermutationName}");
-        if (!tableEntry.Shape.SequenceEqual(new long[] { metadata.VocabSize, metadata.HiddenSize }) || tableEntry.Dtype is not ("F32" or "BF16" or "F16") ||
+        if (!tableEntry.Shape.SequenceEqual(new long[] { (long)metadata.Homophones * metadata.VocabSize, metadata.HiddenSize }) || tableEntry.Dtype is not ("F32" or "BF16" or "F16") ||
             !permEntry.Shape.SequenceEqual(new long[] { metadata.VocabSize }) || permEntry.Dtype != "I32")
-            throw new IOException($"{TablesFile} does not match {MetadataFile} (vocabulary {metadata.VocabSize}, hidden size {metadata.HiddenSize})");
+            throw new IOException($"{TablesFile} does not match {MetadataFile} (vocabulary {metadata.VocabSize}, hidden size {metadata.HiddenSize}, {metadata.Homophones} row(s) per token)");
         var table = file.ReadFloats(tableEntry);
         if (!Array.TrueForAll(table, float.IsFinite)) throw new IOException($"{Path.Combine(folder, TablesFile)} is corrupt: the INDVocab table holds NaN or infinite values");
         var perm = new int[metadata.VocabSize];
@@ -151,9 +192,10 @@ public sealed class PrivacyKeys
             throw new KeyMismatchException($"the keys are for a vocabulary of {Metadata.VocabSize} and hidden size {Metadata.HiddenSize}; this model has {client.Config.VocabSize} and {client.Config.HiddenSize}");
         if (client.Head.Tied) throw new InvalidOperationException("load the client with untieHead: true before applying keys, or the head would change with the embedding");
         using var _ = no_grad();
-        using var table = tensor(IndexedTable, new long[] { Metadata.VocabSize, Metadata.HiddenSize }).to(client.Embedding.Weight.dtype);
-        client.Embedding.Weight.copy_(table);
-        return Permutation;
+        using var table = tensor(IndexedTable, new long[] { (long)Metadata.Homophones * Metadata.VocabSize, Metadata.HiddenSize }).to(client.Embedding.Weight.dtype);
+        if (Metadata.Homophones == 1) client.Embedding.Weight.copy_(table);
+        else client.Embedding.Replace(table);
+        return Mapping();
     }
 
     static string Short(string fingerprint) => fingerprint.Length > 19 ? fingerprint[..19] + "…" : fingerprint;

@@ -1,10 +1,17 @@
 namespace NoirCode.Privacy.Ledger;
 
 /// <summary>
-/// The guarantees NOIR states for a key's ε, computed stably in log space, with a plain reading of each.
+/// The bounds NOIR states for a key's ε, computed stably in log space, with a plain reading of each. They assume
+/// a uniform prior over the vocabulary and one observation per token; code is neither (the cloud knows which tokens
+/// are likely, and sees the same token's row again and again under one key), so they are shown after the measured
+/// curve (<see cref="MeasuredBudget"/>) and never as a guarantee.
 /// </summary>
 public static class ExposureBounds
 {
+    /// <summary>What every bound below assumes, said wherever one is shown.</summary>
+    public const string Assumption = "these bounds assume a uniform prior over the vocabulary and a single observation of each token; " +
+        "real code has a skewed prior and under one key each token arrives as the same row every time, so they are not guarantees: the measured curve is what holds";
+
     /// <summary>
     /// ε-IND per token: the cloud's chance of naming a token from its randomised embedding is at most
     /// e^ε / (e^ε + |V| − 1). Meaningful only while ε is below about ln |V|.
@@ -36,6 +43,6 @@ public static class ExposureBounds
         string promptText = IsVacuous(prompt)
             ? $"prompt level (Eq. 4, {promptTokens} tokens, 40% recovered): vacuous ({prompt:G2}); protection rests on the measured attacks, not on this bound"
             : $"prompt level (Eq. 4, {promptTokens} tokens, 40% recovered): at most {prompt:G2}";
-        return tokenText + "; " + promptText;
+        return "assuming a uniform prior over the vocabulary (not a guarantee for real code): " + tokenText + "; " + promptText;
     }
 }

@@ -24,6 +24,8 @@ public readonly record struct ExposureCount(long Tokens, long Bytes, long Reques
 /// no charge is counted twice. Past days are folded into summary.json (written aside, then renamed); a journal
 /// whose day the summary already holds is ignored and removed, so a crash mid-compaction double-counts nothing.
 /// Workspaces are recorded as salted hashes of their paths, never as paths.
+/// Budget checks (<see cref="ReserveWithin"/>, <see cref="Charge"/> with a budget) read the key's use and record the
+/// charge under one hold of the lock: the check is exact across processes.
 /// </summary>
 public sealed class ExposureLedger
 {
@@ -51,12 +53,17 @@ public sealed class ExposureLedger
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("noircode-workspace\n" + Path.GetFullPath(workspacePath))))[..16];
 
     /// <summary>Records a send. Durable when it returns.</summary>
-    public void Charge(string workspaceId, string keyId, long tokens, long bytes, DateTimeOffset? at = null)
+    /// <param name="within">when given, the charge is refused (<see cref="ExposureBudgetExceededException"/>, nothing
+    /// recorded) unless the key's use in the budget's period plus these tokens stays within its limit: checked and
+    /// recorded under the ledger lock, so concurrent writers (two editor windows) cannot overshoot together</param>
+    public void Charge(string workspaceId, string keyId, long tokens, long bytes, DateTimeOffset? at = null, ExposureBudget? within = null)
     {
         if (tokens < 0 || bytes < 0) throw new ArgumentOutOfRangeException(nameof(tokens));
         Check(workspaceId); Check(keyId);
         var now = at ?? DateTimeOffset.UtcNow;
-        Append(now, $"v1 {Guid.NewGuid():N} {now.ToUnixTimeMilliseconds()} {workspaceId} {keyId} {tokens} {bytes}");
+        using var _ = Lock();
+        if (within != null) AllowedUnlocked(within, keyId, now, tokens, tokens);
+        AppendUnlocked(now, $"v1 {Guid.NewGuid():N} {now.ToUnixTimeMilliseconds()} {workspaceId} {keyId} {tokens} {bytes}");
     }
 
     /// <summary>
@@ -68,10 +75,43 @@ public sealed class ExposureLedger
         if (tokens <= 0 || bytes < 0) throw new ArgumentOutOfRangeException(nameof(tokens));
         Check(workspaceId); Check(keyId);
         var now = at ?? DateTimeOffset.UtcNow;
+        using var _ = Lock();
+        return ReserveUnlocked(workspaceId, keyId, tokens, bytes, now);
+    }
+
+    /// <summary>
+    /// Reserves between <paramref name="minTokens"/> and <paramref name="maxTokens"/> tokens, as many as the budget
+    /// has left, or refuses (<see cref="ExposureBudgetExceededException"/>, nothing recorded) when not even
+    /// <paramref name="minTokens"/> fit: the exact check used + tokens ≤ limit, read and recorded under one hold of
+    /// the ledger lock, so no other process can spend the same tokens in between.
+    /// </summary>
+    /// <param name="bytesFor">the bytes to reserve for a block of that many tokens</param>
+    public ExposureReservation ReserveWithin(ExposureBudget budget, string workspaceId, string keyId, long minTokens, long maxTokens,
+        Func<long, long> bytesFor, DateTimeOffset? at = null)
+    {
+        if (minTokens <= 0 || maxTokens < minTokens) throw new ArgumentOutOfRangeException(nameof(minTokens));
+        Check(workspaceId); Check(keyId);
+        var now = at ?? DateTimeOffset.UtcNow;
+        using var _ = Lock();
+        long tokens = AllowedUnlocked(budget, keyId, now, minTokens, maxTokens);
+        return ReserveUnlocked(workspaceId, keyId, tokens, bytesFor(tokens), now);
+    }
+
+    ExposureReservation ReserveUnlocked(string workspaceId, string keyId, long tokens, long bytes, DateTimeOffset now)
+    {
         string id = Guid.NewGuid().ToString("N");
         // v2: tokens, bytes and requests; a reservation counts no request until settled.
-        Append(now, $"v2 {id} {now.ToUnixTimeMilliseconds()} {workspaceId} {keyId} {tokens} {bytes} 0");
+        AppendUnlocked(now, $"v2 {id} {now.ToUnixTimeMilliseconds()} {workspaceId} {keyId} {tokens} {bytes} 0");
         return new ExposureReservation(this, id, workspaceId, keyId, tokens, bytes, now);
+    }
+
+    /// <summary>Under the lock: how many of [min, max] tokens the budget still allows for the key, or the refusal.</summary>
+    long AllowedUnlocked(ExposureBudget budget, string keyId, DateTimeOffset now, long minTokens, long maxTokens)
+    {
+        long used = budget.UsedIn(TotalsUnlocked(), keyId, now);
+        long left = budget.TokensPerPeriod - used;
+        if (minTokens > left) throw new ExposureBudgetExceededException(budget.Evaluate(used), minTokens);
+        return Math.Min(maxTokens, left);
     }
 
     /// <summary>The correction that turns a reservation into what was sent: the unused rest back (never more), and
@@ -82,8 +122,14 @@ public sealed class ExposureLedger
     /// <summary>Appends one checksummed line to the day's journal and fsyncs it, under the lock.</summary>
     void Append(DateTimeOffset now, string body)
     {
-        string line = body + " " + Checksum(body) + "\n";
         using var _ = Lock();
+        AppendUnlocked(now, body);
+    }
+
+    /// <summary>The append itself; the caller holds the lock.</summary>
+    void AppendUnlocked(DateTimeOffset now, string body)
+    {
+        string line = body + " " + Checksum(body) + "\n";
         string path = JournalPath(Day(now));
         var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = SecureFiles.OwnerFile;
@@ -103,6 +149,11 @@ public sealed class ExposureLedger
     public IReadOnlyDictionary<(string Day, string Workspace, string Key), ExposureCount> Totals()
     {
         using var _ = Lock();
+        return TotalsUnlocked();
+    }
+
+    Dictionary<(string Day, string Workspace, string Key), ExposureCount> TotalsUnlocked()
+    {
         var totals = new Dictionary<(string, string, string), ExposureCount>();
         var summary = ReadSummary(out var compacted);
         foreach (var (k, v) in summary) totals[k] = v;
@@ -110,10 +161,41 @@ public sealed class ExposureLedger
         {
             string day = Path.GetFileNameWithoutExtension(journal)[JournalPrefix.Length..];
             if (compacted.Contains(day)) continue;
-            foreach (var (ws, key, count) in ReadJournal(journal))
+            foreach (var ((ws, key), count) in JournalTotals(journal))
                 totals[(day, ws, key)] = totals.GetValueOrDefault((day, ws, key)) + count;
         }
         return totals;
+    }
+
+    /// <summary>A journal as last read by this process: its first bytes (which file it is), how far it was read, and its totals.</summary>
+    sealed record JournalRead(byte[] Head, long Offset, Dictionary<(string Workspace, string Key), ExposureCount> Totals);
+    readonly Dictionary<string, JournalRead> _journalReads = new();
+
+    /// <summary>
+    /// A journal's totals. Journals only grow, so only what was appended since this process last read it is parsed:
+    /// the exact budget check reads the ledger before every reservation, and a day's journal can hold thousands of lines.
+    /// Complete lines only: a torn tail is parsed (and refused) once the next append has ended it.
+    /// </summary>
+    Dictionary<(string Workspace, string Key), ExposureCount> JournalTotals(string path)
+    {
+        lock (_journalReads)
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var head = new byte[Math.Min(64, fs.Length)];
+            fs.ReadExactly(head);
+            if (!_journalReads.TryGetValue(path, out var read) || fs.Length < read.Offset || !head.AsSpan(0, Math.Min(head.Length, read.Head.Length)).SequenceEqual(read.Head.AsSpan(0, Math.Min(head.Length, read.Head.Length))))
+                read = new JournalRead(head, 0, new()); // new, or another file under the same name: read it whole
+            if (fs.Length == read.Offset) return read.Totals;
+            var tail = new byte[fs.Length - read.Offset];
+            fs.Seek(read.Offset, SeekOrigin.Begin);
+            fs.ReadExactly(tail);
+            int complete = Array.LastIndexOf(tail, (byte)'\n') + 1;
+            var totals = new Dictionary<(string Workspace, string Key), ExposureCount>(read.Totals);
+            foreach (var (ws, key, count) in ParseLines(Encoding.ASCII.GetString(tail, 0, complete)))
+                totals[(ws, key)] = totals.GetValueOrDefault((ws, key)) + count;
+            _journalReads[path] = new JournalRead(head, read.Offset + complete, totals);
+            return totals;
+        }
     }
 
     public ExposureCount Sum(Func<(string Day, string Workspace, string Key), bool> filter) =>
@@ -143,9 +225,11 @@ public sealed class ExposureLedger
         foreach (var journal in folded) File.Delete(journal); // a crash before this leaves journals the summary ignores
     }
 
-    static IEnumerable<(string Workspace, string Key, ExposureCount Count)> ReadJournal(string path)
+    static IEnumerable<(string Workspace, string Key, ExposureCount Count)> ReadJournal(string path) => ParseLines(File.ReadAllText(path));
+
+    static IEnumerable<(string Workspace, string Key, ExposureCount Count)> ParseLines(string text)
     {
-        foreach (var line in File.ReadAllLines(path))
+        foreach (var line in text.Split('\n'))
         {
             var parts = line.Split(' ');
             // v1: one send (tokens, bytes); v2: a reservation or its settlement (tokens, bytes, requests).

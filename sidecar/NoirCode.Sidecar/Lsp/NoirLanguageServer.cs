@@ -105,7 +105,7 @@ public sealed class NoirLanguageServer : IDisposable
         {
             var clock = Stopwatch.StartNew();
             var runtime = _runtimeFactory(_settings, progress);
-            if (runtime.Guard != null) runtime.Guard.Budget = Budget(); // the guard enforces it on every packet
+            if (runtime.Guard != null) runtime.Guard.Budget = Budget(runtime); // the guard enforces it on every packet
             var engine = new CompletionEngine(runtime.Session, runtime.Tokenizer, runtime.MaxPositions, CompletionSettingsFor(_settings),
                 runtime.Guard is { } guard ? guard.Settle : null); // each request's exposure, charged ahead, settled exactly
             // The languages the model declares: the client folder's, else those of the public model it comes from.
@@ -134,14 +134,25 @@ public sealed class NoirLanguageServer : IDisposable
         var runtime = _runtime;
         string mode = runtime == null ? PrivacyStatus.Loading : runtime.Mode == "local" ? PrivacyStatus.Local : PrivacyStatus.Split;
         var keys = runtime?.Keys;
+        var budget = Budget();
         long used = 0;
-        long? limit = _settings.ExposureBudgetTokens;
-        // Tokens sent under this key (or without keys) in the current budget period (a day without a budget).
+        long? previous = null;
+        // Tokens sent under this key (or without keys) in the budget's period (a day without a budget).
         if (runtime?.Remote != null && runtime.Guard is { } guard)
-            used = (Budget() ?? new ExposureBudget(long.MaxValue)).Evaluate(_ledger.Value, guard.KeyId).UsedTokens;
+        {
+            used = (budget ?? new ExposureBudget(long.MaxValue)).Evaluate(_ledger.Value, guard.KeyId).UsedTokens;
+            if (runtime.KeysFolder != null && KeyRotation.PreviousKeyId(runtime.KeysFolder) is { } before)
+                previous = _ledger.Value.Sum(k => k.Key == before).Tokens;
+        }
+        var measured = runtime?.MeasuredBudget?.Budget;
         return new PrivacyStatus
         {
-            Mode = mode, Epsilon = keys?.Epsilon, ExposureUsed = used, ExposureLimit = limit,
+            Mode = mode, Epsilon = keys?.Epsilon, ExposureUsed = used, ExposureLimit = budget?.TokensPerPeriod,
+            ExposureBasis = budget == null ? "none" : _settings.ExposureBudgetTokens != null ? "setting" : "measured",
+            ExposurePeriod = (budget?.Period ?? BudgetPeriod.Day).ToString().ToLowerInvariant(),
+            ExposureMeaning = measured?.Meaning(),
+            ExposureCurve = measured?.Curve.Select(p => new VolumePointStatus(p.Tokens, p.ContentRecovered)).ToArray(),
+            PreviousKeyTokens = previous,
             KeyLabel = keys == null ? "none" : keys.Demo ? "demo" : keys.Label, Demo = keys?.Demo ?? false,
             KeyAgeDays = keys == null ? null : Math.Round(keys.Age(DateTimeOffset.UtcNow).TotalDays, 1),
             Endpoint = runtime?.Remote?.LastEndpoint?.ToString() ?? (_settings.Endpoints?.FirstOrDefault()),
@@ -149,10 +160,18 @@ public sealed class NoirLanguageServer : IDisposable
         };
     }
 
-    internal ExposureBudget? Budget() => _settings.ExposureBudgetTokens is long tokens
-        ? new ExposureBudget(tokens, Enum.TryParse<BudgetPeriod>(_settings.ExposurePeriod, true, out var p) ? p : BudgetPeriod.Day,
-            _settings.AtLimit == "local-only" ? BudgetAction.LocalOnly : BudgetAction.Block)
-        : null;
+    /// <summary>
+    /// The budget the guard enforces: noir.exposureBudgetTokens when set (per its period), else the one measured for
+    /// this configuration (per key: the volume at which the strongest attack reads 3 % of the content), else none.
+    /// </summary>
+    internal ExposureBudget? Budget(ModelRuntime? runtime = null)
+    {
+        runtime ??= _runtime; // a runtime being loaded is not _runtime yet
+        var atLimit = _settings.AtLimit == "local-only" ? BudgetAction.LocalOnly : BudgetAction.Block;
+        if (_settings.ExposureBudgetTokens is long tokens)
+            return new ExposureBudget(tokens, Enum.TryParse<BudgetPeriod>(_settings.ExposurePeriod, true, out var p) ? p : BudgetPeriod.Day, atLimit);
+        return runtime?.MeasuredBudget?.Budget.ToBudget(atLimit);
+    }
 
     void SetStatus(PrivacyStatus status)
     {
@@ -383,22 +402,69 @@ public sealed class NoirLanguageServer : IDisposable
     async Task<RotateKeysResult> RotateKeys(ExecuteCommandParams p, CancellationToken cancel)
     {
         var args = OptionalArgument<RotateKeysArguments>(p);
-        string keys = args?.KeysFolder is { Length: > 0 } k ? k : _settings.KeysFolder
-            ?? throw new LocalRpcException("no privacy keys are configured, so there are none to rotate") { ErrorCode = -32602 };
+        if (args?.RetuneSteps is < 0 or > 100_000) throw new LocalRpcException("retuneSteps must be between 0 and 100000") { ErrorCode = -32602 };
         if (_loading != null) await _loading;
         var runtime = _runtime ?? throw new LocalRpcException("the model is not loaded: " + _status.Detail) { ErrorCode = -32803 };
+        string keys = args?.KeysFolder is { Length: > 0 } k ? k : runtime.KeysFolder ?? _settings.KeysFolder
+            ?? throw new LocalRpcException("no privacy keys are configured, so there are none to rotate") { ErrorCode = -32602 };
         var progress = new LspProgress(_rpc, _clientShowsProgress, "NoirCode: generating privacy keys");
         try
         {
             var result = await Task.Run(() => PrivacyCommands.Rotate(keys, runtime.ModelFolder, DateTimeOffset.UtcNow, progress), cancel);
-            Log($"new privacy keys {result.KeyId} (ε = {result.Epsilon})");
+            Log($"new privacy keys {result.KeyId} (ε = {result.Epsilon}){(result.ClientFolder != null ? ", tuned shard re-keyed" : "")}");
+            if (args?.RetuneSteps is > 0 && result.ClientFolder != null)
+                result = await RetuneAfterRotation(result, args.RetuneSteps.Value, runtime, progress, cancel);
             return result;
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException or UnauthorizedAccessException or Privacy.Keys.KeyMismatchException)
         {
             throw new LocalRpcException(e.Message) { ErrorCode = -32603 };
         }
         finally { progress.End(); }
+    }
+
+    /// <summary>Samples per re-tune step and tokens per sample; each sample's tokens cross twice (hidden states up,
+    /// the boundary gradient up), and both are charged.</summary>
+    const int RetuneBatch = 2, RetuneSequence = 128;
+
+    /// <summary>
+    /// The re-tune of a rotation: STuning of the re-keyed shard on the workspace's code (never its secret files)
+    /// against the new key's fresh adapter, charged to the new key and held to half of what its budget has left,
+    /// so completions keep the other half. A re-tune that cannot run leaves the rotation done and says why.
+    /// </summary>
+    async Task<RotateKeysResult> RetuneAfterRotation(RotateKeysResult result, int steps, ModelRuntime runtime, Core.Util.IProgressSink progress, CancellationToken cancel)
+    {
+        if (runtime.RemoteOptions is not { } endpoint) return result with { RetuneNote = "not re-tuned: this runtime has no endpoint to train the new key's adapter" };
+        if (_root is not { } root) return result with { RetuneNote = "not re-tuned: there is no workspace folder with code to tune on" };
+        var newKeys = Privacy.Keys.PrivacyKeys.ReadMetadata(result.KeysFolder);
+        var measured = MeasuredBudget.ForKeys(newKeys, null, result.KeysFolder, result.ClientFolder, runtime.PublicModelFolder);
+        var budget = _settings.ExposureBudgetTokens is long t ? new ExposureBudget(t, BudgetPeriod.Key) : measured?.Budget.ToBudget(BudgetAction.Block);
+        const long tokensPerStep = 2L * RetuneBatch * RetuneSequence;
+        string? note = null;
+        if (budget != null)
+        {
+            long half = (budget.TokensPerPeriod - budget.Evaluate(_ledger.Value, newKeys.KeyId).UsedTokens) / 2;
+            if (half / tokensPerStep < steps)
+            {
+                note = $"re-tune held to {half / tokensPerStep} of {steps} steps: half of the new key's budget ({budget.TokensPerPeriod:N0} tokens) at {tokensPerStep} tokens a step";
+                steps = (int)(half / tokensPerStep);
+            }
+            if (steps == 0) return result with { RetuneNote = $"not re-tuned: one step ({tokensPerStep} tokens) does not fit in half of the new key's budget ({budget.TokensPerPeriod:N0} tokens)" };
+        }
+        try
+        {
+            string ledgerFolder = ExposureLedger.DefaultFolder();
+            var retune = await Task.Run(() => Retune.Run(result.ClientFolder!, result.KeysFolder, endpoint, root,
+                new TuneSettings(steps, RetuneBatch, RetuneSequence, 5e-4), _ledger.Value, WorkspaceIds.For(ledgerFolder, root), budget, progress,
+                mayTuneOn: (path, text) => !_sensitive.IsSensitive(new Uri(path).AbsoluteUri, text)), cancel);
+            Log($"re-tuned {retune.Steps} steps under the new keys: {retune.TokensSent} tokens sent");
+            return result with { RetunedSteps = retune.Steps, RetuneTokensSent = retune.TokensSent, RetuneNote = note };
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or EndpointUnavailableException or EndpointRequestException or ExposureBudgetExceededException)
+        {
+            Log($"re-tune failed: {e.GetType().Name}");
+            return result with { RetuneNote = "not re-tuned: " + e.Message };
+        }
     }
 
     async Task<PromptSecurityResult> PromptSecurityReport(ExecuteCommandParams p, CancellationToken cancel)

@@ -9,12 +9,17 @@ namespace NoirCode.Sidecar.Lsp;
 public sealed record ExposureLedgerArguments(int? Days);
 public sealed record LedgerRow(string Day, string Key, long Tokens, long Bytes, long Requests);
 public sealed record ExposureLedgerResult(LedgerRow[] Rows);
-public sealed record RotateKeysArguments(string KeysFolder);
-public sealed record RotateKeysResult(string KeysFolder, string KeyId, double Epsilon);
+/// <param name="RetuneSteps">after re-keying a tuned shard, STuning steps on the workspace's code against the new key's
+/// fresh endpoint adapter (0 or null: none; tune later)</param>
+public sealed record RotateKeysArguments(string? KeysFolder, int? RetuneSteps = null);
+/// <param name="ClientFolder">the re-keyed tuned shard (set noir.modelFolder to it), or null when the model was not tuned</param>
+public sealed record RotateKeysResult(string KeysFolder, string KeyId, double Epsilon, string PreviousKeyId, string? ClientFolder, string AdapterId,
+    int RetunedSteps = 0, long RetuneTokensSent = 0, string? RetuneNote = null);
 
 /// <summary>
 /// The privacy panel's workspace/executeCommand handlers: the exposure ledger per day and key (metadata only),
-/// and key rotation (new keys with the same ε for the loaded model, in a new folder beside the old one).
+/// and key rotation (new keys with the same ε for the loaded model, in a new folder beside the old one; a tuned
+/// shard re-keyed, and re-tuned on request).
 /// </summary>
 public static class PrivacyCommands
 {
@@ -36,26 +41,11 @@ public static class PrivacyCommands
 
     /// <summary>
     /// New keys for <paramref name="modelFolder"/> with the ε (and label) of the keys in <paramref name="keysFolder"/>,
-    /// written to a new folder beside them; the old keys are kept (keys are never overwritten).
+    /// written to a new folder beside them (the old keys are kept); a tuned shard is re-keyed for them (<see cref="KeyRotation"/>).
     /// </summary>
     public static RotateKeysResult Rotate(string keysFolder, string modelFolder, DateTimeOffset now, Core.Util.IProgressSink? progress = null)
     {
-        var old = PrivacyKeys.ReadMetadata(keysFolder);
-        if (File.Exists(Path.Combine(modelFolder, SplitFineTuner.BindingFile)))
-            throw new InvalidOperationException($"{modelFolder} was tuned with the current keys; new keys need a new tuning: run noir keygen, then noir tune with them");
-        string fingerprint = ModelFingerprint.Of(modelFolder);
-        if (fingerprint != old.ModelFingerprint) throw new InvalidOperationException("the current keys belong to another model than the one loaded");
-        var config = ModelConfig.Load(modelFolder);
-        var (embedding, dtype) = PrivacyKeys.ReadEmbedding(modelFolder, config);
-        string label = old.Demo ? "private" : old.Label;
-        var (keys, _) = PrivacyKeys.Generate(embedding, config, fingerprint, old.Epsilon, label, progress: progress, tableDtype: dtype);
-        string baseName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(keysFolder)));
-        int dash = baseName.LastIndexOf("-rotated-", StringComparison.Ordinal);
-        if (dash > 0) baseName = baseName[..dash];
-        string target = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(keysFolder).TrimEnd('/'))!,
-            $"{baseName}-rotated-{now.UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
-        if (Directory.Exists(target)) throw new IOException($"{target} exists already; try again in a second");
-        keys.Save(target);
-        return new RotateKeysResult(target, keys.Metadata.KeyId, old.Epsilon);
+        var r = KeyRotation.Rotate(keysFolder, modelFolder, now, progress);
+        return new RotateKeysResult(r.KeysFolder, r.KeyId, r.Epsilon, r.PreviousKeyId, r.ClientFolder, r.AdapterId);
     }
 }

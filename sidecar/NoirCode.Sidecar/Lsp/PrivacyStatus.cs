@@ -9,6 +9,18 @@ public sealed record PrivacyStatus
     public double? Epsilon { get; init; }
     public long ExposureUsed { get; init; }
     public long? ExposureLimit { get; init; }
+    /// <summary>Where the limit comes from: "measured" (the privacy report's curve for this configuration), "setting"
+    /// (noir.exposureBudgetTokens), or "none".</summary>
+    public string ExposureBasis { get; init; } = "none";
+    /// <summary>"key" (the key's whole life: what the measured curve counts), "day", "week" or "month".</summary>
+    public string ExposurePeriod { get; init; } = "day";
+    /// <summary>What crossing the measured budget means, from the curve (null without a measured budget).</summary>
+    public string? ExposureMeaning { get; init; }
+    /// <summary>The measured curve: tokens seen under one key → share of content tokens the strongest attack read.</summary>
+    public VolumePointStatus[]? ExposureCurve { get; init; }
+    /// <summary>Tokens sent under the keys these keys replaced (a rotation's record): their cipher is retired, but what
+    /// the cloud read of it stays read.</summary>
+    public long? PreviousKeyTokens { get; init; }
     /// <summary>"demo", a key set's label, or "none".</summary>
     public string KeyLabel { get; init; } = "none";
     public bool Demo { get; init; }
@@ -20,6 +32,8 @@ public sealed record PrivacyStatus
     /// <summary>The languages the model declares (null: any).</summary>
     public string[]? ModelLanguages { get; init; }
 }
+
+public sealed record VolumePointStatus(long Tokens, double ContentRecovered);
 
 public sealed record LastRequest(long Tokens, long Bytes, double Milliseconds, string Source)
 {

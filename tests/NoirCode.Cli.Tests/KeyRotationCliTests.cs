@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using NoirCode.Remote;
+
+namespace NoirCode.Cli.Tests;
+
+/// <summary>
+/// Rotating a tuned set-up end to end, as a user would: noir keygen, noir tune against a real endpoint on loopback,
+/// then noir privacy rotate-keys with a re-tune. New keys, the tuned shard re-keyed and re-tuned under them, a fresh
+/// adapter on the endpoint for the new key (the old one left alone), and the ledger's record carried over.
+/// </summary>
+public class KeyRotationCliTests
+{
+    string _root = "";
+
+    [SetUp]
+    public void Folder() => _root = Directory.CreateTempSubdirectory("noir-rotation-cli-").FullName;
+
+    [TearDown]
+    public void Clean() => Directory.Delete(_root, recursive: true);
+
+    [Test]
+    public void RotatingATunedSetUpReKeysAndReTunesItAgainstAFreshEndpointAdapterAndKeepsTheLedger()
+    {
+        string model = Path.Combine(_root, "model"), client = Path.Combine(_root, "client"), cloud = Path.Combine(_root, "cloud");
+        string keys = Path.Combine(_root, "keys", "mine"), tuned = Path.Combine(_root, "tuned"), state = Path.Combine(_root, "endpoint-state");
+        string code = Path.Combine(_root, "code");
+        Directory.CreateDirectory(code);
+        File.WriteAllText(Path.Combine(code, "lib.py"), string.Concat(Enumerable.Range(0, 40).Select(i => $"def f{i}(x):\n    return x * {i} + len(str(x))\n\n")));
+        NoirProcess.Ok("model", "init-random", "--preset", "tiny", "--out", model);
+        NoirProcess.Ok("split", "--model", model, "--client-out", client, "--cloud-out", cloud);
+        string oldKey = (string)NoirProcess.Ok("keygen", "--model", client, "--epsilon", "13", "--out", keys, "--json").Json["key_id"]!;
+        var endpointLog = new ConcurrentQueue<string>();
+        using var endpoint = EndpointServerProcess.Start(Path.Combine(AppContext.BaseDirectory, "noir.dll"),
+            new[] { "--shard", cloud, "--host", "127.0.0.1", "--port", "0", "--state-dir", state }, onLogLine: endpointLog.Enqueue);
+        string url = endpoint.Address.ToString();
+
+        var tune = NoirProcess.Ok("tune", "--model", client, "--keys", keys, "--endpoint", url, "--data", code, "--out", tuned,
+            "--steps", "2", "--batch", "1", "--seq", "32", "--json").Json;
+        string oldAdapter = (string)tune["adapter_id"]!;
+        Assert.That(oldAdapter, Is.EqualTo(TenantAdapterId.ForKey(oldKey)));
+        Assert.That(File.Exists(AdapterFile(state, oldAdapter)), "the tuning trained the old key's adapter");
+        byte[] oldAdapterBytes = File.ReadAllBytes(AdapterFile(state, oldAdapter));
+        long oldKeyTokens = KeyTokens(oldKey);
+        Assert.That(oldKeyTokens, Is.EqualTo(2 * 2 * 32), "tuning traffic is charged to the key: hidden states and gradients, 2 steps of 32 tokens");
+
+        var rotation = NoirProcess.Ok("privacy", "rotate-keys", "--keys", keys, "--model", tuned, "--retune-data", code, "--endpoint", url,
+            "--steps", "2", "--batch", "1", "--seq", "32", "--json").Json;
+
+        string newKey = (string)rotation["key_id"]!, newKeys = (string)rotation["keys"]!, rekeyed = (string)rotation["client"]!;
+        string newAdapter = (string)rotation["adapter_id"]!;
+        Assert.That(newKey, Is.Not.EqualTo(oldKey));
+        Assert.That((string)rotation["previous_key_id"]!, Is.EqualTo(oldKey));
+        Assert.That(newAdapter, Is.Not.EqualTo(oldAdapter));
+        // The endpoint saw the new adapter id, trained a fresh adapter under it and left the old one as it was.
+        Assert.That(endpointLog, Has.Some.Contains($"adapter {newAdapter}"), "the endpoint was asked for the new adapter");
+        Assert.That(File.ReadAllText(AdapterFile(state, newAdapter) + ".steps"), Is.EqualTo("2"), "a fresh adapter: the re-tune's 2 steps, not 2 more on the old one");
+        Assert.That(File.ReadAllBytes(AdapterFile(state, oldAdapter)), Is.EqualTo(oldAdapterBytes), "the old key's adapter is untouched");
+        // The re-keyed shard is tuned under the new keys and bound to them and to the new adapter.
+        var binding = JsonNode.Parse(File.ReadAllText(Path.Combine(rekeyed, TunedShardWriter.BindingFile)))!;
+        Assert.That((string)binding["key_id"]!, Is.EqualTo(newKey));
+        Assert.That((string)binding["adapter_id"]!, Is.EqualTo(newAdapter));
+        Assert.That((int)binding["steps"]!, Is.EqualTo(2));
+        var gen = NoirProcess.Ok("generate", "--model", rekeyed, "--keys", newKeys, "--endpoint", url, "--prompt", "def f(x):", "--max-tokens", "4", "--json").Json;
+        Assert.That((string)gen["mode"]!, Does.Contain(newKey), "the rotated set-up completes through the endpoint");
+        Assert.That(() => NoirProcess.Run("generate", "--model", rekeyed, "--keys", keys, "--endpoint", url, "--prompt", "x", "--max-tokens", "1").ExitCode,
+            Is.Not.EqualTo(0), "the re-keyed shard refuses the old keys");
+        // The ledger carries over: the old key's record stays, the new key's traffic is its own, and the status
+        // of the new keys shows both.
+        Assert.That(KeyTokens(oldKey), Is.EqualTo(oldKeyTokens), "the rotation leaves the old key's record as it was");
+        Assert.That((long)rotation["retune_tokens_sent"]!, Is.EqualTo(2 * 2 * 32));
+        Assert.That(KeyTokens(newKey), Is.GreaterThanOrEqualTo(2 * 2 * 32), "re-tune and completion, charged to the new key");
+        var status = NoirProcess.Ok("privacy", "status", "--keys", newKeys, "--json").Json;
+        Assert.That((string)status["previous_key_id"]!, Is.EqualTo(oldKey));
+        Assert.That((long)status["previous_key_tokens_sent"]!, Is.EqualTo(oldKeyTokens));
+
+        // A re-tune that cannot reach the endpoint loses nothing: the rotation stands, and the answer says where
+        // its keys and shard are and how to tune later.
+        endpoint.KillHard();
+        var failed = NoirProcess.Run("privacy", "rotate-keys", "--keys", newKeys, "--model", rekeyed, "--retune-data", code, "--endpoint", url,
+            "--steps", "2", "--batch", "1", "--seq", "32", "--json");
+        Assert.That(failed.ExitCode, Is.EqualTo(1), failed.Stderr);
+        Assert.That(failed.Stderr, Does.Contain("the keys were rotated, but the re-tune failed"));
+        var kept = failed.Json;
+        Assert.That(Directory.Exists((string)kept["keys"]!) && Directory.Exists((string)kept["client"]!), Is.True);
+        Assert.That((string)kept["next"]!, Does.StartWith("noir tune --model " + (string)kept["client"]!));
+        Assert.That((string)kept["previous_key_id"]!, Is.EqualTo(newKey));
+    }
+
+    static string AdapterFile(string state, string adapterId) => Path.Combine(state, "tenants", "local", "adapters", adapterId, "adapter.safetensors");
+
+    static long KeyTokens(string keyId) =>
+        NoirProcess.Ok("privacy", "ledger", "--json").Json["rows"]!.AsArray().Where(r => (string)r!["key"]! == keyId).Sum(r => (long)r!["tokens"]!);
+}

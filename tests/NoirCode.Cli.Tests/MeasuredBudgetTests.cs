@@ -1,0 +1,97 @@
+using System.Text.Json.Nodes;
+using NoirCode.Cli.Commands;
+using NoirCode.Privacy.Ledger;
+
+namespace NoirCode.Cli.Tests;
+
+/// <summary>
+/// The default exposure budget comes from the privacy report's measured curve (the volume at which content recovery
+/// passes 3 %), through noir privacy budget-from-report, into the exposure-budget.json files shipped with the model
+/// and its demo bundle. When the report is re-measured and the files are not written again, this test fails.
+/// </summary>
+public class MeasuredBudgetTests
+{
+    static string Repository()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "docs", "privacy-report.json"))) return dir.FullName;
+        throw new DirectoryNotFoundException("docs/privacy-report.json above the test binaries");
+    }
+
+    [Test]
+    public void TheShippedBudgetsAreTheReportsNumbers()
+    {
+        string repo = Repository(), report = Path.Combine(repo, "docs", "privacy-report.json");
+        string model = Path.Combine(repo, "models", "noir-coder-8m");
+        var reportJson = JsonNode.Parse(File.ReadAllText(report))!;
+        // The demo bundle: the demo setting. Keys made with keygen: the report's default, once it names one.
+        var demo = MeasuredBudget.Load(Path.Combine(model, "demo", MeasuredBudget.FileName));
+        var keys = MeasuredBudget.Load(Path.Combine(model, MeasuredBudget.FileName));
+        Assert.That(demo.Setting, Is.EqualTo("demo"));
+        Assert.That(keys.Setting, Is.EqualTo((string?)reportJson["default"] ?? keys.Setting), "the file is for the setting the report ships as default");
+        foreach (var shipped in new[] { demo, keys })
+        {
+            var derived = BudgetFromReportCommand.FromReportFile(report, shipped.Setting);
+            string again = $"re-measured? write it again: noir privacy budget-from-report --report docs/privacy-report.json --setting {shipped.Setting} --out …";
+            Assert.That(shipped.Tokens, Is.EqualTo(derived.Tokens), again);
+            Assert.That(shipped.Curve, Is.EqualTo(derived.Curve), again);
+            var ttc = reportJson["settings"]!.AsArray().Single(s => (string?)s!["setting"] == shipped.Setting)!["tokens_to_compromise"]!["0.03"];
+            Assert.That(shipped.Tokens, Is.EqualTo((long?)ttc), "the report's own tokens_to_compromise at 3 %");
+        }
+    }
+
+    [Test]
+    public void TheBudgetIsWhereTheCurvePassesTheThresholdOrAFloorWhenItNeverDoes()
+    {
+        var report = Report(("fast", new[] { (1000L, 0.01), (10000L, 0.05), (100000L, 0.4) }), ("slow", new[] { (1000L, 0.0), (300000L, 0.02) }));
+        var fast = BudgetFromReportCommand.FromReport(report, "sha", "fast", 0.03);
+        Assert.That(fast.Reached, Is.True);
+        Assert.That(fast.Tokens, Is.EqualTo(3162), "interpolated in log(tokens), as the report's tokens_to_compromise");
+        Assert.That(fast.OtherLevels[0.1], Is.EqualTo(13895));
+        Assert.That(fast.Meaning(), Does.Contain("3,162 tokens"));
+        var slow = BudgetFromReportCommand.FromReport(report, "sha", "slow", 0.03);
+        Assert.That(slow.Reached, Is.False);
+        Assert.That(slow.Tokens, Is.EqualTo(300000), "the largest volume measured: a floor, said as such");
+        Assert.That(slow.Meaning(), Does.Contain("not measured"));
+        report["default"] = "slow";
+        Assert.That(BudgetFromReportCommand.FromReport(report, "sha", null, 0.03).Setting, Is.EqualTo("slow"), "the report's default when no setting is named");
+    }
+
+    [Test]
+    public void BadInputGetsAClearErrorAndNothingIsWritten()
+    {
+        string folder = Directory.CreateTempSubdirectory("noir-budget-").FullName;
+        try
+        {
+            var report = Report(("fast", new[] { (1000L, 0.01), (10000L, 0.05) }));
+            report["settings"]!.AsArray().Add(new JsonObject { ["setting"] = "nocurve" });
+            Assert.That(() => BudgetFromReportCommand.FromReport(report, "sha", null, 0.03), Throws.ArgumentException.With.Message.Contains("--setting").And.Message.Contains("fast"));
+            Assert.That(() => BudgetFromReportCommand.FromReport(report, "sha", "nocurve", 0.03), Throws.ArgumentException.With.Message.Contains("no volume curve"));
+            Assert.That(() => BudgetFromReportCommand.FromReport(report, "sha", "nope", 0.03), Throws.ArgumentException.With.Message.Contains("no setting 'nope'"));
+            string path = Path.Combine(folder, MeasuredBudget.FileName);
+            var cli = NoirProcess.Run("privacy", "budget-from-report", "--report", Path.Combine(folder, "missing.json"), "--out", path);
+            Assert.That(cli.ExitCode, Is.Not.Zero);
+            Assert.That(File.Exists(path), Is.False);
+
+            File.WriteAllText(path, "{\"format\": \"noir-exposure-budget/1\", \"setting\": \"demo\", \"tokens\": \"many\"}");
+            Assert.That(() => MeasuredBudget.Load(path), Throws.InstanceOf<FormatException>().With.Message.Contains(path).And.Message.Contains("'tokens'"));
+            File.WriteAllText(path, "not json");
+            Assert.That(() => MeasuredBudget.Load(path), Throws.InstanceOf<FormatException>().With.Message.Contains("budget-from-report"));
+            Assert.That(File.ReadAllText(path), Is.EqualTo("not json"), "a bad file is reported, never rewritten");
+        }
+        finally { Directory.Delete(folder, true); }
+    }
+
+    static JsonObject Report(params (string Name, (long Tokens, double Content)[] Points)[] settings) => new()
+    {
+        ["format"] = "noir-privacy-report/1", ["model"] = "test",
+        ["settings"] = new JsonArray(settings.Select(s => (JsonNode)new JsonObject
+        {
+            ["setting"] = s.Name,
+            ["volume"] = new JsonArray(s.Points.Select(p => (JsonNode)new JsonObject
+            {
+                ["tokens"] = p.Tokens, ["position_accuracy"] = p.Content, ["content_position_accuracy"] = p.Content, ["distinct_identifiers"] = null,
+            }).ToArray()),
+        }).ToArray()),
+    };
+}

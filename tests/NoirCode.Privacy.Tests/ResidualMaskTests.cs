@@ -1,0 +1,70 @@
+using NoirCode.Core.Generation;
+using NoirCode.Core.Model;
+using static TorchSharp.torch;
+
+namespace NoirCode.Privacy.Tests;
+
+/// <summary>Per-occurrence noise with residual cancellation.</summary>
+public class ResidualMaskTests
+{
+    /// <summary>A middle whose blocks add nothing (a residual stack with zero deltas): it returns what it received, which it records.</summary>
+    sealed class RecordingIdentity : IMiddleSession
+    {
+        public List<Tensor> Received { get; } = new();
+        public Tensor Forward(Tensor hidden, Tensor positions) { Received.Add(hidden.detach().clone().DetachFromDisposeScope()); return hidden.clone(); }
+        public void Truncate(long length) { }
+        public void Dispose() { foreach (var t in Received) t.Dispose(); }
+    }
+
+    [Test]
+    public void TheCloudSeesFreshNoiseEachTimeAndTheClientGetsItsOwnStateBack()
+    {
+        using var hidden = randn(1, 64, 32);
+        using var positions = arange(64);
+        var middle = new RecordingIdentity();
+        using var mask = new ResidualMask(middle, sigma: 0.5);
+        using var first = mask.Forward(hidden, positions);
+        using var second = mask.Forward(hidden, positions);
+        // Zero deltas: the cancellation is exact.
+        Assert.That(first.allclose(hidden, rtol: 0, atol: 1e-5), Is.True);
+        Assert.That(second.allclose(hidden, rtol: 0, atol: 1e-5), Is.True);
+        using var seen1 = middle.Received[0] - hidden;
+        using var seen2 = middle.Received[1] - hidden;
+        Assert.That(seen1.std().item<float>(), Is.EqualTo(0.5).Within(0.03), "N(0, σ²) per coordinate");
+        Assert.That(seen1.mean().item<float>(), Is.EqualTo(0).Within(0.03));
+        Assert.That((seen1 - seen2).abs().max().item<float>(), Is.GreaterThan(0.1), "the same state is sent with fresh noise each time");
+    }
+
+    [Test]
+    public void ThroughRealMiddleBlocksOnlyTheDeltasErrorStays()
+    {
+        // The real middle blocks of a random model: taking the noise off what comes back leaves the client closer to
+        // the noiseless state than leaving it on (only the middle's deltas carry the noise's effect).
+        using var client = ClientModel.Load(Fixtures.Model);
+        using var cloud = CloudShard.Load(Fixtures.Model);
+        var ids = client.Tokenizer.Encode("def add(a, b):\n    return a + b\n\nprint(add(1, 2))");
+        using var idTensor = tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0);
+        using var positions = arange(ids.Count);
+        using var _ = no_grad();
+        using var encoded = client.Encode(idTensor, positions, cache: null);
+        double sigma = 0.05 * encoded.std().item<float>();
+        using var middle = new LocalMiddleSession(cloud);
+        using var plain = middle.Forward(encoded, positions);
+        using var mask = new ResidualMask(middle, sigma);
+        using var noise = mask.Noise(encoded.shape);
+        middle.Truncate(0);
+        using var noised = middle.Forward(encoded + noise, positions);
+        double kept = (noised - plain).norm().item<float>(), cancelled = (noised - noise - plain).norm().item<float>();
+        Assert.That(cancelled, Is.LessThan(kept), $"with the noise taken off {cancelled:G3}, left on {kept:G3}");
+        middle.Truncate(0);
+        using var masked = mask.Forward(encoded, positions);
+        Assert.That((masked - plain).norm().item<float>(), Is.GreaterThan(0).And.LessThan(kept), "the mask takes its own noise off");
+    }
+
+    [Test]
+    public void ANoiseScaleMustBePositive()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ResidualMask(new RecordingIdentity(), 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ResidualMask(new RecordingIdentity(), double.NaN));
+    }
+}
