@@ -149,6 +149,32 @@ public static class QualityBench
             Percentiles.Median(ms), Percentiles.Of(ms, 95), rs.Count);
     }
 
+    /// <summary>Issue 19's targets (invoked requests): a suggestion for ≥ 90 % at line starts and after return, = and (;
+    /// the default's exact match and edit similarity within 10 % (relative) of local mode's.</summary>
+    static string Targets(List<Result> results, JsonObject figures)
+    {
+        var d = results.Where(r => r.Mode == "default" && r.Trigger == "invoked").ToList();
+        var l = results.Where(r => r.Mode == "local" && r.Trigger == "invoked").ToList();
+        if (d.Count == 0 || l.Count == 0) return "";
+        string[] kinds = { CursorPosition.LineStart, CursorPosition.AfterReturn, CursorPosition.AfterAssign, CursorPosition.AfterParen };
+        var at = Measure(d.Where(r => kinds.Contains(r.Kind)).ToList());
+        var (dm, lm) = (Measure(d), Measure(l));
+        static string Met(bool ok) => ok ? "met" : "**missed**";
+        double exactRatio = lm.Exact > 0 ? dm.Exact / lm.Exact : double.NaN, similarityRatio = dm.Similarity / lm.Similarity;
+        figures["quality_default_share_at_line_start_return_assign_paren"] = Math.Round(at.Share, 3);
+        figures["quality_default_over_local_exact_match"] = double.IsNaN(exactRatio) ? null : Math.Round(exactRatio, 3);
+        figures["quality_default_over_local_edit_similarity"] = Math.Round(similarityRatio, 3);
+        return $"""
+            Issue 19's targets, invoked requests:
+
+            | target | measured | |
+            | --- | --- | --- |
+            | default: a suggestion at line starts and after `return`, `=`, `(` ≥ 90 % | {at.Share:P0} | {Met(at.Share >= 0.9)} |
+            | default's first-line exact match within 10 % of local's | {dm.Exact:P1} vs {lm.Exact:P1} ({(double.IsNaN(exactRatio) ? "—" : exactRatio.ToString("P0"))} of local) | {Met(exactRatio >= 0.9)} |
+            | default's edit similarity within 10 % of local's | {dm.Similarity:F3} vs {lm.Similarity:F3} ({similarityRatio:P0} of local) | {Met(similarityRatio >= 0.9)} |
+            """;
+    }
+
     static void Report(BenchContext ctx, MachineLoad load, IReadOnlyList<Mode> modes, IReadOnlyList<CursorPosition> positions, List<Result> results, int perKind)
     {
         var figures = new JsonObject();
@@ -185,6 +211,7 @@ public static class QualityBench
             if (total > 0) reasonTable.Add($"| {mode.Name} | {results.Count(r => r.Mode == mode.Name && r.Empty != null)} of {total} | {(empties.Count == 0 ? "—" : string.Join("; ", empties))} |");
         }
         string modeList = string.Join("\n", modes.Select(m => $"- **{m.Name}**: {m.What}"));
+        string targets = Targets(results, figures);
         string md = $"""
             ## Q. Completion quality through the sidecar (what a user gets)
 
@@ -210,6 +237,8 @@ public static class QualityBench
             | mode | {string.Join(" | ", CursorPosition.Kinds)} |
             | --- | {string.Join(" | ", CursorPosition.Kinds.Select(_ => "---"))} |
             {string.Join("\n", kindTable)}
+
+            {targets}
 
             Why answers were empty (the sidecar's own count, `noir/completionStats`; both triggers):
 
