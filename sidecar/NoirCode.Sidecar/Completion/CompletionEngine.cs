@@ -183,40 +183,24 @@ public sealed class CompletionEngine : IDisposable
         var speculation = _settings.Speculation is { } s ? s with { Elsewhere = _recent.Reverse().ToArray() } : null;
         var tracking = new TrackingSession(_session, _inSession, n => sent += n);
         var options = new GenerationOptions { MaxTokens = _settings.MaxNewTokens, MaxSequenceLength = _maxPositions, NewlineCutoff = _settings.NewlineCutoff, MaxDecodeTime = _settings.MaxDecodeTime, StopStrings = new[] { "\n\n\n" }, Speculation = speculation };
-        IReadOnlyList<int> start = toSend;
-        var spelled = new List<int>();
+        GenerationResult result;
+        string text;
         if (healed.Length > 0)
         {
-            // Prefill, then the tokens that spell the healed text again; the last of them starts the generation.
-            var logits = tracking.Append(toSend);
-            string remaining = healed;
-            while (!cancel.IsCancellationRequested)
-            {
-                int id = _healing.Value.Best(logits, remaining);
-                if (id < 0) break;
-                spelled.Add(id);
-                string t = _healing.Value.Text(id);
-                if (t.Length >= remaining.Length) break;
-                remaining = remaining[t.Length..];
-                logits = tracking.Append(new[] { id });
-            }
-            if (spelled.Count == 0 || cancel.IsCancellationRequested) return ("", sent, GenerationResult.Cancelled);
-            start = new[] { spelled[^1] };
-            speculation = speculation is { } sp ? sp with { Elsewhere = new IReadOnlyList<int>[] { prompt }.Concat(sp.Elsewhere).ToArray() } : null;
-            options = options with { Speculation = speculation, MaxTokens = Math.Max(1, _settings.MaxNewTokens - spelled.Count) };
+            // Prompt lookup drafts from the whole prompt, since generation starts from the healing token only.
+            if (speculation != null) options = options with { Speculation = speculation with { Elsewhere = new IReadOnlyList<int>[] { prompt }.Concat(speculation.Elsewhere).ToArray() } };
+            if (_healing.Value.Generate(tracking, _tokenizer, toSend, healed, options, cancel) is not { } healedResult) return ("", sent, GenerationResult.Cancelled);
+            (text, result) = healedResult;
         }
-        var result = TextGenerator.Generate(tracking, _tokenizer, start, options, cancel);
+        else
+        {
+            result = TextGenerator.Generate(tracking, _tokenizer, toSend, options, cancel);
+            text = result.Text;
+        }
         if (result.TokenIds.Count > 0)
         {
             _recent.Enqueue(result.TokenIds);
             if (_recent.Count > RecentSuggestions) _recent.Dequeue();
-        }
-        string text = result.Text;
-        if (healed.Length > 0)
-        {
-            // What the spelling tokens wrote beyond the healed text is the suggestion's start.
-            string spelledText = _tokenizer.Decode(spelled);
-            text = (spelledText.StartsWith(healed, StringComparison.Ordinal) ? spelledText[healed.Length..] : "") + text;
         }
         return (text, sent, result.FinishReason);
     }
@@ -272,6 +256,9 @@ public sealed class CompletionEngine : IDisposable
     }
 
     public int CachedCompletions => _cache.Count;
+
+    /// <summary>Token healing for this engine's tokenizer (Generate Function uses it too).</summary>
+    public TokenHealing Healing => _healing.Value;
 
     /// <summary>
     /// Runs other work on the engine's session (generate function) with completions held off; the completion in

@@ -1,3 +1,4 @@
+using NoirCode.Core.Generation;
 using NoirCode.Core.Tokenization;
 
 namespace NoirCode.Sidecar.Completion;
@@ -54,6 +55,34 @@ public sealed class TokenHealing
     }
 
     public string Text(int id) => _texts[id];
+
+    /// <summary>
+    /// Appends <paramref name="prompt"/> (which ends before the healed text), picks the tokens that spell
+    /// <paramref name="healed"/> again, and generates on from the last of them.
+    /// </summary>
+    /// <returns>what follows the healed text, and how generation ended; null when cancelled while spelling</returns>
+    public (string Text, GenerationResult Result)? Generate(IInferenceSession session, CodeTokenizer tokenizer, IReadOnlyList<int> prompt, string healed,
+        GenerationOptions options, CancellationToken cancel)
+    {
+        var logits = session.Append(prompt);
+        var spelled = new List<int>();
+        string remaining = healed;
+        while (!cancel.IsCancellationRequested)
+        {
+            int id = Best(logits, remaining);
+            if (id < 0) break;
+            spelled.Add(id);
+            if (_texts[id].Length >= remaining.Length) break;
+            remaining = remaining[_texts[id].Length..];
+            logits = session.Append(new[] { id });
+        }
+        if (spelled.Count == 0 || cancel.IsCancellationRequested) return null;
+        var result = TextGenerator.Generate(session, tokenizer, new[] { spelled[^1] },
+            options with { MaxTokens = Math.Max(1, options.MaxTokens - spelled.Count) }, cancel);
+        // What the spelling tokens wrote beyond the healed text starts the answer.
+        string spelledText = tokenizer.Decode(spelled);
+        return ((spelledText.StartsWith(healed, StringComparison.Ordinal) ? spelledText[healed.Length..] : "") + result.Text, result);
+    }
 
     /// <summary>A token that adds whitespace after healed whitespace ("return" + 4 spaces): the pre-tokenizer never
     /// splits there, so such a token would only re-indent or pad.</summary>

@@ -522,12 +522,17 @@ public sealed class NoirLanguageServer : IDisposable
         var fim = runtime.Tokenizer.Fim!;
         // Only text near the cursor is tokenised (16 characters per token is surely enough).
         string near = plan.Prefix.Length > 700 * 16 ? plan.Prefix[^(700 * 16)..] : plan.Prefix, nearAfter = plan.Suffix.Length > 200 * 16 ? plan.Suffix[..(200 * 16)] : plan.Suffix;
-        var ids = fim.BuildPsm(runtime.Tokenizer.Encode(near).TakeLast(700).ToList(), runtime.Tokenizer.Encode(nearAfter).Take(200).ToList());
         var engine = _engine ?? throw new LocalRpcException("the model is not loaded") { ErrorCode = -32803 };
+        // The prefix ends in the body's indentation, a token the model rarely sees before code: heal it (TokenHealing).
+        var prefixIds = runtime.Tokenizer.Encode(near).TakeLast(700).ToList();
+        var (kept, healed) = _settings.TokenHealing ? engine.Healing.Split(prefixIds) : (prefixIds, "");
+        var ids = fim.BuildPsm(kept, runtime.Tokenizer.Encode(nearAfter).Take(200).ToList());
         var before = runtime.Remote?.Total ?? default;
         var clock = Stopwatch.StartNew();
-        var result = await Task.Run(() => engine.Exclusive(session => TextGenerator.Generate(session, runtime.Tokenizer, ids,
-            new GenerationOptions { MaxTokens = 160, MaxSequenceLength = runtime.MaxPositions, Speculation = _settings.SpeculativeDecoding ? new SpeculationOptions() : null }, cancel)), cancel);
+        var options = new GenerationOptions { MaxTokens = 160, MaxSequenceLength = runtime.MaxPositions, Speculation = _settings.SpeculativeDecoding ? new SpeculationOptions() : null };
+        string generated = await Task.Run(() => engine.Exclusive(session => healed.Length > 0
+            ? engine.Healing.Generate(session, runtime.Tokenizer, ids, healed, options, cancel)?.Text ?? ""
+            : TextGenerator.Generate(session, runtime.Tokenizer, ids, options, cancel).Text), cancel);
         // What the generation sent shows in the status like a completion's.
         var after = runtime.Remote?.Total ?? default;
         SetStatus(BaseStatus() with
@@ -535,7 +540,7 @@ public sealed class NoirLanguageServer : IDisposable
             Detail = runtime.Mode,
             Last = new LastRequest(after.Tokens - before.Tokens, after.BytesUp - before.BytesUp, Math.Round(clock.Elapsed.TotalMilliseconds, 1), "generate function"),
         });
-        string body = FunctionGenerator.CutAtDedent(result.Text, plan.BodyIndent);
+        string body = FunctionGenerator.CutAtDedent(generated, plan.BodyIndent);
         var at = DocumentStore.PositionOf(doc.Text, plan.InsertOffset);
         return new GeneratedFunction(body, new Range(at, at));
     }
