@@ -118,32 +118,13 @@ public static class QualityBench
 
     static string FirstLine(string s) => s.Split('\n')[0].TrimEnd();
 
-    /// <summary>1 − Levenshtein distance ÷ the longer length, on first lines (an empty answer scores 0).</summary>
-    public static double EditSimilarity(string a, string b)
-    {
-        if (a.Length == 0 && b.Length == 0) return 1;
-        var d = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++) d[j] = j;
-        for (int i = 1; i <= a.Length; i++)
-        {
-            int prev = d[0]; d[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-            {
-                int cur = d[j];
-                d[j] = Math.Min(Math.Min(d[j] + 1, d[j - 1] + 1), prev + (a[i - 1] == b[j - 1] ? 0 : 1));
-                prev = cur;
-            }
-        }
-        return 1 - (double)d[b.Length] / Math.Max(a.Length, b.Length);
-    }
-
     sealed record Row(double Share, double Exact, double Similarity, double MeanChars, double P50, double P95, int Requests);
 
     static Row Measure(IReadOnlyList<Result> rs)
     {
         var shown = rs.Where(r => r.Suggestion != null).ToList();
         double exact = rs.Count(r => r.Suggestion != null && FirstLine(r.Suggestion) == FirstLine(r.Truth)) / (double)rs.Count;
-        double similarity = rs.Average(r => r.Suggestion == null ? 0 : EditSimilarity(FirstLine(r.Suggestion), FirstLine(r.Truth)));
+        double similarity = rs.Average(r => r.Suggestion == null ? 0 : TextSimilarity.Edit(FirstLine(r.Suggestion), FirstLine(r.Truth)));
         var ms = rs.Select(r => r.Ms).ToList();
         return new Row(shown.Count / (double)rs.Count, exact, similarity, shown.Count == 0 ? 0 : shown.Average(r => r.Suggestion!.Length),
             Percentiles.Median(ms), Percentiles.Of(ms, 95), rs.Count);
