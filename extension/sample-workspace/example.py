@@ -2,8 +2,8 @@
 
 1. Ghost text: on the empty line of area_of_circle below, type `return ` and wait a moment. A grey
    suggestion appears: Tab accepts it, Ctrl+Right accepts one word, Esc dismisses it.
-2. Generate Function: put the cursor on the `def count_words` line and press Ctrl+Alt+G (or run
-   "NoirCode: Generate Function" from the command palette).
+2. Generate Function: put the cursor on the signature of count_words (at the end) and press Ctrl+Alt+G (or
+   run "NoirCode: Generate Function" from the command palette).
 3. What leaves this machine: the shield in the status bar. Out of the box it says "demo keys": the model is
    split, its middle runs in a local endpoint process, and only randomised hidden states go there, under
    keys that ship with NoirCode and so protect nothing (make your own: `noir keygen`, see the README). The

@@ -268,12 +268,6 @@ public sealed class NoirLanguageServer : IDisposable
         if (_loading != null && !_loading.IsCompleted) await Task.WhenAny(_loading, Task.Delay(Timeout.Infinite, cancel));
         var engine = _engine;
         if (engine == null) return (empty, EmptyReason.NotLoaded);
-        if (LanguageGate.Refusal(doc.Language, _modelLanguages, _settings.EnabledLanguages, _settings.DisabledLanguages) is { } refusal)
-        {
-            if (refusal == EmptyReason.LanguageNotSupported)
-                SetStatus(BaseStatus() with { Detail = LanguageGate.Explain(doc.Language, _modelLanguages!), Last = _status.Last, UnsupportedLanguage = doc.Language });
-            return (empty, refusal);
-        }
         string? localReason = null;
         if (sensitive != null && _runtime?.Remote != null)
         {
@@ -285,6 +279,13 @@ public sealed class NoirLanguageServer : IDisposable
                 return (empty, EmptyReason.SensitiveFile);
             }
             localReason = $"sensitive file ({sensitive}): completed on this machine only, nothing sent";
+        }
+        // After the sensitive-file check: that nothing of a secret file is sent matters more than its language.
+        if (LanguageGate.Refusal(doc.Language, _modelLanguages, _settings.EnabledLanguages, _settings.DisabledLanguages) is { } refusal)
+        {
+            if (refusal == EmptyReason.LanguageNotSupported)
+                SetStatus(BaseStatus() with { Detail = LanguageGate.Explain(doc.Language, _modelLanguages!), Last = _status.Last, UnsupportedLanguage = doc.Language });
+            return (empty, refusal);
         }
         int offset = DocumentStore.Offset(doc.Text, p.Position);
         string prefix = doc.Text[..offset], suffix = doc.Text[offset..];
