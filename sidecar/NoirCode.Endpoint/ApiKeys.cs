@@ -19,6 +19,8 @@ public sealed class ApiKeys
 
     static byte[] SaltedHash(byte[] salt, string key) => SHA256.HashData(salt.Concat(Encoding.UTF8.GetBytes(key)).ToArray());
     public bool Required => _keys.Count > 0;
+    /// <summary>How many tenants hold keys (1 without keys: the local tenant).</summary>
+    public int TenantCount => Required ? _keys.Select(k => k.Tenant).Distinct().Count() : 1;
 
     public static ApiKeys None => new();
 

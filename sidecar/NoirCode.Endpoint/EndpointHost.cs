@@ -28,8 +28,9 @@ public sealed class EndpointHost : IAsyncDisposable
     EndpointHost(WebApplication app, EndpointState state, Uri address)
     {
         _app = app; _state = state; Address = address;
-        var period = TimeSpan.FromSeconds(Math.Clamp(state.Options.IdleTimeout.TotalSeconds / 4, 0.25, 30));
-        _expiry = new Timer(_ => state.Sessions.ExpireIdle(), null, period, period);
+        double shortest = Math.Min(state.Options.IdleTimeout.TotalSeconds, state.Options.TrainingIdleTimeout.TotalSeconds);
+        var period = TimeSpan.FromSeconds(Math.Clamp(shortest / 4, 0.25, 30));
+        _expiry = new Timer(_ => { state.Sessions.ExpireIdle(); state.Trainings.ExpireIdle(); }, null, period, period);
     }
 
     public static void Validate(EndpointOptions o)
@@ -39,6 +40,11 @@ public sealed class EndpointHost : IAsyncDisposable
         bool loopback = o.Host == "localhost" || IPAddress.IsLoopback(ip!);
         bool tls = o.TlsCertificate != null || o.TlsKey != null;
         if (tls && (o.TlsCertificate == null || o.TlsKey == null)) throw new ArgumentException("TLS needs both --tls-cert and --tls-key");
+        if (o.PrefillChunkTokens < 1) throw new ArgumentException("--prefill-chunk must be at least 1 position");
+        if (o.MaxTrainingStreamsPerTenant < 1) throw new ArgumentException("--max-training-streams-per-tenant must be at least 1");
+        if (!(o.TokensPerSecondPerTenant > 0) || o.TokenBurstPerTenant is <= 0) throw new ArgumentException("--token-rate-limit and --token-burst must be positive");
+        if (o.KvBytesPerTenant is < 0 || o.TrainingBytesPerTenant < 0) throw new ArgumentException("--kv-per-tenant-mb and --training-mb-per-tenant cannot be negative");
+        if (o.TrainingIdleTimeout <= TimeSpan.Zero) throw new ArgumentException("--training-idle-timeout-s must be positive");
         if (!loopback && (!tls || !o.HasAuth))
             throw new ArgumentException($"binding to {o.Host} exposes the endpoint beyond this machine: it requires --tls-cert, --tls-key and --auth");
     }
@@ -50,6 +56,7 @@ public sealed class EndpointHost : IAsyncDisposable
             : options.AuthEnvironmentVariable is { } variable ? ApiKeys.FromEnvironment(variable)
             : ApiKeys.None;
         var metricsAccess = MetricsAccess.For(options);
+        if (options.KvBytesPerTenant == null && keys.TenantCount > 1) options = options with { KvBytesPerTenant = options.KvBudgetBytes / 2 };
         var state = new EndpointState(options);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();

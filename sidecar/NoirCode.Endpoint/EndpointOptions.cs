@@ -24,10 +24,32 @@ public sealed record EndpointOptions
     public Core.Model.SplitSpec? Split { get; init; }
 
     public int MaxSessionsPerTenant { get; init; } = 64;
+    /// <summary>KV-cache memory for all sessions of all tenants, reserved when a session opens.</summary>
     public long KvBudgetBytes { get; init; } = 2L << 30;
+    /// <summary>KV-cache memory one tenant's sessions may reserve together; none = half the budget when the API keys
+    /// name several tenants (so no tenant can take it all), the whole budget for one tenant (set at start,
+    /// <see cref="EndpointHost.StartAsync"/>).</summary>
+    public long? KvBytesPerTenant { get; init; }
+    public long TenantKvQuota => KvBytesPerTenant ?? KvBudgetBytes;
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>Requests (forward, truncate, train steps) per second per tenant, with bursts of twice that.</summary>
     public double RequestsPerSecondPerTenant { get; init; } = 2000;
+    /// <summary>Positions (hidden-state rows: prefill, decode, training forward and backward) per second per tenant.</summary>
+    public double TokensPerSecondPerTenant { get; init; } = 50_000;
+    /// <summary>The most positions a tenant may send at once after a quiet spell; none = two seconds' worth.
+    /// A single message larger than this is refused (it could never pass).</summary>
+    public double? TokenBurstPerTenant { get; init; }
+    public double TenantTokenBurst => TokenBurstPerTenant ?? 2 * TokensPerSecondPerTenant;
+    /// <summary>Memory of the autograd graphs a tenant's training streams hold while their samples await the
+    /// backward pass (estimated per sample, <see cref="TrainingMemory"/>).</summary>
+    public long TrainingBytesPerTenant { get; init; } = 1L << 30;
+    /// <summary>Train streams one tenant may hold open at once (STuning uses one).</summary>
+    public int MaxTrainingStreamsPerTenant { get; init; } = 4;
+    /// <summary>A training stream that sends nothing for this long is ended and its pending graphs freed.</summary>
+    public TimeSpan TrainingIdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>Prefills are run this many positions at a time, taking turns with other tenants' work, so a long
+    /// prompt holds the model for one chunk at most before others' decode steps run.</summary>
+    public int PrefillChunkTokens { get; init; } = 128;
     public int MaxMessageBytes { get; init; } = 32 << 20;
     public int MaxDecodeBatch { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;

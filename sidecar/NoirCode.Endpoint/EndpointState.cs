@@ -1,17 +1,17 @@
-using System.Collections.Concurrent;
 using NoirCode.Core.Model;
 
 namespace NoirCode.Endpoint;
 
-/// <summary>Everything the service shares across calls: the shard, the worker, sessions, adapters, limits, metrics.</summary>
+/// <summary>Everything the service shares across calls: the shard, the worker, sessions, training streams, adapters, limits, metrics.</summary>
 public sealed class EndpointState : IDisposable
 {
-    readonly ConcurrentDictionary<string, TokenBucket> _rates = new();
     public EndpointOptions Options { get; }
     public CloudShard Shard { get; }
     public string Fingerprint { get; }
     public ModelWorker Worker { get; }
     public SessionRegistry Sessions { get; }
+    public TrainingRegistry Trainings { get; }
+    public TenantRateLimits RateLimits { get; }
     public TenantAdapters Adapters { get; }
     public EndpointMetrics Metrics { get; } = new();
 
@@ -22,13 +22,13 @@ public sealed class EndpointState : IDisposable
         Fingerprint = ModelFingerprint.Of(options.ShardFolder);
         Worker = new ModelWorker(Shard, options, Metrics);
         Sessions = new SessionRegistry(options, Shard);
+        Trainings = new TrainingRegistry(options);
+        RateLimits = new TenantRateLimits(options);
         Adapters = new TenantAdapters(options, Shard);
         Metrics.ActiveSessions = () => Sessions.Count;
         Metrics.QueueLength = () => Worker.QueueLength;
         Metrics.KvBytesReserved = () => Sessions.ReservedBytes;
     }
-
-    public bool RateLimit(string tenant) => _rates.GetOrAdd(tenant, _ => new TokenBucket(Options.RequestsPerSecondPerTenant)).TryTake();
 
     public void Dispose() => Worker.Dispose();
 }

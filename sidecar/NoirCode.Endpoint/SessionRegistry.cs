@@ -4,8 +4,8 @@ using NoirCode.Core.Model;
 namespace NoirCode.Endpoint;
 
 /// <summary>
-/// Open sessions, with their KV memory reserved up front against a budget (as Petals does), a per-tenant cap,
-/// and expiry of idle sessions. A full budget refuses new sessions with ResourceExhausted; it never evicts.
+/// Open sessions, with their KV memory reserved up front against a budget (as Petals does), per-tenant caps on
+/// sessions and KV memory, and expiry of idle sessions. A full budget refuses new sessions with ResourceExhausted; it never evicts.
 /// </summary>
 public sealed class SessionRegistry
 {
@@ -18,6 +18,12 @@ public sealed class SessionRegistry
 
     public int Count { get { lock (_sessions) return _sessions.Count; } }
     public long ReservedBytes { get { lock (_sessions) return _reserved; } }
+
+    /// <summary>KV bytes reserved by a tenant's open sessions.</summary>
+    public long ReservedBy(string tenant)
+    {
+        lock (_sessions) return _sessions.Values.Where(s => s.Tenant == tenant).Sum(s => s.ReservedBytes);
+    }
 
     /// <summary>KV bytes one session of <paramref name="maxLength"/> positions can use (float32 keys and values).</summary>
     public long BytesFor(int maxLength)
@@ -37,6 +43,10 @@ public sealed class SessionRegistry
             if (_reserved + bytes > _options.KvBudgetBytes)
                 throw new RpcException(new Status(StatusCode.ResourceExhausted,
                     $"the endpoint's KV memory is full ({_reserved >> 20} MiB of {_options.KvBudgetBytes >> 20} MiB reserved; this session needs {Math.Max(1, bytes >> 20)} MiB); retry later or ask for a shorter max_length"));
+            long tenantBytes = ReservedBy(tenant);
+            if (tenantBytes + bytes > _options.TenantKvQuota)
+                throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                    $"this tenant's KV memory quota is used ({tenantBytes >> 20} MiB of {_options.TenantKvQuota >> 20} MiB reserved by its open sessions; this session needs {Math.Max(1, bytes >> 20)} MiB); close a session or ask for a shorter max_length"));
             var session = new ServerSession
             {
                 Id = Guid.NewGuid().ToString("N"), Tenant = tenant, MaxLength = maxLength,

@@ -44,8 +44,8 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
             while (await requests.MoveNext(cancel.Token))
             {
                 session.LastActiveTicks = Environment.TickCount64;
-                if (!_state.RateLimit(tenant)) throw Rejected(StatusCode.ResourceExhausted, "request rate limit exceeded for this tenant; slow down");
                 var request = requests.Current;
+                LimitRequests(tenant);
                 switch (request.KindCase)
                 {
                     case SessionRequest.KindOneofCase.Forward:
@@ -53,7 +53,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                         break;
                     case SessionRequest.KindOneofCase.Truncate:
                         long length = (long)request.Truncate.Length;
-                        await _state.Worker.RunAsync(() => { CheckTruncate(session, length); session.Cache.Truncate(length); return 0; });
+                        await _state.Worker.RunAsync(tenant, () => { CheckTruncate(session, length); session.Cache.Truncate(length); return 0; });
                         await replies.WriteAsync(new SessionReply { Truncated = new Truncated { Length = (ulong)length } });
                         break;
                     case SessionRequest.KindOneofCase.Close:
@@ -72,7 +72,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
             if (_state.Sessions.Close(session))
             {
                 _state.Metrics.SessionClosed();
-                await _state.Worker.RunAsync(() => { session.Cache.Dispose(); return 0; });
+                await _state.Worker.RunAsync(tenant, () => { session.Cache.Dispose(); return 0; });
                 _log.LogInformation("session {Session} closed", session.Id);
             }
         }
@@ -90,6 +90,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
         Tensor hidden;
         try { hidden = HiddenBlocks.Decode(step.Hidden, _state.Shard.Config.HiddenSize, session.MaxLength - start); }
         catch (ArgumentException e) { throw Invalid(e.Message); }
+        LimitPositions(session.Tenant, hidden);
         using (hidden)
         {
             _state.Metrics.Bytes(step.Hidden.Data.Length + step.Hidden.Scales.Length, 0);
@@ -102,19 +103,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
             }
             Tensor output = hidden.shape[1] == 1
                 ? await _state.Worker.DecodeAsync(session, hidden, Prepare)
-                : await _state.Worker.RunAsync(() =>
-                {
-                    var lora = Prepare();
-                    using var _ = no_grad();
-                    // A speculative step's few tokens run like a decode step (one thread for a small model).
-                    using var threads = Core.Util.IntraOpThreads.ForDecode(_state.Shard.Config, hidden.shape[1]);
-                    // Explicit scalars, kept alive through the call (see BlockStack.CausalMask).
-                    using var first = start.ToScalar();
-                    using var end = (start + hidden.shape[1]).ToScalar();
-                    using var one = 1L.ToScalar();
-                    using var positions = arange(first, end, one, ScalarType.Int64);
-                    return _state.Shard.Middle.Forward(hidden, positions, session.Cache, lora);
-                });
+                : await PrefillAsync(session, hidden, start, Prepare);
             using (output)
             {
                 var block = HiddenBlocks.Encode(output, session.ReplyDtype);
@@ -123,6 +112,61 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                 return new ForwardResult { StartPosition = (ulong)start, Hidden = block };
             }
         }
+    }
+
+    /// <summary>
+    /// Several positions (a prompt, or a speculative step's few tokens) in chunks of
+    /// <see cref="EndpointOptions.PrefillChunkTokens"/>, one worker turn each, so other tenants' decode steps run
+    /// between the chunks. Each chunk extends the KV cache like a decode step does, so the result is the same.
+    /// </summary>
+    Task<Tensor> PrefillAsync(ServerSession session, Tensor hidden, long start, Func<LoraAdapter?> prepare)
+    {
+        long total = hidden.shape[1];
+        int chunk = Math.Max(1, _state.Options.PrefillChunkTokens);
+        int slices = (int)((total + chunk - 1) / chunk);
+        var parts = new List<Tensor>(slices);
+        LoraAdapter? lora = null;
+        return _state.Worker.RunInSlicesAsync(session.Tenant, slices, slice =>
+        {
+            try
+            {
+                if (slice == 0) lora = prepare();
+                else if (session.Closed) throw new OperationCanceledException("the session closed during its prefill");
+                long from = (long)slice * chunk, length = Math.Min(chunk, total - from);
+                using var _ = no_grad();
+                // A speculative step's few tokens run like a decode step (one thread for a small model).
+                using var threads = Core.Util.IntraOpThreads.ForDecode(_state.Shard.Config, length);
+                // Explicit scalars, kept alive through the call (see BlockStack.CausalMask).
+                using var first = (start + from).ToScalar();
+                using var end = (start + from + length).ToScalar();
+                using var one = 1L.ToScalar();
+                using var positions = arange(first, end, one, ScalarType.Int64);
+                using var part = hidden.narrow(1, from, length);
+                parts.Add(_state.Shard.Middle.Forward(part, positions, session.Cache, lora));
+                if (slice < slices - 1) return null!;
+                var whole = parts.Count == 1 ? parts[0] : cat(parts.ToArray(), 1);
+                if (parts.Count > 1) foreach (var p in parts) p.Dispose();
+                return whole;
+            }
+            catch
+            {
+                foreach (var p in parts) p.Dispose();
+                throw;
+            }
+        });
+    }
+
+    void LimitRequests(string tenant)
+    {
+        if (_state.RateLimits.RequestRefusal(tenant) is { } refusal) throw Rejected(StatusCode.ResourceExhausted, refusal);
+    }
+
+    /// <summary>The token rate limit, on a decoded block (its true size); the block is freed when refused.</summary>
+    void LimitPositions(string tenant, Tensor block)
+    {
+        if (_state.RateLimits.PositionRefusal(tenant, block.shape[1]) is not { } refusal) return;
+        block.Dispose();
+        throw Rejected(StatusCode.ResourceExhausted, refusal);
     }
 
     static void CheckTruncate(ServerSession session, long length)
@@ -139,17 +183,20 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
         double lr = requests.Current.Open.LearningRate;
         string adapterId = requests.Current.Open.AdapterId;
         if (!TenantAdapters.IsAdapterId(adapterId)) throw Invalid("adapter_id must be letters, digits, - or _, at most 64");
-        var training = await _state.Worker.RunAsync(() => _state.Adapters.GetOrCreate(tenant, lr, adapterId));
+        var training = await _state.Worker.RunAsync(tenant, () => _state.Adapters.GetOrCreate(tenant, lr, adapterId));
         int hiddenSize = _state.Shard.Config.HiddenSize;
-        var pending = new Dictionary<ulong, (Tensor Input, Tensor Output)>();
+        var pending = new Dictionary<ulong, (Tensor Input, Tensor Output, long Bytes)>();
+        var stream = Rejecting(() => _state.Trainings.Open(tenant));
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stream.Expiry.Token);
         _log.LogInformation("training stream opened for tenant {Tenant}, adapter {Adapter}", tenant, adapterId.Length == 0 ? "(unnamed)" : adapterId);
-        await replies.WriteAsync(new TrainReply { Opened = new TrainOpened { HiddenSize = (uint)hiddenSize, StepsSoFar = (ulong)training.Steps } });
         try
         {
-            while (await requests.MoveNext(context.CancellationToken))
+            await replies.WriteAsync(new TrainReply { Opened = new TrainOpened { HiddenSize = (uint)hiddenSize, StepsSoFar = (ulong)training.Steps } });
+            while (await requests.MoveNext(cancel.Token))
             {
-                if (!_state.RateLimit(tenant)) throw Rejected(StatusCode.ResourceExhausted, "request rate limit exceeded for this tenant; slow down");
+                stream.LastActiveTicks = Environment.TickCount64;
                 var request = requests.Current;
+                LimitRequests(tenant);
                 switch (request.KindCase)
                 {
                     case TrainRequest.KindOneofCase.Forward:
@@ -160,14 +207,23 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                         Tensor input;
                         try { input = HiddenBlocks.Decode(f.Hidden, hiddenSize, _state.Shard.Config.MaxPositions); }
                         catch (ArgumentException e) { throw Invalid(e.Message); }
-                        var output = await _state.Worker.RunAsync(() =>
+                        LimitPositions(tenant, input);
+                        long bytes = TrainingMemory.BytesFor(_state.Shard.Config, _state.Shard.Middle.Count, input.shape[1]);
+                        try { _state.Trainings.Hold(stream, bytes); }
+                        catch (RpcException) { input.Dispose(); _state.Metrics.Rejected(); throw; }
+                        Tensor output;
+                        try
                         {
-                            using var _ = enable_grad();
-                            input.requires_grad_(true);
-                            using var positions = arange(input.shape[1], ScalarType.Int64);
-                            return _state.Shard.Middle.Forward(input, positions, cache: null, training.Adapter);
-                        });
-                        pending[f.SampleId] = (input, output);
+                            output = await _state.Worker.RunAsync(tenant, () =>
+                            {
+                                using var _ = enable_grad();
+                                input.requires_grad_(true);
+                                using var positions = arange(input.shape[1], ScalarType.Int64);
+                                return _state.Shard.Middle.Forward(input, positions, cache: null, training.Adapter);
+                            });
+                        }
+                        catch { _state.Trainings.Release(stream, bytes); input.Dispose(); throw; }
+                        pending[f.SampleId] = (input, output, bytes);
                         await replies.WriteAsync(new TrainReply { Forward = new TrainForwardResult { SampleId = f.SampleId, Hidden = HiddenBlocks.Encode(output.detach(), f.Hidden.Dtype) } });
                         break;
                     }
@@ -175,11 +231,21 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                     {
                         var b = request.Backward;
                         if (!pending.Remove(b.SampleId, out var graph)) throw Invalid($"sample {b.SampleId} has no forward pass awaiting its gradient");
+                        _state.Trainings.Release(stream, graph.Bytes);
                         Tensor grad;
                         try { grad = HiddenBlocks.Decode(b.Gradient, hiddenSize, graph.Output.shape[1]); }
                         catch (ArgumentException e) { graph.Input.Dispose(); graph.Output.Dispose(); throw Invalid(e.Message); }
-                        if (grad.shape[1] != graph.Output.shape[1]) throw Invalid("the gradient must cover the same positions as the forward pass");
-                        var inputGrad = await _state.Worker.RunAsync(() =>
+                        if (grad.shape[1] != graph.Output.shape[1])
+                        {
+                            grad.Dispose(); graph.Input.Dispose(); graph.Output.Dispose();
+                            throw Invalid("the gradient must cover the same positions as the forward pass");
+                        }
+                        if (_state.RateLimits.PositionRefusal(tenant, grad.shape[1]) is { } refusal)
+                        {
+                            grad.Dispose(); graph.Input.Dispose(); graph.Output.Dispose();
+                            throw Rejected(StatusCode.ResourceExhausted, refusal);
+                        }
+                        var inputGrad = await _state.Worker.RunAsync(tenant, () =>
                         {
                             // LoRA gradients accumulate over the samples of this step; Step averages them.
                             graph.Output.backward(new[] { grad });
@@ -194,7 +260,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                     }
                     case TrainRequest.KindOneofCase.Step:
                     {
-                        var (steps, samples) = await _state.Worker.RunAsync(() =>
+                        var (steps, samples) = await _state.Worker.RunAsync(tenant, () =>
                         {
                             int n = training.PendingSamples;
                             if (n == 0) throw Invalid("no sample gradients to apply");
@@ -215,11 +281,18 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                     default:
                         throw Invalid($"unexpected {request.KindCase} inside a training stream");
                 }
+                stream.LastActiveTicks = Environment.TickCount64; // idle means the client's silence, not the endpoint's work
             }
+        }
+        catch (OperationCanceledException) when (stream.Expiry.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded,
+                $"training stream ended after {_state.Options.TrainingIdleTimeout.TotalSeconds:F0} s idle; its {pending.Count} samples awaiting a backward pass were dropped; open a new stream"));
         }
         finally
         {
-            foreach (var (input, output) in pending.Values) { input.Dispose(); output.Dispose(); }
+            _state.Trainings.Close(stream);
+            foreach (var (input, output, _) in pending.Values) { input.Dispose(); output.Dispose(); }
         }
     }
 

@@ -17,7 +17,9 @@ public sealed class EndpointUnavailableException(string message, Exception? inne
 /// first. The session keeps what it has sent (its input history, as Petals does): when the stream breaks or the
 /// endpoint dies, it reconnects (to the next endpoint in the list, with backoff), replays the history to
 /// rebuild the endpoint's KV cache, and resends the request, so the caller sees the same result as an
-/// uninterrupted run. Replays resend packets already admitted and charged; they are not charged again.
+/// uninterrupted run. A packet sent to an endpoint that has not received it before (a replay after failover, or a
+/// request resent there) crosses the wire again and is charged again, the budget checked first
+/// (<see cref="EgressGuard.AdmitResend"/>); a replay to the endpoint that already has it is not.
 /// </summary>
 public sealed class RemoteMiddleSession : IMiddleSession
 {
@@ -25,7 +27,9 @@ public sealed class RemoteMiddleSession : IMiddleSession
     readonly EgressGuard _guard;
     readonly string _fingerprint;
     readonly int _maxLength, _hidden;
-    readonly List<EgressPacket> _history = new();
+    /// <summary>A packet kept for replay, and the endpoints it has been charged for.</summary>
+    sealed record Sent(EgressPacket Packet, HashSet<Uri> ChargedFor);
+    readonly List<Sent> _history = new();
     EndpointConnection? _connection;
     AsyncDuplexStreamingCall<SessionRequest, SessionReply>? _call;
     int _endpoint;
@@ -40,6 +44,8 @@ public sealed class RemoteMiddleSession : IMiddleSession
     public (long Tokens, long BytesUp, long BytesDown, double Milliseconds) Last { get; private set; }
     /// <summary>All requests of this session (replays not counted).</summary>
     public (long Tokens, long BytesUp, long BytesDown) Total { get; private set; }
+    /// <summary>Tokens sent again to an endpoint that had not received them (failover replays), and charged.</summary>
+    public long ResentTokens { get; private set; }
 
     public RemoteMiddleSession(EndpointClientOptions options, EgressGuard guard, string modelFingerprint, int maxLength, int hiddenSize)
     {
@@ -47,7 +53,8 @@ public sealed class RemoteMiddleSession : IMiddleSession
         _options = options; _guard = guard; _fingerprint = modelFingerprint; _maxLength = maxLength; _hidden = hiddenSize;
     }
 
-    long HistoryLength => _history.Count == 0 ? 0 : _history[^1].StartPosition + _history[^1].Tokens;
+    long HistoryLength => _history.Count == 0 ? 0 : _history[^1].Packet.StartPosition + _history[^1].Packet.Tokens;
+    Uri Target => _options.Endpoints[_endpoint];
 
     public Tensor Forward(Tensor hidden, Tensor positions)
     {
@@ -55,9 +62,10 @@ public sealed class RemoteMiddleSession : IMiddleSession
         long start = positions[0].item<long>();
         if (start > HistoryLength) throw new ArgumentException($"position {start} skips past the {HistoryLength} positions sent so far");
         var packet = _guard.Admit(hidden, EgressKind.HiddenStates, start);
+        var sent = new Sent(packet, new HashSet<Uri> { Target });
         TrimHistory(start);
-        var reply = WithRecovery(() => SendForward(packet));
-        _history.Add(packet);
+        var reply = WithRecovery(() => SendForward(sent));
+        _history.Add(sent);
         var block = reply.Hidden;
         var result = HiddenBlocks.Decode(block, _hidden, packet.Tokens);
         if ((long)reply.StartPosition != start || result.shape[1] != packet.Tokens)
@@ -84,19 +92,21 @@ public sealed class RemoteMiddleSession : IMiddleSession
     /// <summary>Keeps the packets for positions [0, length), cutting the last one if it straddles.</summary>
     void TrimHistory(long length)
     {
-        while (_history.Count > 0 && _history[^1].StartPosition >= length) _history.RemoveAt(_history.Count - 1);
+        while (_history.Count > 0 && _history[^1].Packet.StartPosition >= length) _history.RemoveAt(_history.Count - 1);
         if (_history.Count > 0 && HistoryLength > length)
         {
-            var last = _history[^1];
+            var last = _history[^1].Packet;
             long keep = length - last.StartPosition;
             using var full = HiddenStateCodec.Decode(last.Payload, last.Dtype, last.Tokens, last.HiddenSize);
             using var kept = full.narrow(1, 0, keep);
-            _history[^1] = last with { Tokens = keep, Payload = HiddenStateCodec.Encode(kept, last.Dtype) };
+            _history[^1] = _history[^1] with { Packet = last with { Tokens = keep, Payload = HiddenStateCodec.Encode(kept, last.Dtype) } };
         }
     }
 
-    ForwardResult SendForward(EgressPacket packet)
+    ForwardResult SendForward(Sent sent)
     {
+        ChargeResends(new[] { sent });
+        var packet = sent.Packet;
         Send(new SessionRequest { Forward = new ForwardStep { StartPosition = (ulong)packet.StartPosition, Hidden = HiddenBlocks.FromPacket(packet) } });
         return Receive(SessionReply.KindOneofCase.Forward).Forward;
     }
@@ -128,17 +138,29 @@ public sealed class RemoteMiddleSession : IMiddleSession
         }
     }
 
+    /// <summary>Charges the packets not yet charged for the endpoint they now go to, all at once and budget first.</summary>
+    void ChargeResends(IReadOnlyList<Sent> packets)
+    {
+        var uncharged = packets.Where(s => !s.ChargedFor.Contains(Target)).ToList();
+        if (uncharged.Count == 0) return;
+        _guard.AdmitResend(uncharged.Select(s => s.Packet).ToList());
+        foreach (var s in uncharged) s.ChargedFor.Add(Target);
+        ResentTokens += uncharged.Sum(s => s.Packet.Tokens);
+    }
+
     void EnsureConnected()
     {
         if (_call != null) return;
         bool rebuilding = _connection != null || _history.Count > 0;
-        _connection = new EndpointConnection(_options.Endpoints[_endpoint], _options);
+        // Before connecting: a replay the budget cannot cover is refused without anything sent.
+        ChargeResends(_history);
+        _connection = new EndpointConnection(Target, _options);
         LastEndpoint = _connection.Address;
         _call = _connection.Client.Session(_connection.Headers());
         Send(new SessionRequest { Open = new OpenSession { ModelFingerprint = _fingerprint, MaxLength = (uint)_maxLength, ReplyDtype = HiddenBlocks.FromWire(_options.ReplyDtype), AdapterId = _options.AdapterId } });
         var opened = Receive(SessionReply.KindOneofCase.Opened).Opened;
         if (opened.HiddenSize != _hidden) throw new EndpointRequestException($"the endpoint's model has hidden size {opened.HiddenSize}, this client's {_hidden}");
-        foreach (var packet in _history) SendForward(packet); // rebuild the endpoint's KV cache
+        foreach (var sent in _history) SendForward(sent); // rebuild the endpoint's KV cache
         if (rebuilding) Reconnects++;
     }
 

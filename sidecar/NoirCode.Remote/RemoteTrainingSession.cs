@@ -25,6 +25,8 @@ public sealed class RemoteTrainingSession : IDisposable
     /// <summary>Each middle output as it arrives (sample id, [1, T, D]): what the endpoint computed and knows, so
     /// the attack harness can stand in the endpoint's place. Handlers must not keep the tensor (copy it).</summary>
     public event Action<ulong, Tensor>? MiddleReceived;
+    /// <summary>After each update the endpoint applied (its step count): the step boundaries the endpoint sees.</summary>
+    public event Action<long>? Stepped;
 
     public RemoteTrainingSession(EndpointClientOptions options, EgressGuard guard, string modelFingerprint, int hiddenSize, double learningRate = 0)
     {
@@ -59,7 +61,9 @@ public sealed class RemoteTrainingSession : IDisposable
     public long Step()
     {
         Send(new TrainRequest { Step = new TrainStep() });
-        return (long)Receive(TrainReply.KindOneofCase.Stepped).Stepped.Step;
+        long step = (long)Receive(TrainReply.KindOneofCase.Stepped).Stepped.Step;
+        Stepped?.Invoke(step);
+        return step;
     }
 
     void Send(TrainRequest request)

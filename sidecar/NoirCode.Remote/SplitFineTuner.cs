@@ -68,7 +68,7 @@ public sealed class SplitFineTuner
                 var ids = tensor(input.Select(t => (long)perm.ToInputIndex((int)t)).ToArray()).unsqueeze(0);
                 var labels = tensor(target.Select(t => t == FimSampler.IgnoreIndex ? t : perm.ToIndex((int)t)).ToArray());
                 var positions = arange(s.SequenceLength);
-                ulong sampleId = (ulong)step * 1000 + (ulong)b;
+                ulong sampleId = RandomSampleIds.Next(); // says nothing of the step or the batch
                 var encoded = _client.Encode(ids, positions, cache: null);
                 var middle = _remote.Forward(sampleId, encoded.detach()).requires_grad_(true);
                 var logits = _client.Decode(middle, positions, cache: null, lastOnly: false)[0];

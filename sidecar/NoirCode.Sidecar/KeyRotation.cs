@@ -37,7 +37,7 @@ public static class KeyRotation
         var config = ModelConfig.Load(modelFolder);
         var (embedding, dtype) = PrivacyKeys.ReadEmbedding(modelFolder, config); // a tuned shard keeps the public embedding
         string label = old.Demo ? "private" : old.Label;
-        var (keys, _) = PrivacyKeys.Generate(embedding, config, fingerprint, old.Epsilon, label, progress: progress, tableDtype: dtype);
+        var (keys, _) = PrivacyKeys.Generate(embedding, config, fingerprint, old.Epsilon, label, progress: progress, tableDtype: dtype, homophones: old.Homophones);
 
         string stamp = now.UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         string target = Sibling(keysFolder, stamp);

@@ -10,5 +10,7 @@ public static class BenchArgs
     /// <summary>fuzz-grpc: how long a client waits for a case before giving up (--case-timeout S). A short limit makes
     /// the client abandon streams the endpoint is still working on, as a starved machine does.</summary>
     public static double? CaseTimeoutSeconds { get; set; }
+    /// <summary>fairness: another build's noir.dll to measure first, as "before" (--baseline-noir DLL).</summary>
+    public static string? BaselineNoir { get; set; }
     public static bool Failed { get; set; }
 }

@@ -18,8 +18,8 @@ public static class LoadBench
         var duration = TimeSpan.FromMinutes(BenchArgs.Minutes ?? (ctx.Quick ? 0.5 : 10));
         var config = ModelConfig.Load(ctx.Model);
         string fingerprint = ModelFingerprint.Of(ctx.ClientShard);
-        // All sessions are one tenant here: its request-rate limit (2,000/s by default) would cap the measurement.
-        using var endpoint = EndpointProcess.Start(ctx.CloudShard, 0, "--rate-limit", "1000000");
+        // All sessions are one tenant here: its request and token rate limits would cap the measurement.
+        using var endpoint = EndpointProcess.Start(ctx.CloudShard, 0, "--rate-limit", "1000000", "--token-rate-limit", "100000000");
         long idle = endpoint.ResidentBytes;
         var rss = new List<(double Seconds, long Bytes)>();
         var clock = Stopwatch.StartNew();

@@ -19,8 +19,8 @@ public static class ThroughputBench
         const int maxLength = 256;
         var config = ModelConfig.Load(ctx.Model);
         string fingerprint = ModelFingerprint.Of(ctx.ClientShard);
-        // All sessions are one tenant here: its request-rate limit (2,000/s by default) would cap the measurement.
-        using var endpoint = EndpointProcess.Start(ctx.CloudShard, 0, "--rate-limit", "1000000");
+        // All sessions are one tenant here: its request and token rate limits would cap the measurement.
+        using var endpoint = EndpointProcess.Start(ctx.CloudShard, 0, "--rate-limit", "1000000", "--token-rate-limit", "100000000");
         SessionLoad.Run(endpoint.Address, fingerprint, config.HiddenSize, 2, TimeSpan.FromSeconds(2), maxLength: maxLength); // warm-up: JIT, thread pool
         Thread.Sleep(1000);
         long baseline = endpoint.ResidentBytes;

@@ -39,7 +39,7 @@ public static class AttackCommand
         var cmd = new Command("attack", "Attack the split as an honest-but-curious cloud would and report what it recovers (privacy report)")
         {
             model, keys, epsilons, tuned, withUntuned, fclean, noUnprotected, publicDir, publicTokens, inversionTokens, epochs,
-            privateFile, limit, maxTokens, proposals, utility, output, split, wire, json, Prompt(), Render(), VolumeCommand.Create(), StuningAttackCommand.Create(),
+            privateFile, limit, maxTokens, proposals, utility, output, split, wire, json, Prompt(), Render(), VolumeCommand.Create(), StuningAttackCommand.Create(), DefencesCommand.Create(),
         };
         cmd.SetAction(r =>
         {

@@ -37,10 +37,17 @@ public static class CloudCommands
         var perTenant = new Option<int>("--max-sessions-per-tenant") { DefaultValueFactory = _ => 64 };
         var idle = new Option<double>("--idle-timeout-s") { Description = "close sessions idle this long", DefaultValueFactory = _ => 300 };
         var rate = new Option<double>("--rate-limit") { Description = "requests per second per tenant", DefaultValueFactory = _ => 2000 };
+        var kvPerTenant = new Option<long?>("--kv-per-tenant-mb") { Description = "KV-cache memory one tenant's sessions may reserve (default: half of --kv-budget-mb when --auth names several tenants, all of it for one)" };
+        var tokenRate = new Option<double>("--token-rate-limit") { Description = "positions (hidden-state rows) per second per tenant", DefaultValueFactory = _ => 50_000 };
+        var tokenBurst = new Option<double?>("--token-burst") { Description = "positions a tenant may send at once (default: 2 s of --token-rate-limit)" };
+        var trainingMemory = new Option<long>("--training-mb-per-tenant") { Description = "memory of one tenant's training samples awaiting their backward pass", DefaultValueFactory = _ => 1024 };
+        var trainingStreams = new Option<int>("--max-training-streams-per-tenant") { DefaultValueFactory = _ => 4 };
+        var trainingIdle = new Option<double>("--training-idle-timeout-s") { Description = "end training streams idle this long, freeing their pending samples", DefaultValueFactory = _ => 300 };
+        var prefillChunk = new Option<int>("--prefill-chunk") { Description = "positions a prefill runs at a time before other tenants' work gets a turn", DefaultValueFactory = _ => 128 };
         var maxMessage = new Option<int>("--max-message-mb") { DefaultValueFactory = _ => 32 };
         var parent = new Option<int?>("--exit-with-parent") { Description = "stop when this process id is gone (used by the sidecar's local endpoint)" };
         var cmd = new Command("serve", "Serve the middle blocks over gRPC; runs until interrupted")
-            { shard, host, port, cert, key, auth, authEnv, metricsToken, state, split, kvBudget, perTenant, idle, rate, maxMessage, parent };
+            { shard, host, port, cert, key, auth, authEnv, metricsToken, state, split, kvBudget, perTenant, idle, rate, kvPerTenant, tokenRate, tokenBurst, trainingMemory, trainingStreams, trainingIdle, prefillChunk, maxMessage, parent };
         cmd.SetAction(async (r, cancel) =>
         {
             var options = new EndpointOptions
@@ -50,6 +57,9 @@ public static class CloudCommands
                 Split = r.GetValue(split) is { } s ? Core.Model.SplitSpec.Parse(s) : null,
                 KvBudgetBytes = r.GetValue(kvBudget) << 20, MaxSessionsPerTenant = r.GetValue(perTenant),
                 IdleTimeout = TimeSpan.FromSeconds(r.GetValue(idle)), RequestsPerSecondPerTenant = r.GetValue(rate),
+                KvBytesPerTenant = r.GetValue(kvPerTenant) << 20, TokensPerSecondPerTenant = r.GetValue(tokenRate), TokenBurstPerTenant = r.GetValue(tokenBurst),
+                TrainingBytesPerTenant = r.GetValue(trainingMemory) << 20, TrainingIdleTimeout = TimeSpan.FromSeconds(r.GetValue(trainingIdle)), MaxTrainingStreamsPerTenant = r.GetValue(trainingStreams),
+                PrefillChunkTokens = r.GetValue(prefillChunk),
                 MaxMessageBytes = r.GetValue(maxMessage) << 20,
             };
             await using var endpoint = await EndpointHost.StartAsync(options);

@@ -61,11 +61,12 @@ public static class PrivacyCommands
             }
             // The bounds last, with the assumption they rest on stated: they are not guarantees about real code.
             o["bounds_assume"] = ExposureBounds.Assumption;
-            o["per_token_guess_bound"] = ExposureBounds.PerTokenGuess(meta.Epsilon, meta.VocabSize);
-            o["prompt_bound_200_tokens"] = ExposureBounds.PromptReconstruction(meta.Epsilon, meta.VocabSize, 200);
-            o["prompt_bound_vacuous"] = ExposureBounds.IsVacuous(ExposureBounds.PromptReconstruction(meta.Epsilon, meta.VocabSize, 200));
+            o["per_token_guess_bound"] = ExposureBounds.PerTokenGuess(meta.TotalEpsilon, meta.VocabSize);
+            o["prompt_bound_200_tokens"] = ExposureBounds.PromptReconstruction(meta.TotalEpsilon, meta.VocabSize, 200);
+            o["prompt_bound_vacuous"] = ExposureBounds.IsVacuous(ExposureBounds.PromptReconstruction(meta.TotalEpsilon, meta.VocabSize, 200));
             o["theorem1_holds"] = meta.Theorem1Holds; o["composed_epsilon"] = meta.ComposedEpsilon; o["vocab_size"] = meta.VocabSize;
-            o["statement"] = ExposureBounds.Describe(meta.Epsilon, meta.VocabSize);
+            o["homophones"] = meta.Homophones; o["total_epsilon"] = meta.TotalEpsilon; // k tables compose to k·ε
+            o["statement"] = ExposureBounds.Describe(meta.TotalEpsilon, meta.VocabSize);
             if (r.GetValue(json)) CliJson.Print(o);
             else CliJson.PrintTable(o);
             return 0;

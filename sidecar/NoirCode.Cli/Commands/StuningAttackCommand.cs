@@ -73,8 +73,8 @@ public static class StuningAttackCommand
                 using var capture = new TrainingCapture(guard, remote);
                 new SplitFineTuner(tuned, keys, remote, Path.Combine(work, "tuned")).Run(docs, settings, progress, client);
 
-                var byStep = capture.Samples.GroupBy(s => (int)(s.SampleId / 1000)).OrderBy(g => g.Key)
-                    .Select(g => (IReadOnlyList<(Tensor, Tensor)>)g.OrderBy(s => s.SampleId).Select(s => (s.Middle, s.Gradient)).ToList()).ToList();
+                var byStep = capture.Samples.GroupBy(s => s.Step).OrderBy(g => g.Key)
+                    .Select(g => (IReadOnlyList<(Tensor, Tensor)>)g.Select(s => (s.Middle, s.Gradient)).ToList()).ToList();
                 var truth = Enumerable.Range(0, byStep.Count)
                     .Select(step => (IReadOnlyList<long[]>)TuningLabels.Of(docs, tuned.Tokenizer, settings, keys.Permutation, step)).ToList();
                 var recovery = new StuningLabelAttack(client, tuned.Split, settings.LearningRate, progress)

@@ -84,14 +84,37 @@ public sealed class EgressGuard : IDisposable
             if (!finite.item<bool>()) throw new EgressRejectedException("refused a tensor with NaN or infinite values");
 
         var packet = new EgressPacket(kind, startPosition, tokens, _hidden, Dtype, HiddenStateCodec.Encode(tensor, Dtype));
-        // Charged (and the budget checked exactly, under the ledger lock) before the packet goes to the transport.
-        if (_ledger != null && _chargeBlock > 0) ChargeFromBlock(tokens, packet.Payload.LongLength);
-        else _ledger?.Charge(WorkspaceId, KeyId, tokens, packet.Payload.LongLength, within: _budget);
+        Charge(tokens, packet.Payload.LongLength);
         Last = (tokens, packet.Payload.LongLength);
+        Observe(packet);
+        return packet;
+    }
+
+    /// <summary>
+    /// Packets admitted before, about to be sent again to another endpoint (a failover replay): they cross the wire
+    /// again, to a party that has not seen them, so they are charged again like any send. All or none: one charge for
+    /// all of them, so the exact budget check refuses the whole replay before any of it is charged or sent.
+    /// </summary>
+    public void AdmitResend(IReadOnlyList<EgressPacket> packets)
+    {
+        long tokens = packets.Sum(p => p.Tokens);
+        if (tokens == 0) return;
+        Charge(tokens, packets.Sum(p => p.Payload.LongLength));
+        foreach (var packet in packets) Observe(packet);
+    }
+
+    /// <summary>Charged (and the budget checked exactly, under the ledger lock) before anything goes to the transport.</summary>
+    void Charge(long tokens, long bytes)
+    {
+        if (_ledger != null && _chargeBlock > 0) ChargeFromBlock(tokens, bytes);
+        else _ledger?.Charge(WorkspaceId, KeyId, tokens, bytes, within: _budget);
+    }
+
+    void Observe(EgressPacket packet)
+    {
         IEgressTap[] taps;
         lock (_taps) taps = _taps.ToArray();
         foreach (var tap in taps) tap.Observe(packet);
-        return packet;
     }
 
     /// <summary>Charges a send from the reserved block, reserving (durably) a new one first when it cannot cover it.

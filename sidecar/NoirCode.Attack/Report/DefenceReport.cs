@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NoirCode.Attack.Decipherment;
+using NoirCode.Attack.Volume;
+using ScottPlot;
+
+namespace NoirCode.Attack.Report;
+
+/// <summary>One defence candidate on both rulers: what the strongest attack reads of its traffic, and its utility.</summary>
+public sealed record DefenceCandidate(string Name, string Mechanism, string? PrivacySetting, DecipherScore? Privacy, double? HeldoutLoss,
+    double? TotalEpsilon);
+
+/// <summary>
+/// The defences section of the privacy report: each candidate's volume curve (from <c>noir attack volume</c>) beside its
+/// held-out loss at an equal STuning budget (from <c>scripts/defence-utility</c>), the shipped <c>default</c>, a table and
+/// the frontier figure (privacy against utility, one point per candidate).
+/// </summary>
+public static class DefenceReport
+{
+    const string Start = "<!-- defences:start -->", End = "<!-- defences:end -->";
+
+    /// <param name="utilityJson">scripts/defence-utility's utility.json</param>
+    /// <param name="defaultSetting">the setting the shipped configuration runs (a name in the report's settings)</param>
+    /// <param name="volume">the observed volume the candidates are compared at</param>
+    public static IReadOnlyList<DefenceCandidate> MergeInto(string reportJson, string utilityJson, string defaultSetting, long volume)
+    {
+        var report = JsonNode.Parse(File.ReadAllText(reportJson))!.AsObject();
+        var utility = JsonNode.Parse(File.ReadAllText(utilityJson))!.AsObject();
+        var settings = report["settings"]?.AsArray() ?? throw new ArgumentException($"{reportJson} has no settings");
+        if (settings.All(s => (string?)s?["setting"] != defaultSetting))
+            throw new ArgumentException($"{reportJson} has no setting '{defaultSetting}' to name as the default");
+        double clean = (double?)utility["clean_heldout_loss"] ?? throw new ArgumentException($"{utilityJson} has no clean_heldout_loss");
+        var oracle = report["oracle"] is JsonArray o ? VolumeCurve.PointsFrom(o) : new List<DecipherScore>();
+        JsonObject? Setting(string name) => settings.FirstOrDefault(s => (string?)s?["setting"] == name)?.AsObject();
+        DecipherScore? At(IReadOnlyList<DecipherScore> points) => points.LastOrDefault(p => p.Tokens <= volume);
+        IReadOnlyList<DecipherScore> Curve(string name) => Setting(name)?["volume"] is JsonArray a ? VolumeCurve.PointsFrom(a) : new List<DecipherScore>();
+
+        var candidates = new List<DefenceCandidate>();
+        foreach (var row in utility["homophones"]?.AsArray() ?? new JsonArray())
+        {
+            int k = (int)row!["homophones"]!;
+            double eps = (double)row["epsilon"]!;
+            // The real traffic where it was measured; else the oracle cipher of that mechanism (the attack's best case).
+            string? name = new[] { $"eps{eps:G}-k{k}-untuned", k == 1 ? null : $"oracle-k{k}" }.FirstOrDefault(n => n != null && Curve(n).Count > 0);
+            var points = name != null ? Curve(name) : k == 1 ? oracle : new List<DecipherScore>();
+            candidates.Add(new DefenceCandidate(k == 1 ? "NOIR (one table per key)" : $"homophonic INDVocab, k = {k}",
+                k == 1 ? "INDVocab + LTokenizer (the paper)" : $"{k} INDVocab tables, one row per occurrence", name ?? (k == 1 ? "oracle" : null),
+                At(points), (double?)row["heldout_loss"], (double?)row["total_epsilon"]));
+            if (name != null) SetUtility(Setting(name), (double?)row["heldout_loss"], clean);
+        }
+        foreach (var row in utility["residual_noise"]?.AsArray() ?? new JsonArray())
+        {
+            double sigma = (double)row!["residual_noise"]!;
+            string name = $"eps13-noise{sigma:G3}-untuned";
+            var points = Curve(name);
+            candidates.Add(new DefenceCandidate(sigma == 0 ? "demo bundle, no noise" : $"residual noise σ = {sigma:G3} (demo bundle, not re-tuned)",
+                "per-occurrence noise, cancelled on return", points.Count > 0 ? name : null, At(points), (double?)row["heldout_loss"], null));
+            if (points.Count > 0) SetUtility(Setting(name), (double?)row["heldout_loss"], clean);
+        }
+        report["default"] = defaultSetting;
+        report["defences"] = new JsonObject
+        {
+            ["compared_at_tokens"] = volume, ["heldout_loss_clean"] = clean, ["utility_run"] = utility.DeepClone(),
+            ["candidates"] = new JsonArray(candidates.Select(c => (JsonNode)new JsonObject
+            {
+                ["candidate"] = c.Name, ["mechanism"] = c.Mechanism, ["privacy_setting"] = c.PrivacySetting,
+                ["content_read"] = c.Privacy is { } p ? Math.Round(p.ContentPositionAccuracy, 4) : null,
+                ["distinct_identifiers_read"] = c.Privacy is { } q && !double.IsNaN(q.DistinctIdentifiers) ? Math.Round(q.DistinctIdentifiers, 4) : null,
+                ["at_tokens"] = c.Privacy?.Tokens, ["heldout_loss"] = c.HeldoutLoss, ["total_epsilon"] = c.TotalEpsilon,
+            }).ToArray()),
+        };
+        File.WriteAllText(reportJson, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        string stem = Path.ChangeExtension(reportJson, null);
+        SavePlot(stem + "-frontier.png", candidates, clean, volume);
+        MarkdownSections.Write(stem + ".md", Start, End, Markdown(candidates, clean, defaultSetting, volume, Path.GetFileName(stem + "-frontier.png")));
+        return candidates;
+    }
+
+    static void SetUtility(JsonObject? setting, double? heldout, double clean)
+    {
+        if (setting == null) return;
+        var u = setting["utility"] as JsonObject ?? new JsonObject();
+        u["heldout_loss"] = heldout;
+        u["heldout_loss_clean"] = clean;
+        if (!u.ContainsKey("infill_exact_match")) u["infill_exact_match"] = null; // not measured for this candidate
+        setting["utility"] = u;
+    }
+
+    static string Markdown(IReadOnlyList<DefenceCandidate> candidates, double clean, string defaultSetting, long volume, string png)
+    {
+        string P(DecipherScore? p) => p == null ? "not measured" : $"{100 * p.ContentPositionAccuracy:F1} % at {p.Tokens:N0}";
+        string I(DecipherScore? p) => p == null || double.IsNaN(p.DistinctIdentifiers) ? "—" : $"{100 * p.DistinctIdentifiers:F1} %";
+        string L(double? l) => l is double v ? v.ToString("F3", CultureInfo.InvariantCulture) : "not measured";
+        var sb = new StringBuilder();
+        sb.AppendLine("## Defences: each candidate on both rulers");
+        sb.AppendLine();
+        sb.AppendLine($"Privacy: content tokens the strongest attack reads (streaming clustering + decipherment knowing the mechanism) at up to {volume:N0} observed " +
+            $"tokens under one key, on the candidate's real traffic where measured, else on its oracle cipher. Utility: held-out loss after an equal " +
+            $"STuning budget (`scripts/defence-utility`; clean whole model: {clean:F3}). Shipped default setting: `{defaultSetting}`.");
+        sb.AppendLine();
+        sb.AppendLine("| candidate | traffic attacked | content read | distinct identifiers read | held-out loss | total ε |");
+        sb.AppendLine("| --- | --- | --- | --- | --- | --- |");
+        foreach (var c in candidates)
+            sb.AppendLine($"| {c.Name} | {c.PrivacySetting ?? "—"} | {P(c.Privacy)} | {I(c.Privacy)} | {L(c.HeldoutLoss)} | {(c.TotalEpsilon is double e ? e.ToString("G4", CultureInfo.InvariantCulture) : "—")} |");
+        sb.AppendLine();
+        sb.AppendLine("Made by `noir attack defences --utility UTILITY.json --default SETTING --report …` (the runs: docs/privacy.md §10).");
+        sb.AppendLine();
+        sb.AppendLine($"![Privacy against utility, one point per candidate]({png})");
+        return sb.ToString();
+    }
+
+    static void SavePlot(string path, IReadOnlyList<DefenceCandidate> candidates, double clean, long volume)
+    {
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int i = 0;
+        foreach (var c in candidates.Where(c => c.Privacy != null && c.HeldoutLoss != null))
+        {
+            var s = plot.Add.Scatter(new[] { c.Privacy!.ContentPositionAccuracy }, new[] { c.HeldoutLoss!.Value }, palette.GetColor(i++));
+            s.LegendText = c.Name; s.MarkerSize = 10; s.LineWidth = 0;
+        }
+        var h = plot.Add.HorizontalLine(clean, color: Colors.Gray, pattern: LinePattern.Dotted);
+        h.LegendText = "clean whole model";
+        var v = plot.Add.VerticalLine(0.03, color: Colors.Gray, pattern: LinePattern.Dashed);
+        v.LegendText = "3 % of content read";
+        plot.Title($"Defence candidates: content read at ≤ {volume:N0} tokens against held-out loss");
+        plot.XLabel("content position accuracy of the strongest attack (lower is more private)");
+        plot.YLabel("held-out loss at equal tuning budget (lower is better)");
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.SavePng(path, 1000, 560);
+    }
+}
