@@ -103,6 +103,19 @@ public class GenerationTests
     }
 
     [Test]
+    public void TheDecodeTimeCapWaitsForVisibleText()
+    {
+        // On a loaded machine one step can outlast the whole cap: stopping after the first, blank, token showed nothing.
+        var tok = Tok;
+        var line = tok.Encode("    \n    total = 0").ToArray();
+        var result = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, line), 0, 40), tok, new[] { 1 },
+            new GenerationOptions { MaxTokens = 50, MaxDecodeTime = TimeSpan.FromMilliseconds(10) });
+        Assert.That(result.FinishReason, Is.EqualTo(GenerationResult.LatencyBudget));
+        Assert.That(result.Text.Trim(), Is.Not.Empty);
+        Assert.That("    \n    total = 0", Does.StartWith(result.Text));
+    }
+
+    [Test]
     public void SamplingIsSeededAndTopPNarrowsTheChoice()
     {
         var logits = new float[] { 2.0f, 1.9f, 1.8f, -5f, 0f };

@@ -81,7 +81,7 @@ public class CompletionEngineTests
     {
         var tok = Core.Tokenization.CodeTokenizer.Load(_model);
         var session = new Scripted(tok, "print(argv[0])");
-        var engine = new CompletionEngine(session, tok, 512, new CompletionSettings { MaxNewTokens = 16, Debounce = TimeSpan.Zero });
+        var engine = new CompletionEngine(session, tok, 512, new CompletionSettings { MaxNewTokens = 16, Debounce = TimeSpan.Zero, TokenHealing = false });
         var context = new CompletionContext(Document, "\n");
         var first = await engine.CompleteAsync(context, default);
         Assert.That(first.Source, Is.EqualTo(CompletionOutcome.Model));

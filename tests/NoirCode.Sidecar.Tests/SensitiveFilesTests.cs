@@ -134,6 +134,8 @@ public class SensitiveFilesTests
                      "ID = '123e4567-e89b-12d3-a456-426614174000'\n",
                      "def read_configuration_from_environment_variables(path):\n    return path\n",
                      "password = 'hunter2-prod'\n",
+                     "    token_type = 'bare-quoted-string'\n", // the standard library's email parser: a name, not a key
+                     "secret_kind = \"content-transfer-encoding\"\n",
                  })
             Assert.That(files.IsSensitive(main, ordinary), Is.False, ordinary);
     }

@@ -38,6 +38,8 @@ export interface SidecarOptions {
   allowCleartextEndpoint?: boolean;
   allowUnprotectedEndpoint?: boolean;
   speculativeDecoding?: boolean;
+  /** Languages enabled by name in `noircode.enable` (not through `*`): completed even when the model does not declare them. */
+  enabledLanguages?: string[];
 }
 
 const blank = (s: string | undefined | null) => (s ?? '').trim() === '';
@@ -53,6 +55,8 @@ export function toSidecarOptions(s: ExtensionSettings): SidecarOptions {
   if (s.allowCleartextEndpoint === true) o.allowCleartextEndpoint = true;
   if (s.allowUnprotectedEndpoint === true) o.allowUnprotectedEndpoint = true;
   if (s.speculativeDecoding === false) o.speculativeDecoding = false;
+  const named = explicitlyEnabled(s.enable);
+  if (named.length) o.enabledLanguages = named;
   return o;
 }
 
@@ -64,6 +68,11 @@ export function toSidecarOptions(s: ExtensionSettings): SidecarOptions {
 export function needsRestart(before: SidecarOptions, after: SidecarOptions): boolean {
   return before.endpoint !== after.endpoint
     || (Object.keys(before) as (keyof SidecarOptions)[]).some(k => before[k] !== undefined && after[k] === undefined);
+}
+
+/** The languages `noircode.enable` turns on by name: the user's word that the model should try them. */
+export function explicitlyEnabled(enable: Record<string, boolean> | undefined): string[] {
+  return Object.entries(enable ?? {}).filter(([id, on]) => id !== '*' && on === true).map(([id]) => id).sort();
 }
 
 /** Per-language enable, as `{"*": true, "plaintext": false}`. */

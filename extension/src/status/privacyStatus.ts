@@ -9,6 +9,8 @@ export interface LastRequest {
   milliseconds: number;
   /** Where the suggestion came from: the model, the cache, type-through reuse, ... */
   source: string;
+  /** Why there was no suggestion (the sidecar's reason), when there was none. */
+  empty?: string;
 }
 
 export interface VolumePoint {
@@ -39,6 +41,10 @@ export interface PrivacyStatus {
   keyAgeDays?: number;
   endpoint?: string;
   last?: LastRequest;
+  /** The language just asked about, when the model does not know it: no suggestions there. */
+  unsupportedLanguage?: string;
+  /** The languages the model declares (absent: any). */
+  modelLanguages?: string[];
 }
 
 export const startingStatus: PrivacyStatus = {

@@ -84,6 +84,7 @@ export function formatStatus(s: PrivacyStatus, paused = false): StatusView {
   }
   if (severity === 'normal' && share !== undefined && share >= warningShare) severity = 'warning';
   if (isSensitiveDetail(s) && s.mode !== 'error') text += ' · $(lock) not sent';
+  if (s.unsupportedLanguage && s.mode !== 'error') text += ` · $(circle-slash) ${unsupportedWords(s)}`;
   if (paused) text = `$(debug-pause) paused · ${text.replace(/^\$\([^)]*\) /, '')}`;
   return { text, severity, tooltip: tooltipLines(s, paused) };
 }
@@ -105,6 +106,14 @@ export function plainText(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>~$&:]/g, c => '\\' + c).replace(/\r?\n/g, ' ');
 }
 
+/** "no javascript (model: python)": why a language gets no suggestions, short enough for the status bar. */
+export function unsupportedWords(s: PrivacyStatus): string {
+  // Status bar text is not Markdown, but "$(...)" would draw an icon: keep ids to plain characters.
+  const bare = (id: string) => id.replace(/[^\w.+#-]/g, '');
+  const knows = s.modelLanguages?.length ? ` (model: ${s.modelLanguages.map(bare).join(', ')})` : '';
+  return `no ${bare(s.unsupportedLanguage ?? '')}${knows}`;
+}
+
 /** The exposure in words: used of what budget, per what, and where that budget comes from. */
 export function exposureLine(s: PrivacyStatus): string {
   const share = exposureShare(s);
@@ -118,6 +127,7 @@ export function exposureLine(s: PrivacyStatus): string {
 export function tooltipLines(s: PrivacyStatus, paused = false): string[] {
   const lines = [`**NoirCode** — ${modeWords[s.mode] ?? s.mode}`];
   if (paused) lines.push('Completions are paused.');
+  if (s.unsupportedLanguage) lines.push(`No suggestions in ${plainText(s.unsupportedLanguage)} files: the model declares ${plainText((s.modelLanguages ?? []).join(', '))} only. Enable the language by name in \`noircode.enable\` to try it anyway.`);
   if (s.detail) lines.push(`Detail: ${plainText(s.detail)}`);
   if (s.endpoint) lines.push(`Endpoint: ${plainText(s.endpoint)}`);
   const keyAge = s.keyAgeDays !== undefined && s.keyAgeDays !== null ? `, ${s.keyAgeDays} days old` : '';

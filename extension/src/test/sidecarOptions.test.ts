@@ -48,3 +48,9 @@ test('speculative decoding is on by default and sent only when turned off', () =
   assert.equal(toSidecarOptions({ ...defaults, speculativeDecoding: true }).speculativeDecoding, undefined);
   assert.equal(toSidecarOptions({ ...defaults, speculativeDecoding: false }).speculativeDecoding, false);
 });
+
+test('languages enabled by name reach the sidecar (not through *), so it completes them even if the model does not declare them', () => {
+  assert.equal(toSidecarOptions(defaults).enabledLanguages, undefined);
+  assert.equal(toSidecarOptions({ ...defaults, enable: { '*': true, plaintext: false, markdown: false } }).enabledLanguages, undefined);
+  assert.deepEqual(toSidecarOptions({ ...defaults, enable: { '*': true, typescript: true, javascript: true, markdown: false } }).enabledLanguages, ['javascript', 'typescript']);
+});

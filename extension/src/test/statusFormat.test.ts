@@ -93,3 +93,13 @@ test('text from the sidecar or the endpoint is plain text in the Markdown toolti
   assert.doesNotMatch(detail, /(^|[^\\])!\[|(^|[^\\])\]\(|(^|[^\\])\$\(/, detail);
   assert.match(plainText('a_b*c'), /a\\_b\\\*c/);
 });
+
+test('a language the model does not know says so in the status bar and the tooltip', () => {
+  const s: PrivacyStatus = { ...split, keyLabel: 'demo', demo: true, unsupportedLanguage: 'javascript', modelLanguages: ['python'] };
+  const v = formatStatus(s);
+  assert.match(v.text, /\$\(circle-slash\) no javascript \(model: python\)$/);
+  assert.match(v.tooltip.join('\n'), /No suggestions in javascript files: the model declares python only/);
+  assert.doesNotMatch(formatStatus(split).text, /circle-slash/, 'not shown when the language is supported');
+  // A crafted id cannot draw icons in the status bar.
+  assert.doesNotMatch(formatStatus({ ...s, unsupportedLanguage: '$(bug)x' }).text, /\$\(bug\)/);
+});

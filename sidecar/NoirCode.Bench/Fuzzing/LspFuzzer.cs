@@ -286,8 +286,9 @@ public sealed class LspFuzzer
         string detail = "the sidecar had exited";
         if (!lsp.HasExited && !report.Crashed)
         {
-            // Settings back to sane values (the fuzzing may have set a budget, disabled languages): then the same request.
-            await lsp.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { exposureBudgetTokens = 1_000_000_000_000L, disabledLanguages = Array.Empty<string>() } } });
+            // Settings back to sane values (the fuzzing may have set a budget, disabled languages, changed the suggestion
+            // length: the sidecars here start with 8 tokens): then the same request.
+            await lsp.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { exposureBudgetTokens = 1_000_000_000_000L, disabledLanguages = Array.Empty<string>(), maxNewTokens = 8 } } });
             await lsp.NotifyAsync("textDocument/didOpen", new { textDocument = new { uri, languageId = "python", version = 1, text } });
             try
             {

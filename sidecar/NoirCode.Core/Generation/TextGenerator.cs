@@ -15,8 +15,8 @@ public sealed record GenerationOptions
     public int MaxSequenceLength { get; init; } = int.MaxValue;
     /// <summary>After this long, stop at the next newline (a completion's latency budget); null: no budget.</summary>
     public TimeSpan? NewlineCutoff { get; init; }
-    /// <summary>Stop wherever the text is after decoding (prefill excluded) for this long, even mid-line: caps a
-    /// suggestion's latency when a line runs long; null: no cap. Checked before each step of the session, so tokens
+    /// <summary>Stop wherever the text is after decoding (prefill excluded) for this long, even mid-line, once it has
+    /// some visible text: caps a suggestion's latency when a line runs long; null: no cap. Checked before each step of the session, so tokens
     /// that speculative decoding already verified are still shown.</summary>
     public TimeSpan? MaxDecodeTime { get; init; }
     /// <summary>Verify drafted tokens several at a time (<see cref="SpeculativeDecoder"/>): the same tokens in fewer
@@ -72,8 +72,9 @@ public static class TextGenerator
             }
             onToken?.Invoke(text);
             // The cap stops decoding before a step that would start after it: tokens a speculative step already
-            // verified come without another round trip, so a far endpoint still shows them.
-            if (options.MaxDecodeTime is { } most && decoding.Elapsed > most && (speculative?.NextNeedsStep ?? true)) { reason = GenerationResult.LatencyBudget; break; }
+            // verified come without another round trip, so a far endpoint still shows them. It waits for some visible
+            // text: on a loaded machine a first step can take longer than the cap, and stopping then shows nothing.
+            if (options.MaxDecodeTime is { } most && decoding.Elapsed > most && (speculative?.NextNeedsStep ?? true) && text.Trim().Length > 0) { reason = GenerationResult.LatencyBudget; break; }
             if (generated.Count >= options.MaxTokens) break;
             // What plain decoding would hold now (a speculative session may hold verified tokens ahead).
             if (start + prompt.Count + generated.Count >= options.MaxSequenceLength) { reason = GenerationResult.MaxLength; break; }

@@ -7,6 +7,9 @@ namespace NoirCode.Sidecar.Completion;
 /// <summary>What a completion request produced, with what it cost.</summary>
 public sealed record CompletionOutcome(string? Text, string Source, int TokensSent, TimeSpan Elapsed)
 {
+    /// <summary>Why there is no text (<see cref="Completion.EmptyReason"/>); null when there is.</summary>
+    public string? EmptyReason { get; init; }
+
     public const string Model = "model", Cache = "cache", TypeThrough = "type-through", Cancelled = "cancelled";
 }
 
@@ -27,6 +30,8 @@ public sealed record CompletionSettings
     /// <summary>Verify tokens drafted from the prompt and recent suggestions several per round trip (the same
     /// suggestion, fewer round trips; rejected drafts are sent and charged too); null: one token per round trip.</summary>
     public SpeculationOptions? Speculation { get; init; } = new();
+    /// <summary>Leave the prefix's last token out and have the model spell it again (<see cref="TokenHealing"/>).</summary>
+    public bool TokenHealing { get; init; } = true;
 }
 
 /// <summary>
@@ -62,6 +67,7 @@ public sealed class CompletionEngine : IDisposable
     CompletionSettings _settings;
     readonly int _maxPositions;
     readonly CompletionCache _cache = new();
+    readonly Lazy<TokenHealing> _healing;
     readonly AdaptiveDebounce _debounce = new();
     readonly SemaphoreSlim _gate = new(1, 1);
     readonly List<int> _inSession = new(); // ids the session holds, in order
@@ -79,6 +85,7 @@ public sealed class CompletionEngine : IDisposable
         _session = session; _tokenizer = tokenizer; _maxPositions = maxPositions; _requestDone = requestDone;
         _fim = tokenizer.Fim ?? throw new ArgumentException("the model's tokenizer has no fill-in-the-middle tokens");
         _settings = settings ?? new CompletionSettings();
+        _healing = new(() => new TokenHealing(tokenizer));
     }
 
     /// <summary>Settings the user may change while the engine runs (the debounce); the model stays loaded.</summary>
@@ -93,7 +100,7 @@ public sealed class CompletionEngine : IDisposable
         if (!explicitRequest)
         {
             if (TypedThrough(context) is { } rest) return new CompletionOutcome(rest, CompletionOutcome.TypeThrough, 0, clock.Elapsed);
-            if (_cache.TryGet(key, out var cached)) return Shown(context, new CompletionOutcome(cached, CompletionOutcome.Cache, 0, clock.Elapsed));
+            if (_cache.TryGet(key, out var cached, out var cachedEmpty)) return Shown(context, new CompletionOutcome(cached, CompletionOutcome.Cache, 0, clock.Elapsed) { EmptyReason = cachedEmpty });
         }
 
         // Single flight: the newest request wins; the one in flight stops at its next token.
@@ -104,13 +111,13 @@ public sealed class CompletionEngine : IDisposable
         {
             Interlocked.CompareExchange(ref _inFlight, null, mine);
             mine.Dispose();
-            return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed);
+            return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed) { EmptyReason = Completion.EmptyReason.Cancelled };
         }
         await _gate.WaitAsync(CancellationToken.None);
         try
         {
-            if (mine.IsCancellationRequested) return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed);
-            (string Text, int Sent, bool Cancelled) generated;
+            if (mine.IsCancellationRequested) return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed) { EmptyReason = Completion.EmptyReason.Cancelled };
+            (string Text, int Sent, string Finish) generated;
             try { generated = await Task.Run(() => Generate(context, mine.Token), CancellationToken.None); }
             catch
             {
@@ -119,11 +126,12 @@ public sealed class CompletionEngine : IDisposable
                 throw;
             }
             finally { _requestDone?.Invoke(); }
-            var (text, sent, cancelled) = generated;
-            if (cancelled) return new CompletionOutcome(null, CompletionOutcome.Cancelled, sent, clock.Elapsed);
-            var shown = CompletionPostProcessor.Apply(context, text);
-            _cache.Put(key, shown);
-            return Shown(context, new CompletionOutcome(shown, CompletionOutcome.Model, sent, clock.Elapsed));
+            var (text, sent, finish) = generated;
+            if (finish == GenerationResult.Cancelled) return new CompletionOutcome(null, CompletionOutcome.Cancelled, sent, clock.Elapsed) { EmptyReason = Completion.EmptyReason.Cancelled };
+            var shown = CompletionPostProcessor.Apply(context, text, out string? emptiedBy);
+            string? empty = shown != null ? null : WhyEmpty(text, finish, emptiedBy);
+            _cache.Put(key, shown, empty);
+            return Shown(context, new CompletionOutcome(shown, CompletionOutcome.Model, sent, clock.Elapsed) { EmptyReason = empty });
         }
         finally
         {
@@ -131,6 +139,19 @@ public sealed class CompletionEngine : IDisposable
             Interlocked.CompareExchange(ref _inFlight, null, mine);
             mine.Dispose();
         }
+    }
+
+    /// <summary>The model wrote nothing (and why it stopped), or post-processing removed what it wrote.</summary>
+    static string WhyEmpty(string raw, string finish, string? emptiedBy)
+    {
+        if (raw.Trim().Length > 0) return Completion.EmptyReason.PostProcessing(emptiedBy ?? "blank");
+        return finish switch
+        {
+            GenerationResult.StopToken => Completion.EmptyReason.ModelEndedAtOnce,
+            GenerationResult.StopString => Completion.EmptyReason.StopRule,
+            GenerationResult.LatencyBudget => Completion.EmptyReason.Timeout,
+            _ => Completion.EmptyReason.PostProcessing(emptiedBy ?? "blank"),
+        };
     }
 
     CompletionOutcome Shown(CompletionContext context, CompletionOutcome outcome)
@@ -148,9 +169,9 @@ public sealed class CompletionEngine : IDisposable
         return last.Text[typed.Length..];
     }
 
-    (string Text, int Sent, bool Cancelled) Generate(CompletionContext context, CancellationToken cancel)
+    (string Text, int Sent, string Finish) Generate(CompletionContext context, CancellationToken cancel)
     {
-        var prompt = BuildPrompt(context);
+        var (prompt, healed) = BuildPrompt(context);
         // Keep what the session already holds up to the first difference; send only the rest.
         int common = 0;
         while (common < _inSession.Count && common < prompt.Count - 1 && _inSession[common] == prompt[common]) common++;
@@ -160,15 +181,28 @@ public sealed class CompletionEngine : IDisposable
         int sent = toSend.Count;
         _inSession.AddRange(toSend);
         var speculation = _settings.Speculation is { } s ? s with { Elsewhere = _recent.Reverse().ToArray() } : null;
-        var result = TextGenerator.Generate(new TrackingSession(_session, _inSession, n => sent += n), _tokenizer, toSend,
-            new GenerationOptions { MaxTokens = _settings.MaxNewTokens, MaxSequenceLength = _maxPositions, NewlineCutoff = _settings.NewlineCutoff, MaxDecodeTime = _settings.MaxDecodeTime, StopStrings = new[] { "\n\n\n" }, Speculation = speculation },
-            cancel);
+        var tracking = new TrackingSession(_session, _inSession, n => sent += n);
+        var options = new GenerationOptions { MaxTokens = _settings.MaxNewTokens, MaxSequenceLength = _maxPositions, NewlineCutoff = _settings.NewlineCutoff, MaxDecodeTime = _settings.MaxDecodeTime, StopStrings = new[] { "\n\n\n" }, Speculation = speculation };
+        GenerationResult result;
+        string text;
+        if (healed.Length > 0)
+        {
+            // Prompt lookup drafts from the whole prompt, since generation starts from the healing token only.
+            if (speculation != null) options = options with { Speculation = speculation with { Elsewhere = new IReadOnlyList<int>[] { prompt }.Concat(speculation.Elsewhere).ToArray() } };
+            if (_healing.Value.Generate(tracking, _tokenizer, toSend, healed, options, cancel) is not { } healedResult) return ("", sent, GenerationResult.Cancelled);
+            (text, result) = healedResult;
+        }
+        else
+        {
+            result = TextGenerator.Generate(tracking, _tokenizer, toSend, options, cancel);
+            text = result.Text;
+        }
         if (result.TokenIds.Count > 0)
         {
             _recent.Enqueue(result.TokenIds);
             if (_recent.Count > RecentSuggestions) _recent.Dequeue();
         }
-        return (result.Text, sent, result.FinishReason == GenerationResult.Cancelled);
+        return (text, sent, result.FinishReason);
     }
 
     /// <summary>Characters per token that are surely enough: only this much text around the cursor is tokenised.</summary>
@@ -177,7 +211,8 @@ public sealed class CompletionEngine : IDisposable
     /// user types the prompt's start stays put and the session's KV cache stays reusable.</summary>
     const int CharStep = 4096, TokenStep = 64;
 
-    List<int> BuildPrompt(CompletionContext context)
+    /// <returns>the prompt, and the text at the end of the prefix left out of it for the model to spell again (<see cref="TokenHealing"/>)</returns>
+    (List<int> Prompt, string Healed) BuildPrompt(CompletionContext context)
     {
         int budget = Math.Min(_settings.MaxPromptTokens, _maxPositions - _settings.MaxNewTokens - 3);
         int maxChars = budget * MaxCharsPerToken;
@@ -195,7 +230,8 @@ public sealed class CompletionEngine : IDisposable
         if (suffix.Count > suffixBudget) suffix.RemoveRange(suffixBudget, suffix.Count - suffixBudget);
         int prefixBudget = budget - suffix.Count;
         if (prefix.Count > prefixBudget) prefix.RemoveRange(0, Math.Min(prefix.Count, (prefix.Count - prefixBudget + TokenStep - 1) / TokenStep * TokenStep));
-        return _fim.BuildSpm(prefix, suffix);
+        var (kept, healed) = _settings.TokenHealing ? _healing.Value.Split(prefix) : (prefix, "");
+        return (_fim.BuildSpm(kept, suffix), healed);
     }
 
     /// <summary>Passes appends through and keeps the list of ids the session holds in step with it.</summary>
@@ -220,6 +256,9 @@ public sealed class CompletionEngine : IDisposable
     }
 
     public int CachedCompletions => _cache.Count;
+
+    /// <summary>Token healing for this engine's tokenizer (Generate Function uses it too).</summary>
+    public TokenHealing Healing => _healing.Value;
 
     /// <summary>
     /// Runs other work on the engine's session (generate function) with completions held off; the completion in

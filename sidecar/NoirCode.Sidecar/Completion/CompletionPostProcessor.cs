@@ -12,18 +12,31 @@ public static class CompletionPostProcessor
     const string Openers = "([{", Closers = ")]}";
 
     /// <returns>the text to show, or null to show nothing</returns>
-    public static string? Apply(CompletionContext context, string raw)
+    public static string? Apply(CompletionContext context, string raw) => Apply(context, raw, out _);
+
+    /// <param name="emptiedBy">when the result is null: the rule that left nothing (for <see cref="EmptyReason"/>)</param>
+    public static string? Apply(CompletionContext context, string raw, out string? emptiedBy)
     {
+        emptiedBy = null;
         string text = raw.Replace("\r\n", "\n");
-        if (context.MidLine) text = FirstLine(text);
-        text = StopAtSuffixStart(context, text);
-        text = StopAtRepeatedLines(text);
-        text = StopAtUnbalancedCloser(context, text);
-        text = FixIndentation(context, text);
+        if (text.Trim().Length == 0) { emptiedBy = "blank"; return null; }
+        // Each rule in turn; the first to leave only whitespace is the reason there is nothing to show.
+        string? first = null;
+        string Step(string rule, string next)
+        {
+            if (first == null && next.Trim().Length == 0) first = rule;
+            return next;
+        }
+        if (context.MidLine) text = Step("first line only", FirstLine(text));
+        text = Step("stop at suffix", StopAtSuffixStart(context, text));
+        text = Step("repeated lines", StopAtRepeatedLines(text));
+        text = Step("unbalanced closer", StopAtUnbalancedCloser(context, text));
+        text = Step("indentation", FixIndentation(context, text));
         text = string.Join('\n', text.Split('\n').Select(l => l.TrimEnd(' ', '\t')));
         if (!context.MidLine) text = text.TrimEnd('\n');
-        if (text.Trim().Length == 0) return null;
-        if (RepeatsSuffix(context, text)) return null;
+        if (text.Trim().Length == 0) { emptiedBy = first ?? "blank"; return null; }
+        if (RepeatsSuffix(context, text)) { emptiedBy = "repeats suffix"; return null; }
+        emptiedBy = null;
         return text;
     }
 

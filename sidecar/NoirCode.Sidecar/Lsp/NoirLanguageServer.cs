@@ -17,6 +17,8 @@ namespace NoirCode.Sidecar.Lsp;
 public sealed class NoirLanguageServer : IDisposable
 {
     public const string GenerateFunctionCommand = "noir.generateFunction";
+    /// <summary>The custom request for the completion counts: suggestions, and empty answers by reason.</summary>
+    public const string CompletionStatsRequest = "noir/completionStats";
     readonly JsonRpc _rpc;
     readonly DocumentStore _documents = new();
     readonly TaskCompletionSource _exit = new();
@@ -36,6 +38,8 @@ public sealed class NoirLanguageServer : IDisposable
     readonly object _localLock = new();
     readonly Lazy<ExposureLedger> _ledger = new(() => new ExposureLedger(ExposureLedger.DefaultFolder()));
     readonly PromptSecurityReporter? _securityReporter;
+    readonly CompletionStats _stats = new();
+    IReadOnlySet<string>? _modelLanguages;
 
     public Task Exited => _exit.Task;
 
@@ -104,6 +108,8 @@ public sealed class NoirLanguageServer : IDisposable
             if (runtime.Guard != null) runtime.Guard.Budget = Budget(runtime); // the guard enforces it on every packet
             var engine = new CompletionEngine(runtime.Session, runtime.Tokenizer, runtime.MaxPositions, CompletionSettingsFor(_settings),
                 runtime.Guard is { } guard ? guard.Settle : null); // each request's exposure, charged ahead, settled exactly
+            // The languages the model declares: the client folder's, else those of the public model it comes from.
+            _modelLanguages = ModelLanguages.Declared(runtime.ModelFolder) ?? ModelLanguages.Declared(runtime.PublicModelFolder);
             (_runtime, _engine) = (runtime, engine);
             progress.End();
             Log($"model ready in {clock.ElapsedMilliseconds} ms: {runtime.Mode}");
@@ -120,7 +126,7 @@ public sealed class NoirLanguageServer : IDisposable
     static CompletionSettings CompletionSettingsFor(SidecarSettings s) => new()
     {
         MaxNewTokens = s.MaxNewTokens, Debounce = s.DebounceMs is int ms ? TimeSpan.FromMilliseconds(ms) : null,
-        Speculation = s.SpeculativeDecoding ? new SpeculationOptions() : null,
+        Speculation = s.SpeculativeDecoding ? new SpeculationOptions() : null, TokenHealing = s.TokenHealing,
     };
 
     PrivacyStatus BaseStatus()
@@ -150,6 +156,7 @@ public sealed class NoirLanguageServer : IDisposable
             KeyLabel = keys == null ? "none" : keys.Demo ? "demo" : keys.Label, Demo = keys?.Demo ?? false,
             KeyAgeDays = keys == null ? null : Math.Round(keys.Age(DateTimeOffset.UtcNow).TotalDays, 1),
             Endpoint = runtime?.Remote?.LastEndpoint?.ToString() ?? (_settings.Endpoints?.FirstOrDefault()),
+            ModelLanguages = _modelLanguages?.Order(StringComparer.Ordinal).ToArray(),
         };
     }
 
@@ -236,20 +243,31 @@ public sealed class NoirLanguageServer : IDisposable
         }
     }
 
+    [JsonRpcMethod(CompletionStatsRequest)]
+    public CompletionStatsSnapshot CompletionStatistics() => _stats.Snapshot();
+
     [JsonRpcMethod("textDocument/inlineCompletion")]
     public async Task<InlineCompletionList> InlineCompletion(InlineCompletionParams p, CancellationToken cancel)
     {
-        var empty = new InlineCompletionList(Array.Empty<InlineCompletionItem>());
         string requestUri = ParamsCheck.Require(ParamsCheck.Require(ParamsCheck.Require(p, "params").TextDocument, "textDocument").Uri, "textDocument.uri");
         ParamsCheck.Valid(p.Position, "position");
         if (p.Context?.SelectedCompletionInfo is { } info) ParamsCheck.Valid(info.Range, "context.selectedCompletionInfo.range");
-        if (_documents.Get(requestUri) is not { } doc) return empty;
-        if (_settings.DisabledLanguages?.Contains(doc.Language) == true) return empty;
+        var (list, emptyReason) = await InlineCompletionOrReason(p, requestUri, cancel);
+        if (emptyReason != null) _stats.Empty(emptyReason);
+        else _stats.Suggested();
+        return list;
+    }
+
+    /// <returns>the items, and when there are none, why (an <see cref="EmptyReason"/>)</returns>
+    async Task<(InlineCompletionList List, string? EmptyReason)> InlineCompletionOrReason(InlineCompletionParams p, string requestUri, CancellationToken cancel)
+    {
+        var empty = new InlineCompletionList(Array.Empty<InlineCompletionItem>());
+        if (_documents.Get(requestUri) is not { } doc) return (empty, EmptyReason.UnknownDocument);
         // Judged on the real file and the current text: a secret pasted in a moment ago counts.
         string? sensitive = _sensitive.Reason(requestUri, doc.Text);
         if (_loading != null && !_loading.IsCompleted) await Task.WhenAny(_loading, Task.Delay(Timeout.Infinite, cancel));
         var engine = _engine;
-        if (engine == null) return empty;
+        if (engine == null) return (empty, EmptyReason.NotLoaded);
         string? localReason = null;
         if (sensitive != null && _runtime?.Remote != null)
         {
@@ -258,9 +276,16 @@ public sealed class NoirLanguageServer : IDisposable
             if (engine == null)
             {
                 SetStatus(BaseStatus() with { Detail = $"sensitive file ({sensitive}): nothing is sent for it (set localModelFolder to complete it on this machine)", Last = _status.Last });
-                return empty;
+                return (empty, EmptyReason.SensitiveFile);
             }
             localReason = $"sensitive file ({sensitive}): completed on this machine only, nothing sent";
+        }
+        // After the sensitive-file check: that nothing of a secret file is sent matters more than its language.
+        if (LanguageGate.Refusal(doc.Language, _modelLanguages, _settings.EnabledLanguages, _settings.DisabledLanguages) is { } refusal)
+        {
+            if (refusal == EmptyReason.LanguageNotSupported)
+                SetStatus(BaseStatus() with { Detail = LanguageGate.Explain(doc.Language, _modelLanguages!), Last = _status.Last, UnsupportedLanguage = doc.Language });
+            return (empty, refusal);
         }
         int offset = DocumentStore.Offset(doc.Text, p.Position);
         string prefix = doc.Text[..offset], suffix = doc.Text[offset..];
@@ -270,8 +295,8 @@ public sealed class NoirLanguageServer : IDisposable
             int start = DocumentStore.Offset(doc.Text, selected.Range.Start);
             prefix = doc.Text[..start] + selected.Text;
         }
-        var result = await Complete(engine, new CompletionContext(prefix, suffix), cancel, explicitRequest: p.Context?.TriggerKind == 1, localReason);
-        if (result?.Text is not { } text) return empty;
+        var (result, refused) = await Complete(engine, new CompletionContext(prefix, suffix), cancel, explicitRequest: p.Context?.TriggerKind == 1, localReason);
+        if (result?.Text is not { } text) return (empty, refused ?? result?.EmptyReason ?? EmptyReason.Refused);
         var range = new Range(p.Position, p.Position);
         if (p.Context?.SelectedCompletionInfo is { } sel)
         {
@@ -279,7 +304,7 @@ public sealed class NoirLanguageServer : IDisposable
             text = sel.Text + text;
             range = sel.Range;
         }
-        return new InlineCompletionList(new[] { new InlineCompletionItem(text, range) });
+        return (new InlineCompletionList(new[] { new InlineCompletionItem(text, range) }), null);
     }
 
     /// <summary>The whole model on this machine, loaded on first need.</summary>
@@ -304,7 +329,8 @@ public sealed class NoirLanguageServer : IDisposable
         }
     }
 
-    async Task<CompletionOutcome?> Complete(CompletionEngine engine, CompletionContext context, CancellationToken cancel, bool explicitRequest, string? localReason = null)
+    /// <returns>the outcome, or null and why the model could not be asked (offline, budget, refused)</returns>
+    async Task<(CompletionOutcome? Outcome, string? Refused)> Complete(CompletionEngine engine, CompletionContext context, CancellationToken cancel, bool explicitRequest, string? localReason = null)
     {
         var runtime = _runtime!;
         var before = runtime.Remote?.Total ?? default;
@@ -315,16 +341,16 @@ public sealed class NoirLanguageServer : IDisposable
             SetStatus(BaseStatus() with
             {
                 Detail = localReason ?? runtime.Mode,
-                Last = new LastRequest(after.Tokens - before.Tokens, after.BytesUp - before.BytesUp, Math.Round(outcome.Elapsed.TotalMilliseconds, 1), outcome.Source),
+                Last = new LastRequest(after.Tokens - before.Tokens, after.BytesUp - before.BytesUp, Math.Round(outcome.Elapsed.TotalMilliseconds, 1), outcome.Source) { Empty = outcome.EmptyReason },
             });
-            return outcome;
+            return (outcome, null);
         }
         catch (EndpointUnavailableException e)
         {
             Log("endpoint unreachable; probing until it answers");
             SetStatus(BaseStatus() with { Mode = PrivacyStatus.Offline, Detail = e.Message });
             StartRecoveryProbe(runtime);
-            return null;
+            return (null, EmptyReason.Offline);
         }
         catch (ExposureBudgetExceededException e)
         {
@@ -335,13 +361,13 @@ public sealed class NoirLanguageServer : IDisposable
                 return outcome;
             }
             SetStatus(BaseStatus() with { Mode = PrivacyStatus.Blocked, Detail = e.Message });
-            return null;
+            return (null, EmptyReason.Budget);
         }
         catch (Exception e) when (e is EndpointRequestException or EgressRejectedException)
         {
             Log($"completion refused: {e.GetType().Name}");
             SetStatus(BaseStatus() with { Mode = PrivacyStatus.Error, Detail = e.Message });
-            return null;
+            return (null, EmptyReason.Refused);
         }
     }
 
@@ -497,12 +523,17 @@ public sealed class NoirLanguageServer : IDisposable
         var fim = runtime.Tokenizer.Fim!;
         // Only text near the cursor is tokenised (16 characters per token is surely enough).
         string near = plan.Prefix.Length > 700 * 16 ? plan.Prefix[^(700 * 16)..] : plan.Prefix, nearAfter = plan.Suffix.Length > 200 * 16 ? plan.Suffix[..(200 * 16)] : plan.Suffix;
-        var ids = fim.BuildPsm(runtime.Tokenizer.Encode(near).TakeLast(700).ToList(), runtime.Tokenizer.Encode(nearAfter).Take(200).ToList());
         var engine = _engine ?? throw new LocalRpcException("the model is not loaded") { ErrorCode = -32803 };
+        // The prefix ends in the body's indentation, a token the model rarely sees before code: heal it (TokenHealing).
+        var prefixIds = runtime.Tokenizer.Encode(near).TakeLast(700).ToList();
+        var (kept, healed) = _settings.TokenHealing ? engine.Healing.Split(prefixIds) : (prefixIds, "");
+        var ids = fim.BuildPsm(kept, runtime.Tokenizer.Encode(nearAfter).Take(200).ToList());
         var before = runtime.Remote?.Total ?? default;
         var clock = Stopwatch.StartNew();
-        var result = await Task.Run(() => engine.Exclusive(session => TextGenerator.Generate(session, runtime.Tokenizer, ids,
-            new GenerationOptions { MaxTokens = 160, MaxSequenceLength = runtime.MaxPositions, Speculation = _settings.SpeculativeDecoding ? new SpeculationOptions() : null }, cancel)), cancel);
+        var options = new GenerationOptions { MaxTokens = 160, MaxSequenceLength = runtime.MaxPositions, Speculation = _settings.SpeculativeDecoding ? new SpeculationOptions() : null };
+        string generated = await Task.Run(() => engine.Exclusive(session => healed.Length > 0
+            ? engine.Healing.Generate(session, runtime.Tokenizer, ids, healed, options, cancel)?.Text ?? ""
+            : TextGenerator.Generate(session, runtime.Tokenizer, ids, options, cancel).Text), cancel);
         // What the generation sent shows in the status like a completion's.
         var after = runtime.Remote?.Total ?? default;
         SetStatus(BaseStatus() with
@@ -510,7 +541,7 @@ public sealed class NoirLanguageServer : IDisposable
             Detail = runtime.Mode,
             Last = new LastRequest(after.Tokens - before.Tokens, after.BytesUp - before.BytesUp, Math.Round(clock.Elapsed.TotalMilliseconds, 1), "generate function"),
         });
-        string body = FunctionGenerator.CutAtDedent(result.Text, plan.BodyIndent);
+        string body = FunctionGenerator.CutAtDedent(generated, plan.BodyIndent);
         var at = DocumentStore.PositionOf(doc.Text, plan.InsertOffset);
         return new GeneratedFunction(body, new Range(at, at));
     }

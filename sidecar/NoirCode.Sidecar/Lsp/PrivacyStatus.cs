@@ -27,8 +27,16 @@ public sealed record PrivacyStatus
     public double? KeyAgeDays { get; init; }
     public string? Endpoint { get; init; }
     public LastRequest? Last { get; init; }
+    /// <summary>The language of the document just asked about, when the model does not know it (no suggestions).</summary>
+    public string? UnsupportedLanguage { get; init; }
+    /// <summary>The languages the model declares (null: any).</summary>
+    public string[]? ModelLanguages { get; init; }
 }
 
 public sealed record VolumePointStatus(long Tokens, double ContentRecovered);
 
-public sealed record LastRequest(long Tokens, long Bytes, double Milliseconds, string Source);
+public sealed record LastRequest(long Tokens, long Bytes, double Milliseconds, string Source)
+{
+    /// <summary>Why the request got no suggestion (Completion.EmptyReason); null when it got one.</summary>
+    public string? Empty { get; init; }
+}

@@ -16,8 +16,9 @@ public static class SecretContent
         RegexOptions.Compiled);
     static readonly Regex Assigned = new(
         // A literal: quoted, or alone up to the end of the line (.env, YAML); not an expression such as a call.
-        @"(?im)(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|access[_-]?key|private[_-]?key|credential)[A-Za-z0-9_\-]*[""']?[ \t]*(?:=|:|=>)[ \t]*(?:[""']([^""'\s]{16,})[""']|([^""'\s,;()\[\]{}]{16,})[ \t]*(?:$|[,;#]))",
+        @"(?im)(?<name>secret|token|passw(?:or)?d|pwd|api[_-]?key|access[_-]?key|private[_-]?key|credential)[A-Za-z0-9_\-]*[""']?[ \t]*(?:=|:|=>)[ \t]*(?:[""']([^""'\s]{16,})[""']|([^""'\s,;()\[\]{}]{16,})[ \t]*(?:$|[,;#]))",
         RegexOptions.Compiled);
+    static readonly Regex WordsOnly = new(@"^[a-z]+(?:[-_.][a-z]+)+$", RegexOptions.Compiled);
     static readonly Regex LongToken = new(@"[A-Za-z0-9+/_\-]{32,}={0,2}", RegexOptions.Compiled);
 
     /// <returns>what kind of secret the text holds (never the secret), or null</returns>
@@ -26,7 +27,13 @@ public static class SecretContent
         if (PrivateKey.IsMatch(text)) return "a private key";
         if (KnownToken.IsMatch(text)) return "an access token";
         foreach (Match m in Assigned.Matches(text))
-            if (Entropy(m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value) >= 3.5) return "a secret assigned to a name like password or token";
+        {
+            string value = m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value;
+            // Lowercase words joined by - or _ are a name ("token_type = 'bare-quoted-string'" in the standard
+            // library's email parser), not a key; only a password may be a passphrase like that.
+            if (WordsOnly.IsMatch(value) && !m.Groups["name"].Value.StartsWith("p", StringComparison.OrdinalIgnoreCase)) continue;
+            if (Entropy(value) >= 3.5) return "a secret assigned to a name like password or token";
+        }
         foreach (Match m in LongToken.Matches(text))
             if (Entropy(m.Value) >= 4.5 && m.Value.Any(char.IsDigit) && m.Value.Any(char.IsUpper) && m.Value.Any(char.IsLower)) return "a long random-looking string";
         return null;

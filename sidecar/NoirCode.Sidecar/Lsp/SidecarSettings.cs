@@ -23,6 +23,8 @@ public sealed record SidecarSettings
     /// <summary>"block" or "local-only" when the budget is spent.</summary>
     public string AtLimit { get; init; } = "block";
     public string[]? DisabledLanguages { get; init; }
+    /// <summary>Languages the user enabled by name: completed even when the model does not declare them.</summary>
+    public string[]? EnabledLanguages { get; init; }
     public int MaxNewTokens { get; init; } = 64;
     /// <summary>A fixed wait after a keystroke before the model is asked, in ms; null: adaptive.</summary>
     public int? DebounceMs { get; init; }
@@ -32,6 +34,8 @@ public sealed record SidecarSettings
     public bool AllowUnprotectedEndpoint { get; init; }
     /// <summary>Speculative decoding (greedy, drafts from the prompt verified per round trip); false: one token per round trip.</summary>
     public bool SpeculativeDecoding { get; init; } = true;
+    /// <summary>Token healing at the cursor (Completion.TokenHealing); false only to measure without it.</summary>
+    public bool TokenHealing { get; init; } = true;
 
     public static SidecarSettings From(JsonElement? element, SidecarSettings? current = null)
     {
@@ -61,11 +65,13 @@ public sealed record SidecarSettings
             ExposurePeriod = Str("exposurePeriod") ?? s.ExposurePeriod,
             AtLimit = Str("atLimit") ?? s.AtLimit,
             DisabledLanguages = Strings("disabledLanguages") ?? s.DisabledLanguages,
+            EnabledLanguages = Strings("enabledLanguages") ?? s.EnabledLanguages,
             MaxNewTokens = (int)(Long("maxNewTokens") ?? s.MaxNewTokens),
             DebounceMs = Long("debounceMs") is long d && d is >= 0 and <= 10_000 ? (int)d : s.DebounceMs,
             AllowCleartextEndpoint = Bool("allowCleartextEndpoint") ?? s.AllowCleartextEndpoint,
             AllowUnprotectedEndpoint = Bool("allowUnprotectedEndpoint") ?? s.AllowUnprotectedEndpoint,
             SpeculativeDecoding = Bool("speculativeDecoding") ?? s.SpeculativeDecoding,
+            TokenHealing = Bool("tokenHealing") ?? s.TokenHealing,
         };
     }
 }
