@@ -28,16 +28,25 @@ public static class VolumeCommand
         var noOracle = new Option<bool>("--no-oracle") { Description = "skip the oracle-cipher proof of strength" };
         var oracleHomophones = new Option<string?>("--oracle-homophones") { Description = "comma-separated k: oracle homophonic ciphers (k symbols per token, one per occurrence) deciphered knowing k, one curve each" };
         var work = new Option<string>("--work") { Description = "folder for finished parts (scores only), to resume an interrupted run; a new folder for other data or settings", DefaultValueFactory = _ => "artifacts/attack-volume" };
+        var merge = new Option<string?>("--merge") { Description = "add the curves of a finished run (its --json output) to --report, measuring nothing" };
         var report = new Option<string?>("--report") { Description = "a privacy report (.json, from noir attack) to add the curves to; its .md and a -volume.png beside it are rewritten" };
         var split = CommonOptions.Split();
         var wire = new Option<string>("--wire") { Description = "wire format the client uses: f16, f32, bf16 or int8", DefaultValueFactory = _ => "f16" };
         var json = CommonOptions.Json();
         var cmd = new Command("volume", "The strongest inference attack (streaming clustering + n-gram decipherment) against how much traffic the cloud has seen")
         {
-            model, keys, tuned, epsilons, fclean, noUnprotected, publicDirs, publicTokens, privateDirs, privateShare, volumes, settingsMax, window, noOracle, oracleHomophones, homophones, residualNoise, work, report, split, wire, json,
+            model, keys, tuned, epsilons, fclean, noUnprotected, publicDirs, publicTokens, privateDirs, privateShare, volumes, settingsMax, window, noOracle, oracleHomophones, homophones, residualNoise, work, merge, report, split, wire, json,
         };
         cmd.SetAction(r =>
         {
+            if (r.GetValue(merge) is { } saved)
+            {
+                string target = r.GetValue(report) ?? throw new ArgumentException("--merge needs --report");
+                if (!File.Exists(saved)) throw new IOException($"{saved} does not exist");
+                VolumeReport.MergeInto(target, VolumeReport.FromJson(System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(saved))!.AsObject()));
+                Console.Error.WriteLine($"added the curves of {saved} to {target}");
+                return 0;
+            }
             string publicModel = r.GetValue(model)!;
             var settings = AttackCommand.Settings(publicModel, r.GetValue(noUnprotected), r.GetValue(fclean), r.GetValue(keys), r.GetValue(tuned),
                 withUntuned: false, r.GetValue(epsilons), r.GetValue(homophones) is >= 1 and <= Privacy.Keys.PrivacyKeys.MaxHomophones and var k ? k
