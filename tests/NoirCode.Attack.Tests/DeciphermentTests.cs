@@ -65,6 +65,26 @@ public class DeciphermentTests
         Assert.That(Accuracy(plain, cipher, guess), Is.LessThan(0.25));
     }
 
+    [Test]
+    public void DeciphersAHomophonicCipherKnowingKAndNamesEverySymbolWhenTheyOutnumberTheTokens()
+    {
+        const int vocab = 300;
+        var lm = new KneserNeyTrigram(MarkovText(vocab, 200, 1000, seed: 1), vocab);
+        var plain = MarkovText(vocab, 80, 500, seed: 2);
+        var key = OracleCipher.RandomKey(vocab, seed: 3);
+        // Four symbols per token, one per occurrence: the decipherer that knows k reads most of it back.
+        var homophonic = OracleCipher.EncipherHomophonic(plain, key, 4, seed: 4);
+        var naming = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(Homophones: 4), NullProgress.Instance).Solve(new CipherStream(homophonic));
+        Assert.That(Accuracy(plain, homophonic, naming), Is.GreaterThan(0.6));
+        Assert.That(Enumerable.Range(0, vocab).Max(t => naming.Count(n => n == t)), Is.LessThanOrEqualTo(4), "no token names more than k symbols");
+        // Every occurrence its own symbol (a clustering that found nothing): far more symbols than tokens, each named.
+        var unique = new List<int[]>();
+        int next = 0;
+        foreach (var doc in plain.Take(8)) unique.Add(doc.Select(_ => next++).ToArray());
+        var named = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(MaxSweeps: 1), NullProgress.Instance).Solve(new CipherStream(unique));
+        Assert.That(named, Has.Length.EqualTo(next).And.All.InRange(0, vocab - 1));
+    }
+
     static double Accuracy(List<int[]> plain, List<int[]> cipher, int[] naming)
     {
         long hits = 0, total = 0;

@@ -100,7 +100,9 @@ public sealed class SubstitutionDecipherer
             int a = order[i];
             var row = where(used, negInf, scores[a]);
             int best = (int)row.argmax().item<long>();
-            if (float.IsNegativeInfinity(row[best].item<float>())) break; // more symbols than tokens
+            // More symbols than tokens have room (a clustering that split tokens further than the mechanism does):
+            // the best token regardless of room, since every symbol stands for some token.
+            if (float.IsNegativeInfinity(row[best].item<float>())) best = (int)scores[a].argmax().item<long>();
             naming[a] = best;
             if (++namedBy[best] >= _s.Homophones) used[best] = true;
             // a → b: b's score for token w gains n · PMI(best, w); b → a: gains n · PMI(w, best).
