@@ -9,8 +9,9 @@ using ScottPlot;
 namespace NoirCode.Attack.Report;
 
 /// <summary>One defence candidate on both rulers: what the strongest attack reads of its traffic, and its utility.</summary>
+/// <param name="LossIncrease">held-out loss against the same run without the candidate (one table, or no noise): relative</param>
 public sealed record DefenceCandidate(string Name, string Mechanism, string? PrivacySetting, DecipherScore? Privacy, double? HeldoutLoss,
-    double? TotalEpsilon);
+    double? TotalEpsilon, double? LossIncrease);
 
 /// <summary>
 /// The defences section of the privacy report: each candidate's volume curve (from <c>noir attack volume</c>) beside its
@@ -38,6 +39,9 @@ public static class DefenceReport
         IReadOnlyList<DecipherScore> Curve(string name) => Setting(name)?["volume"] is JsonArray a ? VolumeCurve.PointsFrom(a) : new List<DecipherScore>();
 
         var candidates = new List<DefenceCandidate>();
+        double? Baseline(string list, string key, double value) =>
+            (double?)utility[list]?.AsArray().FirstOrDefault(r => (double?)r?[key] == value)?["heldout_loss"];
+        double? Increase(double? loss, double? baseline) => loss is double l && baseline is double b && b > 0 ? Math.Round(l / b - 1, 4) : null;
         foreach (var row in utility["homophones"]?.AsArray() ?? new JsonArray())
         {
             int k = (int)row!["homophones"]!;
@@ -47,7 +51,7 @@ public static class DefenceReport
             var points = name != null ? Curve(name) : k == 1 ? oracle : new List<DecipherScore>();
             candidates.Add(new DefenceCandidate(k == 1 ? "NOIR (one table per key)" : $"homophonic INDVocab, k = {k}",
                 k == 1 ? "INDVocab + LTokenizer (the paper)" : $"{k} INDVocab tables, one row per occurrence", name ?? (k == 1 ? "oracle" : null),
-                At(points), (double?)row["heldout_loss"], (double?)row["total_epsilon"]));
+                At(points), (double?)row["heldout_loss"], (double?)row["total_epsilon"], Increase((double?)row["heldout_loss"], Baseline("homophones", "homophones", 1))));
             if (name != null) SetUtility(Setting(name), (double?)row["heldout_loss"], clean);
         }
         foreach (var row in utility["residual_noise"]?.AsArray() ?? new JsonArray())
@@ -56,7 +60,8 @@ public static class DefenceReport
             string name = $"eps13-noise{sigma:G3}-untuned";
             var points = Curve(name);
             candidates.Add(new DefenceCandidate(sigma == 0 ? "demo bundle, no noise" : $"residual noise σ = {sigma:G3} (demo bundle, not re-tuned)",
-                "per-occurrence noise, cancelled on return", points.Count > 0 ? name : null, At(points), (double?)row["heldout_loss"], null));
+                "per-occurrence noise, cancelled on return", points.Count > 0 ? name : null, At(points), (double?)row["heldout_loss"], null,
+                Increase((double?)row["heldout_loss"], Baseline("residual_noise", "residual_noise", 0))));
             if (points.Count > 0) SetUtility(Setting(name), (double?)row["heldout_loss"], clean);
         }
         report["default"] = defaultSetting;
@@ -68,7 +73,7 @@ public static class DefenceReport
                 ["candidate"] = c.Name, ["mechanism"] = c.Mechanism, ["privacy_setting"] = c.PrivacySetting,
                 ["content_read"] = c.Privacy is { } p ? Math.Round(p.ContentPositionAccuracy, 4) : null,
                 ["distinct_identifiers_read"] = c.Privacy is { } q && !double.IsNaN(q.DistinctIdentifiers) ? Math.Round(q.DistinctIdentifiers, 4) : null,
-                ["at_tokens"] = c.Privacy?.Tokens, ["heldout_loss"] = c.HeldoutLoss, ["total_epsilon"] = c.TotalEpsilon,
+                ["at_tokens"] = c.Privacy?.Tokens, ["heldout_loss"] = c.HeldoutLoss, ["heldout_loss_increase"] = c.LossIncrease, ["total_epsilon"] = c.TotalEpsilon,
             }).ToArray()),
         };
         File.WriteAllText(reportJson, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
@@ -100,10 +105,10 @@ public static class DefenceReport
             $"tokens under one key, on the candidate's real traffic where measured, else on its oracle cipher. Utility: held-out loss after an equal " +
             $"STuning budget (`scripts/defence-utility`; clean whole model: {clean:F3}). Shipped default setting: `{defaultSetting}`.");
         sb.AppendLine();
-        sb.AppendLine("| candidate | traffic attacked | content read | distinct identifiers read | held-out loss | total ε |");
-        sb.AppendLine("| --- | --- | --- | --- | --- | --- |");
+        sb.AppendLine("| candidate | traffic attacked | content read | distinct identifiers read | held-out loss | against its baseline | total ε |");
+        sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- |");
         foreach (var c in candidates)
-            sb.AppendLine($"| {c.Name} | {c.PrivacySetting ?? "—"} | {P(c.Privacy)} | {I(c.Privacy)} | {L(c.HeldoutLoss)} | {(c.TotalEpsilon is double e ? e.ToString("G4", CultureInfo.InvariantCulture) : "—")} |");
+            sb.AppendLine($"| {c.Name} | {c.PrivacySetting ?? "—"} | {P(c.Privacy)} | {I(c.Privacy)} | {L(c.HeldoutLoss)} | {(c.LossIncrease is double d ? $"{100 * d:+0.0;−0.0;0.0} %" : "—")} | {(c.TotalEpsilon is double e ? e.ToString("G4", CultureInfo.InvariantCulture) : "—")} |");
         sb.AppendLine();
         sb.AppendLine("Made by `noir attack defences --utility UTILITY.json --default SETTING --report …` (the runs: docs/privacy.md §10).");
         sb.AppendLine();
@@ -116,19 +121,21 @@ public static class DefenceReport
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
         int i = 0;
-        foreach (var c in candidates.Where(c => c.Privacy != null && c.HeldoutLoss != null))
+        // Utility as the loss increase over the same run without the candidate: the homophonic runs and the noise on the
+        // demo bundle start from different baselines, so their raw losses do not compare.
+        foreach (var c in candidates.Where(c => c.Privacy != null && c.LossIncrease != null))
         {
-            var s = plot.Add.Scatter(new[] { c.Privacy!.ContentPositionAccuracy }, new[] { c.HeldoutLoss!.Value }, palette.GetColor(i++));
+            var s = plot.Add.Scatter(new[] { c.Privacy!.ContentPositionAccuracy }, new[] { 100 * c.LossIncrease!.Value }, palette.GetColor(i++));
             s.LegendText = c.Name; s.MarkerSize = 10; s.LineWidth = 0;
         }
-        var h = plot.Add.HorizontalLine(clean, color: Colors.Gray, pattern: LinePattern.Dotted);
-        h.LegendText = "clean whole model";
+        var h = plot.Add.HorizontalLine(5, color: Colors.Gray, pattern: LinePattern.Dotted);
+        h.LegendText = "+5 % held-out loss (issue 15's bound)";
         var v = plot.Add.VerticalLine(0.03, color: Colors.Gray, pattern: LinePattern.Dashed);
         v.LegendText = "3 % of content read";
         plot.Title($"Defence candidates: content read at ≤ {volume:N0} tokens against held-out loss");
         plot.XLabel("content position accuracy of the strongest attack (lower is more private)");
-        plot.YLabel("held-out loss at equal tuning budget (lower is better)");
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.YLabel("held-out loss increase at equal tuning budget, % (lower is better)");
+        plot.ShowLegend(Alignment.UpperCenter);
         plot.SavePng(path, 1000, 560);
     }
 }
