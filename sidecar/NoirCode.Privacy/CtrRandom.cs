@@ -51,6 +51,20 @@ public sealed class CtrRandom : IDisposable
         return (int)(v % (ulong)n);
     }
 
+    /// <summary>N(0, σ²) draws (Box–Muller), for noise the cloud must not predict.</summary>
+    public float[] NextGaussians(long count, double sigma = 1)
+    {
+        var values = new float[count];
+        for (long i = 0; i < count; i += 2)
+        {
+            double u = 1 - NextDouble(), v = NextDouble();
+            double r = sigma * Math.Sqrt(-2 * Math.Log(u));
+            values[i] = (float)(r * Math.Cos(2 * Math.PI * v));
+            if (i + 1 < count) values[i + 1] = (float)(r * Math.Sin(2 * Math.PI * v));
+        }
+        return values;
+    }
+
     void Refill()
     {
         for (int b = 0; b < BlocksPerRefill; b++)

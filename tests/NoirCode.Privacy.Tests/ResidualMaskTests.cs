@@ -51,7 +51,8 @@ public class ResidualMaskTests
         using var middle = new LocalMiddleSession(cloud);
         using var plain = middle.Forward(encoded, positions);
         using var mask = new ResidualMask(middle, sigma);
-        using var noise = mask.Noise(encoded.shape);
+        using var source = new SecretGaussianNoise(sigma);
+        using var noise = source.Next(encoded.shape);
         middle.Truncate(0);
         using var noised = middle.Forward(encoded + noise, positions);
         double kept = (noised - plain).norm().item<float>(), cancelled = (noised - noise - plain).norm().item<float>();

@@ -78,7 +78,7 @@ public static class DefenceReport
         };
         File.WriteAllText(reportJson, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         string stem = Path.ChangeExtension(reportJson, null);
-        SavePlot(stem + "-frontier.png", candidates, clean, volume);
+        SavePlot(stem + "-frontier.png", candidates, volume);
         MarkdownSections.Write(stem + ".md", Start, End, Markdown(candidates, clean, defaultSetting, volume, Path.GetFileName(stem + "-frontier.png")));
         return candidates;
     }
@@ -116,7 +116,7 @@ public static class DefenceReport
         return sb.ToString();
     }
 
-    static void SavePlot(string path, IReadOnlyList<DefenceCandidate> candidates, double clean, long volume)
+    static void SavePlot(string path, IReadOnlyList<DefenceCandidate> candidates, long volume)
     {
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();

@@ -21,13 +21,13 @@ public sealed class ClientUnderTest : IDisposable
     readonly IVocabularyMapping? _mapping;
     readonly EgressGuard _guard;
     readonly WireCapture _capture = new();
-    readonly Privacy.ResidualMask? _mask;
+    readonly Privacy.SecretGaussianNoise? _noise;
 
     /// <param name="residualNoise">σ of the per-occurrence noise the client adds before sending (0: none)</param>
     public ClientUnderTest(string name, ClientModel client, PrivacyKeys? keys, WireDtype wire = WireDtype.Float16, double residualNoise = 0)
     {
         Name = name; Client = client; Keys = keys; Wire = wire;
-        if (residualNoise > 0) _mask = new Privacy.ResidualMask(new NoMiddle(), residualNoise);
+        if (residualNoise > 0) _noise = new Privacy.SecretGaussianNoise(residualNoise);
         _mapping = keys?.ApplyTo(client);
         _guard = new EgressGuard(client.Config.HiddenSize, wire, ledger: null, keyId: keys?.Metadata.KeyId ?? "none");
         _guard.AddTap(_capture);
@@ -71,21 +71,14 @@ public sealed class ClientUnderTest : IDisposable
         var ids = tensor(tokens.Select(t => (long)(_mapping?.ToInputIndex(t) ?? t)).ToArray()).unsqueeze(0);
         var positions = arange(tokens.Count);
         var encoded = Client.Encode(ids, positions, cache: null);
-        if (_mask != null) encoded = encoded + _mask.Noise(encoded.shape).to(encoded.dtype);
+        // What ResidualMask sends; the cancellation happens on the client's side of the wire, so it is not needed here.
+        if (_noise != null) encoded = encoded + _noise.Next(encoded.shape).to(encoded.dtype);
         var packet = _guard.Admit(encoded, EgressKind.HiddenStates, 0);
         if (!ReferenceEquals(_capture.Last, packet)) throw new InvalidOperationException("the wire capture missed a packet");
         return HiddenStateCodec.Decode(packet.Payload, packet.Dtype, packet.Tokens, packet.HiddenSize)[0].MoveToOuterDisposeScope();
     }
 
-    public void Dispose() { Client.Dispose(); _mask?.Dispose(); }
-
-    /// <summary>The mask's noise source alone: what the cloud would see is all that is measured here.</summary>
-    sealed class NoMiddle : IMiddleSession
-    {
-        public Tensor Forward(Tensor hidden, Tensor positions) => throw new InvalidOperationException("the attack harness never runs the middle");
-        public void Truncate(long length) { }
-        public void Dispose() { }
-    }
+    public void Dispose() { Client.Dispose(); _noise?.Dispose(); }
 
     sealed class WireCapture : IEgressTap
     {

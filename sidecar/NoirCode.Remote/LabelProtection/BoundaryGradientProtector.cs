@@ -69,22 +69,8 @@ public sealed class BoundaryGradientProtector
         using var one = 1.0.ToScalar();
         var factor = (norms.clamp_min(tiny).reciprocal() * cs).clamp_max(one).unsqueeze(1); // [T, 1]
         var clipped = grad[0] * factor;
-        var noise = tensor(Gaussian(rng, t * d), new[] { t, d });
+        var noise = tensor(rng.NextGaussians(t * d), new[] { t, d });
         using var scale = (_settings.NoiseMultiplier * c).ToScalar();
         return (clipped + noise * scale).unsqueeze(0);
-    }
-
-    /// <summary>Standard normal draws (Box–Muller) from the CSPRNG.</summary>
-    static float[] Gaussian(CtrRandom rng, long count)
-    {
-        var v = new float[count];
-        for (long i = 0; i < count; i += 2)
-        {
-            double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
-            double r = Math.Sqrt(-2 * Math.Log(u1));
-            v[i] = (float)(r * Math.Cos(2 * Math.PI * u2));
-            if (i + 1 < count) v[i + 1] = (float)(r * Math.Sin(2 * Math.PI * u2));
-        }
-        return v;
     }
 }
