@@ -167,7 +167,20 @@ public sealed class RemoteMiddleSession : IMiddleSession
     void Send(SessionRequest request)
     {
         using var timeout = new CancellationTokenSource(_options.StepTimeout);
-        _call!.RequestStream.WriteAsync(request, timeout.Token).GetAwaiter().GetResult();
+        try { _call!.RequestStream.WriteAsync(request, timeout.Token).GetAwaiter().GetResult(); }
+        catch (Exception e) when (e is not RpcException && EndedWith() is { } status)
+        {
+            throw new RpcException(status, e.Message);
+        }
+    }
+
+    /// <summary>The status the endpoint ended the call with, if it has: a server that refuses the call (e.g.
+    /// Unauthenticated) can end it before the first write lands, and the write then fails with a transport error
+    /// that hides the server's own answer.</summary>
+    Status? EndedWith()
+    {
+        try { _call!.ResponseHeadersAsync.Wait(TimeSpan.FromSeconds(1)); } catch (Exception) { /* the status below says why */ }
+        try { return _call!.GetStatus(); } catch (InvalidOperationException) { return null; }
     }
 
     SessionReply Receive(SessionReply.KindOneofCase expected)
