@@ -73,7 +73,7 @@ public sealed class CompletionEngine : IDisposable
     readonly List<int> _inSession = new(); // ids the session holds, in order
     readonly Queue<IReadOnlyList<int>> _recent = new(); // the last suggestions' ids: speculation drafts from them too
     const int RecentSuggestions = 8;
-    CancellationTokenSource? _inFlight;
+    readonly SingleFlight _flight = new();
     (string Prefix, string Suffix, string Text)? _lastShown;
 
     readonly Action? _requestDone;
@@ -104,19 +104,16 @@ public sealed class CompletionEngine : IDisposable
         }
 
         // Single flight: the newest request wins; the one in flight stops at its next token.
-        var mine = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        Interlocked.Exchange(ref _inFlight, mine)?.Cancel();
+        using var mine = _flight.Begin(cancel);
         try { if (wait > TimeSpan.Zero && !explicitRequest) await Task.Delay(wait, mine.Token); }
         catch (OperationCanceledException)
         {
-            Interlocked.CompareExchange(ref _inFlight, null, mine);
-            mine.Dispose();
             return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed) { EmptyReason = Completion.EmptyReason.Cancelled };
         }
         await _gate.WaitAsync(CancellationToken.None);
         try
         {
-            if (mine.IsCancellationRequested) return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed) { EmptyReason = Completion.EmptyReason.Cancelled };
+            if (mine.Token.IsCancellationRequested) return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed) { EmptyReason = Completion.EmptyReason.Cancelled };
             (string Text, int Sent, string Finish) generated;
             try { generated = await Task.Run(() => Generate(context, mine.Token), CancellationToken.None); }
             catch
@@ -133,12 +130,7 @@ public sealed class CompletionEngine : IDisposable
             _cache.Put(key, shown, empty);
             return Shown(context, new CompletionOutcome(shown, CompletionOutcome.Model, sent, clock.Elapsed) { EmptyReason = empty });
         }
-        finally
-        {
-            _gate.Release();
-            Interlocked.CompareExchange(ref _inFlight, null, mine);
-            mine.Dispose();
-        }
+        finally { _gate.Release(); }
     }
 
     /// <summary>The model wrote nothing (and why it stopped), or post-processing removed what it wrote.</summary>
@@ -266,7 +258,7 @@ public sealed class CompletionEngine : IDisposable
     /// </summary>
     public T Exclusive<T>(Func<IInferenceSession, T> work)
     {
-        _inFlight?.Cancel();
+        _flight.CancelCurrent();
         _gate.Wait();
         try
         {
@@ -283,5 +275,5 @@ public sealed class CompletionEngine : IDisposable
         }
     }
 
-    public void Dispose() { _inFlight?.Cancel(); _session.Dispose(); _gate.Dispose(); }
+    public void Dispose() { _flight.CancelCurrent(); _session.Dispose(); _gate.Dispose(); }
 }
