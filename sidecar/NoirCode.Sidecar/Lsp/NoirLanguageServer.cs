@@ -263,6 +263,7 @@ public sealed class NoirLanguageServer : IDisposable
     {
         var empty = new InlineCompletionList(Array.Empty<InlineCompletionItem>());
         if (_documents.Get(requestUri) is not { } doc) return (empty, EmptyReason.UnknownDocument);
+        if (doc.TooLarge) return (empty, EmptyReason.DocumentTooLarge);
         // Judged on the real file and the current text: a secret pasted in a moment ago counts.
         string? sensitive = _sensitive.Reason(requestUri, doc.Text);
         if (_loading != null && !_loading.IsCompleted) await Task.WhenAny(_loading, Task.Delay(Timeout.Infinite, cancel));
@@ -478,6 +479,7 @@ public sealed class NoirLanguageServer : IDisposable
         ParamsCheck.Require(args.Uri, "arguments[0].uri");
         ParamsCheck.Valid(args.Position, "arguments[0].position");
         if (_documents.Get(args.Uri) is not { } doc) throw new LocalRpcException($"document {args.Uri} is not open") { ErrorCode = -32602 };
+        if (doc.TooLarge) throw new LocalRpcException($"the document is over {DocumentStore.MaxDocumentChars:N0} characters: its text is not kept") { ErrorCode = -32803 };
         if (_sensitive.IsSensitive(args.Uri, doc.Text)) throw Unavailable("this file is marked sensitive: nothing of it is sent, so the cloud has nothing to attack");
         if (_loading != null) await _loading;
         var runtime = _runtime ?? throw Unavailable("the model is not loaded: " + _status.Detail);
@@ -514,6 +516,7 @@ public sealed class NoirLanguageServer : IDisposable
         if (args.Position != null) ParamsCheck.Valid(args.Position, "arguments[0].position");
         else if (args.Range != null) ParamsCheck.Valid(args.Range, "arguments[0].range");
         if (_documents.Get(args.Uri) is not { } doc) throw new LocalRpcException($"document {args.Uri} is not open") { ErrorCode = -32602 };
+        if (doc.TooLarge) throw new LocalRpcException($"the document is over {DocumentStore.MaxDocumentChars:N0} characters: its text is not kept") { ErrorCode = -32803 };
         if (_sensitive.IsSensitive(args.Uri, doc.Text)) throw new LocalRpcException("this file is marked sensitive: nothing is sent for it") { ErrorCode = -32803 };
         if (_loading != null) await _loading;
         var runtime = _runtime ?? throw new LocalRpcException("the model is not loaded: " + _status.Detail) { ErrorCode = -32803 };
