@@ -45,7 +45,7 @@ public class DocumentStoreTests
 
     static async Task OversizedOverLsp(string root, string model)
     {
-        await using var server = new InProcessServer(root, (_, _) => InProcessServer.LocalRuntime(model));
+        await using var server = new InProcessServer(root, settings => InProcessServer.LocalRuntime(model, settings));
         await server.InitializeAsync(new { modelFolder = model, mode = "local" });
         server.WaitForStatus(s => s.GetProperty("mode").GetString() == "local");
         string big = "x = 1\n" + new string('#', NoirCode.Sidecar.Lsp.DocumentStore.MaxDocumentChars) + "\n" + Code;

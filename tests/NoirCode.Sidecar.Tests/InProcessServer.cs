@@ -4,6 +4,7 @@ using Nerdbank.Streams;
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Sidecar.Lsp;
+using NoirCode.Sidecar.Runtime;
 using StreamJsonRpc;
 
 namespace NoirCode.Sidecar.Tests;
@@ -19,11 +20,11 @@ public sealed class InProcessServer : IAsyncDisposable
     readonly NoirLanguageServer _server;
     readonly string _root;
 
-    public InProcessServer(string root, Func<SidecarSettings, Core.Util.IProgressSink, ModelRuntime> runtimes)
+    public InProcessServer(string root, Func<SidecarSettings, LoadedRuntime> runtimes)
     {
         _root = root;
         var (serverSide, clientSide) = FullDuplexStream.CreatePair();
-        _server = new NoirLanguageServer(serverSide, serverSide, runtimes);
+        _server = new NoirLanguageServer(serverSide, serverSide, new Runtimes(runtimes));
         _server.Start();
         Rpc = new JsonRpc(new HeaderDelimitedMessageHandler(clientSide, clientSide, new SystemTextJsonFormatter { JsonSerializerOptions = SidecarProcess.Json }));
         var onStatus = new Action<JsonElement>(s => Statuses.Add(s));
@@ -32,11 +33,18 @@ public sealed class InProcessServer : IAsyncDisposable
     }
 
     /// <summary>A whole model on this machine as a runtime, over the session given (e.g. one that holds a request).</summary>
-    public static ModelRuntime LocalRuntime(string model, Func<IInferenceSession, IInferenceSession>? wrap = null)
+    public static LoadedRuntime LocalRuntime(string model, SidecarSettings settings, Func<IInferenceSession, IInferenceSession>? wrap = null)
     {
         var loaded = CausalLM.Load(model);
         IInferenceSession session = new LocalSession(loaded);
-        return new ModelRuntime(loaded.Tokenizer, wrap?.Invoke(session) ?? session, "local", loaded.Config.MaxPositions, null, null, null) { ModelFolder = model };
+        return new LoadedRuntime(new ModelRuntime(loaded.Tokenizer, wrap?.Invoke(session) ?? session, "local", loaded.Config.MaxPositions, null, null, null) { ModelFolder = model },
+            RuntimeMode.Local, settings);
+    }
+
+    sealed class Runtimes(Func<SidecarSettings, LoadedRuntime> load) : IRuntimeFactory
+    {
+        public LoadedRuntime Load(SidecarSettings settings, Core.Util.IProgressSink progress) => load(settings);
+        public LoadedRuntime? LoadWholeModel(SidecarSettings settings) => null;
     }
 
     public async Task InitializeAsync(object initializationOptions)

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using NoirCode.Core.Model;
+using StreamJsonRpc;
+
+namespace NoirCode.Sidecar.Tests;
+
+/// <summary>
+/// A settings change that reloads the model while a completion is being decoded: the request finishes on the
+/// runtime it started with, which is disposed only after it, and the next request runs on the new one.
+/// </summary>
+public class RuntimeSwapTests
+{
+    string _root = "", _model = "";
+
+    [OneTimeSetUp]
+    public void Model()
+    {
+        _root = Directory.CreateTempSubdirectory("noir-swap-tests-").FullName;
+        _model = Path.Combine(_root, "model");
+        RandomModelFactory.Create(_model, "tiny", seed: 3);
+    }
+
+    [OneTimeTearDown]
+    public void Clean() => Directory.Delete(_root, true);
+
+    const string Code = "def add(a, b):\n    return ";
+
+    [Test]
+    public async Task AReloadMidRequestLetsTheRequestFinishOnItsRuntimeAndDisposesItAfter()
+    {
+        HeldSession? held = null;
+        int loads = 0;
+        var secondLoad = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = new InProcessServer(_root, settings =>
+        {
+            if (Interlocked.Increment(ref loads) == 1) return InProcessServer.LocalRuntime(_model, settings, s => held = new HeldSession(s));
+            secondLoad.TrySetResult();
+            return InProcessServer.LocalRuntime(_model, settings);
+        });
+        await server.InitializeAsync(new { modelFolder = _model, mode = "local" });
+        server.WaitForStatus(s => s.GetProperty("mode").GetString() == "local");
+        await server.Open("a.py", Code);
+        try
+        {
+            var request = server.Complete("a.py", 1, 11);
+            await held!.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { wire = "f32" } } });
+            await secondLoad.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await Task.Delay(300); // time for a swap to dispose what it replaced
+            Assert.That(held.Disposed, Is.False, "the runtime a request holds is not disposed under it");
+            held.Release();
+            JsonElement result = default;
+            Assert.DoesNotThrowAsync(async () => result = await request.WaitAsync(TimeSpan.FromSeconds(30)), "the request finishes on its runtime");
+            Assert.That(result.GetProperty("items").ValueKind, Is.EqualTo(JsonValueKind.Array));
+            for (int i = 0; i < 100 && !held.Disposed; i++) await Task.Delay(50);
+            Assert.That(held.Disposed, Is.True, "the replaced runtime is disposed once its last request is done");
+            var next = await server.Complete("a.py", 1, 11);
+            Assert.That(next.GetProperty("items").ValueKind, Is.EqualTo(JsonValueKind.Array), "the next request runs on the new runtime");
+        }
+        finally { held?.Release(); }
+    }
+}
