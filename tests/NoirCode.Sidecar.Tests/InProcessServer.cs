@@ -33,12 +33,14 @@ public sealed class InProcessServer : IAsyncDisposable
     }
 
     /// <summary>A whole model on this machine as a runtime, over the session given (e.g. one that holds a request).</summary>
-    public static LoadedRuntime LocalRuntime(string model, SidecarSettings settings, Func<IInferenceSession, IInferenceSession>? wrap = null)
+    public static LoadedRuntime LocalRuntime(string model, SidecarSettings settings, Func<IInferenceSession, IInferenceSession>? wrap = null) =>
+        new(LocalModel(model, wrap), RuntimeMode.Local, settings);
+
+    public static ModelRuntime LocalModel(string model, Func<IInferenceSession, IInferenceSession>? wrap = null)
     {
         var loaded = CausalLM.Load(model);
         IInferenceSession session = new LocalSession(loaded);
-        return new LoadedRuntime(new ModelRuntime(loaded.Tokenizer, wrap?.Invoke(session) ?? session, "local", loaded.Config.MaxPositions, null, null, null) { ModelFolder = model },
-            RuntimeMode.Local, settings);
+        return new ModelRuntime(loaded.Tokenizer, wrap?.Invoke(session) ?? session, "local", loaded.Config.MaxPositions, null, null, null) { ModelFolder = model };
     }
 
     sealed class Runtimes(Func<SidecarSettings, LoadedRuntime> load) : IRuntimeFactory

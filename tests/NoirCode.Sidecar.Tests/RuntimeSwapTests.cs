@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NoirCode.Core.Model;
+using NoirCode.Sidecar.Runtime;
 using StreamJsonRpc;
 
 namespace NoirCode.Sidecar.Tests;
@@ -58,5 +59,32 @@ public class RuntimeSwapTests
             Assert.That(next.GetProperty("items").ValueKind, Is.EqualTo(JsonValueKind.Array), "the next request runs on the new runtime");
         }
         finally { held?.Release(); }
+    }
+
+    sealed class Endpoint : IDisposable { public bool Stopped; public void Dispose() => Stopped = true; }
+
+    [Test]
+    public void ASwappedOutRuntimeGoesWithItsEndpointWhenItsLastLeaseEnds()
+    {
+        var settings = new NoirCode.Sidecar.Lsp.SidecarSettings();
+        var endpoint = new Endpoint();
+        var first = new LoadedRuntime(InProcessServer.LocalModel(_model), RuntimeMode.Split, settings, endpoint);
+        var slot = new RuntimeSlot();
+        slot.Swap(first);
+        var a = slot.Acquire()!;
+        var b = slot.Acquire()!;
+        Assert.That(a.Runtime, Is.SameAs(first));
+        var second = InProcessServer.LocalRuntime(_model, settings);
+        slot.Swap(second);
+        Assert.That(first.Retired.IsCancellationRequested, Is.True, "work on its behalf stops");
+        using (var c = slot.Acquire()) Assert.That(c!.Runtime, Is.SameAs(second), "new requests get the new runtime");
+        a.Dispose();
+        a.Dispose(); // a lease released twice counts once
+        Assert.That(endpoint.Stopped, Is.False, "one request still holds it");
+        b.Dispose();
+        Assert.That(endpoint.Stopped, Is.True, "the endpoint goes with the runtime it served");
+        slot.Dispose();
+        Assert.That(slot.Acquire(), Is.Null);
+        Assert.That(second.Retired.IsCancellationRequested, Is.True);
     }
 }

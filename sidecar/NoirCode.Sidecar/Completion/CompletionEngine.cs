@@ -4,54 +4,6 @@ using NoirCode.Core.Tokenization;
 
 namespace NoirCode.Sidecar.Completion;
 
-/// <summary>What a completion request produced, with what it cost.</summary>
-public sealed record CompletionOutcome(string? Text, string Source, int TokensSent, TimeSpan Elapsed)
-{
-    /// <summary>Why there is no text (<see cref="Completion.EmptyReason"/>); null when there is.</summary>
-    public string? EmptyReason { get; init; }
-
-    public const string Model = "model", Cache = "cache", TypeThrough = "type-through", Cancelled = "cancelled";
-}
-
-public sealed record CompletionSettings
-{
-    public int MaxPromptTokens { get; init; } = 768;
-    /// <summary>Share of the prompt budget the suffix may take.</summary>
-    public double SuffixShare { get; init; } = 0.25;
-    public int MaxNewTokens { get; init; } = 64;
-    /// <summary>Multi-line only if the model ends the block within this time; after it, the suggestion is its first
-    /// line (Copilot's mean is under 200 ms; people give up on ghost text above about 700 ms).</summary>
-    public TimeSpan NewlineCutoff { get; init; } = TimeSpan.FromMilliseconds(150);
-    /// <summary>A line still running after this much decoding is shown as it is (prefill excluded, so a cold prompt
-    /// still gets some text).</summary>
-    public TimeSpan MaxDecodeTime { get; init; } = TimeSpan.FromMilliseconds(300);
-    /// <summary>A fixed wait before a model call; null: adaptive (see <see cref="AdaptiveDebounce"/>).</summary>
-    public TimeSpan? Debounce { get; init; }
-    /// <summary>Verify tokens drafted from the prompt and recent suggestions several per round trip (the same
-    /// suggestion, fewer round trips; rejected drafts are sent and charged too); null: one token per round trip.</summary>
-    public SpeculationOptions? Speculation { get; init; } = new();
-    /// <summary>Leave the prefix's last token out and have the model spell it again (<see cref="TokenHealing"/>).</summary>
-    public bool TokenHealing { get; init; } = true;
-}
-
-/// <summary>
-/// Waits longer while the user types fast and less when they pause (after Tabby's adaptive debounce): the wait is
-/// 1.5 × the recent average gap between requests, between 25 and 350 ms. An explicit request waits not at all.
-/// </summary>
-public sealed class AdaptiveDebounce
-{
-    double _averageGapMs = 200;
-    long _last;
-
-    public TimeSpan Next(bool explicitRequest)
-    {
-        long now = Environment.TickCount64;
-        if (_last != 0) _averageGapMs = 0.8 * _averageGapMs + 0.2 * Math.Min(2000, now - _last);
-        _last = now;
-        return explicitRequest ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Clamp(1.5 * _averageGapMs, 25, 350));
-    }
-}
-
 /// <summary>
 /// Inline completion over one warm session. The prompt is fill-in-the-middle in suffix-prefix-middle order, so
 /// consecutive keystrokes share almost all of it: the session is rolled back only to where the new prompt first
