@@ -14,6 +14,7 @@ public sealed class RuntimeHost(IRuntimeFactory factory, Action<string> log) : I
     readonly SemaphoreSlim _loads = new(1, 1);
     readonly object _wholeLock = new();
     volatile Task _loading = Task.CompletedTask;
+    volatile bool _disposed;
     int _generation;
 
     /// <summary>
@@ -32,9 +33,10 @@ public sealed class RuntimeHost(IRuntimeFactory factory, Action<string> log) : I
             {
                 if (generation != Volatile.Read(ref _generation)) return; // a newer reload replaces this one
                 var next = load(factory);
-                if (generation == Volatile.Read(ref _generation)) _main.Swap(next);
+                if (generation == Volatile.Read(ref _generation) && !_disposed) _main.Swap(next);
                 else next?.Dispose();
             }
+            catch (Exception e) { log($"model failed to load: {e.GetType().Name}"); } // requests find none loaded
             finally { _loads.Release(); }
         });
         _loading = loading;
@@ -87,6 +89,7 @@ public sealed class RuntimeHost(IRuntimeFactory factory, Action<string> log) : I
 
     public void Dispose()
     {
+        _disposed = true;
         Interlocked.Increment(ref _generation); // a load under way is dropped when it ends
         _whole.Swap(null);
         _main.Swap(null);
