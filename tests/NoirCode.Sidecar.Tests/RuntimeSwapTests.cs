@@ -61,6 +61,38 @@ public class RuntimeSwapTests
         finally { held?.Release(); }
     }
 
+    [Test]
+    public async Task ALoadOvertakenByANewerReloadIsDroppedNotSwappedIn()
+    {
+        HeldSession? stale = null, fresh = null;
+        int loads = 0;
+        using var firstMayFinish = new ManualResetEventSlim();
+        await using var server = new InProcessServer(_root, settings =>
+        {
+            if (Interlocked.Increment(ref loads) == 1)
+            {
+                var runtime = InProcessServer.LocalRuntime(_model, settings, s => stale = new HeldSession(s));
+                firstMayFinish.Wait(TimeSpan.FromSeconds(30));
+                return runtime;
+            }
+            return InProcessServer.LocalRuntime(_model, settings, s => fresh = new HeldSession(s));
+        });
+        await server.InitializeAsync(new { modelFolder = _model, mode = "local" });
+        for (int i = 0; i < 200 && stale == null; i++) await Task.Delay(50);
+        await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { wire = "f32" } } });
+        await Task.Delay(200);
+        firstMayFinish.Set();
+        for (int i = 0; i < 200 && fresh == null; i++) await Task.Delay(50);
+        Assert.That(fresh, Is.Not.Null, "the newer settings' runtime loads after the overtaken one");
+        for (int i = 0; i < 100 && !stale!.Disposed; i++) await Task.Delay(50);
+        Assert.That(stale!.Disposed, Is.True, "the overtaken runtime is dropped");
+        fresh!.Release();
+        await server.Open("a.py", Code);
+        await server.Complete("a.py", 1, 11);
+        Assert.That(fresh.Entered.Task.IsCompleted, Is.True, "requests run on the newer runtime");
+        Assert.That(loads, Is.EqualTo(2));
+    }
+
     sealed class Endpoint : IDisposable { public bool Stopped; public void Dispose() => Stopped = true; }
 
     [Test]
