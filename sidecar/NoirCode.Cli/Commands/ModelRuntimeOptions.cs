@@ -28,14 +28,7 @@ public sealed class ModelRuntimeOptions
         foreach (var o in new Option[] { _model, _split, _cloudShard, _endpoint, _apiKeyFile, _allowCleartext, _allowUnprotected, _wire, _keys, _residualNoise }) command.Add(o);
     }
 
-    public static WireDtype ParseWire(string text) => text.ToLowerInvariant() switch
-    {
-        "f16" or "fp16" or "float16" => WireDtype.Float16,
-        "f32" or "fp32" or "float32" => WireDtype.Float32,
-        "bf16" or "bfloat16" => WireDtype.BFloat16,
-        "int8" => WireDtype.Int8Blockwise,
-        _ => throw new ArgumentException($"--wire must be f16, f32, bf16 or int8, not '{text}'"),
-    };
+    public static WireDtype ParseWire(string text) => Sidecar.Runtime.WireNames.Parse(text);
 
     public ModelRuntime Build(ParseResult r) => ModelRuntime.Create(new RuntimeSpec
     {
