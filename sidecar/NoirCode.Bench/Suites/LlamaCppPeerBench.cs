@@ -38,6 +38,7 @@ public static class LlamaCppPeerBench
         var rows = new List<string>();
         var checks = new List<string>();
         var figures = new JsonObject();
+        bool beatRoofline = false;
         foreach (var (name, key, folderOf) in cases)
         {
             string folder = folderOf();
@@ -82,6 +83,7 @@ public static class LlamaCppPeerBench
             double ourDecode = Percentiles.Median(ours.DecodeMs), theirDecode = Percentiles.Median(Doubles(llama["decode_ms_per_token"]!));
             double ourPrefill = Percentiles.Median(ours.PrefillMs), theirPrefill = Percentiles.Median(Doubles(llama["prefill_ms"]!));
             double roofline = weightBytes / bandwidth * 1000;
+            beatRoofline |= Math.Min(ourDecode, theirDecode) < roofline;
             string threadsNote = string.Join(", ", byThreads.Select(r => $"{r["threads"]}: {Percentiles.Median(Doubles(r["decode_ms_per_token"]!)):F2}"));
             rows.Add($"| {name} | {DecodeWeights(config) / 1e6:N0} M | {ourDecode:F2} | {theirDecode:F2} ({threadsNote}) | **{ourDecode / theirDecode:F2}×** | {roofline:F2} | " +
                      $"{promptTokens * 1000 / ourPrefill:F0} | {promptTokens * 1000 / theirPrefill:F0} | {ourPrefill / theirPrefill:F2}× |");
@@ -117,6 +119,9 @@ public static class LlamaCppPeerBench
             | model | largest difference of a probability | same most likely token | tokenizer |
             | --- | --- | --- | --- |
             {string.Join("\n", checks)}
+
+            Random weights give next-token distributions close to one-hot, so the 0.5B row's probability check says little; the bundled
+            model's is the real check. {(beatRoofline ? "Some time above is below its roofline: the bandwidth probe, run under the load noted, reads less than the memory gives, so the roofline is an upper bound on the least time here. " : "")}llama.cpp's threads spin while they wait, so on these 2 shared cores its 2-thread runs were far slower than 1.
 
             Target (#17): our unsplit decode within 1.5× of llama.cpp's time per token at the 0.5B shape: {ratio:F2}× ({(ratio <= 1.5 ? "met" : "**missed**")}).
             """;
