@@ -21,7 +21,8 @@ public static class HiddenBlocks
         Privacy.Egress.WireDtype.Float16 => Protocol.WireDtype.Float16,
         Privacy.Egress.WireDtype.Float32 => Protocol.WireDtype.Float32,
         Privacy.Egress.WireDtype.BFloat16 => Protocol.WireDtype.Bfloat16,
-        _ => Protocol.WireDtype.Int8Blockwise,
+        Privacy.Egress.WireDtype.Int8Blockwise => Protocol.WireDtype.Int8Blockwise,
+        _ => throw new ArgumentException($"unknown wire dtype {(int)d}"),
     };
 
     /// <summary>The block for a packet the egress guard admitted: its bytes, unchanged.</summary>
@@ -64,8 +65,9 @@ public static class HiddenBlocks
         block.Data.CopyTo(payload, 0);
         block.Scales.CopyTo(payload, block.Data.Length);
         var tensor = HiddenStateCodec.Decode(payload, wire, block.Tokens, expectedHidden);
-        using var finite = tensor.isfinite().all();
-        if (!finite.item<bool>()) { tensor.Dispose(); throw new ArgumentException("hidden states must be finite (no NaN or infinity)"); }
+        bool finite;
+        using (var each = tensor.isfinite()) using (var all = each.all()) finite = all.item<bool>();
+        if (!finite) { tensor.Dispose(); throw new ArgumentException("hidden states must be finite (no NaN or infinity)"); }
         return tensor;
     }
 }

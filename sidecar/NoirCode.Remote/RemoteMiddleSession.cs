@@ -50,6 +50,7 @@ public sealed class RemoteMiddleSession : IMiddleSession
     public RemoteMiddleSession(EndpointClientOptions options, EgressGuard guard, string modelFingerprint, int maxLength, int hiddenSize)
     {
         if (options.Endpoints.Count == 0) throw new ArgumentException("give at least one endpoint");
+        HiddenBlocks.FromWire(options.ReplyDtype); // an unknown reply dtype is refused here, not sent as another
         _options = options; _guard = guard; _fingerprint = modelFingerprint; _maxLength = maxLength; _hidden = hiddenSize;
     }
 

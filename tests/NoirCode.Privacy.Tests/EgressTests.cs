@@ -78,4 +78,22 @@ public class EgressTests
         Assert.That(prefixes.Select(p => p.Length).Distinct().Count(), Is.EqualTo(8));
         Assert.That(DynamicPrefix.ApplyToCode("def f():\n"), Does.Match(@"^# <[^\s>]{1,8}>\ndef f\(\):\n$"));
     }
+
+    /// <summary>An unknown wire dtype was encoded as something else without a word; it must be refused up front.</summary>
+    [Test]
+    public void AnUnknownWireDtypeIsRefusedWhenTheGuardIsMade()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new EgressGuard(8, (WireDtype)99))!;
+        Assert.That(e.Message, Does.Contain("unknown wire dtype 99"));
+    }
+
+    [Test]
+    public void ARefusedTensorLeavesNoTensorBehind()
+    {
+        var guard = new EgressGuard(8, WireDtype.Float32);
+        using var nan = full(1, 3, 8, float.NaN);
+        using var scope = NewDisposeScope();
+        Assert.Throws<EgressRejectedException>(() => guard.Admit(nan, EgressKind.HiddenStates, 0));
+        Assert.That(scope.DisposablesCount, Is.EqualTo(0), "tensors left undisposed by a refusal");
+    }
 }

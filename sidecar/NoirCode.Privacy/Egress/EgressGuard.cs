@@ -54,6 +54,7 @@ public sealed class EgressGuard : IDisposable
         string workspaceId = "default", string keyId = "none", ExposureBudget? budget = null, long chargeBlock = 0)
     {
         if (chargeBlock < 0) throw new ArgumentOutOfRangeException(nameof(chargeBlock));
+        if (!Enum.IsDefined(dtype)) throw new ArgumentException($"unknown wire dtype {(int)dtype}", nameof(dtype));
         _hidden = hiddenSize; Dtype = dtype; _ledger = ledger; _budget = budget; _chargeBlock = chargeBlock;
         WorkspaceId = workspaceId; KeyId = keyId;
     }
@@ -80,7 +81,8 @@ public sealed class EgressGuard : IDisposable
             throw new EgressRejectedException($"refused a tensor whose last dimension is {tensor.shape[^1]}: only hidden states of size {_hidden} may leave (never logits)");
         if (tokens == 0) throw new EgressRejectedException("refused an empty tensor");
         if (startPosition < 0) throw new EgressRejectedException("refused a negative position");
-        using (var finite = tensor.isfinite().all())
+        using (var each = tensor.isfinite())
+        using (var finite = each.all())
             if (!finite.item<bool>()) throw new EgressRejectedException("refused a tensor with NaN or infinite values");
 
         var packet = new EgressPacket(kind, startPosition, tokens, _hidden, Dtype, HiddenStateCodec.Encode(tensor, Dtype));
