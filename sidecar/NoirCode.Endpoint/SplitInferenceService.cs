@@ -106,7 +106,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                 : await PrefillAsync(session, hidden, start, Prepare);
             using (output)
             {
-                var block = HiddenBlocks.Encode(output, session.ReplyDtype);
+                var block = HiddenBlocks.EncodeReply(output, session.ReplyDtype);
                 _state.Metrics.Bytes(0, block.Data.Length + block.Scales.Length);
                 _state.Metrics.Step(clock.Elapsed);
                 return new ForwardResult { StartPosition = (ulong)start, Hidden = block };
@@ -225,7 +225,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                         catch { _state.Trainings.Release(stream, bytes); input.Dispose(); throw; }
                         pending[f.SampleId] = new PendingSample(input, output, bytes);
                         HiddenBlock result;
-                        using (var detached = output.detach()) result = HiddenBlocks.Encode(detached, f.Hidden.Dtype);
+                        using (var detached = output.detach()) result = HiddenBlocks.EncodeReply(detached, f.Hidden.Dtype);
                         await replies.WriteAsync(new TrainReply { Forward = new TrainForwardResult { SampleId = f.SampleId, Hidden = result } });
                         break;
                     }
@@ -260,7 +260,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                         }
                         catch { grad.Dispose(); sample.Dispose(); throw; } // a turn that never ran (freeing twice is harmless)
                         using (inputGrad)
-                            await replies.WriteAsync(new TrainReply { Backward = new TrainBackwardResult { SampleId = b.SampleId, Gradient = HiddenBlocks.Encode(inputGrad, b.Gradient.Dtype) } });
+                            await replies.WriteAsync(new TrainReply { Backward = new TrainBackwardResult { SampleId = b.SampleId, Gradient = HiddenBlocks.EncodeReply(inputGrad, b.Gradient.Dtype) } });
                         break;
                     }
                     case TrainRequest.KindOneofCase.Step:

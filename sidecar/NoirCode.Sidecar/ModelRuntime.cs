@@ -6,6 +6,7 @@ using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
+using NoirCode.Protocol;
 
 namespace NoirCode.Sidecar;
 

@@ -3,6 +3,7 @@ using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
+using NoirCode.Protocol;
 
 namespace NoirCode.Endpoint.Tests;
 

@@ -7,6 +7,7 @@ using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
 using NoirCode.Remote.LabelProtection;
+using NoirCode.Protocol;
 
 namespace NoirCode.Endpoint.Tests;
 

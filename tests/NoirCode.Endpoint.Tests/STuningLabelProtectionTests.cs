@@ -8,6 +8,7 @@ using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
 using NoirCode.Remote.LabelProtection;
 using static TorchSharp.torch;
+using NoirCode.Protocol;
 
 namespace NoirCode.Endpoint.Tests;
 

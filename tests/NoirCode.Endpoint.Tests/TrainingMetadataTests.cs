@@ -3,6 +3,7 @@ using NoirCode.Core.Model;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Remote;
+using NoirCode.Protocol;
 
 namespace NoirCode.Endpoint.Tests;
 

@@ -1,6 +1,7 @@
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Ledger;
 using static TorchSharp.torch;
+using NoirCode.Protocol;
 
 namespace NoirCode.Privacy.Tests;
 
@@ -25,7 +26,7 @@ public class EgressTests
         Assert.That((packet.StartPosition, packet.Tokens), Is.EqualTo((10L, 5L)));
         Assert.That(tap.Packets, Has.Count.EqualTo(1));
         Assert.That(ledger.Sum(_ => true), Is.EqualTo(new ExposureCount(5, 640, 1)));
-        using var back = HiddenStateCodec.Decode(packet.Payload, WireDtype.Float16, 5, 64);
+        using var back = packet.Decode();
         Assert.That((back - hidden).abs().max().item<float>(), Is.LessThan(0.01f));
     }
 

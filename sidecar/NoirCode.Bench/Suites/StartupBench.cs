@@ -6,6 +6,7 @@ using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
+using NoirCode.Protocol;
 
 namespace NoirCode.Bench.Suites;
 

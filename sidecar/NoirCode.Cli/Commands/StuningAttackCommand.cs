@@ -14,6 +14,7 @@ using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
 using NoirCode.Remote.LabelProtection;
 using static TorchSharp.torch;
+using NoirCode.Protocol;
 
 namespace NoirCode.Cli.Commands;
 

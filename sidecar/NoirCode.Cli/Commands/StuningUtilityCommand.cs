@@ -13,6 +13,7 @@ using NoirCode.Remote;
 using NoirCode.Remote.LabelProtection;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using NoirCode.Protocol;
 
 namespace NoirCode.Cli.Commands;
 

@@ -7,6 +7,7 @@ using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
 using NoirCode.Remote.LabelProtection;
 using NoirCode.Sidecar;
+using NoirCode.Protocol;
 
 namespace NoirCode.Cli.Commands;
 

@@ -1,22 +1,8 @@
 using NoirCode.Privacy.Ledger;
+using NoirCode.Protocol;
 using static TorchSharp.torch;
 
 namespace NoirCode.Privacy.Egress;
-
-public enum EgressKind { HiddenStates, BoundaryGradient }
-
-/// <summary>
-/// Exactly what leaves the machine for one request: a block of hidden states (or boundary gradients) at
-/// consecutive positions [StartPosition, StartPosition + Tokens), encoded in the wire dtype. There is no field
-/// for anything else: no ids, no text, no logits.
-/// </summary>
-public sealed record EgressPacket(EgressKind Kind, long StartPosition, long Tokens, int HiddenSize, WireDtype Dtype, byte[] Payload);
-
-/// <summary>Observes every packet that passes the guard (tests capture the wire with it).</summary>
-public interface IEgressTap
-{
-    void Observe(EgressPacket packet);
-}
 
 /// <summary>
 /// The one choke point for everything bound for the cloud. It admits only finite floating-point tensors of
@@ -54,7 +40,7 @@ public sealed class EgressGuard : IDisposable
         string workspaceId = "default", string keyId = "none", ExposureBudget? budget = null, long chargeBlock = 0)
     {
         if (chargeBlock < 0) throw new ArgumentOutOfRangeException(nameof(chargeBlock));
-        if (!Enum.IsDefined(dtype)) throw new ArgumentException($"unknown wire dtype {(int)dtype}", nameof(dtype));
+        HiddenStateCodec.Known(dtype); // an unknown dtype is refused here, not encoded as another
         _hidden = hiddenSize; Dtype = dtype; _ledger = ledger; _budget = budget; _chargeBlock = chargeBlock;
         WorkspaceId = workspaceId; KeyId = keyId;
     }
@@ -86,8 +72,8 @@ public sealed class EgressGuard : IDisposable
             if (!finite.item<bool>()) throw new EgressRejectedException("refused a tensor with NaN or infinite values");
 
         var packet = new EgressPacket(kind, startPosition, tokens, _hidden, Dtype, HiddenStateCodec.Encode(tensor, Dtype));
-        Charge(tokens, packet.Payload.LongLength);
-        Last = (tokens, packet.Payload.LongLength);
+        Charge(tokens, packet.Payload.Length);
+        Last = (tokens, packet.Payload.Length);
         Observe(packet);
         return packet;
     }
@@ -101,7 +87,7 @@ public sealed class EgressGuard : IDisposable
     {
         long tokens = packets.Sum(p => p.Tokens);
         if (tokens == 0) return;
-        Charge(tokens, packets.Sum(p => p.Payload.LongLength));
+        Charge(tokens, packets.Sum(p => (long)p.Payload.Length));
         foreach (var packet in packets) Observe(packet);
     }
 

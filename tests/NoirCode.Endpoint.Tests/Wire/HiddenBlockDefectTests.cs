@@ -41,8 +41,8 @@ public class HiddenBlockDefectTests
     [Test]
     public void AnUnknownReplyDtypeIsAClearErrorNotInt8()
     {
-        var options = Clients.Options(new[] { new Uri("http://127.0.0.1:1") }) with { ReplyDtype = (Privacy.Egress.WireDtype)99 };
-        var e = Assert.Throws<ArgumentException>(() => Clients.Remote(options, new Privacy.Egress.EgressGuard(Hidden, Privacy.Egress.WireDtype.Float32)))!;
+        var options = Clients.Options(new[] { new Uri("http://127.0.0.1:1") }) with { ReplyDtype = (Protocol.WireDtype)99 };
+        var e = Assert.Throws<ArgumentException>(() => Clients.Remote(options, new Privacy.Egress.EgressGuard(Hidden, Protocol.WireDtype.Float32)))!;
         Assert.That(e.Message, Does.Contain("unknown wire dtype 99"));
     }
 }
