@@ -4,6 +4,7 @@ using NoirCode.Privacy.Keys;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
 using NoirCode.Protocol;
+using NoirCode.STuning;
 
 namespace NoirCode.Sidecar;
 

@@ -4,6 +4,7 @@ using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Remote;
 using NoirCode.Protocol;
+using NoirCode.STuning;
 
 namespace NoirCode.Endpoint.Tests;
 

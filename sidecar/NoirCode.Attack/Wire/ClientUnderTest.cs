@@ -43,7 +43,7 @@ public sealed class ClientUnderTest : IDisposable
         if (keysFolder != null)
         {
             keys = PrivacyKeys.Load(keysFolder, ModelFingerprint.Of(modelFolder));
-            Remote.SplitFineTuner.CheckBinding(modelFolder, keys.Metadata.KeyId);
+            TunedShardBinding.Check(modelFolder, keys.Metadata.KeyId);
         }
         return new ClientUnderTest(name, client, keys, wire, residualNoise);
     }

@@ -7,6 +7,7 @@ using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
 using NoirCode.Protocol;
+using NoirCode.STuning;
 
 namespace NoirCode.Bench.Suites;
 

@@ -11,7 +11,7 @@ namespace NoirCode.Endpoint.Tests.Architecture;
 /// </summary>
 public class TrustBoundaryTests
 {
-    static readonly string[] ClientSide = { "NoirCode.Privacy", "NoirCode.Sidecar", "NoirCode.Attack", "NoirCode.Remote", "NoirCode.Training", "NoirCode.Bench", "noir" };
+    static readonly string[] ClientSide = { "NoirCode.Privacy", "NoirCode.Sidecar", "NoirCode.Attack", "NoirCode.Remote", "NoirCode.STuning", "NoirCode.Training", "NoirCode.Bench", "noir" };
 
     [TestCase("noir-endpoint")]
     [TestCase("NoirCode.Endpoint")]
@@ -27,6 +27,14 @@ public class TrustBoundaryTests
     [Test]
     public void TheProtocolDependsOnCoreOnly() =>
         Assert.That(AssemblyGraph.TransitiveReferences("NoirCode.Protocol"), Is.EquivalentTo(new[] { "NoirCode.Core" }));
+
+    /// <summary>Remote is the transport only: split fine-tuning lives in STuning, on top of it.</summary>
+    [Test]
+    public void TheTransportHoldsNoTuner()
+    {
+        Assert.That(AssemblyGraph.TransitiveReferences("NoirCode.Remote"), Is.EquivalentTo(new[] { "NoirCode.Privacy", "NoirCode.Protocol", "NoirCode.Core" }));
+        Assert.That(AssemblyGraph.TransitiveReferences("NoirCode.STuning"), Does.Contain("NoirCode.Remote"));
+    }
 
     /// <summary>The reader sees real edges: the client transport does reach the guard (so the tests above can fail).</summary>
     [Test]
