@@ -12,6 +12,12 @@ namespace NoirCode.Privacy.Egress;
 /// With a charge block, the ledger is charged a block of tokens ahead (one fsync, <see cref="ExposureReservation"/>)
 /// that sends then consume; the block is settled with the true count when it runs out and on <see cref="Dispose"/>.
 /// </summary>
+/// <remarks>
+/// Why Privacy depends on Protocol and not the reverse: the guard encodes with the protocol's codec, so the bytes
+/// it charges and taps are the bytes on the wire, and the endpoint, which needs only Protocol, links no privacy
+/// code. The compiler keeps the choke point: <see cref="EgressPacket"/>'s constructor is internal to this assembly,
+/// and Protocol lets only this assembly and the endpoint encode a tensor.
+/// </remarks>
 public sealed class EgressGuard : IDisposable
 {
     readonly int _hidden;
