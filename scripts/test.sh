@@ -9,7 +9,7 @@ bash scripts/setup.sh
 dotnet build NoirCode.sln --no-restore --configuration Release --verbosity quiet -nologo
 log=$(mktemp)
 status=0
-dotnet test NoirCode.sln --no-build --configuration Release --verbosity quiet -nologo 2>&1 | tee "$log" || status=$?
+dotnet test NoirCode.sln --no-build --configuration Release --verbosity quiet -nologo --logger "console;verbosity=minimal" 2>&1 | tee "$log" || status=$?
 # dotnet test prints one summary per project: "Passed!  - Failed: 0, Passed: 50, Skipped: 0, ..."
 passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')

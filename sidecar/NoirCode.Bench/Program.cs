@@ -15,6 +15,7 @@ var suites = new (string Name, string What, Action<BenchContext> Run)[]
     ("startup", "5. model load time and STuning step time", StartupBench.Run),
     ("indvocab", "5. INDVocab generation (32k and 152k × 4096; --quick: 8k × 1024)", IndVocabBench.Run),
     ("client-share", "6. client share of FLOPs and memory (analytic, from the configs)", ClientShareBench.Run),
+    ("llamacpp", "7. llama.cpp on the same weights (GGUF export): probabilities checked, decode and prefill time, bundled and 0.5B shape (2 GB)", LlamaCppPeerBench.Run),
     ("quality", "Q. completion quality through `noir lsp` on held-out code: default, local, unkeyed split (--count N per kind, --fresh)", QualityBench.Run),
     ("fairness", "one tenant's decode latency while another floods prefills (--minutes M; --baseline-noir DLL: another build, as before)", FairnessBench.Run),
     ("load", "64 concurrent sessions against a real endpoint for 10 minutes (--minutes M)", LoadBench.Run),

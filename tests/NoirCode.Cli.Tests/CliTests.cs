@@ -62,7 +62,7 @@ public class CliTests
         Assert.That((int)fast["speculation"]!["steps"]!, Is.GreaterThan(0));
         Assert.That((int)fast["speculation"]!["positions_sent"]!, Is.GreaterThanOrEqualTo((int)fast["speculation"]!["steps"]!));
         var sampled = NoirProcess.Ok("generate", "--model", Model, "--prompt", prompt, "--max-tokens", "4", "--temperature", "0.8", "--seed", "1", "--json").Json;
-        Assert.That(sampled["speculation"], Is.Null, "sampling runs without speculation");
+        Assert.That(sampled["speculation"], Is.Not.Null, "sampling is speculative too (speculative sampling)");
     }
 
     [Test]
@@ -90,6 +90,21 @@ public class CliTests
         var again = NoirProcess.Run("split", "--model", Model, "--client-out", client, "--cloud-out", cloud);
         Assert.That(again.ExitCode, Is.EqualTo(2));
         Assert.That(again.Stderr, Does.Contain("not empty"));
+        // A client shard is never exported: the GGUF is the whole, public model.
+        var shard = NoirProcess.Run("model", "export-gguf", client, "--out", Path.Combine(_root, "client.gguf"));
+        Assert.That(shard.ExitCode, Is.EqualTo(2));
+        Assert.That(shard.Stderr, Does.Contain("shard; export the whole model"));
+        Assert.That(File.Exists(Path.Combine(_root, "client.gguf")), Is.False);
+    }
+
+    [Test]
+    public void TheWholeModelExportsToGguf()
+    {
+        string file = Path.Combine(_root, "model.gguf");
+        var r = NoirProcess.Ok("model", "export-gguf", Model, "--out", file, "--dtype", "f16", "--json").Json;
+        Assert.That((string)r["file"]!, Is.EqualTo(file));
+        Assert.That((long)r["bytes"]!, Is.EqualTo(new FileInfo(file).Length));
+        Assert.That(File.ReadAllBytes(file)[..4], Is.EqualTo("GGUF"u8.ToArray()));
     }
 
     [TestCase("model info /nonexistent", "does not exist")]

@@ -20,7 +20,7 @@ public static class BenchReport
     }
 
     /// <summary>Sections in the order of the list, whatever order they were run in.</summary>
-    static readonly string[] Order = { "summary", "decode", "decode-rtt", "ttfs", "ttfs-rtt", "quality", "wire", "throughput", "startup", "indvocab", "client-share", "fairness", "load", "faults", "fuzz-lsp", "fuzz-grpc" };
+    static readonly string[] Order = { "summary", "decode", "decode-rtt", "ttfs", "ttfs-rtt", "quality", "wire", "throughput", "startup", "indvocab", "client-share", "llamacpp", "fairness", "load", "faults", "fuzz-lsp", "fuzz-grpc" };
 
     static string InOrder(string md)
     {

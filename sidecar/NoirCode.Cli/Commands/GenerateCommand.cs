@@ -20,7 +20,7 @@ public static class GenerateCommand
         var stop = new Option<string[]>("--stop") { Description = "stop string (repeatable)", AllowMultipleArgumentsPerToken = false };
         var seed = new Option<int?>("--seed") { Description = "sampling seed" };
         var dynamicPrefix = new Option<bool>("--dynamic-prefix") { Description = "put a fresh random comment of up to 8 characters before the code (hardening, off by default)" };
-        var noSpeculation = new Option<bool>("--no-speculation") { Description = "one token per step: no drafts verified from the prompt (speculative decoding is on when greedy; it gives the same tokens in fewer round trips, and sends the rejected drafts too)" };
+        var noSpeculation = new Option<bool>("--no-speculation") { Description = "one token per step: no drafts verified from the prompt (speculative decoding is on by default: greedy, it gives the same tokens in fewer round trips; sampling, tokens from the same distribution; the rejected drafts are sent too)" };
         var draftTokens = new Option<int>("--draft-tokens") { Description = "most drafted tokens verified per step", DefaultValueFactory = _ => new SpeculationOptions().DraftTokens };
         var json = CommonOptions.Json();
         var cmd = new Command("generate", "Generate code with the model, unsplit or split") { prompt, prefix, suffix, dynamicPrefix, maxTokens, temperature, topP, stop, seed, noSpeculation, draftTokens, json };
@@ -48,7 +48,6 @@ public static class GenerateCommand
             {
                 MaxTokens = r.GetValue(maxTokens), Temperature = r.GetValue(temperature), TopP = r.GetValue(topP),
                 StopStrings = r.GetValue(stop) ?? Array.Empty<string>(), Seed = r.GetValue(seed), MaxSequenceLength = model.MaxPositions,
-                // Greedy only: speculative sampling for temperature > 0 is not implemented, so sampling runs plain.
                 Speculation = r.GetValue(noSpeculation) ? null : new SpeculationOptions { DraftTokens = r.GetValue(draftTokens) },
             });
             var o = new JsonObject

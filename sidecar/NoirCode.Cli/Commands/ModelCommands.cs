@@ -6,10 +6,10 @@ using NoirCode.Core.Weights;
 
 namespace NoirCode.Cli.Commands;
 
-/// <summary><c>noir model init-random</c> and <c>noir model info</c>.</summary>
+/// <summary><c>noir model init-random</c>, <c>noir model info</c> and <c>noir model export-gguf</c>.</summary>
 public static class ModelCommands
 {
-    public static Command Create() => new("model", "Create or inspect model folders") { InitRandom(), Info() };
+    public static Command Create() => new("model", "Create or inspect model folders") { InitRandom(), Info(), ExportGguf() };
 
     static Command InitRandom()
     {
@@ -26,6 +26,25 @@ public static class ModelCommands
             var summary = new JsonObject { ["folder"] = Path.GetFullPath(r.GetValue(output)!), ["preset"] = r.GetValue(preset), ["layers"] = config.NumLayers, ["vocab_size"] = config.VocabSize, ["dtype"] = stored };
             if (r.GetValue(json)) CliJson.Print(summary);
             else Console.WriteLine($"wrote a random {r.GetValue(preset)} model ({config.NumLayers} layers, vocab {config.VocabSize}, {stored}) to {summary["folder"]}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    static Command ExportGguf()
+    {
+        var folder = new Argument<string>("folder") { Description = "a whole model folder (Hugging Face layout)" };
+        var output = new Option<string>("--out") { Description = "the .gguf file to write", Required = true };
+        var dtype = new Option<string>("--dtype") { Description = "matrix type in the file: f32, f16 or bf16 (norms and biases stay f32)", DefaultValueFactory = _ => "f32" };
+        var json = CommonOptions.Json();
+        var cmd = new Command("export-gguf", "Write the model as one GGUF file for llama.cpp and Ollama (llama or qwen2 architecture, byte-level BPE vocabulary)") { folder, output, dtype, json };
+        cmd.SetAction(r =>
+        {
+            string file = Path.GetFullPath(r.GetValue(output)!);
+            GgufExport.Write(r.GetValue(folder)!, file, r.GetValue(dtype)!);
+            var summary = new JsonObject { ["file"] = file, ["bytes"] = new FileInfo(file).Length, ["dtype"] = r.GetValue(dtype)!.ToLowerInvariant() };
+            if (r.GetValue(json)) CliJson.Print(summary);
+            else Console.WriteLine($"wrote {file} ({new FileInfo(file).Length / 1e6:F1} MB)");
             return 0;
         });
         return cmd;

@@ -19,8 +19,8 @@ public sealed record GenerationOptions
     /// some visible text: caps a suggestion's latency when a line runs long; null: no cap. Checked before each step of the session, so tokens
     /// that speculative decoding already verified are still shown.</summary>
     public TimeSpan? MaxDecodeTime { get; init; }
-    /// <summary>Verify drafted tokens several at a time (<see cref="SpeculativeDecoder"/>): the same tokens in fewer
-    /// steps. Greedy only: at temperature &gt; 0 it is not used (no speculative sampling yet). Null: off.</summary>
+    /// <summary>Verify drafted tokens several at a time (<see cref="SpeculativeDecoder"/>): greedy, the same tokens in
+    /// fewer steps; sampling, tokens from the same distribution (speculative sampling). Null: off.</summary>
     public SpeculationOptions? Speculation { get; init; }
 }
 
@@ -49,8 +49,8 @@ public static class TextGenerator
             throw new ArgumentException($"the prompt has {prompt.Count} tokens; the model's context is {options.MaxSequenceLength}");
         long start = session.Length;
         float[] logits = session.Append(prompt);
-        var speculative = options.Speculation != null && options.Temperature == 0
-            ? new SpeculativeDecoder(session, options.Speculation, prompt, logits, tokenizer.IdCount) : null;
+        var speculative = options.Speculation != null
+            ? new SpeculativeDecoder(session, options.Speculation, prompt, logits, tokenizer.IdCount, sampler) : null;
         var decoding = Stopwatch.StartNew();
         string reason = GenerationResult.MaxTokens;
         while (generated.Count < options.MaxTokens)

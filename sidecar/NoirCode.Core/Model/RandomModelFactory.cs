@@ -16,6 +16,7 @@ public static class RandomModelFactory
     {
         ["tiny"] = "Qwen2-style: q/k/v bias, tied head, GQA 4:2, 6 layers, d=64",
         ["tiny-llama"] = "Llama-style: untied head, no bias, MQA 4:1, llama3 rope scaling, 6 layers, d=64",
+        ["qwen2.5-coder-0.5b-shape"] = "Qwen2.5-Coder-0.5B's published shape (24 layers, d=896, GQA 14:2, |V| 151,936, tied): 494 M parameters, for benchmarks",
     };
 
     public static ModelConfig PresetConfig(string preset, int vocabSize, int eosId) => preset switch
@@ -31,6 +32,14 @@ public static class RandomModelFactory
             Architecture = "LlamaForCausalLM", VocabSize = vocabSize, HiddenSize = 64, IntermediateSize = 160, NumLayers = 6,
             NumHeads = 4, NumKvHeads = 1, HeadDim = 16, RmsNormEps = 1e-5, RopeTheta = 500000, MaxPositions = 1024,
             RopeScaling = new RopeScaling("llama3", 8, 1, 4, 64), TieWordEmbeddings = false, EosTokenIds = new[] { eosId },
+        },
+        // The embedding keeps the real model's 151,936 rows whatever the tokenizer (ids past it are never produced),
+        // so that the head costs what it costs in the real model.
+        "qwen2.5-coder-0.5b-shape" => new ModelConfig
+        {
+            Architecture = "Qwen2ForCausalLM", VocabSize = Math.Max(vocabSize, 151936), HiddenSize = 896, IntermediateSize = 4864, NumLayers = 24,
+            NumHeads = 14, NumKvHeads = 2, HeadDim = 64, RmsNormEps = 1e-6, RopeTheta = 1000000, MaxPositions = 32768,
+            TieWordEmbeddings = true, QkvBias = true, EosTokenIds = new[] { eosId },
         },
         _ => throw new ArgumentException($"unknown preset '{preset}'; presets: {string.Join(", ", Presets.Keys)}"),
     };
