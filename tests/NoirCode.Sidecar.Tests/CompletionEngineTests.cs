@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Sidecar.Completion;
@@ -160,5 +161,24 @@ public class CompletionEngineTests
         }
         Assert.That(fastSession.Appended, Is.EqualTo(sent), "the tokens reported sent are every position appended, rejected drafts included");
         Assert.That(fastSession.Calls, Is.LessThan(plainSession.Calls), "fewer steps");
+    }
+
+    /// <summary>
+    /// Requests that overlap without pause: each one cancels the one before it, which may be finishing (and
+    /// disposing its token source) at that very moment. No request may fail for it.
+    /// </summary>
+    [Test]
+    public async Task OverlappingRequestsNeverCancelADisposedTokenSource()
+    {
+        var tok = Core.Tokenization.CodeTokenizer.Load(_model);
+        using var engine = new CompletionEngine(new Scripted(tok, "x"), tok, 512,
+            new CompletionSettings { MaxNewTokens = 2, Debounce = TimeSpan.Zero, TokenHealing = false, Speculation = null });
+        var clock = Stopwatch.StartNew();
+        var loops = Enumerable.Range(0, 16).Select(worker => Task.Run(async () =>
+        {
+            for (int i = 0; clock.Elapsed < TimeSpan.FromSeconds(4); i++)
+                await engine.CompleteAsync(new CompletionContext("def f():\n    return " + worker + "_" + i, "\n"), default, explicitRequest: true);
+        })).ToArray();
+        Assert.DoesNotThrowAsync(() => Task.WhenAll(loops));
     }
 }

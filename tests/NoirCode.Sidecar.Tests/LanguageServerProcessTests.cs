@@ -273,4 +273,24 @@ public class LanguageServerProcessTests
         Assert.That(LedgerTokens(), Is.EqualTo(before), "nothing left past the budget");
         await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { exposureBudgetTokens = 1_000_000_000, atLimit = "block" } } });
     }
+
+    /// <summary>The endpoint process the embedded default started for this sidecar, if one runs.</summary>
+    static int? EmbeddedEndpointOf(int sidecarPid) =>
+        Directory.GetDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out int pid) ? pid : -1).Where(pid => pid > 0)
+            .FirstOrDefault(pid => { try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Contains($"--exit-with-parent {sidecarPid} "); } catch (IOException) { return false; } catch (UnauthorizedAccessException) { return false; } })
+            is int found and > 0 ? found : null;
+
+    [Test, Order(9)]
+    public async Task SwitchingToLocalModeStopsTheLocalEndpoint()
+    {
+        var endpoint = EmbeddedEndpointOf(_sidecar.Process.Id);
+        Assert.That(endpoint, Is.Not.Null, "the embedded default runs a local endpoint");
+        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { mode = "local" } } });
+        WaitForStatus(s => s.GetProperty("mode").GetString() == "local" && s.GetProperty("detail").GetString() == "local");
+        bool gone = false;
+        for (int i = 0; i < 100 && !gone; i++) { await Task.Delay(100); gone = !Directory.Exists($"/proc/{endpoint}") || File.ReadAllText($"/proc/{endpoint}/stat").Contains(") Z "); }
+        Assert.That(gone, Is.True, "the endpoint went with the runtime it served");
+        await Open("after.py", Code);
+        Assert.That((await Complete("after.py", 9, 4)).GetProperty("items").ValueKind, Is.EqualTo(JsonValueKind.Array));
+    }
 }

@@ -79,6 +79,21 @@ public class SensitiveFilesTests
     }
 
     [Test]
+    public void ANoirignoreRewrittenWithinOneTimestampTickCountsToo()
+    {
+        var files = new SensitiveFiles(_workspace);
+        string notes = U(File("notes/plan.py")), drafts = U(File("draft/plan.py"));
+        string ignore = File(".noirignore", "notes/\n");
+        var written = System.IO.File.GetLastWriteTimeUtc(ignore);
+        Assert.That(files.IsSensitive(notes), Is.True);
+        // Same length, and the time a filesystem with coarse timestamps (FAT, some network mounts) would show.
+        System.IO.File.WriteAllText(ignore, "draft/\n");
+        System.IO.File.SetLastWriteTimeUtc(ignore, written);
+        Assert.That(files.IsSensitive(drafts), Is.True, "the new rule counts");
+        Assert.That(files.IsSensitive(notes), Is.False, "the old one is gone");
+    }
+
+    [Test]
     public void SymlinksAreJudgedByWhatTheyPointAt()
     {
         string key = File("keys/id_ed25519", "not really a key");

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using NoirCode.Core.Model;
 using NoirCode.Privacy.Egress;
+using NoirCode.Protocol;
 using NoirCode.Remote;
 using NoirCode.Sidecar;
-using NoirCode.Protocol;
 
 namespace NoirCode.Cli.Commands;
 
@@ -29,14 +29,7 @@ public sealed class ModelRuntimeOptions
         foreach (var o in new Option[] { _model, _split, _cloudShard, _endpoint, _apiKeyFile, _allowCleartext, _allowUnprotected, _wire, _keys, _residualNoise }) command.Add(o);
     }
 
-    public static WireDtype ParseWire(string text) => text.ToLowerInvariant() switch
-    {
-        "f16" or "fp16" or "float16" => WireDtype.Float16,
-        "f32" or "fp32" or "float32" => WireDtype.Float32,
-        "bf16" or "bfloat16" => WireDtype.Bfloat16,
-        "int8" => WireDtype.Int8Blockwise,
-        _ => throw new ArgumentException($"--wire must be f16, f32, bf16 or int8, not '{text}'"),
-    };
+    public static WireDtype ParseWire(string text) => Sidecar.Runtime.WireNames.Parse(text);
 
     public ModelRuntime Build(ParseResult r) => ModelRuntime.Create(new RuntimeSpec
     {

@@ -4,54 +4,6 @@ using NoirCode.Core.Tokenization;
 
 namespace NoirCode.Sidecar.Completion;
 
-/// <summary>What a completion request produced, with what it cost.</summary>
-public sealed record CompletionOutcome(string? Text, string Source, int TokensSent, TimeSpan Elapsed)
-{
-    /// <summary>Why there is no text (<see cref="Completion.EmptyReason"/>); null when there is.</summary>
-    public string? EmptyReason { get; init; }
-
-    public const string Model = "model", Cache = "cache", TypeThrough = "type-through", Cancelled = "cancelled";
-}
-
-public sealed record CompletionSettings
-{
-    public int MaxPromptTokens { get; init; } = 768;
-    /// <summary>Share of the prompt budget the suffix may take.</summary>
-    public double SuffixShare { get; init; } = 0.25;
-    public int MaxNewTokens { get; init; } = 64;
-    /// <summary>Multi-line only if the model ends the block within this time; after it, the suggestion is its first
-    /// line (Copilot's mean is under 200 ms; people give up on ghost text above about 700 ms).</summary>
-    public TimeSpan NewlineCutoff { get; init; } = TimeSpan.FromMilliseconds(150);
-    /// <summary>A line still running after this much decoding is shown as it is (prefill excluded, so a cold prompt
-    /// still gets some text).</summary>
-    public TimeSpan MaxDecodeTime { get; init; } = TimeSpan.FromMilliseconds(300);
-    /// <summary>A fixed wait before a model call; null: adaptive (see <see cref="AdaptiveDebounce"/>).</summary>
-    public TimeSpan? Debounce { get; init; }
-    /// <summary>Verify tokens drafted from the prompt and recent suggestions several per round trip (the same
-    /// suggestion, fewer round trips; rejected drafts are sent and charged too); null: one token per round trip.</summary>
-    public SpeculationOptions? Speculation { get; init; } = new();
-    /// <summary>Leave the prefix's last token out and have the model spell it again (<see cref="TokenHealing"/>).</summary>
-    public bool TokenHealing { get; init; } = true;
-}
-
-/// <summary>
-/// Waits longer while the user types fast and less when they pause (after Tabby's adaptive debounce): the wait is
-/// 1.5 × the recent average gap between requests, between 25 and 350 ms. An explicit request waits not at all.
-/// </summary>
-public sealed class AdaptiveDebounce
-{
-    double _averageGapMs = 200;
-    long _last;
-
-    public TimeSpan Next(bool explicitRequest)
-    {
-        long now = Environment.TickCount64;
-        if (_last != 0) _averageGapMs = 0.8 * _averageGapMs + 0.2 * Math.Min(2000, now - _last);
-        _last = now;
-        return explicitRequest ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Clamp(1.5 * _averageGapMs, 25, 350));
-    }
-}
-
 /// <summary>
 /// Inline completion over one warm session. The prompt is fill-in-the-middle in suffix-prefix-middle order, so
 /// consecutive keystrokes share almost all of it: the session is rolled back only to where the new prompt first
@@ -73,7 +25,7 @@ public sealed class CompletionEngine : IDisposable
     readonly List<int> _inSession = new(); // ids the session holds, in order
     readonly Queue<IReadOnlyList<int>> _recent = new(); // the last suggestions' ids: speculation drafts from them too
     const int RecentSuggestions = 8;
-    CancellationTokenSource? _inFlight;
+    readonly SingleFlight _flight = new();
     (string Prefix, string Suffix, string Text)? _lastShown;
 
     readonly Action? _requestDone;
@@ -104,19 +56,16 @@ public sealed class CompletionEngine : IDisposable
         }
 
         // Single flight: the newest request wins; the one in flight stops at its next token.
-        var mine = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        Interlocked.Exchange(ref _inFlight, mine)?.Cancel();
+        using var mine = _flight.Begin(cancel);
         try { if (wait > TimeSpan.Zero && !explicitRequest) await Task.Delay(wait, mine.Token); }
         catch (OperationCanceledException)
         {
-            Interlocked.CompareExchange(ref _inFlight, null, mine);
-            mine.Dispose();
             return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed) { EmptyReason = Completion.EmptyReason.Cancelled };
         }
         await _gate.WaitAsync(CancellationToken.None);
         try
         {
-            if (mine.IsCancellationRequested) return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed) { EmptyReason = Completion.EmptyReason.Cancelled };
+            if (mine.Token.IsCancellationRequested) return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed) { EmptyReason = Completion.EmptyReason.Cancelled };
             (string Text, int Sent, string Finish) generated;
             try { generated = await Task.Run(() => Generate(context, mine.Token), CancellationToken.None); }
             catch
@@ -133,12 +82,7 @@ public sealed class CompletionEngine : IDisposable
             _cache.Put(key, shown, empty);
             return Shown(context, new CompletionOutcome(shown, CompletionOutcome.Model, sent, clock.Elapsed) { EmptyReason = empty });
         }
-        finally
-        {
-            _gate.Release();
-            Interlocked.CompareExchange(ref _inFlight, null, mine);
-            mine.Dispose();
-        }
+        finally { _gate.Release(); }
     }
 
     /// <summary>The model wrote nothing (and why it stopped), or post-processing removed what it wrote.</summary>
@@ -266,7 +210,7 @@ public sealed class CompletionEngine : IDisposable
     /// </summary>
     public T Exclusive<T>(Func<IInferenceSession, T> work)
     {
-        _inFlight?.Cancel();
+        _flight.CancelCurrent();
         _gate.Wait();
         try
         {
@@ -283,5 +227,5 @@ public sealed class CompletionEngine : IDisposable
         }
     }
 
-    public void Dispose() { _inFlight?.Cancel(); _session.Dispose(); _gate.Dispose(); }
+    public void Dispose() { _flight.CancelCurrent(); _session.Dispose(); _gate.Dispose(); }
 }

@@ -22,6 +22,8 @@ public static class EmptyReason
 
     // Why the model was not asked.
     public const string UnknownDocument = "document not open";
+    /// <summary>The document is over the size limit (<see cref="Lsp.DocumentStore.MaxDocumentChars"/>): its text is not kept.</summary>
+    public const string DocumentTooLarge = "document too large";
     public const string LanguageDisabled = "language disabled";
     public const string LanguageNotSupported = "language not supported by the model";
     public const string SensitiveFile = "sensitive file";

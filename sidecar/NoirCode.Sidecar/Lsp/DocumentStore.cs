@@ -1,15 +1,20 @@
 namespace NoirCode.Sidecar.Lsp;
 
+/// <summary>An open document: its text, or, over the size limit, no text at all.</summary>
+public sealed record OpenDocument(string Text, string Language, bool TooLarge = false);
+
 /// <summary>
 /// The open documents' text, kept in sync by full and incremental changes. Held in memory only and bounded:
-/// a document over the size limit is tracked as "too large" and gets no completions.
+/// a document over the size limit is tracked as "too large", without its text, and gets no completions. A
+/// truncated copy would drift from the editor with the first edit past its end; without the text, an edit cannot
+/// be applied, so the document stays too large until a full text that fits replaces it.
 /// </summary>
 public sealed class DocumentStore
 {
     public const int MaxDocumentChars = 2_000_000;
-    readonly Dictionary<string, (string Text, string Language)> _docs = new();
+    readonly Dictionary<string, OpenDocument> _docs = new();
 
-    public void Open(TextDocumentItem item) { lock (_docs) _docs[item.Uri] = (Bounded(item.Text), item.LanguageId); }
+    public void Open(TextDocumentItem item) { lock (_docs) _docs[item.Uri] = Bounded(item.Text, item.LanguageId); }
     public void Close(string uri) { lock (_docs) _docs.Remove(uri); }
 
     public void Change(string uri, IEnumerable<TextDocumentContentChangeEvent> changes)
@@ -17,21 +22,23 @@ public sealed class DocumentStore
         lock (_docs)
         {
             if (!_docs.TryGetValue(uri, out var doc)) return;
-            string text = doc.Text;
+            string? text = doc.TooLarge ? null : doc.Text;
             foreach (var change in changes)
             {
-                if (change.Range is null) { text = change.Text; continue; }
+                if (change.Range is null) { text = change.Text.Length > MaxDocumentChars ? null : change.Text; continue; }
+                if (text == null) continue; // nothing to apply an edit to: still too large
                 int start = Offset(text, change.Range.Start), end = Offset(text, change.Range.End);
                 if (end < start) (start, end) = (end, start);
-                text = text[..start] + change.Text + text[end..];
+                text = start + change.Text.Length + (text.Length - end) > MaxDocumentChars ? null : text[..start] + change.Text + text[end..];
             }
-            _docs[uri] = (Bounded(text), doc.Language);
+            _docs[uri] = text == null ? TooLargeDocument(doc.Language) : new OpenDocument(text, doc.Language);
         }
     }
 
-    public (string Text, string Language)? Get(string uri) { lock (_docs) return _docs.TryGetValue(uri, out var d) ? d : null; }
+    public OpenDocument? Get(string uri) { lock (_docs) return _docs.TryGetValue(uri, out var d) ? d : null; }
 
-    static string Bounded(string text) => text.Length > MaxDocumentChars ? text[..MaxDocumentChars] : text;
+    static OpenDocument Bounded(string text, string language) => text.Length > MaxDocumentChars ? TooLargeDocument(language) : new OpenDocument(text, language);
+    static OpenDocument TooLargeDocument(string language) => new("", language, TooLarge: true);
 
     /// <summary>The string index of an LSP position (clamped to the text).</summary>
     public static int Offset(string text, Position p)

@@ -32,7 +32,10 @@ public sealed class SensitiveFiles
 
     static readonly Regex[] BuiltInPatterns = BuiltIn.Select(IgnoreRules.ToRegex).ToArray();
     readonly string? _root;
-    readonly Dictionary<string, (DateTime Written, long Length, IgnoreRules? Rules)> _ignoreFiles = new();
+    readonly Dictionary<string, (DateTime Written, long Length, DateTime Read, IgnoreRules? Rules)> _ignoreFiles = new();
+    /// <summary>The coarsest file time stamp in use (FAT's 2 s): a file read within it of its time stamp may change
+    /// again without a new one, so it is read again until the stamp is that old (as git does with "racily clean" files).</summary>
+    static readonly TimeSpan TimestampTick = TimeSpan.FromSeconds(2);
 
     /// <param name="root">the workspace folder; null: no workspace, so nothing is "outside" it</param>
     public SensitiveFiles(string? root = null) { _root = root == null ? null : RealPath(root); }
@@ -90,11 +93,13 @@ public sealed class SensitiveFiles
         lock (_ignoreFiles)
         {
             if (!info.Exists) { _ignoreFiles.Remove(file); return null; }
-            if (_ignoreFiles.TryGetValue(file, out var cached) && cached.Written == info.LastWriteTimeUtc && cached.Length == info.Length) return cached.Rules;
+            if (_ignoreFiles.TryGetValue(file, out var cached) && cached.Written == info.LastWriteTimeUtc && cached.Length == info.Length
+                && cached.Read - cached.Written >= TimestampTick) return cached.Rules;
+            var read = DateTime.UtcNow;
             IgnoreRules? rules;
             try { rules = IgnoreRules.Read(file); }
             catch (IOException) { rules = null; }
-            _ignoreFiles[file] = (info.LastWriteTimeUtc, info.Length, rules);
+            _ignoreFiles[file] = (info.LastWriteTimeUtc, info.Length, read, rules);
             return rules;
         }
     }

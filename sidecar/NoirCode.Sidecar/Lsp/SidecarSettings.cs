@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NoirCode.Sidecar.Runtime;
 
 namespace NoirCode.Sidecar.Lsp;
 
@@ -15,8 +16,8 @@ public sealed record SidecarSettings
     public string? KeysFolder { get; init; }
     /// <summary>A whole model on this machine for what must not leave it: sensitive files, a spent budget with local-only.</summary>
     public string? LocalModelFolder { get; init; }
-    /// <summary>"split" (default) or "local".</summary>
-    public string Mode { get; init; } = "split";
+    /// <summary>"split" (default) or "local"; another value keeps the mode as it was.</summary>
+    public RuntimeMode Mode { get; init; } = RuntimeMode.Split;
     public string Wire { get; init; } = "f16";
     public long? ExposureBudgetTokens { get; init; }
     public string ExposurePeriod { get; init; } = "day";
@@ -59,7 +60,7 @@ public sealed record SidecarSettings
             ApiKey = Str("apiKey") ?? s.ApiKey,
             KeysFolder = Str("keysFolder") ?? s.KeysFolder,
             LocalModelFolder = Str("localModelFolder") ?? s.LocalModelFolder,
-            Mode = Str("mode") ?? s.Mode,
+            Mode = Str("mode") switch { "split" => RuntimeMode.Split, "local" => RuntimeMode.Local, _ => s.Mode },
             Wire = Str("wire") ?? s.Wire,
             ExposureBudgetTokens = Long("exposureBudgetTokens") ?? s.ExposureBudgetTokens,
             ExposurePeriod = Str("exposurePeriod") ?? s.ExposurePeriod,

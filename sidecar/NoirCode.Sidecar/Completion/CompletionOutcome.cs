@@ -1,0 +1,10 @@
+namespace NoirCode.Sidecar.Completion;
+
+/// <summary>What a completion request produced, with what it cost.</summary>
+public sealed record CompletionOutcome(string? Text, string Source, int TokensSent, TimeSpan Elapsed)
+{
+    /// <summary>Why there is no text (<see cref="Completion.EmptyReason"/>); null when there is.</summary>
+    public string? EmptyReason { get; init; }
+
+    public const string Model = "model", Cache = "cache", TypeThrough = "type-through", Cancelled = "cancelled";
+}
