@@ -12,8 +12,10 @@ public class PendingSampleTests
         var output = input * 2;
         var wrongShape = ones(1, 3, 5);
         var sample = new PendingSample(input, output, bytes: 0);
+        using var scope = NewDisposeScope();
         Assert.That(() => sample.Backward(wrongShape), Throws.Exception);
         Assert.That((input.IsInvalid, output.IsInvalid, wrongShape.IsInvalid), Is.EqualTo((true, true, true)));
+        Assert.That(scope.DisposablesCount, Is.EqualTo(0), "nothing else left behind");
     }
 
     [Test]
@@ -22,7 +24,10 @@ public class PendingSampleTests
         var input = randn(1, 3, 4).requires_grad_(true);
         var output = input * 2;
         var gradient = ones(1, 3, 4);
-        using var inputGrad = new PendingSample(input, output, bytes: 0).Backward(gradient);
+        var sample = new PendingSample(input, output, bytes: 0);
+        using var scope = NewDisposeScope();
+        using var inputGrad = sample.Backward(gradient);
+        Assert.That(scope.DisposablesCount, Is.EqualTo(1), "only the input gradient it returns (the grad and detach handles are freed)");
         Assert.That(inputGrad.data<float>().ToArray(), Is.All.EqualTo(2f));
         Assert.That((input.IsInvalid, output.IsInvalid, gradient.IsInvalid), Is.EqualTo((true, true, true)));
     }
