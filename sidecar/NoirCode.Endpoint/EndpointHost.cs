@@ -49,7 +49,9 @@ public sealed class EndpointHost : IAsyncDisposable
             throw new ArgumentException($"binding to {o.Host} exposes the endpoint beyond this machine: it requires --tls-cert, --tls-key and --auth");
     }
 
-    public static async Task<EndpointHost> StartAsync(EndpointOptions options, Action<ILoggingBuilder>? logging = null)
+    /// <param name="grpc">more gRPC service settings after the endpoint's own (tests add an interceptor that records
+    /// what the endpoint received)</param>
+    public static async Task<EndpointHost> StartAsync(EndpointOptions options, Action<ILoggingBuilder>? logging = null, Action<Grpc.AspNetCore.Server.GrpcServiceOptions>? grpc = null)
     {
         Validate(options);
         var keys = options.AuthFile != null ? ApiKeys.Load(options.AuthFile)
@@ -90,6 +92,7 @@ public sealed class EndpointHost : IAsyncDisposable
             g.MaxSendMessageSize = options.MaxMessageBytes;
             g.Interceptors.Add<AuthInterceptor>();
             g.EnableDetailedErrors = false;
+            grpc?.Invoke(g);
         });
         var app = builder.Build();
         app.MapGrpcService<SplitInferenceService>();

@@ -106,7 +106,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                 : await PrefillAsync(session, hidden, start, Prepare);
             using (output)
             {
-                var block = HiddenBlocks.Encode(output, session.ReplyDtype);
+                var block = HiddenBlocks.EncodeReply(output, session.ReplyDtype);
                 _state.Metrics.Bytes(0, block.Data.Length + block.Scales.Length);
                 _state.Metrics.Step(clock.Elapsed);
                 return new ForwardResult { StartPosition = (ulong)start, Hidden = block };
@@ -185,7 +185,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
         if (!TenantAdapters.IsAdapterId(adapterId)) throw Invalid("adapter_id must be letters, digits, - or _, at most 64");
         var training = await _state.Worker.RunAsync(tenant, () => _state.Adapters.GetOrCreate(tenant, lr, adapterId));
         int hiddenSize = _state.Shard.Config.HiddenSize;
-        var pending = new Dictionary<ulong, (Tensor Input, Tensor Output, long Bytes)>();
+        var pending = new Dictionary<ulong, PendingSample>();
         var stream = Rejecting(() => _state.Trainings.Open(tenant));
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stream.Expiry.Token);
         _log.LogInformation("training stream opened for tenant {Tenant}, adapter {Adapter}", tenant, adapterId.Length == 0 ? "(unnamed)" : adapterId);
@@ -223,39 +223,44 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                             });
                         }
                         catch { _state.Trainings.Release(stream, bytes); input.Dispose(); throw; }
-                        pending[f.SampleId] = (input, output, bytes);
-                        await replies.WriteAsync(new TrainReply { Forward = new TrainForwardResult { SampleId = f.SampleId, Hidden = HiddenBlocks.Encode(output.detach(), f.Hidden.Dtype) } });
+                        pending[f.SampleId] = new PendingSample(input, output, bytes);
+                        HiddenBlock result;
+                        using (var detached = output.detach()) result = HiddenBlocks.EncodeReply(detached, f.Hidden.Dtype);
+                        await replies.WriteAsync(new TrainReply { Forward = new TrainForwardResult { SampleId = f.SampleId, Hidden = result } });
                         break;
                     }
                     case TrainRequest.KindOneofCase.Backward:
                     {
                         var b = request.Backward;
-                        if (!pending.Remove(b.SampleId, out var graph)) throw Invalid($"sample {b.SampleId} has no forward pass awaiting its gradient");
-                        _state.Trainings.Release(stream, graph.Bytes);
+                        if (!pending.Remove(b.SampleId, out var sample)) throw Invalid($"sample {b.SampleId} has no forward pass awaiting its gradient");
+                        _state.Trainings.Release(stream, sample.Bytes);
                         Tensor grad;
-                        try { grad = HiddenBlocks.Decode(b.Gradient, hiddenSize, graph.Output.shape[1]); }
-                        catch (ArgumentException e) { graph.Input.Dispose(); graph.Output.Dispose(); throw Invalid(e.Message); }
-                        if (grad.shape[1] != graph.Output.shape[1])
+                        try { grad = HiddenBlocks.Decode(b.Gradient, hiddenSize, sample.Positions); }
+                        catch (ArgumentException e) { sample.Dispose(); throw Invalid(e.Message); }
+                        if (grad.shape[1] != sample.Positions)
                         {
-                            grad.Dispose(); graph.Input.Dispose(); graph.Output.Dispose();
+                            grad.Dispose(); sample.Dispose();
                             throw Invalid("the gradient must cover the same positions as the forward pass");
                         }
                         if (_state.RateLimits.PositionRefusal(tenant, grad.shape[1]) is { } refusal)
                         {
-                            grad.Dispose(); graph.Input.Dispose(); graph.Output.Dispose();
+                            grad.Dispose(); sample.Dispose();
                             throw Rejected(StatusCode.ResourceExhausted, refusal);
                         }
-                        var inputGrad = await _state.Worker.RunAsync(tenant, () =>
+                        // The sample frees its graph and the gradient even when the backward pass throws.
+                        Tensor inputGrad;
+                        try
                         {
-                            // LoRA gradients accumulate over the samples of this step; Step averages them.
-                            graph.Output.backward(new[] { grad });
-                            training.PendingSamples++;
-                            var g = graph.Input.grad!.detach().clone();
-                            graph.Input.Dispose(); graph.Output.Dispose(); grad.Dispose();
-                            return g;
-                        });
+                            inputGrad = await _state.Worker.RunAsync(tenant, () =>
+                            {
+                                var g = sample.Backward(grad);
+                                training.PendingSamples++;
+                                return g;
+                            });
+                        }
+                        catch { grad.Dispose(); sample.Dispose(); throw; } // a turn that never ran (freeing twice is harmless)
                         using (inputGrad)
-                            await replies.WriteAsync(new TrainReply { Backward = new TrainBackwardResult { SampleId = b.SampleId, Gradient = HiddenBlocks.Encode(inputGrad, b.Gradient.Dtype) } });
+                            await replies.WriteAsync(new TrainReply { Backward = new TrainBackwardResult { SampleId = b.SampleId, Gradient = HiddenBlocks.EncodeReply(inputGrad, b.Gradient.Dtype) } });
                         break;
                     }
                     case TrainRequest.KindOneofCase.Step:
@@ -292,7 +297,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
         finally
         {
             _state.Trainings.Close(stream);
-            foreach (var (input, output, _) in pending.Values) { input.Dispose(); output.Dispose(); }
+            foreach (var sample in pending.Values) sample.Dispose();
         }
     }
 

@@ -13,7 +13,7 @@ public sealed record EndpointClientOptions
     public int MaxAttempts { get; init; } = 6;
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(2);
-    public Privacy.Egress.WireDtype ReplyDtype { get; init; } = Privacy.Egress.WireDtype.Float16;
+    public Protocol.WireDtype ReplyDtype { get; init; } = Protocol.WireDtype.Float16;
     public int MaxMessageBytes { get; init; } = 32 << 20;
     /// <summary>
     /// Allow http:// to a host that is not loopback (--allow-cleartext, the editor's allowCleartextEndpoint): anyone on

@@ -17,15 +17,16 @@ public sealed class EndpointServerProcess : IDisposable
 
     EndpointServerProcess(Process process, Uri address) { _process = process; Address = address; }
 
-    /// <param name="noirDll">the `noir` CLI's dll (run with `dotnet`)</param>
-    /// <param name="serveArguments">what follows `cloud serve` (`--shard`, `--port`, …)</param>
+    /// <param name="noirDll">the `noir` CLI's dll (run with `dotnet`), or the endpoint's own `noir-endpoint.dll`</param>
+    /// <param name="serveArguments">what follows `cloud serve` (`serve` for noir-endpoint.dll) (`--shard`, `--port`, …)</param>
     /// <param name="onLogLine">each line the endpoint logs (on either stream); null: discarded</param>
     public static EndpointServerProcess Start(string noirDll, IEnumerable<string> serveArguments,
         IReadOnlyDictionary<string, string>? environment = null, Action<string>? onLogLine = null, TimeSpan? startTimeout = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        foreach (var a in new[] { noirDll, "cloud", "serve" }.Concat(serveArguments)) psi.ArgumentList.Add(a);
+        string[] serve = Path.GetFileName(noirDll) == "noir-endpoint.dll" ? new[] { "serve" } : new[] { "cloud", "serve" };
+        foreach (var a in new[] { noirDll }.Concat(serve).Concat(serveArguments)) psi.ArgumentList.Add(a);
         var process = Process.Start(psi) ?? throw new IOException("could not start noir cloud serve");
         process.ErrorDataReceived += (_, e) => { if (e.Data != null) onLogLine?.Invoke(e.Data); };
         process.BeginErrorReadLine();

@@ -41,7 +41,7 @@ public sealed class RemoteTrainingSession : IDisposable
     public Tensor Forward(ulong sampleId, Tensor encoderOutput)
     {
         var packet = _guard.Admit(encoderOutput, EgressKind.HiddenStates, 0);
-        Send(new TrainRequest { Forward = new TrainForward { SampleId = sampleId, Hidden = HiddenBlocks.FromPacket(packet) } });
+        Send(new TrainRequest { Forward = new TrainForward { SampleId = sampleId, Hidden = packet.ToHiddenBlock() } });
         var reply = Receive(TrainReply.KindOneofCase.Forward).Forward;
         var middle = HiddenBlocks.Decode(reply.Hidden, _hidden, packet.Tokens);
         MiddleReceived?.Invoke(sampleId, middle);
@@ -52,7 +52,7 @@ public sealed class RemoteTrainingSession : IDisposable
     public Tensor Backward(ulong sampleId, Tensor outputGradient)
     {
         var packet = _guard.Admit(outputGradient, EgressKind.BoundaryGradient, 0);
-        Send(new TrainRequest { Backward = new TrainBackward { SampleId = sampleId, Gradient = HiddenBlocks.FromPacket(packet) } });
+        Send(new TrainRequest { Backward = new TrainBackward { SampleId = sampleId, Gradient = packet.ToHiddenBlock() } });
         var reply = Receive(TrainReply.KindOneofCase.Backward).Backward;
         return HiddenBlocks.Decode(reply.Gradient, _hidden, packet.Tokens);
     }

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json.Nodes;
 using NoirCode.Privacy.Keys;
 
 namespace NoirCode.Remote;
@@ -22,8 +21,7 @@ public static class TenantAdapterId
     /// </summary>
     public static string ForClient(string clientFolder, KeyMetadata? keys)
     {
-        string binding = Path.Combine(clientFolder, TunedShardWriter.BindingFile);
-        if (File.Exists(binding)) return (string?)JsonNode.Parse(File.ReadAllText(binding))?["adapter_id"] ?? "";
+        if (TunedShardBinding.AdapterId(clientFolder) is { } tuned) return tuned;
         return keys == null ? "" : ForKey(keys.KeyId);
     }
 }

@@ -5,6 +5,7 @@ using NoirCode.Core.Model;
 using NoirCode.Core.Weights;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
+using NoirCode.STuning;
 
 namespace NoirCode.Sidecar;
 
@@ -30,10 +31,10 @@ public static class KeyRotation
         var old = PrivacyKeys.ReadMetadata(keysFolder);
         string fingerprint = ModelFingerprint.Of(modelFolder);
         if (fingerprint != old.ModelFingerprint) throw new InvalidOperationException("the current keys belong to another model than the one loaded");
-        bool tuned = File.Exists(Path.Combine(modelFolder, TunedShardWriter.BindingFile));
+        bool tuned = File.Exists(Path.Combine(modelFolder, TunedShardBinding.FileName));
         // A tuned shard's head speaks the old permutation: re-indexing it needs the old keys themselves.
         var oldKeys = tuned ? PrivacyKeys.Load(keysFolder, fingerprint) : null;
-        if (tuned) SplitFineTuner.CheckBinding(modelFolder, old.KeyId);
+        if (tuned) TunedShardBinding.Check(modelFolder, old.KeyId);
         var config = ModelConfig.Load(modelFolder);
         var (embedding, dtype) = PrivacyKeys.ReadEmbedding(modelFolder, config); // a tuned shard keeps the public embedding
         string label = old.Demo ? "private" : old.Label;

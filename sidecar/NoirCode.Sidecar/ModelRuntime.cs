@@ -6,6 +6,7 @@ using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
+using NoirCode.Protocol;
 
 namespace NoirCode.Sidecar;
 
@@ -82,7 +83,7 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
         var client = ClientModel.Load(dir, spec.Split, options, untieHead: spec.KeysFolder != null);
         string fingerprint = ModelFingerprint.Of(dir);
         PrivacyKeys? keys = spec.KeysFolder == null ? null : PrivacyKeys.Load(spec.KeysFolder, fingerprint);
-        if (keys != null) SplitFineTuner.CheckBinding(dir, keys.Metadata.KeyId);
+        if (keys != null) TunedShardBinding.Check(dir, keys.Metadata.KeyId);
         IVocabularyMapping? mapping = keys?.ApplyTo(client);
         IMiddleSession middle;
         RemoteMiddleSession? remote = null;

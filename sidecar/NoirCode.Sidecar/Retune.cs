@@ -3,6 +3,8 @@ using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
+using NoirCode.Protocol;
+using NoirCode.STuning;
 
 namespace NoirCode.Sidecar;
 

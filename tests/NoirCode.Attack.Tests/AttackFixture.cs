@@ -4,6 +4,7 @@ using NoirCode.Attack.Evaluation;
 using NoirCode.Core.Model;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
+using NoirCode.Protocol;
 
 namespace NoirCode.Attack.Tests;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using NoirCode.Remote;
+using NoirCode.Privacy.Keys;
 
 namespace NoirCode.Cli.Tests;
 
@@ -57,7 +58,7 @@ public class KeyRotationCliTests
         Assert.That(File.ReadAllText(AdapterFile(state, newAdapter) + ".steps"), Is.EqualTo("2"), "a fresh adapter: the re-tune's 2 steps, not 2 more on the old one");
         Assert.That(File.ReadAllBytes(AdapterFile(state, oldAdapter)), Is.EqualTo(oldAdapterBytes), "the old key's adapter is untouched");
         // The re-keyed shard is tuned under the new keys and bound to them and to the new adapter.
-        var binding = JsonNode.Parse(File.ReadAllText(Path.Combine(rekeyed, TunedShardWriter.BindingFile)))!;
+        var binding = JsonNode.Parse(File.ReadAllText(Path.Combine(rekeyed, TunedShardBinding.FileName)))!;
         Assert.That((string)binding["key_id"]!, Is.EqualTo(newKey));
         Assert.That((string)binding["adapter_id"]!, Is.EqualTo(newAdapter));
         Assert.That((int)binding["steps"]!, Is.EqualTo(2));

@@ -23,7 +23,7 @@ public static class Clients
         return Privacy.Keys.PrivacyKeys.Generate(embedding, config, Fingerprint, 13).Keys;
     }
 
-    public static EndpointClientOptions Options(IEnumerable<Uri> endpoints, Privacy.Egress.WireDtype dtype = Privacy.Egress.WireDtype.Float32, string? apiKey = null, int attempts = 6) =>
+    public static EndpointClientOptions Options(IEnumerable<Uri> endpoints, Protocol.WireDtype dtype = Protocol.WireDtype.Float32, string? apiKey = null, int attempts = 6) =>
         new() { Endpoints = endpoints.ToArray(), ReplyDtype = dtype, ApiKey = apiKey, MaxAttempts = attempts, StepTimeout = TimeSpan.FromSeconds(30) };
 
     public static RemoteMiddleSession Remote(EndpointClientOptions options, EgressGuard? guard = null) =>

@@ -29,10 +29,11 @@ public sealed class EndpointFixture
     [OneTimeTearDown]
     public void Remove() { try { Directory.Delete(Root, recursive: true); } catch (IOException) { } }
 
-    public static Task<EndpointHost> StartAsync(Func<EndpointOptions, EndpointOptions>? configure = null)
+    public static Task<EndpointHost> StartAsync(Func<EndpointOptions, EndpointOptions>? configure = null,
+        Action<Grpc.AspNetCore.Server.GrpcServiceOptions>? grpc = null)
     {
         var options = new EndpointOptions { ShardFolder = Cloud, Port = 0 };
-        return EndpointHost.StartAsync(configure?.Invoke(options) ?? options, logging: _ => { });
+        return EndpointHost.StartAsync(configure?.Invoke(options) ?? options, logging: _ => { }, grpc);
     }
 
     public static int FreePort()

@@ -3,6 +3,7 @@ using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
 using NoirCode.Tests.Shared;
+using NoirCode.Protocol;
 
 namespace NoirCode.Endpoint.Tests;
 
@@ -24,7 +25,7 @@ public class EndpointGenerationTests
     }
 
     [TestCase(WireDtype.Float16, 2)]
-    [TestCase(WireDtype.BFloat16, 2)]
+    [TestCase(WireDtype.Bfloat16, 2)]
     [TestCase(WireDtype.Int8Blockwise, 1)]
     public async Task CompressedWireFormatsCostTheirBytesAndStayClose(WireDtype dtype, int bytesPerValue)
     {
@@ -83,7 +84,7 @@ public class EndpointGenerationTests
         Assert.That(wire.Packets, Has.Count.EqualTo(10));
         WireScan.AssertClean(wire.Packets, prompt, ids, keys.Permutation.ToIndex, new[] { embedding, keys.IndexedTable }, config.VocabSize, config.HiddenSize);
         string metrics = host.State.Metrics.Render();
-        Assert.That(Value(metrics, "noir_bytes_received_total"), Is.EqualTo(wire.Packets.Sum(p => p.Payload.LongLength)),
+        Assert.That(Value(metrics, "noir_bytes_received_total"), Is.EqualTo(wire.Packets.Sum(p => (long)p.Payload.Length)),
             "the endpoint received exactly the bytes the guard admitted");
     }
 

@@ -2,6 +2,7 @@ using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
 using static TorchSharp.torch;
+using NoirCode.Protocol;
 
 namespace NoirCode.Endpoint.Tests;
 

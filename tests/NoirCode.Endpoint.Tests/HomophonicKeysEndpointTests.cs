@@ -3,6 +3,7 @@ using NoirCode.Core.Model;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Tests.Shared;
+using NoirCode.Protocol;
 
 namespace NoirCode.Endpoint.Tests;
 
@@ -35,7 +36,7 @@ public class HomophonicKeysEndpointTests
         Assert.That(wire.Packets, Has.Count.EqualTo(sessions));
         WireScan.AssertClean(wire.Packets, client.Tokenizer.Decode(ids), ids, keys.Permutation.ToIndex, new[] { embedding, keys.IndexedTable[..(config.VocabSize * config.HiddenSize)] },
             config.VocabSize, config.HiddenSize);
-        return wire.Packets.Select(p => Convert.ToHexString(p.Payload)).Distinct().Count();
+        return wire.Packets.Select(p => Convert.ToHexString(p.Payload.Span)).Distinct().Count();
     }
 
     [Test]

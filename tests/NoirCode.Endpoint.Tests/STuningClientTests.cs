@@ -3,6 +3,8 @@ using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
+using NoirCode.Protocol;
+using NoirCode.STuning;
 
 namespace NoirCode.Endpoint.Tests;
 
@@ -41,7 +43,7 @@ public class STuningClientTests
         Assert.That(resumed, Has.Count.EqualTo(26), "the second run continued from step 24");
         Assert.That(resumed.Take(24), Is.EqualTo(first));
 
-        Assert.Throws<KeyMismatchException>(() => SplitFineTuner.CheckBinding(outDir, "another-key"));
-        Assert.DoesNotThrow(() => SplitFineTuner.CheckBinding(outDir, keys.Metadata.KeyId));
+        Assert.Throws<KeyMismatchException>(() => TunedShardBinding.Check(outDir, "another-key"));
+        Assert.DoesNotThrow(() => TunedShardBinding.Check(outDir, keys.Metadata.KeyId));
     }
 }

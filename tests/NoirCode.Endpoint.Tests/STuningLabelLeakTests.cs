@@ -6,7 +6,9 @@ using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
-using NoirCode.Remote.LabelProtection;
+using NoirCode.STuning.LabelProtection;
+using NoirCode.Protocol;
+using NoirCode.STuning;
 
 namespace NoirCode.Endpoint.Tests;
 

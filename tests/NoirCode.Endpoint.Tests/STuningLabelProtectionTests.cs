@@ -6,8 +6,10 @@ using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
-using NoirCode.Remote.LabelProtection;
+using NoirCode.STuning.LabelProtection;
 using static TorchSharp.torch;
+using NoirCode.Protocol;
+using NoirCode.STuning;
 
 namespace NoirCode.Endpoint.Tests;
 

@@ -3,6 +3,7 @@ using NoirCode.Core.Model;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Privacy.Ledger;
+using NoirCode.Protocol;
 
 namespace NoirCode.Endpoint.Tests;
 

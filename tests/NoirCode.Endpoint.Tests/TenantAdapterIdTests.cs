@@ -28,7 +28,7 @@ public class TenantAdapterIdTests
 
         using var baseline = Middle("");
         var options = Clients.Options(new[] { host.Address }) with { AdapterId = "k-new" };
-        using (var training = new RemoteTrainingSession(options, new EgressGuard(hidden, Privacy.Egress.WireDtype.Float32), Clients.Fingerprint, hidden))
+        using (var training = new RemoteTrainingSession(options, new EgressGuard(hidden, Protocol.WireDtype.Float32), Clients.Fingerprint, hidden))
         {
             Assert.That(training.StepsSoFar, Is.Zero, "a new id starts a fresh adapter");
             using var x = randn(1, 5, hidden);

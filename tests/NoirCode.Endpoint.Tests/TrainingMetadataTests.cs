@@ -3,6 +3,8 @@ using NoirCode.Core.Model;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Remote;
+using NoirCode.Protocol;
+using NoirCode.STuning;
 
 namespace NoirCode.Endpoint.Tests;
 

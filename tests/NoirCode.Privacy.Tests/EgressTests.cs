@@ -1,6 +1,7 @@
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Ledger;
 using static TorchSharp.torch;
+using NoirCode.Protocol;
 
 namespace NoirCode.Privacy.Tests;
 
@@ -25,7 +26,7 @@ public class EgressTests
         Assert.That((packet.StartPosition, packet.Tokens), Is.EqualTo((10L, 5L)));
         Assert.That(tap.Packets, Has.Count.EqualTo(1));
         Assert.That(ledger.Sum(_ => true), Is.EqualTo(new ExposureCount(5, 640, 1)));
-        using var back = HiddenStateCodec.Decode(packet.Payload, WireDtype.Float16, 5, 64);
+        using var back = packet.Decode();
         Assert.That((back - hidden).abs().max().item<float>(), Is.LessThan(0.01f));
     }
 
@@ -77,5 +78,23 @@ public class EgressTests
         Assert.That(prefixes.Distinct().Count(), Is.GreaterThan(190));
         Assert.That(prefixes.Select(p => p.Length).Distinct().Count(), Is.EqualTo(8));
         Assert.That(DynamicPrefix.ApplyToCode("def f():\n"), Does.Match(@"^# <[^\s>]{1,8}>\ndef f\(\):\n$"));
+    }
+
+    /// <summary>An unknown wire dtype was encoded as something else without a word; it must be refused up front.</summary>
+    [Test]
+    public void AnUnknownWireDtypeIsRefusedWhenTheGuardIsMade()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new EgressGuard(8, (WireDtype)99))!;
+        Assert.That(e.Message, Does.Contain("unknown wire dtype 99"));
+    }
+
+    [Test]
+    public void ARefusedTensorLeavesNoTensorBehind()
+    {
+        var guard = new EgressGuard(8, WireDtype.Float32);
+        using var nan = full(1, 3, 8, float.NaN);
+        using var scope = NewDisposeScope();
+        Assert.Throws<EgressRejectedException>(() => guard.Admit(nan, EgressKind.HiddenStates, 0));
+        Assert.That(scope.DisposablesCount, Is.EqualTo(0), "tensors left undisposed by a refusal");
     }
 }

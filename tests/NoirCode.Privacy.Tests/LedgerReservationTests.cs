@@ -2,6 +2,7 @@ using System.Diagnostics;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Ledger;
 using static TorchSharp.torch;
+using NoirCode.Protocol;
 
 namespace NoirCode.Privacy.Tests;
 

@@ -3,6 +3,7 @@ using NoirCode.Core.Model;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Tests.Shared;
+using NoirCode.Protocol;
 
 namespace NoirCode.Privacy.Tests;
 
@@ -40,9 +41,9 @@ public class WireTapTests
     public void Int8BlockwiseErrorIsBoundedByTheBlockScale()
     {
         using var x = TorchSharp.torch.randn(1, 7, 64) * 3;
-        var payload = HiddenStateCodec.Encode(x, WireDtype.Int8Blockwise);
-        Assert.That(payload, Has.Length.EqualTo(7 * 64 + 4 * 7), "one byte per value plus one float scale per 64");
-        using var back = HiddenStateCodec.Decode(payload, WireDtype.Int8Blockwise, 7, 64);
+        var packet = new EgressGuard(64, WireDtype.Int8Blockwise).Admit(x, EgressKind.HiddenStates, 0);
+        Assert.That(packet.Payload.Length, Is.EqualTo(7 * 64 + 4 * 7), "one byte per value plus one float scale per 64");
+        using var back = packet.Decode();
         using var error = (back - x).abs().max();
         using var scale = x.abs().max() / 127;
         Assert.That(error.item<float>(), Is.LessThanOrEqualTo(scale.item<float>() * 0.5f + 1e-6f));

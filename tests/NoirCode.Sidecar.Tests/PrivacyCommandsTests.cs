@@ -4,6 +4,7 @@ using NoirCode.Privacy.Keys;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
 using NoirCode.Sidecar.Lsp;
+using NoirCode.STuning;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -82,7 +83,7 @@ public class PrivacyCommandsTests
         Assert.That(wrongModel.Message, Does.Contain("another model"));
 
         // A shard tuned with other keys cannot be re-keyed from these: its head speaks another permutation.
-        File.WriteAllText(Path.Combine(model, SplitFineTuner.BindingFile), JsonSerializer.Serialize(new { key_id = "0123456789abcdef" }));
+        File.WriteAllText(Path.Combine(model, TunedShardBinding.FileName), JsonSerializer.Serialize(new { key_id = "0123456789abcdef" }));
         var foreign = Assert.Throws<KeyMismatchException>(() => PrivacyCommands.Rotate(keysFolder, model, DateTimeOffset.UtcNow))!;
         Assert.That(foreign.Message, Does.Contain("0123456789abcdef"));
         Assert.That(Directory.GetDirectories(_root).Count(d => d.Contains("rotated")), Is.Zero, "nothing written");
@@ -116,12 +117,12 @@ public class PrivacyCommandsTests
 
         Assert.That(rotated.ClientFolder, Is.EqualTo(rotated.KeysFolder + "-client"));
         var newKeys = PrivacyKeys.Load(rotated.KeysFolder, fingerprint);
-        var binding = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(rotated.ClientFolder!, SplitFineTuner.BindingFile)))!;
+        var binding = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(rotated.ClientFolder!, TunedShardBinding.FileName)))!;
         Assert.That((string)binding["key_id"]!, Is.EqualTo(rotated.KeyId));
         Assert.That((int)binding["steps"]!, Is.Zero, "the new keys' table is new to the encoder: it needs tuning again");
         Assert.That(rotated.AdapterId, Is.EqualTo(TenantAdapterId.ForKey(rotated.KeyId)).And.Not.EqualTo(oldAdapter), "a fresh endpoint adapter");
         Assert.That(TenantAdapterId.ForClient(rotated.ClientFolder!, newKeys.Metadata), Is.EqualTo(rotated.AdapterId), "the runtime asks the endpoint for it");
-        Assert.DoesNotThrow(() => SplitFineTuner.CheckBinding(rotated.ClientFolder!, rotated.KeyId));
+        Assert.DoesNotThrow(() => TunedShardBinding.Check(rotated.ClientFolder!, rotated.KeyId));
         Assert.That(KeyRotation.PreviousKeyId(rotated.KeysFolder), Is.EqualTo(keys.Metadata.KeyId), "the rotation is recorded for the ledger's history");
         Assert.That(File.GetUnixFileMode(Path.Combine(rotated.ClientFolder!, "model.safetensors")) & (UnixFileMode)0b111_111, Is.EqualTo((UnixFileMode)0), "owner-only");
 
@@ -140,7 +141,7 @@ public class PrivacyCommandsTests
         Assert.That(moved, Is.GreaterThan(config.VocabSize / 2), "the permutation really changed");
         foreach (var name in before.Names.Where(n => n != ModelLayout.LmHead))
             Assert.That(after.ReadRaw(name), Is.EqualTo(before.ReadRaw(name)), name);
-        Assert.That(File.ReadAllText(Path.Combine(tuned, SplitFineTuner.BindingFile)), Does.Contain(keys.Metadata.KeyId), "the old shard is kept as it was");
+        Assert.That(File.ReadAllText(Path.Combine(tuned, TunedShardBinding.FileName)), Does.Contain(keys.Metadata.KeyId), "the old shard is kept as it was");
     }
 
     [Test]

@@ -1,6 +1,7 @@
 using System.Text;
 using NoirCode.Privacy.Egress;
 using static TorchSharp.torch;
+using NoirCode.Protocol;
 
 namespace NoirCode.Tests.Shared;
 
@@ -29,9 +30,9 @@ public static class WireScan
         IReadOnlyList<float[]> embeddingTables, int vocab, int hidden)
     {
         Assert.That(packets, Is.Not.Empty);
-        Assert.That(packets.All(p => p.Payload.LongLength == HiddenStateCodec.PayloadBytes(p.Dtype, p.Tokens * hidden)), Is.True,
+        Assert.That(packets.All(p => p.Payload.Length == HiddenStateCodec.PayloadBytes(p.Dtype, p.Tokens * hidden)), Is.True,
             "payloads are exactly the encoded hidden states");
-        byte[] sent = packets.SelectMany(p => p.Payload).ToArray();
+        byte[] sent = packets.SelectMany(p => p.Payload.ToArray()).ToArray();
 
         foreach (var sequence in new[] { promptIds.ToArray(), promptIds.Select(toIndex).ToArray() })
             for (int i = 0; i + 3 <= sequence.Length; i++)
@@ -51,7 +52,7 @@ public static class WireScan
             using var table = tensor(tableValues, new long[] { vocab, hidden });
             foreach (var packet in packets)
             {
-                using var vectors = HiddenStateCodec.Decode(packet.Payload, packet.Dtype, packet.Tokens, packet.HiddenSize)[0];
+                using var vectors = packet.Decode()[0];
                 using var distances = cdist(vectors, table);
                 Assert.That(distances.min().item<float>(), Is.GreaterThan(1.0f), "a sent vector equals an embedding row");
             }

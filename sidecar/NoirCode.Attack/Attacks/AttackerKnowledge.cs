@@ -5,6 +5,7 @@ using NoirCode.Core.Tokenization;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using static TorchSharp.torch;
+using NoirCode.Protocol;
 
 namespace NoirCode.Attack.Attacks;
 

@@ -7,6 +7,7 @@ using NoirCode.Core.Model;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
+using NoirCode.Protocol;
 
 namespace NoirCode.Attack.Evaluation;
 

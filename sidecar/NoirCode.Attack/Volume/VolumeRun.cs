@@ -10,6 +10,7 @@ using NoirCode.Core.Tokenization;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
+using NoirCode.Protocol;
 
 namespace NoirCode.Attack.Volume;
 

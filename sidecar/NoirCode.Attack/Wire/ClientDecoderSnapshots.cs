@@ -1,5 +1,6 @@
 using NoirCode.Core.Model;
 using NoirCode.Remote;
+using NoirCode.STuning;
 using static TorchSharp.torch;
 
 namespace NoirCode.Attack.Wire;

@@ -4,6 +4,7 @@ using NoirCode.Core.Model;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using static TorchSharp.torch;
+using NoirCode.Protocol;
 
 namespace NoirCode.Attack.Wire;
 
@@ -42,7 +43,7 @@ public sealed class ClientUnderTest : IDisposable
         if (keysFolder != null)
         {
             keys = PrivacyKeys.Load(keysFolder, ModelFingerprint.Of(modelFolder));
-            Remote.SplitFineTuner.CheckBinding(modelFolder, keys.Metadata.KeyId);
+            TunedShardBinding.Check(modelFolder, keys.Metadata.KeyId);
         }
         return new ClientUnderTest(name, client, keys, wire, residualNoise);
     }
@@ -75,7 +76,7 @@ public sealed class ClientUnderTest : IDisposable
         if (_noise != null) encoded = encoded + _noise.Next(encoded.shape).to(encoded.dtype);
         var packet = _guard.Admit(encoded, EgressKind.HiddenStates, 0);
         if (!ReferenceEquals(_capture.Last, packet)) throw new InvalidOperationException("the wire capture missed a packet");
-        return HiddenStateCodec.Decode(packet.Payload, packet.Dtype, packet.Tokens, packet.HiddenSize)[0].MoveToOuterDisposeScope();
+        return packet.Decode()[0].MoveToOuterDisposeScope();
     }
 
     public void Dispose() { Client.Dispose(); _noise?.Dispose(); }

@@ -26,7 +26,7 @@ public sealed class TrainingCapture : IEgressTap, IDisposable
     public void Observe(EgressPacket packet)
     {
         if (packet.Kind != EgressKind.BoundaryGradient) return;
-        _gradients.Add(HiddenStateCodec.Decode(packet.Payload, packet.Dtype, packet.Tokens, packet.HiddenSize)[0].DetachFromDisposeScope());
+        _gradients.Add(packet.Decode()[0].DetachFromDisposeScope());
     }
 
     /// <summary>(step from 0 in this stream, Ë [T, D], ∂L/∂Ë [T, D]) for every sample whose gradient was sent, in order.</summary>

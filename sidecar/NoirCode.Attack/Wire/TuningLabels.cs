@@ -2,6 +2,7 @@ using NoirCode.Core.Tokenization;
 using NoirCode.Core.Training;
 using NoirCode.Core.Generation;
 using NoirCode.Remote;
+using NoirCode.STuning;
 
 namespace NoirCode.Attack.Wire;
 

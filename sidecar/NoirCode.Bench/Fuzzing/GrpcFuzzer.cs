@@ -278,8 +278,8 @@ public sealed class GrpcFuzzer : IDisposable
     {
         using var _ = TorchSharp.torch.no_grad();
         int hidden = reference.Config.HiddenSize;
-        var options = new NoirCode.Remote.EndpointClientOptions { Endpoints = new[] { address }, ReplyDtype = NoirCode.Privacy.Egress.WireDtype.Float32, MaxAttempts = 3 };
-        using var remote = new NoirCode.Remote.RemoteMiddleSession(options, new NoirCode.Privacy.Egress.EgressGuard(hidden, NoirCode.Privacy.Egress.WireDtype.Float32), fingerprint, 64, hidden);
+        var options = new NoirCode.Remote.EndpointClientOptions { Endpoints = new[] { address }, ReplyDtype = NoirCode.Protocol.WireDtype.Float32, MaxAttempts = 3 };
+        using var remote = new NoirCode.Remote.RemoteMiddleSession(options, new NoirCode.Privacy.Egress.EgressGuard(hidden, NoirCode.Protocol.WireDtype.Float32), fingerprint, 64, hidden);
         using var local = new NoirCode.Core.Generation.LocalMiddleSession(reference);
         TorchSharp.torch.manual_seed(3);
         double worst = 0;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using NoirCode.Privacy.Egress;
 using NoirCode.Remote;
 using static TorchSharp.torch;
+using NoirCode.Protocol;
 
 namespace NoirCode.Bench.Infrastructure;
 

@@ -6,6 +6,7 @@ using NoirCode.Core.Model;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
+using NoirCode.Protocol;
 
 namespace NoirCode.Bench.Suites;
 

@@ -6,6 +6,7 @@ using NoirCode.Core.Model;
 using NoirCode.Privacy.Egress;
 using NoirCode.Remote;
 using static TorchSharp.torch;
+using NoirCode.Protocol;
 
 namespace NoirCode.Bench.Suites;
 

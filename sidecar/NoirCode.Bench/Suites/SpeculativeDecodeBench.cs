@@ -6,6 +6,7 @@ using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
 using NoirCode.Sidecar.Lsp;
+using NoirCode.Protocol;
 
 namespace NoirCode.Bench.Suites;
 

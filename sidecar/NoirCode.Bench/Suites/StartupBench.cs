@@ -6,6 +6,8 @@ using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
+using NoirCode.Protocol;
+using NoirCode.STuning;
 
 namespace NoirCode.Bench.Suites;
 

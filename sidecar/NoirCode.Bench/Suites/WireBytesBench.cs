@@ -6,6 +6,7 @@ using NoirCode.Privacy.Egress;
 using NoirCode.Remote;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using NoirCode.Protocol;
 
 namespace NoirCode.Bench.Suites;
 
@@ -16,7 +17,7 @@ namespace NoirCode.Bench.Suites;
 /// </summary>
 public static class WireBytesBench
 {
-    static readonly WireDtype[] Dtypes = { WireDtype.Float32, WireDtype.Float16, WireDtype.BFloat16, WireDtype.Int8Blockwise };
+    static readonly WireDtype[] Dtypes = { WireDtype.Float32, WireDtype.Float16, WireDtype.Bfloat16, WireDtype.Int8Blockwise };
 
     public static void Run(BenchContext ctx)
     {
@@ -65,8 +66,8 @@ public static class WireBytesBench
                 remote.Truncate(0);
                 return client.Decode(middle, p, null, lastOnly: false);
             }));
-            string name = dtype switch { WireDtype.Float32 => "fp32", WireDtype.Float16 => "fp16", WireDtype.BFloat16 => "bf16", _ => "int8 (blockwise, 64)" };
-            string key = dtype switch { WireDtype.Float32 => "fp32", WireDtype.Float16 => "fp16", WireDtype.BFloat16 => "bf16", _ => "int8" };
+            string name = dtype switch { WireDtype.Float32 => "fp32", WireDtype.Float16 => "fp16", WireDtype.Bfloat16 => "bf16", _ => "int8 (blockwise, 64)" };
+            string key = dtype switch { WireDtype.Float32 => "fp32", WireDtype.Float16 => "fp16", WireDtype.Bfloat16 => "bf16", _ => "int8" };
             rows.Add($"| {name} | {perToken:F1} | {up / (double)tokens:F1} / {down / (double)tokens:F1} | {payload} | {perToken - payload:F1} | {loss:F5} | {loss - unsplitLoss:+0.00000;-0.00000;0} |");
             figures[$"bytes_per_token_{key}"] = Math.Round(perToken, 1);
             figures[$"payload_bytes_per_token_{key}"] = payload;

@@ -88,7 +88,7 @@ public static class AttackCommand
             var spec = CommonOptions.ParseSplit(r.GetValue(split));
             long n = Positive(r.GetValue(publicTokens), "--public-tokens");
             using var knowledge = AttackerKnowledge.Build(publicModel, spec, t => PublicCorpus.Load(r.GetValue(publicDir), t, n), n,
-                Privacy.Egress.WireDtype.Float16, CommonOptions.Progress());
+                Protocol.WireDtype.Float16, CommonOptions.Progress());
             using var sender = ClientUnderTest.Load("client", r.GetValue(client) ?? publicModel, r.GetValue(keys), spec);
             var outcomes = new PromptSecurityReport(knowledge).Run(sender, prompt);
             var o = new JsonObject

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using NoirCode.Core.Model;
 using NoirCode.Privacy.Egress;
+using NoirCode.Protocol;
 using NoirCode.Remote;
 using NoirCode.Sidecar;
 

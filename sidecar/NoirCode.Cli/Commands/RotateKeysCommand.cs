@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
 using NoirCode.Sidecar;
+using NoirCode.STuning;
 
 namespace NoirCode.Cli.Commands;
 
@@ -58,7 +59,7 @@ public static class RotateKeysCommand
                 {
                     string ledgerFolder = ExposureLedger.DefaultFolder();
                     var retune = Retune.Run(rotation.ClientFolder, rotation.KeysFolder, options!, dataDir,
-                        new Remote.TuneSettings(r.GetValue(steps), r.GetValue(batch), r.GetValue(seq), r.GetValue(lr)),
+                        new STuning.TuneSettings(r.GetValue(steps), r.GetValue(batch), r.GetValue(seq), r.GetValue(lr)),
                         new ExposureLedger(ledgerFolder), WorkspaceIds.For(ledgerFolder, dataDir),
                         r.GetValue(budget) is long limit ? new ExposureBudget(limit, BudgetPeriod.Key) : null, progress);
                     o["retune_steps"] = retune.Steps; o["retune_last_loss"] = retune.Losses.LastOrDefault(); o["retune_tokens_sent"] = retune.TokensSent;

@@ -10,9 +10,11 @@ using NoirCode.Endpoint;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
-using NoirCode.Remote.LabelProtection;
+using NoirCode.STuning.LabelProtection;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using NoirCode.Protocol;
+using NoirCode.STuning;
 
 namespace NoirCode.Cli.Commands;
 

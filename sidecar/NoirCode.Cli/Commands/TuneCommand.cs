@@ -5,8 +5,10 @@ using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
-using NoirCode.Remote.LabelProtection;
+using NoirCode.STuning.LabelProtection;
 using NoirCode.Sidecar;
+using NoirCode.Protocol;
+using NoirCode.STuning;
 
 namespace NoirCode.Cli.Commands;
 

@@ -4,6 +4,7 @@ using NoirCode.Core.Model;
 using NoirCode.Core.Weights;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
+using NoirCode.STuning;
 
 namespace NoirCode.Cli.Commands;
 

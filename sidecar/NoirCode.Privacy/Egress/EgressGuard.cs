@@ -1,22 +1,8 @@
 using NoirCode.Privacy.Ledger;
+using NoirCode.Protocol;
 using static TorchSharp.torch;
 
 namespace NoirCode.Privacy.Egress;
-
-public enum EgressKind { HiddenStates, BoundaryGradient }
-
-/// <summary>
-/// Exactly what leaves the machine for one request: a block of hidden states (or boundary gradients) at
-/// consecutive positions [StartPosition, StartPosition + Tokens), encoded in the wire dtype. There is no field
-/// for anything else: no ids, no text, no logits.
-/// </summary>
-public sealed record EgressPacket(EgressKind Kind, long StartPosition, long Tokens, int HiddenSize, WireDtype Dtype, byte[] Payload);
-
-/// <summary>Observes every packet that passes the guard (tests capture the wire with it).</summary>
-public interface IEgressTap
-{
-    void Observe(EgressPacket packet);
-}
 
 /// <summary>
 /// The one choke point for everything bound for the cloud. It admits only finite floating-point tensors of
@@ -26,6 +12,12 @@ public interface IEgressTap
 /// With a charge block, the ledger is charged a block of tokens ahead (one fsync, <see cref="ExposureReservation"/>)
 /// that sends then consume; the block is settled with the true count when it runs out and on <see cref="Dispose"/>.
 /// </summary>
+/// <remarks>
+/// Why Privacy depends on Protocol and not the reverse: the guard encodes with the protocol's codec, so the bytes
+/// it charges and taps are the bytes on the wire, and the endpoint, which needs only Protocol, links no privacy
+/// code. The compiler keeps the choke point: <see cref="EgressPacket"/>'s constructor is internal to this assembly,
+/// and Protocol lets only this assembly and the endpoint encode a tensor.
+/// </remarks>
 public sealed class EgressGuard : IDisposable
 {
     readonly int _hidden;
@@ -54,6 +46,7 @@ public sealed class EgressGuard : IDisposable
         string workspaceId = "default", string keyId = "none", ExposureBudget? budget = null, long chargeBlock = 0)
     {
         if (chargeBlock < 0) throw new ArgumentOutOfRangeException(nameof(chargeBlock));
+        HiddenStateCodec.Known(dtype); // an unknown dtype is refused here, not encoded as another
         _hidden = hiddenSize; Dtype = dtype; _ledger = ledger; _budget = budget; _chargeBlock = chargeBlock;
         WorkspaceId = workspaceId; KeyId = keyId;
     }
@@ -80,12 +73,13 @@ public sealed class EgressGuard : IDisposable
             throw new EgressRejectedException($"refused a tensor whose last dimension is {tensor.shape[^1]}: only hidden states of size {_hidden} may leave (never logits)");
         if (tokens == 0) throw new EgressRejectedException("refused an empty tensor");
         if (startPosition < 0) throw new EgressRejectedException("refused a negative position");
-        using (var finite = tensor.isfinite().all())
+        using (var each = tensor.isfinite())
+        using (var finite = each.all())
             if (!finite.item<bool>()) throw new EgressRejectedException("refused a tensor with NaN or infinite values");
 
         var packet = new EgressPacket(kind, startPosition, tokens, _hidden, Dtype, HiddenStateCodec.Encode(tensor, Dtype));
-        Charge(tokens, packet.Payload.LongLength);
-        Last = (tokens, packet.Payload.LongLength);
+        Charge(tokens, packet.Payload.Length);
+        Last = (tokens, packet.Payload.Length);
         Observe(packet);
         return packet;
     }
@@ -99,7 +93,7 @@ public sealed class EgressGuard : IDisposable
     {
         long tokens = packets.Sum(p => p.Tokens);
         if (tokens == 0) return;
-        Charge(tokens, packets.Sum(p => p.Payload.LongLength));
+        Charge(tokens, packets.Sum(p => (long)p.Payload.Length));
         foreach (var packet in packets) Observe(packet);
     }
 

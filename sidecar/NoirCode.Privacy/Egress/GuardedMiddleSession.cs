@@ -19,7 +19,7 @@ public sealed class GuardedMiddleSession : IMiddleSession
     {
         long start = positions[0].item<long>();
         var packet = _guard.Admit(hidden, EgressKind.HiddenStates, start);
-        using var onWire = HiddenStateCodec.Decode(packet.Payload, packet.Dtype, packet.Tokens, packet.HiddenSize);
+        using var onWire = packet.Decode();
         // Explicit scalars, kept alive through the call (see BlockStack.CausalMask).
         using var first = packet.StartPosition.ToScalar();
         using var end = (packet.StartPosition + packet.Tokens).ToScalar();

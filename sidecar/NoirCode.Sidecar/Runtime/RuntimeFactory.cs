@@ -1,4 +1,5 @@
 using NoirCode.Privacy.Egress;
+using NoirCode.Protocol;
 using NoirCode.Remote;
 using NoirCode.Sidecar.Lsp;
 

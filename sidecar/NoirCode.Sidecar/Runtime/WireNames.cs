@@ -1,4 +1,4 @@
-using NoirCode.Privacy.Egress;
+using NoirCode.Protocol;
 
 namespace NoirCode.Sidecar.Runtime;
 
@@ -9,7 +9,7 @@ public static class WireNames
     {
         "f16" or "fp16" or "float16" => WireDtype.Float16,
         "f32" or "fp32" or "float32" => WireDtype.Float32,
-        "bf16" or "bfloat16" => WireDtype.BFloat16,
+        "bf16" or "bfloat16" => WireDtype.Bfloat16,
         "int8" => WireDtype.Int8Blockwise,
         _ => throw new ArgumentException($"--wire must be f16, f32, bf16 or int8, not '{text}'"),
     };

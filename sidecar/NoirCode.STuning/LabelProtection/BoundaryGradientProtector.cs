@@ -4,7 +4,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace NoirCode.Remote.LabelProtection;
+namespace NoirCode.STuning.LabelProtection;
 
 /// <summary>
 /// Makes the boundary gradient STuning sends for one sample (see <see cref="LabelProtectionSettings"/>): the

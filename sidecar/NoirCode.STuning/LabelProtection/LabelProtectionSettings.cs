@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace NoirCode.Remote.LabelProtection;
+namespace NoirCode.STuning.LabelProtection;
 
 /// <summary>
 /// How STuning keeps its labels out of the boundary gradient ∂L/∂Ë the endpoint receives (docs/privacy.md §9.3).

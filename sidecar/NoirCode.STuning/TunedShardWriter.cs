@@ -1,10 +1,9 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using NoirCode.Core.Model;
 using NoirCode.Core.Weights;
 using NoirCode.Privacy.Keys;
 
-namespace NoirCode.Remote;
+namespace NoirCode.STuning;
 
 /// <summary>
 /// Writes a tuned client shard: the public embedding (keys replace it when loaded), the tuned encoder and decoder
@@ -14,8 +13,6 @@ namespace NoirCode.Remote;
 /// </summary>
 public static class TunedShardWriter
 {
-    public const string BindingFile = "noir_tuning.json";
-
     public static void Write(string outFolder, string sourceModelFolder, ModelConfig config, SplitSpec split, string fingerprint,
         IEnumerable<TensorData> tuned, KeyMetadata? keys, int steps, string? adapterId = null)
     {
@@ -31,12 +28,6 @@ public static class TunedShardWriter
             if (File.Exists(Path.Combine(sourceModelFolder, f))) SecureFiles.WriteAllText(Path.Combine(outFolder, f), File.ReadAllText(Path.Combine(sourceModelFolder, f)));
         new ShardManifest(ShardManifest.ClientRole, split, config.NumLayers, fingerprint).Save(outFolder);
         File.SetUnixFileMode(Path.Combine(outFolder, ShardManifest.FileName), SecureFiles.OwnerFile);
-        if (keys == null) return;
-        SecureFiles.WriteAllText(Path.Combine(outFolder, BindingFile), new JsonObject
-        {
-            ["key_id"] = keys.KeyId, ["epsilon"] = keys.Epsilon, ["steps"] = steps, ["updated_utc"] = DateTimeOffset.UtcNow.ToString("O"),
-            // The endpoint adapter this decoder was tuned with; absent in shards tuned before adapters were named.
-            ["adapter_id"] = adapterId,
-        }.ToJsonString(indented));
+        if (keys != null) TunedShardBinding.Write(outFolder, keys, steps, adapterId);
     }
 }

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using NoirCode.Privacy.Keys;
 
-namespace NoirCode.Remote.LabelProtection;
+namespace NoirCode.STuning.LabelProtection;
 
 /// <summary>
 /// The 32-byte secret behind STuning's loss mask and gradient noise: a hash of the key set's secret tables under

@@ -6,22 +6,22 @@ using static TorchSharp.torch;
 
 namespace NoirCode.Remote;
 
-/// <summary>The endpoint refused a request for a reason retrying will not fix (bad input, wrong model, no access).</summary>
-public sealed class EndpointRequestException(string message, Exception? inner = null) : Exception(message, inner);
-
-/// <summary>No endpoint could be reached within the attempts allowed.</summary>
-public sealed class EndpointUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
-
 /// <summary>
-/// The middle blocks on a remote endpoint, as one gRPC session. Every hidden state passes the egress guard
-/// first. The session keeps what it has sent (its input history, as Petals does): when the stream breaks or the
-/// endpoint dies, it reconnects (to the next endpoint in the list, with backoff), replays the history to
+/// The middle blocks on remote endpoints: the failover and replay policy over <see cref="MiddleSessionStream"/>s
+/// (Petals' <c>InferenceSession</c> over its <c>_ServerInferenceSession</c>). Every hidden state passes the egress
+/// guard first. The session keeps what it has sent (its input history, as Petals does): when the stream breaks or
+/// the endpoint dies, it opens a stream on the next endpoint in the list (with backoff), replays the history to
 /// rebuild the endpoint's KV cache, and resends the request, so the caller sees the same result as an
 /// uninterrupted run. A packet sent to an endpoint that has not received it before (a replay after failover, or a
 /// request resent there) crosses the wire again and is charged again, the budget checked first
 /// (<see cref="EgressGuard.AdmitResend"/>); a replay to the endpoint that already has it is not.
 /// </summary>
-public sealed class RemoteMiddleSession : IMiddleSession
+/// <remarks>
+/// The network side (streams, backoff, replay) is async and holds no tensors; the tensor side (admitting, decoding)
+/// runs on the caller's thread, so the caller's TorchSharp dispose scope sees what it makes. The only blocking wait
+/// is <see cref="Wait{T}"/>, where the synchronous <see cref="IMiddleSession"/> contract of Core's generator meets it.
+/// </remarks>
+public sealed class RemoteMiddleSession : IMiddleSession, IAsyncDisposable
 {
     readonly EndpointClientOptions _options;
     readonly EgressGuard _guard;
@@ -30,8 +30,8 @@ public sealed class RemoteMiddleSession : IMiddleSession
     /// <summary>A packet kept for replay, and the endpoints it has been charged for.</summary>
     sealed record Sent(EgressPacket Packet, HashSet<Uri> ChargedFor);
     readonly List<Sent> _history = new();
-    EndpointConnection? _connection;
-    AsyncDuplexStreamingCall<SessionRequest, SessionReply>? _call;
+    MiddleSessionStream? _stream;
+    bool _everOpened;
     int _endpoint;
 
     /// <summary>The endpoints this session may use, in failover order.</summary>
@@ -50,6 +50,7 @@ public sealed class RemoteMiddleSession : IMiddleSession
     public RemoteMiddleSession(EndpointClientOptions options, EgressGuard guard, string modelFingerprint, int maxLength, int hiddenSize)
     {
         if (options.Endpoints.Count == 0) throw new ArgumentException("give at least one endpoint");
+        HiddenStateCodec.Known(options.ReplyDtype); // an unknown reply dtype is refused here, not sent as another
         _options = options; _guard = guard; _fingerprint = modelFingerprint; _maxLength = maxLength; _hidden = hiddenSize;
     }
 
@@ -59,13 +60,12 @@ public sealed class RemoteMiddleSession : IMiddleSession
     public Tensor Forward(Tensor hidden, Tensor positions)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        long start = positions[0].item<long>();
+        long start;
+        using (var first = positions[0]) start = first.item<long>();
         if (start > HistoryLength) throw new ArgumentException($"position {start} skips past the {HistoryLength} positions sent so far");
         var packet = _guard.Admit(hidden, EgressKind.HiddenStates, start);
-        var sent = new Sent(packet, new HashSet<Uri> { Target });
         TrimHistory(start);
-        var reply = WithRecovery(() => SendForward(sent));
-        _history.Add(sent);
+        var reply = Wait(ForwardAsync(packet, CancellationToken.None));
         var block = reply.Hidden;
         var result = HiddenBlocks.Decode(block, _hidden, packet.Tokens);
         if ((long)reply.StartPosition != start || result.shape[1] != packet.Tokens)
@@ -73,9 +73,10 @@ public sealed class RemoteMiddleSession : IMiddleSession
             result.Dispose();
             throw new EndpointRequestException("the endpoint answered for other positions than it was asked");
         }
-        Last = (packet.Tokens, packet.Payload.LongLength, block.Data.Length + block.Scales.Length, clock.Elapsed.TotalMilliseconds);
+        Last = (packet.Tokens, packet.Payload.Length, block.Data.Length + block.Scales.Length, clock.Elapsed.TotalMilliseconds);
         Total = (Total.Tokens + Last.Tokens, Total.BytesUp + Last.BytesUp, Total.BytesDown + Last.BytesDown);
-        return result.to(hidden.dtype);
+        if (result.dtype == hidden.dtype) return result;
+        using (result) return result.to(hidden.dtype);
     }
 
     /// <summary>
@@ -95,44 +96,48 @@ public sealed class RemoteMiddleSession : IMiddleSession
         while (_history.Count > 0 && _history[^1].Packet.StartPosition >= length) _history.RemoveAt(_history.Count - 1);
         if (_history.Count > 0 && HistoryLength > length)
         {
-            var last = _history[^1].Packet;
-            long keep = length - last.StartPosition;
-            using var full = HiddenStateCodec.Decode(last.Payload, last.Dtype, last.Tokens, last.HiddenSize);
-            using var kept = full.narrow(1, 0, keep);
-            _history[^1] = _history[^1] with { Packet = last with { Tokens = keep, Payload = HiddenStateCodec.Encode(kept, last.Dtype) } };
+            var last = _history[^1];
+            _history[^1] = last with { Packet = last.Packet.Prefix(length - last.Packet.StartPosition) };
         }
     }
 
-    ForwardResult SendForward(Sent sent)
+    /// <summary>Sends an admitted packet, recovering from broken streams, and adds it to the history.</summary>
+    async Task<ForwardResult> ForwardAsync(EgressPacket packet, CancellationToken cancel)
     {
-        ChargeResends(new[] { sent });
-        var packet = sent.Packet;
-        Send(new SessionRequest { Forward = new ForwardStep { StartPosition = (ulong)packet.StartPosition, Hidden = HiddenBlocks.FromPacket(packet) } });
-        return Receive(SessionReply.KindOneofCase.Forward).Forward;
+        var sent = new Sent(packet, new HashSet<Uri> { Target }); // Admit charged it for the current endpoint
+        var reply = await WithRecoveryAsync(stream => SendAsync(stream, sent, cancel), cancel).ConfigureAwait(false);
+        _history.Add(sent);
+        return reply;
     }
 
-    T WithRecovery<T>(Func<T> request)
+    Task<ForwardResult> SendAsync(MiddleSessionStream stream, Sent sent, CancellationToken cancel)
+    {
+        ChargeResends(new[] { sent });
+        return stream.ForwardAsync(sent.Packet, cancel);
+    }
+
+    async Task<T> WithRecoveryAsync<T>(Func<MiddleSessionStream, Task<T>> request, CancellationToken cancel)
     {
         var backoff = _options.InitialBackoff;
         for (int attempt = 1; ; attempt++)
         {
             try
             {
-                EnsureConnected();
-                return request();
+                var stream = await EnsureStreamAsync(cancel).ConfigureAwait(false);
+                return await request(stream).ConfigureAwait(false);
             }
             catch (Exception e) when (EndpointConnection.IsTransient(e))
             {
-                Disconnect();
+                await DropStreamAsync().ConfigureAwait(false);
                 if (attempt >= _options.MaxAttempts)
                     throw new EndpointUnavailableException($"no endpoint answered after {attempt} attempts ({string.Join(", ", _options.Endpoints)}): {Describe(e)}", e);
                 _endpoint = (_endpoint + 1) % _options.Endpoints.Count;
-                Thread.Sleep(backoff);
+                await Task.Delay(backoff, cancel).ConfigureAwait(false);
                 backoff = TimeSpan.FromTicks(Math.Min(_options.MaxBackoff.Ticks, backoff.Ticks * 2));
             }
             catch (RpcException e)
             {
-                Disconnect();
+                await DropStreamAsync().ConfigureAwait(false);
                 throw new EndpointRequestException($"the endpoint refused the request ({e.StatusCode}): {e.Status.Detail}", e);
             }
         }
@@ -148,72 +153,42 @@ public sealed class RemoteMiddleSession : IMiddleSession
         ResentTokens += uncharged.Sum(s => s.Packet.Tokens);
     }
 
-    void EnsureConnected()
+    /// <summary>The open stream, or a new one on the current endpoint with the history replayed into it.</summary>
+    async Task<MiddleSessionStream> EnsureStreamAsync(CancellationToken cancel)
     {
-        if (_call != null) return;
-        bool rebuilding = _connection != null || _history.Count > 0;
+        if (_stream != null) return _stream;
         // Before connecting: a replay the budget cannot cover is refused without anything sent.
         ChargeResends(_history);
-        _connection = new EndpointConnection(Target, _options);
-        LastEndpoint = _connection.Address;
-        _call = _connection.Client.Session(_connection.Headers());
-        Send(new SessionRequest { Open = new OpenSession { ModelFingerprint = _fingerprint, MaxLength = (uint)_maxLength, ReplyDtype = HiddenBlocks.FromWire(_options.ReplyDtype), AdapterId = _options.AdapterId } });
-        var opened = Receive(SessionReply.KindOneofCase.Opened).Opened;
-        if (opened.HiddenSize != _hidden) throw new EndpointRequestException($"the endpoint's model has hidden size {opened.HiddenSize}, this client's {_hidden}");
-        foreach (var sent in _history) SendForward(sent); // rebuild the endpoint's KV cache
+        var open = new OpenSession { ModelFingerprint = _fingerprint, MaxLength = (uint)_maxLength, ReplyDtype = _options.ReplyDtype, AdapterId = _options.AdapterId };
+        var stream = await MiddleSessionStream.OpenAsync(Target, _options, open, _hidden, cancel).ConfigureAwait(false);
+        _stream = stream;
+        LastEndpoint = stream.Endpoint;
+        bool rebuilding = _everOpened || _history.Count > 0;
+        _everOpened = true;
+        foreach (var sent in _history) await SendAsync(stream, sent, cancel).ConfigureAwait(false); // rebuild the endpoint's KV cache
         if (rebuilding) Reconnects++;
+        return stream;
     }
 
-    void Send(SessionRequest request)
+    async Task DropStreamAsync()
     {
-        using var timeout = new CancellationTokenSource(_options.StepTimeout);
-        try { _call!.RequestStream.WriteAsync(request, timeout.Token).GetAwaiter().GetResult(); }
-        catch (Exception e) when (e is not RpcException && EndedWith() is { } status)
-        {
-            throw new RpcException(status, e.Message);
-        }
-    }
-
-    /// <summary>The status the endpoint ended the call with, if it has: a server that refuses the call (e.g.
-    /// Unauthenticated) can end it before the first write lands, and the write then fails with a transport error
-    /// that hides the server's own answer.</summary>
-    Status? EndedWith()
-    {
-        try { _call!.ResponseHeadersAsync.Wait(TimeSpan.FromSeconds(1)); } catch (Exception) { /* the status below says why */ }
-        try { return _call!.GetStatus(); } catch (InvalidOperationException) { return null; }
-    }
-
-    SessionReply Receive(SessionReply.KindOneofCase expected)
-    {
-        using var timeout = new CancellationTokenSource(_options.StepTimeout);
-        if (!_call!.ResponseStream.MoveNext(timeout.Token).GetAwaiter().GetResult())
-            throw new IOException("the endpoint closed the session");
-        var reply = _call.ResponseStream.Current;
-        if (reply.KindCase != expected) throw new EndpointRequestException($"expected {expected} from the endpoint, got {reply.KindCase}");
-        return reply;
-    }
-
-    void Disconnect()
-    {
-        try { _call?.Dispose(); } catch { /* already broken */ }
-        _connection?.Dispose();
-        _call = null;
+        var stream = _stream;
+        _stream = null;
+        if (stream != null) await stream.DisposeAsync().ConfigureAwait(false);
     }
 
     static string Describe(Exception e) => e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message;
 
-    public void Dispose()
+    /// <summary>The one bridge from the synchronous <see cref="IMiddleSession"/> contract to the async network side.
+    /// Safe from deadlock: everything it waits for continues on the thread pool (ConfigureAwait(false) throughout).</summary>
+    static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
+    static void Wait(Task task) => task.GetAwaiter().GetResult();
+
+    public async ValueTask DisposeAsync()
     {
-        if (_call != null)
-        {
-            try
-            {
-                Send(new SessionRequest { Close = new CloseSession() });
-                _call.RequestStream.CompleteAsync().Wait(TimeSpan.FromSeconds(2));
-            }
-            catch (Exception e) when (EndpointConnection.IsTransient(e) || e is RpcException or AggregateException) { }
-        }
-        Disconnect();
-        _connection = null;
+        if (_stream != null) await _stream.CloseAsync().ConfigureAwait(false);
+        await DropStreamAsync().ConfigureAwait(false);
     }
+
+    public void Dispose() => Wait(DisposeAsync().AsTask());
 }

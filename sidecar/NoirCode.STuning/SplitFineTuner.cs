@@ -7,12 +7,13 @@ using NoirCode.Core.Util;
 using NoirCode.Core.Weights;
 using NoirCode.Privacy;
 using NoirCode.Privacy.Keys;
-using NoirCode.Remote.LabelProtection;
+using NoirCode.Remote;
+using NoirCode.STuning.LabelProtection;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace NoirCode.Remote;
+namespace NoirCode.STuning;
 
 public sealed record TuneSettings(int Steps, int Batch, int SequenceLength, double LearningRate, int Seed = 11, double CheckpointMinutes = 5)
 {
@@ -34,7 +35,6 @@ public sealed record TuneSettings(int Steps, int Batch, int SequenceLength, doub
 /// </summary>
 public sealed class SplitFineTuner
 {
-    public const string BindingFile = TunedShardWriter.BindingFile;
     /// <summary>AdamW's state (safetensors inside, named so the shard's weight loader skips it).</summary>
     const string OptimizerFile = "adamw.bin";
     readonly ClientModel _client;
@@ -129,7 +129,7 @@ public sealed class SplitFineTuner
     {
         string stateFile = Path.Combine(_out, "tuning_state.json");
         if (!File.Exists(stateFile)) return new JsonObject { ["step"] = 0, ["losses"] = new JsonArray() };
-        CheckBinding(_out, _keys.Metadata.KeyId);
+        TunedShardBinding.Check(_out, _keys.Metadata.KeyId);
         // A checkpoint from before NoirCode had its own AdamW keeps its weights; its moments start afresh.
         if (File.Exists(Path.Combine(_out, OptimizerFile))) optimizer.Load(Path.Combine(_out, OptimizerFile));
         return JsonNode.Parse(File.ReadAllText(stateFile))!.AsObject();
@@ -146,14 +146,4 @@ public sealed class SplitFineTuner
 
     /// <summary>The sampler's random source for a step: resumable runs and the attack harness redraw the same samples.</summary>
     public static Random StepRandom(TuneSettings s, int step) => new(s.Seed * 1_000_003 + step);
-
-    /// <summary>Refuses a tuned shard made for other keys: its decoder speaks another permutation.</summary>
-    public static void CheckBinding(string folder, string keyId)
-    {
-        string path = Path.Combine(folder, BindingFile);
-        if (!File.Exists(path)) return;
-        string bound = (string)JsonNode.Parse(File.ReadAllText(path))!["key_id"]!;
-        if (bound != keyId)
-            throw new KeyMismatchException($"{folder} was tuned with keys {bound}, not {keyId}; use those keys or tune again with these");
-    }
 }
