@@ -1,5 +1,6 @@
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
+using NoirCode.STuning;
 
 namespace NoirCode.Sidecar.Lsp.Features;
 
