@@ -42,7 +42,8 @@ public sealed class PrivacyStatusPublisher(JsonRpc rpc, Func<SidecarSettings> se
         var measured = model?.MeasuredBudget?.Budget;
         return new PrivacyStatus
         {
-            Mode = mode, Epsilon = keys?.Epsilon, ExposureUsed = used, ExposureLimit = budget?.TokensPerPeriod,
+            // k homophonic tables at ε each spend k·ε.
+            Mode = mode, Epsilon = keys?.TotalEpsilon, ExposureUsed = used, ExposureLimit = budget?.TokensPerPeriod,
             ExposureBasis = budget == null ? "none" : s.ExposureBudgetTokens != null ? "setting" : "measured",
             ExposurePeriod = (budget?.Period ?? BudgetPeriod.Day).ToString().ToLowerInvariant(),
             ExposureMeaning = measured?.Meaning(),
