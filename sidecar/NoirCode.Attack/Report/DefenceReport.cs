@@ -79,8 +79,17 @@ public static class DefenceReport
         File.WriteAllText(reportJson, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         string stem = Path.ChangeExtension(reportJson, null);
         SavePlot(stem + "-frontier.png", candidates, volume);
-        MarkdownSections.Write(stem + ".md", Start, End, Markdown(candidates, clean, defaultSetting, volume, Path.GetFileName(stem + "-frontier.png")));
+        Restore(reportJson);
         return candidates;
+    }
+
+    /// <summary>The section again from the report's JSON (noir attack render rewrites the Markdown from it).</summary>
+    public static void Restore(string reportJson)
+    {
+        var report = JsonNode.Parse(File.ReadAllText(reportJson))!.AsObject();
+        string stem = Path.ChangeExtension(reportJson, null);
+        MarkdownSections.Write(stem + ".md", Start, End, report["defences"] is JsonObject defences
+            ? Markdown(defences, (string?)report["default"] ?? "—", Path.GetFileName(stem + "-frontier.png")) : "");
     }
 
     static void SetUtility(JsonObject? setting, double? heldout, double clean)
@@ -93,22 +102,29 @@ public static class DefenceReport
         setting["utility"] = u;
     }
 
-    static string Markdown(IReadOnlyList<DefenceCandidate> candidates, double clean, string defaultSetting, long volume, string png)
+    static string Markdown(JsonObject defences, string defaultSetting, string png)
     {
-        string P(DecipherScore? p) => p == null ? "not measured" : $"{100 * p.ContentPositionAccuracy:F1} % at {p.Tokens:N0}";
-        string I(DecipherScore? p) => p == null || double.IsNaN(p.DistinctIdentifiers) ? "—" : $"{100 * p.DistinctIdentifiers:F1} %";
-        string L(double? l) => l is double v ? v.ToString("F3", CultureInfo.InvariantCulture) : "not measured";
+        var ci = CultureInfo.InvariantCulture;
+        long volume = (long?)defences["compared_at_tokens"] ?? 0;
+        double clean = (double?)defences["heldout_loss_clean"] ?? double.NaN;
+        string Percent(double? v) => v is double d ? (100 * d).ToString("F1", ci) + " %" : "—";
+        string Loss(double? l) => l is double v ? v.ToString("F3", ci) : "not measured";
         var sb = new StringBuilder();
         sb.AppendLine("## Defences: each candidate on both rulers");
         sb.AppendLine();
         sb.AppendLine($"Privacy: content tokens the strongest attack reads (streaming clustering + decipherment knowing the mechanism) at up to {volume:N0} observed " +
             $"tokens under one key, on the candidate's real traffic where measured, else on its oracle cipher. Utility: held-out loss after an equal " +
-            $"STuning budget (`scripts/defence-utility`; clean whole model: {clean:F3}). Shipped default setting: `{defaultSetting}`.");
+            $"STuning budget (`scripts/defence-utility`; clean whole model: {clean.ToString("F3", ci)}). Shipped default setting: `{defaultSetting}`.");
         sb.AppendLine();
         sb.AppendLine("| candidate | traffic attacked | content read | distinct identifiers read | held-out loss | against its baseline | total ε |");
         sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- |");
-        foreach (var c in candidates)
-            sb.AppendLine($"| {c.Name} | {c.PrivacySetting ?? "—"} | {P(c.Privacy)} | {I(c.Privacy)} | {L(c.HeldoutLoss)} | {(c.LossIncrease is double d ? $"{100 * d:+0.0;−0.0;0.0} %" : "—")} | {(c.TotalEpsilon is double e ? e.ToString("G4", CultureInfo.InvariantCulture) : "—")} |");
+        foreach (var c in defences["candidates"]?.AsArray() ?? new JsonArray())
+        {
+            string read = (double?)c!["content_read"] is double r ? $"{Percent(r)} at {(long?)c["at_tokens"]:N0}" : "not measured";
+            string increase = (double?)c["heldout_loss_increase"] is double d ? (100 * d).ToString("+0.0;−0.0;0.0", ci) + " %" : "—";
+            string epsilon = (double?)c["total_epsilon"] is double e ? e.ToString("G4", ci) : "—";
+            sb.AppendLine($"| {c["candidate"]} | {(string?)c["privacy_setting"] ?? "—"} | {read} | {Percent((double?)c["distinct_identifiers_read"])} | {Loss((double?)c["heldout_loss"])} | {increase} | {epsilon} |");
+        }
         sb.AppendLine();
         sb.AppendLine("Made by `noir attack defences --utility UTILITY.json --default SETTING --report …` (the runs: docs/privacy.md §10).");
         sb.AppendLine();

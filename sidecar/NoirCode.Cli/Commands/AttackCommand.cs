@@ -141,9 +141,10 @@ public static class AttackCommand
         if (File.Exists(stem + ".json")) PrivacyReportWriter.KeepAdditions(json, JsonNode.Parse(File.ReadAllText(stem + ".json"))!.AsObject());
         PrivacyReportWriter.WriteJson(stem + ".json", json);
         File.WriteAllText(md, PrivacyReportWriter.Markdown(context, results, table, Path.GetFileName(stem + ".png")));
-        // The sections noir attack volume and noir attack stuning added, again from the JSON.
+        // The sections noir attack volume, stuning and defences added, again from the JSON.
         VolumeReport.Restore(stem + ".json");
         StuningReport.Restore(stem + ".json");
+        DefenceReport.Restore(stem + ".json");
         Console.Error.WriteLine($"wrote {md}, {stem}.json and {stem}.png");
     }
 
