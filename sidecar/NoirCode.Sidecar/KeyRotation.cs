@@ -38,7 +38,9 @@ public static class KeyRotation
         var config = ModelConfig.Load(modelFolder);
         var (embedding, dtype) = PrivacyKeys.ReadEmbedding(modelFolder, config); // a tuned shard keeps the public embedding
         string label = old.Demo ? "private" : old.Label;
-        var (keys, _) = PrivacyKeys.Generate(embedding, config, fingerprint, old.Epsilon, label, progress: progress, tableDtype: dtype, homophones: old.Homophones);
+        // New keys are at least as strong as the default (rotating away from the demo keys' single table gives k tables).
+        int homophones = Math.Max(old.Homophones, PrivacyKeys.DefaultHomophones(config));
+        var (keys, _) = PrivacyKeys.Generate(embedding, config, fingerprint, old.Epsilon, label, progress: progress, tableDtype: dtype, homophones: homophones);
 
         string stamp = now.UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         string target = Sibling(keysFolder, stamp);

@@ -30,6 +30,8 @@ public class PrivacyCliTests
         var o = NoirProcess.Ok("keygen", "--model", Model, "--epsilon", "13", "--out", keys, "--json").Json;
         Assert.That((bool)o["theorem1_holds"]!, Is.True);
         Assert.That((double)o["keep_rate"]!, Is.LessThan(0.05));
+        Assert.That((int)o["homophones"]!, Is.EqualTo(16), "new keys are homophonic by default (the defence measured strongest)");
+        Assert.That((double)o["total_epsilon"]!, Is.EqualTo(16 * 13));
         Assert.That(File.GetUnixFileMode(keys), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute));
         foreach (var f in Directory.GetFiles(keys)) Assert.That(File.GetUnixFileMode(f), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
 

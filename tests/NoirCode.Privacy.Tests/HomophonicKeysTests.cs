@@ -17,6 +17,16 @@ public class HomophonicKeysTests
     }
 
     [Test]
+    public void NewKeysGetSixteenTablesWhereTheyFitInMemoryAndOneForLargeModels()
+    {
+        ModelConfig Shape(int vocab, int hidden) => new() { VocabSize = vocab, HiddenSize = hidden };
+        Assert.That(PrivacyKeys.DefaultHomophones(Shape(8192, 256)), Is.EqualTo(16), "the bundled model: 16 tables are 128 MiB");
+        Assert.That(PrivacyKeys.DefaultHomophones(Shape(32016, 1024)), Is.EqualTo(4), "4 tables of 125 MiB fit in 512 MiB");
+        Assert.That(PrivacyKeys.DefaultHomophones(Shape(151936, 896)), Is.EqualTo(1), "Qwen2.5-Coder-0.5B: one table is 519 MiB");
+        Assert.That(PrivacyKeys.DefaultHomophones(Shape(32016, 4096)), Is.EqualTo(1), "a 7B model: one table");
+    }
+
+    [Test]
     public void FormatTwoRoundTripsWithItsHomophonesAndTheComposedEpsilon()
     {
         var (keys, config) = Generate(4);

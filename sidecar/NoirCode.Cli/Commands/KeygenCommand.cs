@@ -15,7 +15,7 @@ public static class KeygenCommand
         var output = new Option<string>("--out") { Description = "new folder for the keys (created 0700, files 0600)", Required = true };
         var label = new Option<string>("--label") { Description = "a name for these keys", DefaultValueFactory = _ => "private" };
         var demo = new Option<bool>("--demo") { Description = "mark the keys as demo keys: for keys that are published (they then protect nothing); the status shows it" };
-        var homophones = new Option<int>("--homophones") { Description = $"embedding rows per token (homophonic INDVocab: k tables, one picked per occurrence, so a token stops arriving as one symbol); ε composes to k·ε; 1 to {PrivacyKeys.MaxHomophones}", DefaultValueFactory = _ => 1 };
+        var homophones = new Option<int?>("--homophones") { Description = $"embedding rows per token (homophonic INDVocab: k tables, one picked per occurrence, so a token stops arriving as one symbol); ε composes to k·ε; 1 to {PrivacyKeys.MaxHomophones}; default: {PrivacyKeys.DefaultHomophonesMost}, fewer if {PrivacyKeys.DefaultHomophonesMost} float32 tables would pass {PrivacyKeys.DefaultTablesBytes >> 20} MiB" };
         var allowWeak = new Option<bool>("--allow-below-theorem1") { Description = "write the keys even if ε is below the model's Theorem 1 minimum (the ε-IND guarantee then does not hold)" };
         var json = CommonOptions.Json();
         var cmd = new Command("keygen", "Generate privacy keys (INDVocab at ε, LTokenizer) for a model; they never leave this machine")
@@ -25,11 +25,11 @@ public static class KeygenCommand
             string dir = r.GetValue(model)!, outDir = r.GetValue(output)!;
             double eps = r.GetValue(epsilon);
             if (!(eps > 0) || double.IsInfinity(eps)) throw new ArgumentException("--epsilon must be a positive number");
-            int k = r.GetValue(homophones);
-            if (k < 1 || k > PrivacyKeys.MaxHomophones) throw new ArgumentException($"--homophones must be 1 to {PrivacyKeys.MaxHomophones}");
+            if (r.GetValue(homophones) is int given && (given < 1 || given > PrivacyKeys.MaxHomophones)) throw new ArgumentException($"--homophones must be 1 to {PrivacyKeys.MaxHomophones}");
             if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
                 throw new IOException($"key folder {outDir} is not empty; keys are never overwritten (choose a new folder)");
             var config = ModelConfig.Load(dir);
+            int k = r.GetValue(homophones) ?? PrivacyKeys.DefaultHomophones(config);
             var (embedding, dtype) = PrivacyKeys.ReadEmbedding(dir, config);
             string fingerprint = ModelFingerprint.Of(dir);
             var (keys, stats) = PrivacyKeys.Generate(embedding, config, fingerprint, eps, r.GetValue(label)!, demo: r.GetValue(demo), progress: CommonOptions.Progress(), tableDtype: dtype, homophones: k);

@@ -36,6 +36,15 @@ public sealed class PrivacyKeys
     public const string MetadataFile = "keys.json", TablesFile = "keys.safetensors", Format = "noir-keys/1", HomophonicFormat = "noir-keys/2";
     /// <summary>The most rows per token a key set may hold (the embedding grows k-fold on the client).</summary>
     public const int MaxHomophones = 256;
+    /// <summary>What new keys get unless told otherwise: 16 tables (the strongest defence measured, docs/privacy.md §10:
+    /// the attack reads 6.8 % of content at 10⁵ tokens against 25–35 % with one table, for +0.8 % held-out loss), fewer
+    /// when 16 float32 tables would not fit in <see cref="DefaultTablesBytes"/> of the client's memory (a 7B model's
+    /// table alone is 0.5 GB: it gets one).</summary>
+    public const int DefaultHomophonesMost = 16;
+    public const long DefaultTablesBytes = 512L << 20;
+
+    public static int DefaultHomophones(ModelConfig config) =>
+        (int)Math.Clamp(DefaultTablesBytes / ((long)config.VocabSize * config.HiddenSize * sizeof(float)), 1, DefaultHomophonesMost);
     const string TableName = "indvocab.embedding", PermutationName = "ltokenizer.permutation";
 
     public KeyMetadata Metadata { get; }
