@@ -35,8 +35,9 @@ public class SecurityReportPromptTests
             string document = string.Concat(Enumerable.Range(0, lines).Select(i => $"value_{i} = compute({i}, {i * 7})\n")) + "result = merge(a, b)\nprint(result)\n";
             int cursor = document.IndexOf("(a, b)", StringComparison.Ordinal);
             await engine.CompleteAsync(new CompletionContext(document[..cursor], document[cursor..]), default, explicitRequest: true);
-            var reported = model.Tokenizer.Encode(PromptSecurity.PromptAround(document, cursor));
-            Assert.That(reported, Is.EqualTo(session.Ids), "the report attacks other ids than the completion sends");
+            var request = PromptSecurity.Request("public", folder, null, engine, document, cursor);
+            Assert.That(request.PromptIds, Is.EqualTo(session.Ids), "the report attacks other ids than the completion sends");
+            Assert.That(request.PromptText, Does.Contain("result = merge(a, b)"), "secrets are looked for in the text the prompt covers");
         }
         finally { Directory.Delete(folder, true); }
     }
