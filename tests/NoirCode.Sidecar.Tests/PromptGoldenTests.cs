@@ -18,9 +18,7 @@ public class PromptGoldenTests
     static readonly Lazy<PromptBuilder> Builder = new(() => new PromptBuilder(Tokenizer.Value));
     const int BundledMaxPositions = 1024;
 
-    static IEnumerable<TestCaseData> Fixtures() =>
-        Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "fixtures", "prompts"), "*.json").Order()
-            .Select(f => new TestCaseData(f).SetName(Path.GetFileNameWithoutExtension(f)));
+    static IEnumerable<TestCaseData> Fixtures() => GoldenFixtures.In("prompts");
 
     [TestCaseSource(nameof(Fixtures))]
     public void Fixture(string path)
