@@ -113,8 +113,9 @@ public sealed class CompletionEngine : IDisposable
 
     (string Text, int Sent, string Finish) Generate(CompletionContext context, CancellationToken cancel)
     {
-        var built = _prompts.Build(context.Prefix, context.Suffix, PromptShape.ForCompletion(_settings, _maxPositions));
-        var (prompt, healed) = (built.Ids, built.Healed);
+        var built = _prompts.Build(context.Prefix, context.Suffix, Shape);
+        var prompt = built.Ids;
+        string healed = built.Healed;
         // Keep what the session already holds up to the first difference; send only the rest.
         int common = 0;
         while (common < _inSession.Count && common < prompt.Count - 1 && _inSession[common] == prompt[common]) common++;
@@ -150,7 +151,9 @@ public sealed class CompletionEngine : IDisposable
 
     /// <summary>The prompt a completion at <paramref name="cursor"/> sends, under the current settings (the security
     /// report attacks this).</summary>
-    public FimPrompt PromptAt(string document, int cursor) => _prompts.Build(document, cursor, PromptShape.ForCompletion(_settings, _maxPositions));
+    public FimPrompt PromptAt(string document, int cursor) => _prompts.Build(document, cursor, Shape);
+
+    PromptShape Shape => PromptShape.ForCompletion(_settings, _maxPositions);
 
     /// <summary>Passes appends through and keeps the list of ids the session holds in step with it.</summary>
     sealed class TrackingSession(IInferenceSession inner, List<int> held, Action<int> onDecode) : IInferenceSession

@@ -48,7 +48,7 @@ public sealed class PromptBuilder
         int prefixBudget = budget - suffixIds.Count;
         // A step no longer than the prefix's budget leaves some prefix however small the budget.
         int tokenStep = Math.Max(1, Math.Min(TokenStep, prefixBudget));
-        int dropped = prefixIds.Count > prefixBudget ? (prefixIds.Count - prefixBudget + tokenStep - 1) / tokenStep * tokenStep : 0;
+        int dropped = prefixIds.Count > prefixBudget ? Math.Min(prefixIds.Count, (prefixIds.Count - prefixBudget + tokenStep - 1) / tokenStep * tokenStep) : 0;
         int prefixStart = tokenisedFrom + (dropped > 0 ? _tokenizer.Decode(prefixIds.GetRange(0, dropped)).Length : 0);
         prefixIds.RemoveRange(0, dropped);
 
