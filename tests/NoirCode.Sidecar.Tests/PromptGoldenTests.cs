@@ -67,7 +67,7 @@ public class PromptGoldenTests
         if (o["generateFunction"] is JsonObject generate)
         {
             var plan = FunctionGenerator.PlanFor(document, cursor, (string?)generate["instruction"]) ?? throw new AssertionException("no function at the cursor");
-            var shape = FunctionGenerator.PromptShape(BundledMaxPositions, (bool?)generate["tokenHealing"] ?? true);
+            var shape = FunctionGenerator.PromptShapeFor(BundledMaxPositions, (bool?)generate["tokenHealing"] ?? true);
             return (Builder.Value.Build(plan.Prefix, plan.Suffix, shape), plan.Prefix + plan.Suffix);
         }
         var c = o["completion"]!.AsObject();

@@ -18,7 +18,7 @@ public static class FunctionGenerator
 
     /// <summary>The prompt's shape: more room than a completion's for the code above the function, room left in the
     /// model's positions for the body, and prefix first (one request: there is no KV cache to keep).</summary>
-    public static PromptShape PromptShape(int maxPositions, bool healLastToken) =>
+    public static PromptShape PromptShapeFor(int maxPositions, bool healLastToken) =>
         new(Math.Min(900, maxPositions - MaxBodyTokens - 3), 0.25, FimOrder.PrefixSuffixMiddle, healLastToken);
 
     public static Plan? PlanFor(string text, int cursor, string? instruction)

@@ -37,7 +37,7 @@ public sealed class GenerateFunctionFeature(ServerContext context) : ILanguageSe
             ?? throw new LocalRpcException("no Python function signature (def ...:) at or above the cursor") { ErrorCode = -32602 };
         var engine = runtime.Engine;
         // The prefix ends in the body's indentation, a token the model rarely sees before code: it is healed (TokenHealing).
-        var prompt = engine.Prompts.Build(plan.Prefix, plan.Suffix, FunctionGenerator.PromptShape(model.MaxPositions, settings.TokenHealing));
+        var prompt = engine.Prompts.Build(plan.Prefix, plan.Suffix, FunctionGenerator.PromptShapeFor(model.MaxPositions, settings.TokenHealing));
         var before = model.Remote?.Total ?? default;
         var clock = Stopwatch.StartNew();
         var options = new GenerationOptions { MaxTokens = FunctionGenerator.MaxBodyTokens, MaxSequenceLength = model.MaxPositions, Speculation = settings.SpeculativeDecoding ? new SpeculationOptions() : null };
