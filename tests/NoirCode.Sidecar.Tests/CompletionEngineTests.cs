@@ -2,6 +2,7 @@ using System.Diagnostics;
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Sidecar.Completion;
+using NoirCode.Sidecar.Lsp;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -25,8 +26,10 @@ public class CompletionEngineTests
     {
         public int Appended { get; private set; }
         public int Calls { get; private set; }
+        /// <summary>The first append: on a fresh session, the whole prompt.</summary>
+        public IReadOnlyList<int>? First { get; private set; }
         public long Length => inner.Length;
-        public float[] Append(IReadOnlyList<int> ids) { Appended += ids.Count; Calls++; return inner.Append(ids); }
+        public float[] Append(IReadOnlyList<int> ids) { Appended += ids.Count; Calls++; First ??= ids.ToArray(); return inner.Append(ids); }
         public float[][] AppendEach(IReadOnlyList<int> ids) { Appended += ids.Count; Calls++; return inner.AppendEach(ids); }
         public void Truncate(long length) => inner.Truncate(length);
         public void Dispose() => inner.Dispose();
@@ -53,6 +56,21 @@ public class CompletionEngineTests
         Assert.That(second.TokensSent, Is.LessThan(15), "typing three characters re-sends a few tokens, not the whole prompt");
         Assert.That(first.TokensSent, Is.GreaterThan(30));
         Assert.That(session.Appended - afterFirst, Is.EqualTo(second.TokensSent));
+    }
+
+    /// <summary>The security report attacks exactly the ids a completion at the same cursor sends (regression: it
+    /// attacked 2,000 characters before and 600 after the cursor as plain text, a prompt no completion sends).</summary>
+    [TestCase(3, TestName = "TheSecurityReportAttacksTheCompletionsPrompt(ShortDocument)")]
+    [TestCase(800, TestName = "TheSecurityReportAttacksTheCompletionsPrompt(LongDocument)")]
+    public async Task TheSecurityReportAttacksTheCompletionsPrompt(int lines)
+    {
+        var (engine, session, _) = Engine();
+        string document = string.Concat(Enumerable.Range(0, lines).Select(i => $"value_{i} = compute({i}, {i * 7})\n")) + "result = merge(a, b)\nprint(result)\n";
+        int cursor = document.IndexOf("(a, b)", StringComparison.Ordinal);
+        await engine.CompleteAsync(new CompletionContext(document[..cursor], document[cursor..]), default, explicitRequest: true);
+        var request = PromptSecurity.Request("public", _model, null, engine, document, cursor);
+        Assert.That(request.PromptIds, Is.EqualTo(session.First), "the report attacks other ids than the completion sends");
+        Assert.That(request.PromptText, Does.Contain("result = merge(a, b)"), "secrets are looked for in the text the prompt covers");
     }
 
     /// <summary>A model that always writes the same line, so the cache and type-through checks do not depend on random weights.</summary>

@@ -6,9 +6,7 @@ namespace NoirCode.Sidecar.Tests;
 /// <summary>Each file in tests/fixtures/postprocess: prefix, suffix and raw model output → what the editor shows (null: nothing).</summary>
 public class PostProcessingGoldenTests
 {
-    static IEnumerable<TestCaseData> Fixtures() =>
-        Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "fixtures", "postprocess"), "*.json").Order()
-            .Select(f => new TestCaseData(f).SetName(Path.GetFileNameWithoutExtension(f)));
+    static IEnumerable<TestCaseData> Fixtures() => GoldenFixtures.In("postprocess");
 
     [TestCaseSource(nameof(Fixtures))]
     public void Fixture(string path)

@@ -44,7 +44,7 @@ public class PromptSecurityReportTests
         var report = await Report(new { modelFolder = Bundled, endpoint = endpoint.Address.ToString() });
         Assert.That(report.GetProperty("setting").GetString(), Does.Contain("no privacy keys"));
         var inversion = Attack(report, "inversion");
-        Assert.That(inversion.GetProperty("crt").GetDouble(), Is.GreaterThan(0.6), report.ToString()); // 0.85 here
+        Assert.That(inversion.GetProperty("crt").GetDouble(), Is.GreaterThan(0.6), report.ToString()); // 0.86 here (the completion's 50-token prompt)
         Assert.That(report.GetProperty("cloudWins").GetBoolean(), Is.True);
         Assert.That(inversion.GetProperty("reconstruction").GetString(), Does.Contain("connect"));
         Assert.That(inversion.GetProperty("sensitiveRecovered").GetInt32(), Is.GreaterThan(0), "identifiers of the prompt (connect, password, url, …) are recovered");

@@ -18,17 +18,23 @@ public sealed class PromptSecurityReport(AttackerKnowledge knowledge)
 {
     readonly ICloudAttack[] _attacks = { new NearestNeighbourInversion(knowledge), new CodeReconstruction(knowledge) };
 
-    public IReadOnlyList<PromptAttackOutcome> Run(ClientUnderTest client, string prompt, int maxTokens = 1024)
+    /// <summary>Attacks <paramref name="prompt"/> as plain text, its first <paramref name="maxTokens"/> tokens (noir attack prompt).</summary>
+    public IReadOnlyList<PromptAttackOutcome> Run(ClientUnderTest client, string prompt, int maxTokens = 1024) =>
+        Run(client, knowledge.Tokenizer.Encode(prompt).Take(maxTokens).ToArray(), prompt);
+
+    /// <summary>Attacks the ids as they are sent (a completion's prompt, control tokens included).</summary>
+    /// <param name="text">the text the ids cover: where the report looks for secrets the attacks recover</param>
+    public IReadOnlyList<PromptAttackOutcome> Run(ClientUnderTest client, IReadOnlyList<int> ids, string text)
     {
-        var tokens = knowledge.Tokenizer.Encode(prompt).Take(maxTokens).ToArray();
+        var tokens = ids.ToArray();
         if (tokens.Length == 0) throw new ArgumentException("the prompt is empty");
         using var view = client.CloudView(tokens);
-        var items = SensitiveItems.Of(prompt);
+        var items = SensitiveItems.Of(text);
         return _attacks.Select(a =>
         {
             var guess = a.Reconstruct(new[] { view })[0];
-            string text = knowledge.Tokenizer.Decode(guess);
-            return new PromptAttackOutcome(a.Name, text, ReconstructionScore.Of(tokens, guess, knowledge.Classes), items.Count, SensitiveItems.Recovered(items, text));
+            string reconstruction = knowledge.Tokenizer.Decode(guess);
+            return new PromptAttackOutcome(a.Name, reconstruction, ReconstructionScore.Of(tokens, guess, knowledge.Classes), items.Count, SensitiveItems.Recovered(items, reconstruction));
         }).ToList();
     }
 }

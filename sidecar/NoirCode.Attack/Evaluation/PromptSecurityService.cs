@@ -15,15 +15,15 @@ namespace NoirCode.Attack.Evaluation;
 /// </summary>
 public sealed class PromptSecurityService(string? publicCodeFolder = null, long publicTokens = 30_000) : IDisposable
 {
-    /// <summary>Tokens of the prompt attacked (its first ones).</summary>
-    public const int MaxPromptTokens = 512;
     readonly object _lock = new();
     AttackerKnowledge? _knowledge;
     (string Key, ClientUnderTest Client)? _client;
 
     /// <param name="publicModel">the whole public model the cloud is assumed to hold</param>
     /// <param name="clientFolder">the client that sends (whole model, client shard or tuned shard)</param>
-    public IReadOnlyList<PromptAttackOutcome> Run(string publicModel, string clientFolder, string? keysFolder, string prompt, IProgressSink? progress = null)
+    /// <param name="promptIds">the prompt as the client sends it (all of it: the sidecar's prompt builder already keeps it to its budget)</param>
+    /// <param name="promptText">the text the prompt covers, where secrets are looked for</param>
+    public IReadOnlyList<PromptAttackOutcome> Run(string publicModel, string clientFolder, string? keysFolder, IReadOnlyList<int> promptIds, string promptText, IProgressSink? progress = null)
     {
         lock (_lock)
         {
@@ -46,7 +46,7 @@ public sealed class PromptSecurityService(string? publicCodeFolder = null, long 
                 _client = null;
                 _client = (key, ClientUnderTest.Load("client", clientFolder, keysFolder, split));
             }
-            return new PromptSecurityReport(_knowledge).Run(_client.Value.Client, prompt, MaxPromptTokens);
+            return new PromptSecurityReport(_knowledge).Run(_client.Value.Client, promptIds, promptText);
         }
     }
 

@@ -28,7 +28,7 @@ public static class LspCommand
     /// <summary>The privacy panel's per-prompt report: the attack harness's outcomes in the language server's terms.</summary>
     static PromptSecurityResult SecurityReport(PromptSecurityService security, PromptSecurityRequest r)
     {
-        var outcomes = security.Run(r.PublicModelFolder, r.ClientFolder, r.KeysFolder, r.Prompt);
+        var outcomes = security.Run(r.PublicModelFolder, r.ClientFolder, r.KeysFolder, r.PromptIds, r.PromptText);
         var keys = r.KeysFolder == null ? null : Privacy.Keys.PrivacyKeys.ReadMetadata(r.KeysFolder);
         string setting = keys == null ? "no privacy keys (ε = ∞): the hidden states come from the public embedding"
             : keys.Demo ? $"demo keys {keys.KeyId}, ε = {keys.Epsilon}: the keys are public: the cloud wins (it can undo them; the attacks below assume it does not)"

@@ -15,11 +15,10 @@ public sealed class CompletionEngine : IDisposable
 {
     readonly IInferenceSession _session;
     readonly CodeTokenizer _tokenizer;
-    readonly FimFormat _fim;
+    readonly PromptBuilder _prompts;
     CompletionSettings _settings;
     readonly int _maxPositions;
     readonly CompletionCache _cache = new();
-    readonly Lazy<TokenHealing> _healing;
     readonly AdaptiveDebounce _debounce = new();
     readonly SemaphoreSlim _gate = new(1, 1);
     readonly List<int> _inSession = new(); // ids the session holds, in order
@@ -35,9 +34,8 @@ public sealed class CompletionEngine : IDisposable
     public CompletionEngine(IInferenceSession session, CodeTokenizer tokenizer, int maxPositions, CompletionSettings? settings = null, Action? requestDone = null)
     {
         _session = session; _tokenizer = tokenizer; _maxPositions = maxPositions; _requestDone = requestDone;
-        _fim = tokenizer.Fim ?? throw new ArgumentException("the model's tokenizer has no fill-in-the-middle tokens");
+        _prompts = new PromptBuilder(tokenizer);
         _settings = settings ?? new CompletionSettings();
-        _healing = new(() => new TokenHealing(tokenizer));
     }
 
     /// <summary>Settings the user may change while the engine runs (the debounce); the model stays loaded.</summary>
@@ -115,7 +113,9 @@ public sealed class CompletionEngine : IDisposable
 
     (string Text, int Sent, string Finish) Generate(CompletionContext context, CancellationToken cancel)
     {
-        var (prompt, healed) = BuildPrompt(context);
+        var built = _prompts.Build(context.Prefix, context.Suffix, Shape);
+        var prompt = built.Ids;
+        string healed = built.Healed;
         // Keep what the session already holds up to the first difference; send only the rest.
         int common = 0;
         while (common < _inSession.Count && common < prompt.Count - 1 && _inSession[common] == prompt[common]) common++;
@@ -133,7 +133,7 @@ public sealed class CompletionEngine : IDisposable
         {
             // Prompt lookup drafts from the whole prompt, since generation starts from the healing token only.
             if (speculation != null) options = options with { Speculation = speculation with { Elsewhere = new IReadOnlyList<int>[] { prompt }.Concat(speculation.Elsewhere).ToArray() } };
-            if (_healing.Value.Generate(tracking, _tokenizer, toSend, healed, options, cancel) is not { } healedResult) return ("", sent, GenerationResult.Cancelled);
+            if (_prompts.Healing.Generate(tracking, _tokenizer, toSend, healed, options, cancel) is not { } healedResult) return ("", sent, GenerationResult.Cancelled);
             (text, result) = healedResult;
         }
         else
@@ -149,34 +149,11 @@ public sealed class CompletionEngine : IDisposable
         return (text, sent, result.FinishReason);
     }
 
-    /// <summary>Characters per token that are surely enough: only this much text around the cursor is tokenised.</summary>
-    const int MaxCharsPerToken = 16;
-    /// <summary>Cuts at the start of the prefix move in steps of this many characters and tokens, so that while the
-    /// user types the prompt's start stays put and the session's KV cache stays reusable.</summary>
-    const int CharStep = 4096, TokenStep = 64;
+    /// <summary>The prompt a completion at <paramref name="cursor"/> sends, under the current settings (the security
+    /// report attacks this).</summary>
+    public FimPrompt PromptAt(string document, int cursor) => _prompts.Build(document, cursor, Shape);
 
-    /// <returns>the prompt, and the text at the end of the prefix left out of it for the model to spell again (<see cref="TokenHealing"/>)</returns>
-    (List<int> Prompt, string Healed) BuildPrompt(CompletionContext context)
-    {
-        int budget = Math.Min(_settings.MaxPromptTokens, _maxPositions - _settings.MaxNewTokens - 3);
-        int maxChars = budget * MaxCharsPerToken;
-        string prefixText = context.Prefix;
-        if (prefixText.Length > maxChars)
-        {
-            int cut = (prefixText.Length - maxChars + CharStep - 1) / CharStep * CharStep;
-            int lineStart = prefixText.IndexOf('\n', cut) + 1; // tokenise from a line start
-            prefixText = prefixText[(lineStart > 0 ? lineStart : cut)..];
-        }
-        string suffixText = context.Suffix.Length > maxChars ? context.Suffix[..maxChars] : context.Suffix;
-        var prefix = _tokenizer.Encode(prefixText).ToList();
-        var suffix = _tokenizer.Encode(suffixText).ToList();
-        int suffixBudget = Math.Max(0, Math.Min(suffix.Count, (int)(budget * _settings.SuffixShare)));
-        if (suffix.Count > suffixBudget) suffix.RemoveRange(suffixBudget, suffix.Count - suffixBudget);
-        int prefixBudget = budget - suffix.Count;
-        if (prefix.Count > prefixBudget) prefix.RemoveRange(0, Math.Min(prefix.Count, (prefix.Count - prefixBudget + TokenStep - 1) / TokenStep * TokenStep));
-        var (kept, healed) = _settings.TokenHealing ? _healing.Value.Split(prefix) : (prefix, "");
-        return (_fim.BuildSpm(kept, suffix), healed);
-    }
+    PromptShape Shape => PromptShape.ForCompletion(_settings, _maxPositions);
 
     /// <summary>Passes appends through and keeps the list of ids the session holds in step with it.</summary>
     sealed class TrackingSession(IInferenceSession inner, List<int> held, Action<int> onDecode) : IInferenceSession
@@ -201,8 +178,8 @@ public sealed class CompletionEngine : IDisposable
 
     public int CachedCompletions => _cache.Count;
 
-    /// <summary>Token healing for this engine's tokenizer (Generate Function uses it too).</summary>
-    public TokenHealing Healing => _healing.Value;
+    /// <summary>The engine's prompt builder (Generate Function builds its prompt and heals its token with it too).</summary>
+    public PromptBuilder Prompts => _prompts;
 
     /// <summary>
     /// Runs other work on the engine's session (generate function) with completions held off; the completion in

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using NoirCode.Sidecar.Completion;
 
 namespace NoirCode.Sidecar.Lsp;
 
@@ -11,6 +12,14 @@ public static class FunctionGenerator
     static readonly Regex Def = new(@"^(?<indent>[ \t]*)(async[ \t]+)?def[ \t]+\w+", RegexOptions.Compiled);
 
     public sealed record Plan(string Prefix, string Suffix, int InsertOffset, string BodyIndent);
+
+    /// <summary>Tokens the body may take.</summary>
+    public const int MaxBodyTokens = 160;
+
+    /// <summary>The prompt's shape: more room than a completion's for the code above the function, room left in the
+    /// model's positions for the body, and prefix first (one request: there is no KV cache to keep).</summary>
+    public static PromptShape PromptShapeFor(int maxPositions, bool healLastToken) =>
+        new(Math.Min(900, maxPositions - MaxBodyTokens - 3), 0.25, FimOrder.PrefixSuffixMiddle, healLastToken);
 
     public static Plan? PlanFor(string text, int cursor, string? instruction)
     {

@@ -1,9 +1,13 @@
+using NoirCode.Sidecar.Completion;
+
 namespace NoirCode.Sidecar.Lsp;
 
 public sealed record PromptSecurityArguments(string Uri, Position Position);
 
-/// <summary>What the report attacks: the text a completion at the cursor sends, under the running client and keys.</summary>
-public sealed record PromptSecurityRequest(string PublicModelFolder, string ClientFolder, string? KeysFolder, string Prompt);
+/// <summary>What the report attacks: the prompt a completion at the cursor sends, under the running client and keys.</summary>
+/// <param name="PromptIds">the prompt's ids exactly as the completion sends them, control tokens included</param>
+/// <param name="PromptText">the document text the prompt covers: where the report looks for the secrets an attack recovers</param>
+public sealed record PromptSecurityRequest(string PublicModelFolder, string ClientFolder, string? KeysFolder, IReadOnlyList<int> PromptIds, string PromptText);
 
 public sealed record PromptAttackRow(string Attack, double Crt, double ContentCrt, double Bleu, double Rouge1, bool CloudWins,
     int SensitiveItems, int SensitiveRecovered, string Reconstruction);
@@ -25,14 +29,12 @@ public delegate PromptSecurityResult PromptSecurityReporter(PromptSecurityReques
 public static class PromptSecurity
 {
     public const string Command = "noir.promptSecurityReport";
-    /// <summary>Characters before and after the cursor: at 3–4 characters per token, about the completion
-    /// engine's 768-token prompt, which the report then caps at 512 tokens.</summary>
-    public const int PrefixChars = 2000, SuffixChars = 600;
 
-    /// <summary>The text around <paramref name="offset"/> that a completion there sends (as hidden states).</summary>
-    public static string PromptAround(string text, int offset)
+    /// <summary>The report's request for the cursor at <paramref name="offset"/>: the prompt the completion engine would
+    /// send there (<see cref="CompletionEngine.PromptAt"/>), so the report attacks nothing else.</summary>
+    public static PromptSecurityRequest Request(string publicModel, string clientFolder, string? keysFolder, CompletionEngine engine, string text, int offset)
     {
-        int start = Math.Max(0, offset - PrefixChars), end = Math.Min(text.Length, offset + SuffixChars);
-        return text[start..offset] + text[offset..end];
+        var prompt = engine.PromptAt(text, offset);
+        return new PromptSecurityRequest(publicModel, clientFolder, keysFolder, prompt.Ids, prompt.Covered(text));
     }
 }

@@ -35,20 +35,15 @@ public sealed class GenerateFunctionFeature(ServerContext context) : ILanguageSe
         var position = args.Position ?? args.Range?.Start ?? throw new LocalRpcException("give a position or a range") { ErrorCode = -32602 };
         var plan = FunctionGenerator.PlanFor(doc.Text, DocumentStore.Offset(doc.Text, position), args.Instruction)
             ?? throw new LocalRpcException("no Python function signature (def ...:) at or above the cursor") { ErrorCode = -32602 };
-        var fim = model.Tokenizer.Fim!;
-        // Only text near the cursor is tokenised (16 characters per token is surely enough).
-        string near = plan.Prefix.Length > 700 * 16 ? plan.Prefix[^(700 * 16)..] : plan.Prefix, nearAfter = plan.Suffix.Length > 200 * 16 ? plan.Suffix[..(200 * 16)] : plan.Suffix;
         var engine = runtime.Engine;
-        // The prefix ends in the body's indentation, a token the model rarely sees before code: heal it (TokenHealing).
-        var prefixIds = model.Tokenizer.Encode(near).TakeLast(700).ToList();
-        var (kept, healed) = settings.TokenHealing ? engine.Healing.Split(prefixIds) : (prefixIds, "");
-        var ids = fim.BuildPsm(kept, model.Tokenizer.Encode(nearAfter).Take(200).ToList());
+        // The prefix ends in the body's indentation, a token the model rarely sees before code: it is healed (TokenHealing).
+        var prompt = engine.Prompts.Build(plan.Prefix, plan.Suffix, FunctionGenerator.PromptShapeFor(model.MaxPositions, settings.TokenHealing));
         var before = model.Remote?.Total ?? default;
         var clock = Stopwatch.StartNew();
-        var options = new GenerationOptions { MaxTokens = 160, MaxSequenceLength = model.MaxPositions, Speculation = settings.SpeculativeDecoding ? new SpeculationOptions() : null };
-        string generated = await Task.Run(() => engine.Exclusive(session => healed.Length > 0
-            ? engine.Healing.Generate(session, model.Tokenizer, ids, healed, options, cancel)?.Text ?? ""
-            : TextGenerator.Generate(session, model.Tokenizer, ids, options, cancel).Text), cancel);
+        var options = new GenerationOptions { MaxTokens = FunctionGenerator.MaxBodyTokens, MaxSequenceLength = model.MaxPositions, Speculation = settings.SpeculativeDecoding ? new SpeculationOptions() : null };
+        string generated = await Task.Run(() => engine.Exclusive(session => prompt.Healed.Length > 0
+            ? engine.Prompts.Healing.Generate(session, model.Tokenizer, prompt.Ids, prompt.Healed, options, cancel)?.Text ?? ""
+            : TextGenerator.Generate(session, model.Tokenizer, prompt.Ids, options, cancel).Text), cancel);
         // What the generation sent shows in the status like a completion's.
         var after = model.Remote?.Total ?? default;
         context.Status.Publish(context.Status.For(runtime) with

@@ -28,13 +28,12 @@ public sealed class SecurityReportFeature(ServerContext context, PromptSecurityR
         if (reporter == null) throw Unavailable("this sidecar has no attack harness");
         string publicModel = model.PublicModelFolder ?? context.Settings.LocalModelFolder
             ?? throw Unavailable("the report needs the public model the attacker is assumed to hold: set localModelFolder to the whole model");
-        string prompt = PromptSecurity.PromptAround(doc.Text, DocumentStore.Offset(doc.Text, args.Position));
-        if (prompt.Length == 0) throw Unavailable("there is no text around the cursor");
+        var request = PromptSecurity.Request(publicModel, model.ModelFolder, model.KeysFolder, lease.Runtime.Engine, doc.Text, DocumentStore.Offset(doc.Text, args.Position));
+        if (request.PromptText.Length == 0) throw Unavailable("there is no text around the cursor");
         var progress = context.Progress("NoirCode: security report (the cloud's attacks, run here)");
         try
         {
             progress.Report("attacking the prompt", 0, 1);
-            var request = new PromptSecurityRequest(publicModel, model.ModelFolder, model.KeysFolder, prompt);
             var result = await Task.Run(() => reporter(request, cancel), cancel);
             ServerContext.Log($"security report: {result.Tokens} tokens, cloud {(result.CloudWins ? "wins" : "loses")}");
             return result;
