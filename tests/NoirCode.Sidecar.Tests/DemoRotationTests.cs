@@ -45,7 +45,7 @@ public class DemoRotationTests
             Assert.That(client, Does.StartWith(cache), "the re-keyed shard goes beside the new keys, never into the bundled model");
 
             // The editor points the settings at them (what the extension does with the answer).
-            await sidecar.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { keysFolder = keys, modelFolder = client } } });
+            await sidecar.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { keysFolder = keys, modelFolder = client } } });
             var now = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "error" && s.GetProperty("keyLabel").GetString() != "demo", 180);
             Assert.That(now.GetProperty("mode").GetString(), Is.EqualTo("split"), now.ToString());
             Assert.That(now.GetProperty("demo").GetBoolean(), Is.False);
@@ -67,7 +67,7 @@ public class DemoRotationTests
             var tight = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(BundledModel(), MeasuredBudget.FileName)))!;
             tight["tokens"] = used + 1;
             File.WriteAllText(Path.Combine(keys, MeasuredBudget.FileName), tight.ToJsonString());
-            await sidecar.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { wire = "f32" } } }); // reloads
+            await sidecar.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { keysFolder = keys, modelFolder = client, wire = "f32" } } }); // reloads (the whole section, as the editor sends it)
             var reloaded = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "error" && s.GetProperty("exposureLimit").GetInt64() == used + 1, 180);
             Assert.That(reloaded.GetProperty("exposureBasis").GetString(), Is.EqualTo("measured"));
             await sidecar.Complete("stats.py", 3, 8);

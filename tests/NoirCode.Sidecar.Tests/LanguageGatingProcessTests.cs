@@ -12,11 +12,13 @@ public class LanguageGatingProcessTests
     string _root = "";
     SidecarProcess _sidecar = null!;
 
+    string _model = "";
+
     [OneTimeSetUp]
     public async Task Start()
     {
         _root = Directory.CreateTempSubdirectory("noir-lsp-languages-").FullName;
-        string model = Path.Combine(_root, "model");
+        string model = _model = Path.Combine(_root, "model");
         RandomModelFactory.Create(model, "tiny", seed: 5);
         string config = Path.Combine(model, "config.json");
         File.WriteAllText(config, File.ReadAllText(config).TrimEnd().TrimEnd('}') + ", \"languages\": [\"python\"]}");
@@ -64,7 +66,7 @@ public class LanguageGatingProcessTests
     [Test, Order(3)]
     public async Task EnablingJavaScriptByNameLetsItThrough()
     {
-        await _sidecar.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { enabledLanguages = new[] { "javascript" } } } });
+        await _sidecar.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = _model, mode = "local", maxNewTokens = 4, enable = new Dictionary<string, bool> { ["*"] = true, ["javascript"] = true } } } });
         long before = Count(await Stats(), "language not supported by the model");
         await _sidecar.Complete("app.js", 1, 9);
         var status = _sidecar.WaitForStatus(s => s.TryGetProperty("last", out _) && !s.TryGetProperty("unsupportedLanguage", out _));

@@ -14,7 +14,7 @@ namespace NoirCode.Sidecar.Tests;
 /// </summary>
 public class LanguageServerProcessTests
 {
-    string _root = "", _ledger = "";
+    string _root = "", _ledger = "", _model = "";
     SidecarProcess _sidecar = null!;
     JsonRpc _client = null!;
 
@@ -22,7 +22,7 @@ public class LanguageServerProcessTests
     public async Task Start()
     {
         _root = Directory.CreateTempSubdirectory("noir-lsp-tests-").FullName;
-        string model = Path.Combine(_root, "model");
+        string model = _model = Path.Combine(_root, "model");
         RandomModelFactory.Create(model, "tiny", seed: 5);
         _ledger = Path.Combine(_root, "ledger");
         _sidecar = new SidecarProcess(_root, new Dictionary<string, string> { ["XDG_CACHE_HOME"] = Path.Combine(_root, "cache"), ["NOIR_LEDGER_DIR"] = _ledger });
@@ -245,7 +245,7 @@ public class LanguageServerProcessTests
     {
         long before = LedgerTokens();
         Assert.That(before, Is.GreaterThan(1), "earlier requests were charged");
-        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { exposureBudgetTokens = 1 } } });
+        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", Section(new { exposureBudgetTokens = 1 }));
         await Open("budget.py", "def scale(values, factor):\n    return [");
         var items = (await Complete("budget.py", 1, 12)).GetProperty("items");
         Assert.That(items.GetArrayLength(), Is.Zero);
@@ -254,7 +254,8 @@ public class LanguageServerProcessTests
         Assert.That(blocked.GetProperty("exposureBasis").GetString(), Is.EqualTo("setting"), "an explicit budget overrides the measured one");
         Assert.That(LedgerTokens(), Is.EqualTo(before), "nothing left past the budget");
 
-        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { exposureBudgetTokens = 1_000_000_000 } } });
+        // Clearing the setting (the editor sends its section without it) lifts the budget, with no restart.
+        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", Section(new { }));
         await Complete("budget.py", 1, 12);
         WaitForStatus(s => s.GetProperty("mode").GetString() == "split" && s.TryGetProperty("last", out _));
         Assert.That(LedgerTokens(), Is.GreaterThan(before));
@@ -264,14 +265,24 @@ public class LanguageServerProcessTests
     public async Task ASpentBudgetWithLocalOnlyCompletesHere()
     {
         long before = LedgerTokens();
-        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { exposureBudgetTokens = 1, atLimit = "local-only" } } });
+        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", Section(new { exposureBudgetTokens = 1, atLimit = "local-only" }));
         await Open("local.py", "def double(n):\n    return n *");
         await Complete("local.py", 1, 14);
         var local = WaitForStatus(s => s.GetProperty("mode").GetString() == "local");
         Assert.That(local.GetProperty("detail").GetString(), Does.Contain("budget spent"));
         Assert.That(local.GetProperty("last").GetProperty("tokens").GetInt64(), Is.Zero);
         Assert.That(LedgerTokens(), Is.EqualTo(before), "nothing left past the budget");
-        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { exposureBudgetTokens = 1_000_000_000, atLimit = "block" } } });
+        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", Section(new { }));
+    }
+
+    /// <summary>workspace/didChangeConfiguration's params as the editor sends them: its whole section (the folders
+    /// this fixture started with, and <paramref name="more"/>), which replaces the server's settings.</summary>
+    object Section(object more)
+    {
+        var section = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(more))!.AsObject();
+        section["modelFolder"] = _model;
+        section["localModelFolder"] = _model;
+        return new { settings = new { noircode = section } };
     }
 
     /// <summary>The endpoint process the embedded default started for this sidecar, if one runs.</summary>
@@ -285,7 +296,7 @@ public class LanguageServerProcessTests
     {
         var endpoint = EmbeddedEndpointOf(_sidecar.Process.Id);
         Assert.That(endpoint, Is.Not.Null, "the embedded default runs a local endpoint");
-        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { mode = "local" } } });
+        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", Section(new { mode = "local" }));
         WaitForStatus(s => s.GetProperty("mode").GetString() == "local" && s.GetProperty("detail").GetString() == "local");
         bool gone = false;
         for (int i = 0; i < 100 && !gone; i++) { await Task.Delay(100); gone = !Directory.Exists($"/proc/{endpoint}") || File.ReadAllText($"/proc/{endpoint}/stat").Contains(") Z "); }

@@ -145,11 +145,11 @@ public class PrivacyCommandsTests
     }
 
     [Test]
-    public void DebounceComesFromTheSettingsAndABadValueKeepsTheOldOne()
+    public void DebounceComesFromTheSettingsAndABadValueIsTheDefault()
     {
         var s = SidecarSettings.From(JsonSerializer.SerializeToElement(new { noir = new { debounceMs = 120 } }));
         Assert.That(s.DebounceMs, Is.EqualTo(120));
-        Assert.That(SidecarSettings.From(JsonSerializer.SerializeToElement(new { debounceMs = -5 }), s).DebounceMs, Is.EqualTo(120));
+        Assert.That(SidecarSettings.From(JsonSerializer.SerializeToElement(new { debounceMs = -5 })).DebounceMs, Is.Null, "adaptive: settings are replaced, never merged");
         Assert.That(SidecarSettings.From(JsonSerializer.SerializeToElement(new { mode = "split" })).DebounceMs, Is.Null, "adaptive by default");
     }
 }

@@ -45,7 +45,7 @@ public class RuntimeSwapTests
         {
             var request = server.Complete("a.py", 1, 11);
             await held!.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { wire = "f32" } } });
+            await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = _model, mode = "local", wire = "f32" } } });
             await secondLoad.Task.WaitAsync(TimeSpan.FromSeconds(30));
             await Task.Delay(300); // time for a swap to dispose what it replaced
             Assert.That(held.Disposed, Is.False, "the runtime a request holds is not disposed under it");
@@ -79,7 +79,7 @@ public class RuntimeSwapTests
         });
         await server.InitializeAsync(new { modelFolder = _model, mode = "local" });
         for (int i = 0; i < 200 && stale == null; i++) await Task.Delay(50);
-        await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noir = new { wire = "f32" } } });
+        await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = _model, mode = "local", wire = "f32" } } });
         await Task.Delay(200);
         firstMayFinish.Set();
         for (int i = 0; i < 200 && fresh == null; i++) await Task.Delay(50);

@@ -4,28 +4,35 @@ using NoirCode.Sidecar.Runtime;
 namespace NoirCode.Sidecar.Lsp;
 
 /// <summary>
-/// Settings from initializationOptions and workspace/didChangeConfiguration (a "noir" section or the object
-/// itself). Unknown fields are ignored; a bad value is reported in the status and the default kept.
+/// The settings, read from initializationOptions and from each workspace/didChangeConfiguration: the editor's
+/// `noircode` configuration section as it is (the fields of extension/package.json; a "noircode" or "noir" member
+/// holding it, or the object itself). Each notification replaces the settings as a whole, so a setting the user
+/// cleared goes back to its default. Normalising is done here, not in the editor: blank strings are unset, numbers are
+/// floored, and a missing, unknown or bad value is its default. Unknown fields (sidecarPath, trace) are ignored.
 /// </summary>
 public sealed record SidecarSettings
 {
     public string? ModelFolder { get; init; }
     public string[]? Endpoints { get; init; }
-    /// <summary>The endpoint's API key, handed over by the editor from its secret storage.</summary>
+    /// <summary>The endpoint's API key, for LSP clients that put it in the settings; the VS Code extension never does
+    /// (it puts the key in the sidecar's environment, NOIR_API_KEY, since clients may log their settings).</summary>
     public string? ApiKey { get; init; }
     public string? KeysFolder { get; init; }
     /// <summary>A whole model on this machine for what must not leave it: sensitive files, a spent budget with local-only.</summary>
     public string? LocalModelFolder { get; init; }
-    /// <summary>"split" (default) or "local"; another value keeps the mode as it was.</summary>
+    /// <summary>"split" (default) or "local".</summary>
     public RuntimeMode Mode { get; init; } = RuntimeMode.Split;
     public string Wire { get; init; } = "f16";
+    /// <summary>Tokens per period; null: the measured budget, or none.</summary>
     public long? ExposureBudgetTokens { get; init; }
     public string ExposurePeriod { get; init; } = "day";
     /// <summary>"block" or "local-only" when the budget is spent.</summary>
     public string AtLimit { get; init; } = "block";
+    /// <summary>Languages the user turned off by name in `enable` (`{"plaintext": false}`).</summary>
     public string[]? DisabledLanguages { get; init; }
-    /// <summary>Languages the user enabled by name: completed even when the model does not declare them.</summary>
+    /// <summary>Languages the user turned on by name in `enable` (not through `*`): completed even when the model does not declare them.</summary>
     public string[]? EnabledLanguages { get; init; }
+    /// <summary>Not a VS Code setting: tests and benchmarks keep completions short with it.</summary>
     public int MaxNewTokens { get; init; } = 64;
     /// <summary>A fixed wait after a keystroke before the model is asked, in ms; null: adaptive.</summary>
     public int? DebounceMs { get; init; }
@@ -35,42 +42,51 @@ public sealed record SidecarSettings
     public bool AllowUnprotectedEndpoint { get; init; }
     /// <summary>Speculative decoding (greedy, drafts from the prompt verified per round trip); false: one token per round trip.</summary>
     public bool SpeculativeDecoding { get; init; } = true;
-    /// <summary>Token healing at the cursor (Completion.TokenHealing); false only to measure without it.</summary>
+    /// <summary>Not a VS Code setting: token healing at the cursor (Completion.TokenHealing); false only to measure without it.</summary>
     public bool TokenHealing { get; init; } = true;
 
-    public static SidecarSettings From(JsonElement? element, SidecarSettings? current = null)
+    /// <summary>The settings <paramref name="element"/> describes, every field it lacks at its default (never merged with earlier ones).</summary>
+    public static SidecarSettings From(JsonElement? element)
     {
-        var s = current ?? new SidecarSettings();
+        var s = new SidecarSettings();
         if (element is not { ValueKind: JsonValueKind.Object } e) return s;
-        if (e.TryGetProperty("noir", out var section) && section.ValueKind == JsonValueKind.Object) e = section;
-        string? Str(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        string[]? Strings(string name) => e.TryGetProperty(name, out var v)
+        foreach (var name in new[] { "noircode", "noir" })
+            if (e.TryGetProperty(name, out var section) && section.ValueKind == JsonValueKind.Object) { e = section; break; }
+        string? Str(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String && v.GetString()!.Trim() is { Length: > 0 } t ? t : null;
+        bool? Bool(string name) => e.TryGetProperty(name, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
+        // Settings are JSON numbers: 5000.7 tokens is 5000.
+        long? Whole(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double d)
+            && double.IsFinite(d) && Math.Abs(d) < 9e15 ? (long)Math.Floor(d) : null;
+        string[]? Endpoints() => e.TryGetProperty("endpoint", out var v)
             ? v.ValueKind switch
             {
                 JsonValueKind.String => v.GetString()!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                JsonValueKind.Array => v.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToArray(),
+                JsonValueKind.Array => v.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!.Trim()).Where(x => x.Length > 0).ToArray(),
                 _ => null,
-            } : null;
-        bool? Bool(string name) => e.TryGetProperty(name, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
-        long? Long(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long l) ? l : null;
+            } is { Length: > 0 } list ? list : null
+            : null;
+        // `enable`: {"*": true, "plaintext": false, "typescript": true}; `*` is the editor's own default.
+        string[]? Named(bool on) => e.TryGetProperty("enable", out var v) && v.ValueKind == JsonValueKind.Object
+            && v.EnumerateObject().Where(p => p.Name != "*" && p.Value.ValueKind == (on ? JsonValueKind.True : JsonValueKind.False))
+                .Select(p => p.Name).Order(StringComparer.Ordinal).ToArray() is { Length: > 0 } names ? names : null;
         return s with
         {
-            ModelFolder = Str("modelFolder") ?? s.ModelFolder,
-            Endpoints = Strings("endpoint") is { Length: > 0 } ep ? ep : s.Endpoints,
-            ApiKey = Str("apiKey") ?? s.ApiKey,
-            KeysFolder = Str("keysFolder") ?? s.KeysFolder,
-            LocalModelFolder = Str("localModelFolder") ?? s.LocalModelFolder,
-            Mode = Str("mode") switch { "split" => RuntimeMode.Split, "local" => RuntimeMode.Local, _ => s.Mode },
+            ModelFolder = Str("modelFolder"),
+            Endpoints = Endpoints(),
+            ApiKey = Str("apiKey"),
+            KeysFolder = Str("keysFolder"),
+            LocalModelFolder = Str("localModelFolder"),
+            Mode = Str("mode") == "local" ? RuntimeMode.Local : RuntimeMode.Split,
             Wire = Str("wire") ?? s.Wire,
-            ExposureBudgetTokens = Long("exposureBudgetTokens") ?? s.ExposureBudgetTokens,
+            ExposureBudgetTokens = Whole("exposureBudgetTokens") is > 0 and var b ? b : null,
             ExposurePeriod = Str("exposurePeriod") ?? s.ExposurePeriod,
             AtLimit = Str("atLimit") ?? s.AtLimit,
-            DisabledLanguages = Strings("disabledLanguages") ?? s.DisabledLanguages,
-            EnabledLanguages = Strings("enabledLanguages") ?? s.EnabledLanguages,
-            MaxNewTokens = (int)(Long("maxNewTokens") ?? s.MaxNewTokens),
-            DebounceMs = Long("debounceMs") is long d && d is >= 0 and <= 10_000 ? (int)d : s.DebounceMs,
-            AllowCleartextEndpoint = Bool("allowCleartextEndpoint") ?? s.AllowCleartextEndpoint,
-            AllowUnprotectedEndpoint = Bool("allowUnprotectedEndpoint") ?? s.AllowUnprotectedEndpoint,
+            DisabledLanguages = Named(false),
+            EnabledLanguages = Named(true),
+            MaxNewTokens = Whole("maxNewTokens") is > 0 and <= 4096 and var m ? (int)m : s.MaxNewTokens,
+            DebounceMs = Whole("debounceMs") is >= 0 and <= 10_000 and var d ? (int)d : null,
+            AllowCleartextEndpoint = Bool("allowCleartextEndpoint") ?? false,
+            AllowUnprotectedEndpoint = Bool("allowUnprotectedEndpoint") ?? false,
             SpeculativeDecoding = Bool("speculativeDecoding") ?? s.SpeculativeDecoding,
             TokenHealing = Bool("tokenHealing") ?? s.TokenHealing,
         };

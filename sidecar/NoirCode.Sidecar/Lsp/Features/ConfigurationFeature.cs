@@ -1,10 +1,12 @@
+using System.Text.Json;
 using StreamJsonRpc;
 
 namespace NoirCode.Sidecar.Lsp.Features;
 
 /// <summary>
-/// workspace/didChangeConfiguration: a change to what the runtime is (model, endpoints, keys, mode, wire, API
-/// key, what is allowed) reloads it; any other change applies to the runtime in use.
+/// workspace/didChangeConfiguration: the settings it carries replace the current ones (<see cref="SidecarSettings.From"/>),
+/// so a cleared setting is back at its default without a restart. A change to what the runtime is (model, endpoints,
+/// keys, mode, wire, API key, what is allowed) reloads it; any other change applies to the runtime in use.
 /// </summary>
 public sealed class ConfigurationFeature(ServerContext context) : ILanguageServerFeature
 {
@@ -14,8 +16,10 @@ public sealed class ConfigurationFeature(ServerContext context) : ILanguageServe
     public void DidChangeConfiguration(DidChangeConfigurationParams p)
     {
         ParamsCheck.Require(p, "params");
+        // No settings object (LSP allows null, for clients that pull settings instead) changes nothing.
+        if (p.Settings.ValueKind != JsonValueKind.Object) return;
         var current = context.Settings;
-        var next = SidecarSettings.From(p.Settings, current);
+        var next = SidecarSettings.From(p.Settings);
         if (next.LocalModelFolder != current.LocalModelFolder) context.Runtimes.DropWholeModel();
         context.Settings = next;
         if (ChangesTheRuntime(current, next))

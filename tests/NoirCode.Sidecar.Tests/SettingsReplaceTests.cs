@@ -1,0 +1,78 @@
+using System.Text.Json;
+using NoirCode.Core.Model;
+using NoirCode.Sidecar.Lsp;
+using NoirCode.Sidecar.Runtime;
+
+namespace NoirCode.Sidecar.Tests;
+
+/// <summary>
+/// The settings are the editor's `noircode` section as it is, and each workspace/didChangeConfiguration replaces
+/// them: a setting the user cleared is back at its default at once, without restarting the sidecar.
+/// </summary>
+public class SettingsReplaceTests
+{
+    static SidecarSettings From(object section) => SidecarSettings.From(JsonSerializer.SerializeToElement(section));
+
+    [Test]
+    public void TheEditorsSectionIsReadAsItIsAndNormalisedHere()
+    {
+        var s = From(new
+        {
+            noircode = new
+            {
+                endpoint = " https://a:7450, https://b:7450 ", modelFolder = "", keysFolder = " /k ", localModelFolder = "  ", mode = "local",
+                exposureBudgetTokens = 5000.7, debounceMs = (int?)null, sidecarPath = "/ignored", trace = new { server = "off" },
+                enable = new Dictionary<string, bool> { ["*"] = true, ["plaintext"] = false, ["typescript"] = true, ["javascript"] = true },
+            },
+        });
+        Assert.That(s.Endpoints, Is.EqualTo(new[] { "https://a:7450", "https://b:7450" }));
+        Assert.That(s.ModelFolder, Is.Null, "a blank folder is unset");
+        Assert.That(s.LocalModelFolder, Is.Null);
+        Assert.That(s.KeysFolder, Is.EqualTo("/k"));
+        Assert.That(s.Mode, Is.EqualTo(RuntimeMode.Local));
+        Assert.That(s.ExposureBudgetTokens, Is.EqualTo(5000));
+        Assert.That(s.DebounceMs, Is.Null);
+        Assert.That(s.EnabledLanguages, Is.EqualTo(new[] { "javascript", "typescript" }), "languages enabled by name, not through *");
+        Assert.That(s.DisabledLanguages, Is.EqualTo(new[] { "plaintext" }));
+    }
+
+    [Test]
+    public void AMissingOrBadValueIsItsDefault()
+    {
+        var s = From(new { noircode = new { endpoint = "", exposureBudgetTokens = 0, mode = "elsewhere", wire = 3, speculativeDecoding = "no", enable = new { } } });
+        Assert.That(s, Is.EqualTo(new SidecarSettings()));
+        Assert.That(From(new { exposureBudgetTokens = -1 }).ExposureBudgetTokens, Is.Null);
+    }
+
+    [Test]
+    public async Task ClearingTheBudgetTakesEffectWithoutARestart()
+    {
+        string root = Directory.CreateTempSubdirectory("noir-settings-tests-").FullName;
+        try
+        {
+            string model = Path.Combine(root, "model");
+            RandomModelFactory.Create(model, "tiny", seed: 3);
+            int loads = 0;
+            await using var server = new InProcessServer(root, settings => { Interlocked.Increment(ref loads); return InProcessServer.LocalRuntime(model, settings); });
+            await server.InitializeAsync(new { modelFolder = model, mode = "local", exposureBudgetTokens = 5000, debounceMs = 120 });
+            var first = server.WaitForStatus(s => s.GetProperty("mode").GetString() == "local");
+            Assert.That(first.GetProperty("exposureLimit").GetInt64(), Is.EqualTo(5000));
+            Assert.That(first.GetProperty("exposureBasis").GetString(), Is.EqualTo("setting"));
+
+            // The editor's section without the budget: the user cleared it.
+            await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = model, mode = "local" } } });
+            var cleared = server.WaitForStatus(s => s.GetProperty("exposureBasis").GetString() != "setting");
+            Assert.That(cleared.GetProperty("exposureBasis").GetString(), Is.EqualTo("none"), "back to the default: the measured budget, and this model has none");
+            Assert.That(cleared.TryGetProperty("exposureLimit", out _), Is.False);
+            Assert.That(cleared.GetProperty("mode").GetString(), Is.EqualTo("local"));
+            Assert.That(loads, Is.EqualTo(1), "the model stayed loaded: no restart, no reload");
+
+            // A notification without a settings object changes nothing.
+            await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = (object?)null });
+            await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = model, mode = "local", exposureBudgetTokens = 7000 } } });
+            Assert.That(server.WaitForStatus(s => s.TryGetProperty("exposureLimit", out _)).GetProperty("exposureLimit").GetInt64(), Is.EqualTo(7000));
+            Assert.That(loads, Is.EqualTo(1));
+        }
+        finally { Directory.Delete(root, true); }
+    }
+}
