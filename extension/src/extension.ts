@@ -1,12 +1,11 @@
 import * as vscode from 'vscode';
 import { generateFunction } from './commands/generateFunction';
 import { offerAtLimit, rotateKeys, setApiKey, switchMode } from './commands/privacyActions';
-import { LedgerRow } from './panel/panelHtml';
 import { PrivacyPanel } from './panel/privacyPanel';
-import { PromptSecurityResult } from './panel/securityReport';
+import { commands } from './protocol';
 import { allowOrigins, keyDecision, parseStoredKey, serializeStoredKey } from './settings/apiKeyBinding';
 import { apiKeySecret, readSettings, section, workspaceOverrides } from './settings/readSettings';
-import { needsRestart, SidecarOptions, toSidecarOptions } from './settings/sidecarOptions';
+import { needsRestart, StartedWith } from './sidecar/restartPolicy';
 import { SidecarClient } from './sidecar/sidecarClient';
 import { RequestHistory } from './status/requestHistory';
 import { atLimitOfferKey } from './status/atLimit';
@@ -16,11 +15,11 @@ let sidecar: SidecarClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   let paused = false;
-  const options = async (): Promise<SidecarOptions> => toSidecarOptions(readSettings());
   // Endpoints the user declined to send the key to, this session: asked once, not on every restart.
   const declined = new Set<string>();
-  // The stored key (with its origins) the running sidecar was started with: a change restarts it.
-  let sentKey = await context.secrets.get(apiKeySecret);
+  // What the running sidecar was started with: the endpoint and the stored key (with its origins); a change to
+  // either restarts it (restartPolicy.ts).
+  let running: StartedWith = { endpoint: readSettings().endpoint, storedKey: await context.secrets.get(apiKeySecret) };
   /** The API key, only for the endpoint origin(s) it was entered for; a new origin is asked about first. */
   const apiKey = async (): Promise<string | undefined> => {
     const endpoint = readSettings().endpoint;
@@ -35,12 +34,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       'Send the key there');
     if (choice !== 'Send the key there') { declined.add(endpoint); return undefined; }
     const allowed = serializeStoredKey(allowOrigins(stored, decision.newOrigins));
-    sentKey = allowed; // recording the new origin is not a new key: no second restart
+    running.storedKey = allowed; // recording the new origin is not a new key: no second restart
     await context.secrets.store(apiKeySecret, allowed);
     return stored.key;
   };
   sidecar = new SidecarClient(context.extensionPath, {
-    options, apiKey, sidecarPath: () => readSettings().sidecarPath, enable: () => readSettings().enable, paused: () => paused,
+    settings: readSettings, apiKey, sidecarPath: () => readSettings().sidecarPath, enable: () => readSettings().enable, paused: () => paused,
   });
   const overridden = workspaceOverrides();
   if (overridden.length) {
@@ -52,13 +51,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // The panel takes the focus from the editor, so the security report uses the last text editor that had it.
   let lastEditor = vscode.window.activeTextEditor;
   const panel = new PrivacyPanel(() => ({ status: client.status, paused, mode: readSettings().mode, history: history.list() }),
-    async () => (await client.executeCommand<{ rows: LedgerRow[] }>('noir.exposureLedger', [{ days: 14 }])).rows,
+    async () => (await client.executeCommand(commands.exposureLedger, { days: 14 })).rows,
     async () => {
       const editor = lastEditor;
       if (!editor || editor.document.isClosed) throw new Error('open a file and place the cursor in it first');
       const position = editor.selection.active;
-      const result = await client.executeCommand<PromptSecurityResult>('noir.promptSecurityReport',
-        [{ uri: editor.document.uri.toString(), position: { line: position.line, character: position.character } }]);
+      const result = await client.executeCommand(commands.promptSecurityReport,
+        { uri: editor.document.uri.toString(), position: { line: position.line, character: position.character } });
       return { file: vscode.workspace.asRelativePath(editor.document.uri), result };
     });
   const refresh = () => { statusBar.update(client.status, paused); panel.render(); };
@@ -70,14 +69,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     offered.add(key);
     void offerAtLimit(s, client);
   };
-  let sent = await options();
 
   context.subscriptions.push(client, statusBar, panel,
     vscode.window.onDidChangeActiveTextEditor(e => { if (e) lastEditor = e; }),
     client.onStatus(s => { if (history.add(s)) void panel.refreshLedger(); refresh(); offerIfSpent(s); }),
     vscode.commands.registerCommand('noircode.generateFunction', () => generateFunction(client)),
     vscode.commands.registerCommand('noircode.showPrivacyPanel', () => panel.show()),
-    vscode.commands.registerCommand('noircode.restartSidecar', async () => { await client.restart(); sent = await options(); }),
+    vscode.commands.registerCommand('noircode.restartSidecar', async () => { running = { ...running, endpoint: readSettings().endpoint }; await client.restart(); }),
     vscode.commands.registerCommand('noircode.showLogs', () => client.output.show()),
     vscode.commands.registerCommand('noircode.togglePause', () => { paused = !paused; refresh(); }),
     vscode.commands.registerCommand('noircode.switchMode', switchMode),
@@ -88,15 +86,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     context.secrets.onDidChange(e => { if (e.key === apiKeySecret) void settingsChanged(); }),
   );
 
-  // A setting the sidecar cannot take back while running, a new endpoint or a new key need a fresh start.
+  // The whole section goes to the sidecar, which replaces its settings with it; only a new endpoint or key restarts it.
   async function settingsChanged(): Promise<void> {
-    const next = await options();
-    const key = await context.secrets.get(apiKeySecret);
-    const keyChanged = key !== sentKey;
-    sentKey = key;
-    if (keyChanged || needsRestart(sent, next)) await client.restart();
+    const next = readSettings();
+    const now: StartedWith = { endpoint: next.endpoint, storedKey: await context.secrets.get(apiKeySecret) };
+    const restart = needsRestart(running, now);
+    running = now;
+    if (restart) await client.restart();
     else await client.sendSettings(next);
-    sent = next;
     refresh();
   }
 

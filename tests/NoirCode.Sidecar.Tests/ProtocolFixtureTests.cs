@@ -80,7 +80,9 @@ public class ProtocolFixtureTests
         var change = f.GetProperty("didChangeConfiguration");
         Assert.That(change.GetProperty("method").GetString(), Is.EqualTo("workspace/didChangeConfiguration"));
         var p = change.GetProperty("params").Deserialize<DidChangeConfigurationParams>(LspJson.Options)!;
-        Assert.That(SidecarSettings.From(p.Settings), Is.EqualTo(new SidecarSettings()), "the section replaces the settings: what it lacks is its default");
+        // Every setting cleared: the sidecar's own defaults (the languages VS Code turns off by default aside).
+        Assert.That(JsonSerializer.Serialize(SidecarSettings.From(p.Settings)),
+            Is.EqualTo(JsonSerializer.Serialize(new SidecarSettings { DisabledLanguages = new[] { "markdown", "plaintext" } })));
     }
 
     /// <summary>Reads <paramref name="example"/> as <paramref name="type"/> and writes it back: the same field names and

@@ -1,11 +1,6 @@
 import * as vscode from 'vscode';
+import { commands, GeneratedFunction, GenerateFunctionArguments } from '../protocol';
 import { SidecarClient } from '../sidecar/sidecarClient';
-
-/** What noir.generateFunction returns: the body and where it goes (LSP positions, zero-based). */
-interface GeneratedFunction {
-  text: string;
-  range: { start: { line: number; character: number }; end: { line: number; character: number } };
-}
 
 /**
  * "NoirCode: Generate Function": the sidecar reads the signature and docstring at the cursor and generates the
@@ -16,7 +11,7 @@ export async function generateFunction(sidecar: SidecarClient): Promise<void> {
   if (!editor) { void vscode.window.showInformationMessage('NoirCode: open a file and put the cursor on a function signature.'); return; }
   const document = editor.document;
   const selection = editor.selection;
-  const args = {
+  const args: GenerateFunctionArguments = {
     uri: document.uri.toString(),
     ...(selection.isEmpty
       ? { position: { line: selection.active.line, character: selection.active.character } }
@@ -26,7 +21,7 @@ export async function generateFunction(sidecar: SidecarClient): Promise<void> {
   let result: GeneratedFunction | null;
   try {
     result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'NoirCode: generating the function body…' },
-      () => sidecar.executeCommand<GeneratedFunction | null>('noir.generateFunction', [args]));
+      () => sidecar.executeCommand(commands.generateFunction, args));
   } catch (e) {
     void vscode.window.showWarningMessage(`NoirCode: ${e instanceof Error ? e.message : String(e)}`);
     return;

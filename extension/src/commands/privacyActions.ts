@@ -3,7 +3,7 @@ import { endpointOrigins, serializeStoredKey } from '../settings/apiKeyBinding';
 import { apiKeySecret, section } from '../settings/readSettings';
 import { SidecarClient } from '../sidecar/sidecarClient';
 import { atLimitMessage, details, localOnly, localOnlyChange, retuneSteps, rotateAndRetune } from '../status/atLimit';
-import { PrivacyStatus } from '../status/privacyStatus';
+import { commands, PrivacyStatus } from '../protocol';
 
 /** "Switch mode": split (middle blocks on the endpoint) or local (the whole model here). A setting, so it persists. */
 export async function switchMode(): Promise<void> {
@@ -32,17 +32,6 @@ export async function setApiKey(secrets: vscode.SecretStorage, endpoint: string)
   else await secrets.store(apiKeySecret, serializeStoredKey({ key: key.trim(), origins }));
 }
 
-/** What noir.rotateKeys answers (sidecar/NoirCode.Sidecar/Lsp/PrivacyCommands.cs). */
-interface RotateKeysResult {
-  keysFolder: string;
-  keyId: string;
-  /** The re-keyed tuned shard, when the model was tuned (noircode.modelFolder goes to it). */
-  clientFolder?: string | null;
-  retunedSteps: number;
-  retuneTokensSent: number;
-  retuneNote?: string | null;
-}
-
 /**
  * "Rotate keys": new privacy keys with the same ε for the current model (the demo keys too), through the sidecar
  * (noir.rotateKeys); a tuned client is re-keyed and, when asked, re-tuned on this workspace's code against a fresh
@@ -63,7 +52,7 @@ export async function rotateKeys(sidecar: SidecarClient, retune?: boolean): Prom
   }
   try {
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: retune ? 'NoirCode: new privacy keys, then re-tuning…' : 'NoirCode: generating new privacy keys…' },
-      () => sidecar.executeCommand<RotateKeysResult>('noir.rotateKeys', [{ ...(keysFolder ? { keysFolder } : {}), retuneSteps: retune ? retuneSteps : 0 }]));
+      () => sidecar.executeCommand(commands.rotateKeys, { ...(keysFolder ? { keysFolder } : {}), retuneSteps: retune ? retuneSteps : 0 }));
     await config.update('keysFolder', result.keysFolder, vscode.ConfigurationTarget.Global);
     if (result.clientFolder) await config.update('modelFolder', result.clientFolder, vscode.ConfigurationTarget.Global);
     const tuned = result.retunedSteps > 0 ? ` Re-tuned ${result.retunedSteps} steps (${result.retuneTokensSent} tokens sent under the new keys).` : '';

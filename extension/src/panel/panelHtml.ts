@@ -1,17 +1,9 @@
-import { PrivacyStatus } from '../status/privacyStatus';
+import { LedgerRow, PrivacyStatus } from '../protocol';
 import { describeAttack, reconstructionChars, SecurityReportState, verdict } from './securityReport';
 import { RequestRecord } from '../status/requestHistory';
 import { exposureLine, exposureShare, formatBytes, formatCount, formatEpsilon, formatPercent, tooltipLines } from '../status/statusFormat';
 
 /** One row of the exposure ledger (noir.exposureLedger): what left this machine per day and key. */
-export interface LedgerRow {
-  day: string;
-  key: string;
-  tokens: number;
-  bytes: number;
-  requests: number;
-}
-
 export interface PanelState {
   status: PrivacyStatus;
   paused: boolean;

@@ -1,7 +1,8 @@
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
-import { LedgerRow, PanelState, renderPanel, renderPanelBody } from './panelHtml';
-import { PromptSecurityResult, SecurityReportState } from './securityReport';
+import { LedgerRow, PromptSecurityResult } from '../protocol';
+import { PanelState, renderPanel, renderPanelBody } from './panelHtml';
+import { SecurityReportState } from './securityReport';
 
 /** The privacy panel (a webview): built from PanelState, actions go back as commands. */
 export class PrivacyPanel implements vscode.Disposable {

@@ -1,27 +1,5 @@
-// The per-prompt security report (noir.promptSecurityReport, sidecar/NoirCode.Sidecar/Lsp/PromptSecurity.cs). Pure.
-
-/** One attack's outcome on the prompt at the cursor. */
-export interface PromptAttackRow {
-  attack: string;
-  crt: number;
-  contentCrt: number;
-  bleu: number;
-  rouge1: number;
-  cloudWins: boolean;
-  sensitiveItems: number;
-  sensitiveRecovered: number;
-  /** What the attack reconstructed: the user's own code at best; shown here only, never stored. */
-  reconstruction: string;
-}
-
-export interface PromptSecurityResult {
-  tokens: number;
-  cloudWins: boolean;
-  setting: string;
-  attacks: PromptAttackRow[];
-  /** The shipped demo keys: public, so the cloud wins whatever the attacks say. */
-  demoKeys?: boolean;
-}
+// The per-prompt security report (noir.promptSecurityReport; its payload is in protocol.ts). Pure.
+import { PromptSecurityResult } from '../protocol';
 
 /** What the panel shows: nothing yet, a report in progress, its result, or why there is none. */
 export interface SecurityReportState {

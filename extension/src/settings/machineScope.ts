@@ -8,6 +8,10 @@ export const machineScoped = [
   'allowCleartextEndpoint', 'allowUnprotectedEndpoint',
 ] as const;
 
+export function isMachineScoped(key: string): boolean {
+  return (machineScoped as readonly string[]).includes(key);
+}
+
 /** The part of vscode.WorkspaceConfiguration.inspect() this needs. */
 export interface Inspected<T> {
   defaultValue?: T;

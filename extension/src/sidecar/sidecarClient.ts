@@ -4,16 +4,17 @@ import {
   CloseAction, CloseHandlerResult, ErrorAction, ErrorHandler, ErrorHandlerResult, LanguageClient, LanguageClientOptions,
   ServerOptions, State,
 } from 'vscode-languageclient/node';
-import { languageEnabled, SidecarOptions } from '../settings/sidecarOptions';
-import { PrivacyStatus, startingStatus } from '../status/privacyStatus';
+import { DidChangeConfigurationParams, NoirCodeSettings, PrivacyStatus, privacyStatusNotification, SidecarCommand, SidecarCommands, settingsSection } from '../protocol';
+import { languageEnabled } from '../settings/languageEnabled';
+import { startingStatus } from '../status/privacyStatus';
 import { CrashPolicy } from './crashPolicy';
 import { resolveSidecar } from './sidecarCommand';
 import { sidecarEnvironment } from './sidecarEnvironment';
 import { redactingTraceChannel } from './traceRedaction';
 
 export interface SidecarHost {
-  /** The current settings for the sidecar (never the API key). */
-  options(): Promise<SidecarOptions>;
+  /** The `noircode` section to forward (never the API key). */
+  settings(): NoirCodeSettings;
   /** The endpoint API key, when the user allowed it for the configured endpoint; it goes in the child's environment. */
   apiKey(): Promise<string | undefined>;
   sidecarPath(): string;
@@ -51,15 +52,15 @@ export class SidecarClient implements vscode.Disposable {
       });
       return;
     }
-    const options = await this.host.options();
+    const settings = this.host.settings();
     const apiKey = await this.host.apiKey();
     this.output.appendLine(`starting the sidecar: ${resolved.command} ${resolved.args.join(' ')} (from ${resolved.from})`);
-    this.output.appendLine(`settings: ${JSON.stringify(options)}; API key: ${apiKey ? 'from secret storage, for this endpoint' : 'none'}`);
+    this.output.appendLine(`settings: ${JSON.stringify(settings)}; API key: ${apiKey ? 'from secret storage, for this endpoint' : 'none'}`);
     // stdio, without the --stdio argument that TransportKind.stdio would add (noir lsp always talks on stdio).
     const serverOptions: ServerOptions = { command: resolved.command, args: resolved.args, options: { env: sidecarEnvironment(process.env, apiKey) } };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-      initializationOptions: options,
+      initializationOptions: settings,
       outputChannel: this.output,
       // Message tracing names the messages only: their params are your code (traceRedaction.ts).
       traceOutputChannel: redactingTraceChannel(this.output),
@@ -72,7 +73,7 @@ export class SidecarClient implements vscode.Disposable {
       },
     };
     const client = new LanguageClient('noircode', 'NoirCode sidecar', serverOptions, clientOptions);
-    client.onNotification('noir/privacyStatus', (s: PrivacyStatus) => this.publish(s));
+    client.onNotification(privacyStatusNotification, (s: PrivacyStatus) => this.publish(s));
     this.client = client;
     this.gaveUp = false;
     try {
@@ -100,18 +101,19 @@ export class SidecarClient implements vscode.Disposable {
     await this.start();
   }
 
-  /** Settings that the sidecar can take while running. */
-  async sendSettings(options: SidecarOptions): Promise<void> {
+  /** The whole section: it replaces the sidecar's settings, so a cleared setting is back at its default. */
+  async sendSettings(settings: NoirCodeSettings): Promise<void> {
     if (!this.running) return;
-    this.output.appendLine(`settings changed: ${JSON.stringify(options)}`);
-    await this.client!.sendNotification('workspace/didChangeConfiguration', { settings: { noir: options } });
+    this.output.appendLine(`settings changed: ${JSON.stringify(settings)}`);
+    const params: DidChangeConfigurationParams = { settings: { [settingsSection]: settings } };
+    await this.client!.sendNotification('workspace/didChangeConfiguration', params);
   }
 
-  async executeCommand<T>(command: string, args: unknown[]): Promise<T> {
+  async executeCommand<C extends SidecarCommand>(command: C, args: SidecarCommands[C]['arguments']): Promise<SidecarCommands[C]['result']> {
     if (!this.client || !this.running) throw new Error(this.gaveUp
       ? 'the sidecar stopped after repeated crashes; run "NoirCode: Restart Sidecar"'
       : 'the sidecar is not running yet');
-    return await this.client.sendRequest('workspace/executeCommand', { command, arguments: args }) as T;
+    return await this.client.sendRequest('workspace/executeCommand', { command, arguments: [args] }) as SidecarCommands[C]['result'];
   }
 
   private publish(s: PrivacyStatus): void {

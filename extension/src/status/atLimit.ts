@@ -1,4 +1,4 @@
-import { PrivacyStatus } from './privacyStatus';
+import { PrivacyStatus } from '../protocol';
 import { formatCount } from './statusFormat';
 
 /** The choices offered when the key's exposure budget is spent: one flow, rotation with re-tuning, or local only. */

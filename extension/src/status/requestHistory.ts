@@ -1,4 +1,4 @@
-import { LastRequest, PrivacyStatus } from './privacyStatus';
+import { LastRequest, PrivacyStatus } from '../protocol';
 
 export interface RequestRecord extends LastRequest {
   at: Date;

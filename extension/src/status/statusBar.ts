@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { PrivacyStatus } from './privacyStatus';
+import { PrivacyStatus } from '../protocol';
 import { formatStatus } from './statusFormat';
 
 /** The status bar item: mode, ε and exposure at a glance; click for the privacy panel. */

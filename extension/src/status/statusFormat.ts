@@ -1,4 +1,4 @@
-import { PrivacyStatus } from './privacyStatus';
+import { PrivacyStatus } from '../protocol';
 
 /** How the status bar item looks: pure, so it is unit-tested without VS Code. */
 export interface StatusView {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { atLimitMessage, atLimitOfferKey, localOnlyChange } from '../status/atLimit';
-import { PrivacyStatus } from '../status/privacyStatus';
+import { PrivacyStatus } from '../protocol';
 
 const blocked: PrivacyStatus = {
   mode: 'blocked', epsilon: 13, exposureUsed: 3906, exposureLimit: 3906, exposureBasis: 'measured', exposurePeriod: 'key',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { settingNames } from '../protocol';
 import { machineScoped } from '../settings/machineScope';
 
 // The bundled test runs from out/test: package.json is two folders up.
@@ -28,4 +29,8 @@ test('an untrusted workspace gets limited support and cannot set the restricted 
 
 test('tracing offers no verbose level (it would log every document)', () => {
   assert.deepEqual(properties['noircode.trace.server'].enum, ['off', 'messages']);
+});
+
+test('protocol.ts names exactly the settings package.json contributes (the section forwarded to the sidecar)', () => {
+  assert.deepEqual([...settingNames].sort(), Object.keys(properties).map(k => k.replace(/^noircode\./, '')).sort());
 });

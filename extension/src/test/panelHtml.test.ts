@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderPanel, renderPanelBody } from '../panel/panelHtml';
 import { verdict } from '../panel/securityReport';
-import { PrivacyStatus } from '../status/privacyStatus';
+import { PrivacyStatus } from '../protocol';
 import { RequestHistory } from '../status/requestHistory';
 
 const status: PrivacyStatus = { mode: 'split', epsilon: 13, exposureUsed: 8500, exposureLimit: 10_000, keyLabel: 'demo', demo: true, keyAgeDays: 2 };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PrivacyStatus } from '../status/privacyStatus';
+import { PrivacyStatus } from '../protocol';
 import { RequestHistory } from '../status/requestHistory';
 
 const base: PrivacyStatus = { mode: 'split', exposureUsed: 0, keyLabel: 'none', demo: false };

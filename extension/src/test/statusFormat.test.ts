@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PrivacyStatus } from '../status/privacyStatus';
+import { PrivacyStatus } from '../protocol';
 import { formatCount, formatEpsilon, formatPercent, formatStatus, plainText } from '../status/statusFormat';
 
 const split: PrivacyStatus = { mode: 'split', epsilon: 13, exposureUsed: 1200, exposureLimit: 10_000, keyLabel: 'team', demo: false };
