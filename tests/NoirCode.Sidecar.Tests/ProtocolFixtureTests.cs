@@ -80,9 +80,11 @@ public class ProtocolFixtureTests
         var change = f.GetProperty("didChangeConfiguration");
         Assert.That(change.GetProperty("method").GetString(), Is.EqualTo("workspace/didChangeConfiguration"));
         var p = change.GetProperty("params").Deserialize<DidChangeConfigurationParams>(LspJson.Options)!;
-        // Every setting cleared: the sidecar's own defaults (the languages VS Code turns off by default aside).
-        Assert.That(JsonSerializer.Serialize(SidecarSettings.From(p.Settings)),
-            Is.EqualTo(JsonSerializer.Serialize(new SidecarSettings { DisabledLanguages = new[] { "markdown", "plaintext" } })));
+        // Every setting cleared: the sidecar's own defaults (the languages VS Code turns off by default aside), whatever
+        // the initializationOptions said, since the extension sends every field.
+        string defaults = JsonSerializer.Serialize(new SidecarSettings { DisabledLanguages = new[] { "markdown", "plaintext" } });
+        Assert.That(JsonSerializer.Serialize(SidecarSettings.From(p.Settings)), Is.EqualTo(defaults));
+        Assert.That(JsonSerializer.Serialize(SidecarSettings.From(p.Settings, f.GetProperty("initializationOptions"))), Is.EqualTo(defaults));
     }
 
     /// <summary>Reads <paramref name="example"/> as <paramref name="type"/> and writes it back: the same field names and

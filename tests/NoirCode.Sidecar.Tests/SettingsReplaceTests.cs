@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using NoirCode.Core.Model;
 using NoirCode.Sidecar.Lsp;
 using NoirCode.Sidecar.Runtime;
@@ -45,6 +46,17 @@ public class SettingsReplaceTests
     }
 
     [Test]
+    public void ASectionIsReadAfreshOverTheInitializationOptions()
+    {
+        var init = JsonSerializer.SerializeToElement(new { modelFolder = "/m", exposureBudgetTokens = 5000, debounceMs = 120 });
+        var cleared = SidecarSettings.From(JsonNode.Parse("""{"noircode": {"modelFolder": "/m", "exposureBudgetTokens": null, "debounceMs": null}}""")!.Deserialize<JsonElement>(), init);
+        Assert.That(cleared.ExposureBudgetTokens, Is.Null, "sent as null (what VS Code gives for a cleared setting): the default");
+        Assert.That(cleared.DebounceMs, Is.Null);
+        var partial = SidecarSettings.From(JsonSerializer.SerializeToElement(new { noir = new { wire = "f32" } }), init);
+        Assert.That((partial.ModelFolder, partial.ExposureBudgetTokens, partial.Wire), Is.EqualTo(("/m", (long?)5000, "f32")), "a field left out keeps its initializationOptions value");
+    }
+
+    [Test]
     public async Task ClearingTheBudgetTakesEffectWithoutARestart()
     {
         string root = Directory.CreateTempSubdirectory("noir-settings-tests-").FullName;
@@ -54,8 +66,10 @@ public class SettingsReplaceTests
             RandomModelFactory.Create(model, "tiny", seed: 3);
             int loads = 0;
             await using var server = new InProcessServer(root, settings => { Interlocked.Increment(ref loads); return InProcessServer.LocalRuntime(model, settings); });
-            await server.InitializeAsync(new { modelFolder = model, mode = "local", exposureBudgetTokens = 5000, debounceMs = 120 });
-            var first = server.WaitForStatus(s => s.GetProperty("mode").GetString() == "local");
+            await server.InitializeAsync(new { modelFolder = model, mode = "local" });
+            server.WaitForStatus(s => s.GetProperty("mode").GetString() == "local");
+            await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = model, mode = "local", exposureBudgetTokens = 5000, debounceMs = 120 } } });
+            var first = server.WaitForStatus(s => s.TryGetProperty("exposureLimit", out _));
             Assert.That(first.GetProperty("exposureLimit").GetInt64(), Is.EqualTo(5000));
             Assert.That(first.GetProperty("exposureBasis").GetString(), Is.EqualTo("setting"));
 

@@ -57,7 +57,7 @@ public sealed class NoirLanguageServer : IDisposable
         bool clientShowsProgress = p.Capabilities is { ValueKind: JsonValueKind.Object } c && c.TryGetProperty("window", out var w)
             && w.TryGetProperty("workDoneProgress", out var wdp) && wdp.ValueKind == JsonValueKind.True;
         string? root = p.RootUri is { } uri && Uri.TryCreate(uri, UriKind.Absolute, out var u) && u.IsFile ? u.LocalPath : null;
-        _context.Initialize(SidecarSettings.From(p.InitializationOptions), root, clientShowsProgress);
+        _context.Initialize(p.InitializationOptions, root, clientShowsProgress);
         var capabilities = _registry.Capabilities(new
         {
             executeCommandProvider = new { commands = _registry.Commands },

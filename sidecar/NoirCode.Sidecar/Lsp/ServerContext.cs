@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Sidecar.Runtime;
 using StreamJsonRpc;
@@ -30,10 +31,13 @@ public sealed class ServerContext : IDisposable
     public string? Root { get; private set; }
     public SensitiveFiles Sensitive { get; private set; } = new();
     public bool ClientShowsProgress { get; private set; }
+    /// <summary>The client's settings at start: what a later settings section leaves out (<see cref="SidecarSettings.From"/>).</summary>
+    public JsonElement? InitializationOptions { get; private set; }
 
-    public void Initialize(SidecarSettings settings, string? root, bool clientShowsProgress)
+    public void Initialize(JsonElement? initializationOptions, string? root, bool clientShowsProgress)
     {
-        _settings = settings;
+        InitializationOptions = initializationOptions?.Clone();
+        _settings = SidecarSettings.From(initializationOptions);
         Root = root;
         Sensitive = SensitiveFiles.ForWorkspace(root);
         ClientShowsProgress = clientShowsProgress;

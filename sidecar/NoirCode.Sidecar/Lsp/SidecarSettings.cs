@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using NoirCode.Sidecar.Runtime;
 
 namespace NoirCode.Sidecar.Lsp;
@@ -6,9 +7,12 @@ namespace NoirCode.Sidecar.Lsp;
 /// <summary>
 /// The settings, read from initializationOptions and from each workspace/didChangeConfiguration: the editor's
 /// `noircode` configuration section as it is (the fields of extension/package.json; a "noircode" or "noir" member
-/// holding it, or the object itself). Each notification replaces the settings as a whole, so a setting the user
-/// cleared goes back to its default. Normalising is done here, not in the editor: blank strings are unset, numbers are
-/// floored, and a missing, unknown or bad value is its default. Unknown fields (sidecarPath, trace) are ignored.
+/// holding it, or the object itself). Each notification replaces the settings: they are read afresh from its section,
+/// never merged with the previous one, so a setting the user cleared (sent as its default, null or "") is back at its
+/// default. A field the section leaves out keeps its initializationOptions value: the VS Code extension sends every
+/// field, test and benchmark clients send only what they change. Normalising is done here, not in the editor: blank
+/// strings are unset, numbers are floored, and an unknown or bad value is its default. Fields the sidecar does not
+/// know (sidecarPath, trace) are ignored.
 /// </summary>
 public sealed record SidecarSettings
 {
@@ -45,13 +49,16 @@ public sealed record SidecarSettings
     /// <summary>Not a VS Code setting: token healing at the cursor (Completion.TokenHealing); false only to measure without it.</summary>
     public bool TokenHealing { get; init; } = true;
 
-    /// <summary>The settings <paramref name="element"/> describes, every field it lacks at its default (never merged with earlier ones).</summary>
-    public static SidecarSettings From(JsonElement? element)
+    /// <summary>The settings <paramref name="element"/> describes; a field it lacks is read from <paramref name="initialization"/>
+    /// (the initializationOptions), else it is its default. Never merged with an earlier change.</summary>
+    public static SidecarSettings From(JsonElement? element, JsonElement? initialization = null)
     {
         var s = new SidecarSettings();
-        if (element is not { ValueKind: JsonValueKind.Object } e) return s;
-        foreach (var name in new[] { "noircode", "noir" })
-            if (e.TryGetProperty(name, out var section) && section.ValueKind == JsonValueKind.Object) { e = section; break; }
+        var fields = new JsonObject();
+        foreach (var source in new[] { initialization, element })
+            if (Section(source) is { } section)
+                foreach (var field in section.EnumerateObject()) fields[field.Name] = JsonNode.Parse(field.Value.GetRawText());
+        var e = JsonSerializer.SerializeToElement(fields);
         string? Str(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String && v.GetString()!.Trim() is { Length: > 0 } t ? t : null;
         bool? Bool(string name) => e.TryGetProperty(name, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
         // Settings are JSON numbers: 5000.7 tokens is 5000.
@@ -90,5 +97,14 @@ public sealed record SidecarSettings
             SpeculativeDecoding = Bool("speculativeDecoding") ?? s.SpeculativeDecoding,
             TokenHealing = Bool("tokenHealing") ?? s.TokenHealing,
         };
+    }
+
+    /// <summary>The settings object: a "noircode" or "noir" member holding it, or the object itself.</summary>
+    static JsonElement? Section(JsonElement? element)
+    {
+        if (element is not { ValueKind: JsonValueKind.Object } e) return null;
+        foreach (var name in new[] { "noircode", "noir" })
+            if (e.TryGetProperty(name, out var section) && section.ValueKind == JsonValueKind.Object) return section;
+        return e;
     }
 }

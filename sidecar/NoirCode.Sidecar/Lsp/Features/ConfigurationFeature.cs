@@ -4,8 +4,8 @@ using StreamJsonRpc;
 namespace NoirCode.Sidecar.Lsp.Features;
 
 /// <summary>
-/// workspace/didChangeConfiguration: the settings it carries replace the current ones (<see cref="SidecarSettings.From"/>),
-/// so a cleared setting is back at its default without a restart. A change to what the runtime is (model, endpoints,
+/// workspace/didChangeConfiguration: the settings section it carries replaces the current settings, never merged into
+/// them (<see cref="SidecarSettings.From"/>), so a cleared setting is back at its default without a restart. A change to what the runtime is (model, endpoints,
 /// keys, mode, wire, API key, what is allowed) reloads it; any other change applies to the runtime in use.
 /// </summary>
 public sealed class ConfigurationFeature(ServerContext context) : ILanguageServerFeature
@@ -19,7 +19,7 @@ public sealed class ConfigurationFeature(ServerContext context) : ILanguageServe
         // No settings object (LSP allows null, for clients that pull settings instead) changes nothing.
         if (p.Settings.ValueKind != JsonValueKind.Object) return;
         var current = context.Settings;
-        var next = SidecarSettings.From(p.Settings);
+        var next = SidecarSettings.From(p.Settings, context.InitializationOptions);
         if (next.LocalModelFolder != current.LocalModelFolder) context.Runtimes.DropWholeModel();
         context.Settings = next;
         if (ChangesTheRuntime(current, next))
