@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { endpointOrigins, serializeStoredKey } from '../settings/apiKeyBinding';
-import { apiKeySecret, section } from '../settings/readSettings';
+import { apiKeySecret, readSettings, section } from '../settings/readSettings';
 import { SidecarClient } from '../sidecar/sidecarClient';
 import { atLimitMessage, details, localOnly, localOnlyChange, retuneSteps, rotateAndRetune } from '../status/atLimit';
 import { commands, PrivacyStatus } from '../protocol';
@@ -40,7 +40,8 @@ export async function setApiKey(secrets: vscode.SecretStorage, endpoint: string)
  */
 export async function rotateKeys(sidecar: SidecarClient, retune?: boolean): Promise<void> {
   const config = vscode.workspace.getConfiguration(section);
-  const keysFolder = config.get<string>('keysFolder', '');
+  // The user's keys folder, never a workspace's (machine-scoped: readSettings).
+  const keysFolder = readSettings().keysFolder;
   if (retune === undefined) {
     const choice = await vscode.window.showWarningMessage('Rotate the privacy keys?', {
       modal: true,
@@ -70,7 +71,8 @@ export async function offerAtLimit(s: PrivacyStatus, sidecar: SidecarClient): Pr
   if (choice === rotateAndRetune) await rotateKeys(sidecar, true);
   else if (choice === localOnly) {
     const config = vscode.workspace.getConfiguration(section);
-    const change = localOnlyChange({ localModelFolder: config.get<string>('localModelFolder', ''), modelFolder: config.get<string>('modelFolder', '') });
+    const { localModelFolder, modelFolder } = readSettings();
+    const change = localOnlyChange({ localModelFolder: localModelFolder ?? '', modelFolder: modelFolder ?? '' });
     if (change) await config.update(change.setting, change.value, vscode.ConfigurationTarget.Global);
     else void vscode.window.showWarningMessage('NoirCode: nothing can complete on this machine yet: set noircode.localModelFolder to the whole model (your modelFolder is a client shard).');
   }
