@@ -76,6 +76,8 @@ public static class DecodeLatencyBench
         double ratio = OverUnsplit(Loopback), socketRatio = OverUnsplit(UnixSocket), inProcessRatio = OverUnsplit(InProcess);
         double socketOverLoopback = Percentiles.Median(perToken[UnixSocket].Zip(perToken[Loopback], (u, t) => u / t).ToList());
 
+        var roundTrip = RoundTripAlone(ctx, endpoint.Address, socketEndpoint.Address, fingerprint, client.Config.HiddenSize, client.Config.MaxPositions, prompt.Count);
+
         // Profile: what one ledger charge (an fsynced append) costs on its own.
         var chargeClock = Stopwatch.StartNew();
         for (int i = 0; i < 100; i++) ledger.Charge("bench", "none", 1, 512);
@@ -113,6 +115,11 @@ public static class DecodeLatencyBench
             endpoint's OpenMP threads sleeping rather than spinning between steps (`OMP_WAIT_POLICY=PASSIVE`), the loopback split takes
             {Median(PassiveOmp):F2} ms/token.
 
+            The round trip alone (profile: one position through the endpoint's {cloud.Middle.Count} middle blocks after a {prompt.Count}-position
+            prefill, no client blocks, no ledger; {roundTrip.Blocks} blocks of {roundTrip.Steps} steps per transport, alternating):
+            loopback TCP {roundTrip.LoopbackMs:F2} ms, unix socket {roundTrip.SocketMs:F2} ms per step (medians of blocks);
+            **socket ÷ TCP {roundTrip.SocketOverLoopback:F2}×** (median of per-block ratios).
+
             ![decode latency](benchmarks-decode.png)
             """;
         BenchReport.Write(ctx.Repo, "decode", md, new JsonObject
@@ -130,7 +137,45 @@ public static class DecodeLatencyBench
             ["decode_ms_per_token_split_loopback_no_ledger"] = Math.Round(Median(NoLedger), 3),
             ["ledger_charge_ms"] = Math.Round(chargeMs, 3),
             ["decode_ms_per_token_split_loopback_passive_omp"] = Math.Round(Median(PassiveOmp), 3),
+            ["round_trip_ms_loopback"] = Math.Round(roundTrip.LoopbackMs, 3),
+            ["round_trip_ms_uds"] = Math.Round(roundTrip.SocketMs, 3),
+            ["round_trip_uds_over_loopback"] = Math.Round(roundTrip.SocketOverLoopback, 3),
         });
         SpeculativeDecodeBench.Run(ctx);
+    }
+
+    /// <summary>
+    /// The transport on its own: one-position forward steps straight to the endpoint (no client blocks, no ledger),
+    /// loopback TCP and the unix socket alternating in short blocks, so that the machine's drifting load falls on both
+    /// alike. Each step is rolled back (Truncate sends nothing), so every step attends over the same prefill.
+    /// </summary>
+    static (double LoopbackMs, double SocketMs, double SocketOverLoopback, int Blocks, int Steps) RoundTripAlone(
+        BenchContext ctx, Uri loopback, Uri socket, string fingerprint, int hidden, int maxPositions, int prefill)
+    {
+        int blocks = ctx.Quick ? 20 : 60, steps = 25;
+        RemoteMiddleSession Open(Uri address) => new(new EndpointClientOptions { Endpoints = new[] { address } },
+            new EgressGuard(hidden, WireDtype.Float16, null), fingerprint, maxPositions, hidden);
+        using var tcp = Open(loopback);
+        using var uds = Open(socket);
+        var sessions = new[] { tcp, uds };
+        var perBlock = new[] { new List<double>(), new List<double>() };
+        using (var prefillHidden = TorchSharp.torch.randn(1, prefill, hidden))
+        using (var prefillPositions = TorchSharp.torch.arange(prefill, dtype: TorchSharp.torch.ScalarType.Int64))
+            foreach (var session in sessions) session.Forward(prefillHidden, prefillPositions).Dispose();
+        using var step = TorchSharp.torch.randn(1, 1, hidden);
+        using var position = TorchSharp.torch.tensor(new long[] { prefill });
+        for (int b = 0; b < blocks + 1; b++) // block 0 warms up and is not counted
+            for (int t = 0; t < 2; t++)
+            {
+                var clock = Stopwatch.StartNew();
+                for (int i = 0; i < steps; i++)
+                {
+                    sessions[t].Forward(step, position).Dispose();
+                    sessions[t].Truncate(prefill);
+                }
+                if (b > 0) perBlock[t].Add(clock.Elapsed.TotalMilliseconds / steps);
+            }
+        var ratios = perBlock[1].Zip(perBlock[0], (u, l) => u / l).ToList();
+        return (Percentiles.Median(perBlock[0]), Percentiles.Median(perBlock[1]), Percentiles.Median(ratios), blocks, steps);
     }
 }
