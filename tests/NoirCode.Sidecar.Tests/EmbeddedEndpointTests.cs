@@ -78,6 +78,37 @@ public class EmbeddedEndpointTests
     }
 
     [Test]
+    public void FoldersAKilledSidecarLeftAreSweptButALiveEndpointsAreKept()
+    {
+        string root = Directory.CreateTempSubdirectory("noir-embedded-tests-").FullName;
+        string? runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", root);
+        try
+        {
+            string dead = Directory.CreateDirectory(Path.Combine(root, "noircode-endpoint-dead")).FullName;
+            using (var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
+                s.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(dead, "endpoint.sock"))); // closed, never unlinked: a killed endpoint's
+            string live = Directory.CreateDirectory(Path.Combine(root, "noircode-endpoint-live")).FullName;
+            using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(live, "endpoint.sock")));
+            listener.Listen();
+            string starting = Directory.CreateDirectory(Path.Combine(root, "noircode-endpoint-starting")).FullName;
+            foreach (var old in new[] { dead, live }) Directory.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddHours(-1));
+
+            using var socket = EmbeddedEndpointSocket.Create();
+            Assert.That(Directory.Exists(dead), Is.False, "no endpoint listens there any more");
+            Assert.That(Directory.Exists(live), Is.True, "another sidecar's endpoint still runs");
+            Assert.That(Directory.Exists(starting), Is.True, "too young: its endpoint may still be starting");
+            Assert.That(Directory.Exists(socket.Folder), Is.True);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", runtime);
+            Directory.Delete(root, true);
+        }
+    }
+
+    [Test]
     public async Task WhereNoSocketCanBeMadeItRunsOnLoopbackTcp()
     {
         string root = Directory.CreateTempSubdirectory("noir-embedded-tests-").FullName;
