@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace NoirCode.Endpoint;
 
 /// <summary>
-/// Runs the endpoint: gRPC (HTTP/2; cleartext only on loopback) plus /healthz (a bare status: it says nothing
+/// Runs the endpoint: gRPC (HTTP/2; cleartext only on loopback or a unix socket) plus /healthz (a bare status: it says nothing
 /// about anyone's use) and /metrics (<see cref="MetricsAccess"/>). Binding to any other address requires TLS and an
 /// --auth file.
 /// </summary>
@@ -35,17 +35,18 @@ public sealed class EndpointHost : IAsyncDisposable
 
     public static void Validate(EndpointOptions o)
     {
-        if (!IPAddress.TryParse(o.Host, out var ip) && o.Host != "localhost")
+        if (!IPAddress.TryParse(o.Host, out _) && o.Host != "localhost")
             throw new ArgumentException($"--host must be an IP address or localhost, not '{o.Host}'");
-        bool loopback = o.Host == "localhost" || IPAddress.IsLoopback(ip!);
         bool tls = o.TlsCertificate != null || o.TlsKey != null;
         if (tls && (o.TlsCertificate == null || o.TlsKey == null)) throw new ArgumentException("TLS needs both --tls-cert and --tls-key");
+        // The socket's file permissions are its protection; its clients (unix:/path) speak cleartext HTTP/2 to it.
+        if (tls && o.UnixSocketPath != null) throw new ArgumentException("--unix-socket is local (like loopback) and takes no --tls-cert/--tls-key");
         if (o.PrefillChunkTokens < 1) throw new ArgumentException("--prefill-chunk must be at least 1 position");
         if (o.MaxTrainingStreamsPerTenant < 1) throw new ArgumentException("--max-training-streams-per-tenant must be at least 1");
         if (!(o.TokensPerSecondPerTenant > 0) || o.TokenBurstPerTenant is <= 0) throw new ArgumentException("--token-rate-limit and --token-burst must be positive");
         if (o.KvBytesPerTenant is < 0 || o.TrainingBytesPerTenant < 0) throw new ArgumentException("--kv-per-tenant-mb and --training-mb-per-tenant cannot be negative");
         if (o.TrainingIdleTimeout <= TimeSpan.Zero) throw new ArgumentException("--training-idle-timeout-s must be positive");
-        if (!loopback && (!tls || !o.HasAuth))
+        if (!o.IsLocal && (!tls || !o.HasAuth))
             throw new ArgumentException($"binding to {o.Host} exposes the endpoint beyond this machine: it requires --tls-cert, --tls-key and --auth");
     }
 
@@ -54,6 +55,7 @@ public sealed class EndpointHost : IAsyncDisposable
     public static async Task<EndpointHost> StartAsync(EndpointOptions options, Action<ILoggingBuilder>? logging = null, Action<Grpc.AspNetCore.Server.GrpcServiceOptions>? grpc = null)
     {
         Validate(options);
+        if (options.UnixSocketPath is { } socketPath) UnixSocketFile.Prepare(socketPath);
         var keys = options.AuthFile != null ? ApiKeys.Load(options.AuthFile)
             : options.AuthEnvironmentVariable is { } variable ? ApiKeys.FromEnvironment(variable)
             : ApiKeys.None;
@@ -76,6 +78,11 @@ public sealed class EndpointHost : IAsyncDisposable
         {
             // A session is one long stream: limit each message (gRPC's MaxReceiveMessageSize), not the stream's total.
             k.Limits.MaxRequestBodySize = null;
+            if (options.UnixSocketPath != null)
+            {
+                k.ListenUnixSocket(options.UnixSocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+                return;
+            }
             var ip = options.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
             k.Listen(ip, options.Port, listen =>
             {
@@ -101,6 +108,11 @@ public sealed class EndpointHost : IAsyncDisposable
             ? Results.StatusCode(refused)
             : Results.Text(state.Metrics.Render(), "text/plain; version=0.0.4"));
         await app.StartAsync();
+        if (options.UnixSocketPath is { } socket)
+        {
+            UnixSocketFile.Secure(socket);
+            return new EndpointHost(app, state, new Uri("unix:" + socket)); // the form clients take (NoirCode.Remote.UnixSocketEndpoint)
+        }
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var address = new Uri(bound.Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "[::1]"));
         return new EndpointHost(app, state, address);
@@ -113,6 +125,7 @@ public sealed class EndpointHost : IAsyncDisposable
         await _expiry.DisposeAsync();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        if (_state.Options.UnixSocketPath is { } socket) UnixSocketFile.Remove(socket);
         _state.Dispose();
     }
 }

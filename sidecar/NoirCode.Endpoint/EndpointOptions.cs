@@ -8,6 +8,11 @@ public sealed record EndpointOptions
     public string Host { get; init; } = "127.0.0.1";
     /// <summary>0 picks a free port (tests).</summary>
     public int Port { get; init; } = 7450;
+    /// <summary>Listen on this Unix domain socket instead of TCP (--unix-socket): local like loopback, and faster;
+    /// its folder must be owner-only (<see cref="UnixSocketFile"/>). Host and Port are then unused.</summary>
+    public string? UnixSocketPath { get; init; }
+    /// <summary>Only this machine can reach the endpoint: loopback, or a unix socket.</summary>
+    public bool IsLocal => UnixSocketPath != null || Host == "localhost" || (System.Net.IPAddress.TryParse(Host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
     public string? TlsCertificate { get; init; }
     public string? TlsKey { get; init; }
     /// <summary>File of "API_KEY TENANT" lines; none = a single tenant "local" with no key (loopback only).</summary>

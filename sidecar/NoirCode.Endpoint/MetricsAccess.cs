@@ -20,10 +20,9 @@ public sealed class MetricsAccess
     public static MetricsAccess For(EndpointOptions o)
     {
         if (o.MetricsTokenFile is { } file) return new MetricsAccess(SHA256.HashData(Encoding.UTF8.GetBytes(ReadToken(file))), false);
-        return new MetricsAccess(null, open: !o.HasAuth && IsLoopback(o.Host));
+        return new MetricsAccess(null, open: !o.HasAuth && o.IsLocal);
     }
 
-    static bool IsLoopback(string host) => host == "localhost" || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
 
     /// <summary>The token file: owner-only (as the API-key file), one token of 16 or more characters.</summary>
     public static string ReadToken(string file)

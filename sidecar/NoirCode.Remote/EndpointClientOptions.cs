@@ -26,6 +26,9 @@ public sealed record EndpointClientOptions
     /// <summary>Cleartext to another machine: the traffic and a Bearer key would cross a network unencrypted.</summary>
     public static bool IsCleartextRemote(Uri endpoint) => endpoint.Scheme == Uri.UriSchemeHttp && !endpoint.IsLoopback;
 
+    /// <summary>On this machine: loopback, or a unix socket (<see cref="UnixSocketEndpoint"/>); nothing crosses a network.</summary>
+    public static bool IsLocal(Uri endpoint) => endpoint.IsLoopback || UnixSocketEndpoint.Is(endpoint);
+
     /// <summary>Refuses cleartext endpoints off loopback unless <see cref="AllowCleartext"/>: before anything is sent.</summary>
     public void Validate()
     {
@@ -39,8 +42,15 @@ public sealed record EndpointClientOptions
                 "(--allow-cleartext, the editor's noircode.allowCleartextEndpoint); the API key is never sent over cleartext");
     }
 
+    /// <summary>Comma-separated endpoint addresses: http://, https://, or unix:/path/to/socket.</summary>
     public static IReadOnlyList<Uri> ParseList(string text) =>
-        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u =>
-            Uri.TryCreate(u, UriKind.Absolute, out var uri) && (uri.Scheme == "http" || uri.Scheme == "https")
-                ? uri : throw new ArgumentException($"'{u}' is not an http:// or https:// endpoint address")).ToArray();
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Parse).ToArray();
+
+    static Uri Parse(string address)
+    {
+        if (address.StartsWith(UnixSocketEndpoint.Scheme + ":", StringComparison.Ordinal))
+            return UnixSocketEndpoint.AddressOf(address[(UnixSocketEndpoint.Scheme.Length + 1)..]);
+        return Uri.TryCreate(address, UriKind.Absolute, out var uri) && (uri.Scheme == "http" || uri.Scheme == "https")
+            ? uri : throw new ArgumentException($"'{address}' is not an http://, https:// or unix:/path endpoint address");
+    }
 }

@@ -18,15 +18,14 @@ public sealed class EndpointConnection : IDisposable
         Address = address;
         // Over cleartext to another machine (allowed explicitly) the key would be readable on the way: it is not sent.
         _apiKey = EndpointClientOptions.IsCleartextRemote(address) ? null : options.ApiKey;
-        _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        bool unixSocket = UnixSocketEndpoint.Is(address);
+        var handler = unixSocket ? UnixSocketEndpoint.Handler(address, options.ConnectTimeout) : new SocketsHttpHandler { ConnectTimeout = options.ConnectTimeout };
+        handler.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+        handler.KeepAlivePingTimeout = TimeSpan.FromSeconds(10);
+        handler.EnableMultipleHttp2Connections = true;
+        _channel = GrpcChannel.ForAddress(unixSocket ? UnixSocketEndpoint.HttpAddress : address, new GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectTimeout = options.ConnectTimeout,
-                KeepAlivePingDelay = TimeSpan.FromSeconds(30),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
-                EnableMultipleHttp2Connections = true,
-            },
+            HttpHandler = handler,
             MaxReceiveMessageSize = options.MaxMessageBytes,
             MaxSendMessageSize = options.MaxMessageBytes,
         });

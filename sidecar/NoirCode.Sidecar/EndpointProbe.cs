@@ -1,10 +1,11 @@
 using System.Net;
+using NoirCode.Remote;
 
 namespace NoirCode.Sidecar;
 
 /// <summary>
 /// Tells whether an endpoint answers again, without opening a session or sending anything of the user's:
-/// a GET of its /healthz over HTTP/2 (cleartext with prior knowledge on loopback, as gRPC does).
+/// a GET of its /healthz over HTTP/2 (cleartext with prior knowledge on loopback or a unix socket, as gRPC does).
 /// </summary>
 public static class EndpointProbe
 {
@@ -12,13 +13,16 @@ public static class EndpointProbe
 
     public static async Task<bool> IsUpAsync(Uri endpoint, CancellationToken cancel)
     {
+        bool unixSocket = UnixSocketEndpoint.Is(endpoint);
+        // A socket's probe goes through a handler of its own (probes are seconds apart, so none is kept).
+        using var socketClient = unixSocket ? new HttpClient(UnixSocketEndpoint.Handler(endpoint, Http.Timeout)) { Timeout = Http.Timeout } : null;
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(endpoint, "/healthz"))
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(unixSocket ? UnixSocketEndpoint.HttpAddress : endpoint, "/healthz"))
             {
                 Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact,
             };
-            using var response = await Http.SendAsync(request, cancel);
+            using var response = await (socketClient ?? Http).SendAsync(request, cancel);
             return response.IsSuccessStatusCode;
         }
         // Unreachable, timed out, or the probe was cancelled: in every case the endpoint is not known to be up.

@@ -6,9 +6,10 @@ using NoirCode.Remote;
 namespace NoirCode.Sidecar.Tests;
 
 /// <summary>
-/// The embedded default's endpoint (a real `noir cloud serve` process on loopback) takes only the key made for
-/// this launch, which is on no command line and in no file: another user of the machine who finds the port can
-/// neither run nor train on it.
+/// The embedded default's endpoint (a real `noir cloud serve` process) listens on an owner-only unix socket in a
+/// fresh owner-only folder under the runtime dir, and takes only the key made for this launch, which is on no command
+/// line and in no file: another user of the machine can neither run nor train on it. Where no socket can be made it
+/// runs on loopback TCP instead.
 /// </summary>
 public class EmbeddedEndpointTests
 {
@@ -16,14 +17,16 @@ public class EmbeddedEndpointTests
     public async Task OnlyThisLaunchsKeyOpensASession()
     {
         string root = Directory.CreateTempSubdirectory("noir-embedded-tests-").FullName;
-        string? cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        string? cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME"), runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
         Environment.SetEnvironmentVariable("XDG_CACHE_HOME", Path.Combine(root, "cache"));
+        Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", root);
         try
         {
             string model = Path.Combine(root, "model");
             RandomModelFactory.Create(model, "tiny", seed: 5);
             using var embedded = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll"));
             Assert.That(embedded.ApiKey, Has.Length.EqualTo(64));
+            Assert.That(embedded.Address.Scheme, Is.EqualTo("unix"), "the local endpoint runs over a unix socket");
             // Every user can list command lines; the key is not on it (it travels in the endpoint's environment).
             Assert.That(File.ReadAllText($"/proc/{embedded.Pid}/cmdline"), Does.Contain("--auth-env").And.Not.Contain(embedded.ApiKey));
             string fingerprint = ModelFingerprint.Of(embedded.ClientFolder);
@@ -38,6 +41,101 @@ public class EmbeddedEndpointTests
         finally
         {
             Environment.SetEnvironmentVariable("XDG_CACHE_HOME", cache);
+            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", runtime);
+            Directory.Delete(root, true);
+        }
+    }
+
+    [Test]
+    public async Task TheSocketIsOwnerOnlyAnswersTheHealthProbeAndGoesWithTheEndpoint()
+    {
+        string root = Directory.CreateTempSubdirectory("noir-embedded-tests-").FullName;
+        string? cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME"), runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        Environment.SetEnvironmentVariable("XDG_CACHE_HOME", Path.Combine(root, "cache"));
+        Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", root);
+        try
+        {
+            string model = Path.Combine(root, "model");
+            RandomModelFactory.Create(model, "tiny", seed: 5);
+            string socket;
+            using (var embedded = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll")))
+            {
+                socket = UnixSocketEndpoint.SocketPath(embedded.Address);
+                Assert.That(Path.GetDirectoryName(Path.GetDirectoryName(socket)), Is.EqualTo(root), "a fresh folder under XDG_RUNTIME_DIR");
+                Assert.That(File.GetUnixFileMode(Path.GetDirectoryName(socket)!), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute));
+                Assert.That(File.GetUnixFileMode(socket), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+                Assert.That(await EndpointProbe.IsUpAsync(embedded.Address, CancellationToken.None), Is.True, "/healthz over the socket");
+            }
+            Assert.That(Directory.Exists(Path.GetDirectoryName(socket)), Is.False, "the socket's folder goes with the endpoint");
+            Assert.That(await EndpointProbe.IsUpAsync(new Uri("unix:" + socket), CancellationToken.None), Is.False);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", cache);
+            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", runtime);
+            Directory.Delete(root, true);
+        }
+    }
+
+    [Test]
+    public void FoldersAKilledSidecarLeftAreSweptButALiveEndpointsAreKept()
+    {
+        string root = Directory.CreateTempSubdirectory("noir-embedded-tests-").FullName;
+        string? runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", root);
+        try
+        {
+            string dead = Directory.CreateDirectory(Path.Combine(root, "noircode-endpoint-dead")).FullName;
+            using (var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
+                s.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(dead, "endpoint.sock"))); // closed, never unlinked: a killed endpoint's
+            string live = Directory.CreateDirectory(Path.Combine(root, "noircode-endpoint-live")).FullName;
+            using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(live, "endpoint.sock")));
+            listener.Listen();
+            string starting = Directory.CreateDirectory(Path.Combine(root, "noircode-endpoint-starting")).FullName;
+            foreach (var old in new[] { dead, live }) Directory.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddHours(-1));
+
+            using var socket = EmbeddedEndpointSocket.Create();
+            Assert.That(Directory.Exists(dead), Is.False, "no endpoint listens there any more");
+            Assert.That(Directory.Exists(live), Is.True, "another sidecar's endpoint still runs");
+            Assert.That(Directory.Exists(starting), Is.True, "too young: its endpoint may still be starting");
+            Assert.That(Directory.Exists(socket.Folder), Is.True);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", runtime);
+            Directory.Delete(root, true);
+        }
+    }
+
+    [Test]
+    public async Task WhereNoSocketCanBeMadeItRunsOnLoopbackTcp()
+    {
+        string root = Directory.CreateTempSubdirectory("noir-embedded-tests-").FullName;
+        string? cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME"), runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        Environment.SetEnvironmentVariable("XDG_CACHE_HOME", Path.Combine(root, "cache"));
+        // A runtime dir so deep that no socket path under it fits in sun_path (108 bytes).
+        string deep = Directory.CreateDirectory(Path.Combine(root, new string('r', 100))).FullName;
+        Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", deep);
+        var log = new StringWriter();
+        var stderr = Console.Error;
+        try
+        {
+            string model = Path.Combine(root, "model");
+            RandomModelFactory.Create(model, "tiny", seed: 5);
+            Console.SetError(log);
+            using var embedded = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll"));
+            Console.SetError(stderr);
+            Assert.That(embedded.Address.IsLoopback, Is.True, embedded.Address.ToString());
+            Assert.That(log.ToString(), Does.Contain("no unix socket").And.Contain("using loopback TCP instead"));
+            Assert.That(Directory.GetDirectories(deep), Is.Empty, "the folder made for the socket is not left behind");
+            Assert.That(await Open(embedded.Address, embedded.ApiKey, ModelFingerprint.Of(embedded.ClientFolder)), Is.EqualTo(SessionReply.KindOneofCase.Opened));
+        }
+        finally
+        {
+            Console.SetError(stderr);
+            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", cache);
+            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", runtime);
             Directory.Delete(root, true);
         }
     }

@@ -296,6 +296,8 @@ public class LanguageServerProcessTests
     {
         var endpoint = EmbeddedEndpointOf(_sidecar.Process.Id);
         Assert.That(endpoint, Is.Not.Null, "the embedded default runs a local endpoint");
+        Assert.That(File.ReadAllText($"/proc/{endpoint}/cmdline").Split('\0'), Does.Contain("--unix-socket").And.Not.Contain("--port"),
+            "the embedded default's endpoint listens on a unix socket, not a TCP port");
         await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", Section(new { mode = "local" }));
         WaitForStatus(s => s.GetProperty("mode").GetString() == "local" && s.GetProperty("detail").GetString() == "local");
         bool gone = false;

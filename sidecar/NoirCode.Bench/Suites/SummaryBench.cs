@@ -16,6 +16,7 @@ public static class SummaryBench
         var rows = new[]
         {
             Row("split ÷ unsplit, per decode token, loopback", "split_over_unsplit_per_token", v => $"{v:F2}×", "≤ 1.07×", v => v <= 1.07, "1"),
+            Row("split ÷ unsplit, per decode token, unix socket (the embedded default)", "split_over_unsplit_per_token_uds", v => $"{v:F2}×", "≤ 1.07×", v => v <= 1.07, "1"),
             Row("time to first suggestion, warm, 1k tokens, p50", "ttfs_warm_1k_p50_ms", v => $"{v:F0} ms", "≤ 300 ms", v => v <= 300, "2"),
             Row("time to first suggestion, warm, 1k tokens, p95", "ttfs_warm_1k_p95_ms", v => $"{v:F0} ms", "≤ 500 ms", v => v <= 500, "2"),
             Row("speculative decoding: tokens per round trip, held-out code", "accepted_tokens_per_trip", v => $"{v:F2} ({Get("speculative_extra_sent_per_token"):F2} extra sent per token)", "≥ 2", v => v >= 2, "1b"),

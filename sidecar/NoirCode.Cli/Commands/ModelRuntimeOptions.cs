@@ -16,7 +16,7 @@ public sealed class ModelRuntimeOptions
     readonly Option<string> _model = CommonOptions.Model("model folder: a whole model, or a client shard written by 'noir split' (then give --endpoint or --cloud-shard)");
     readonly Option<string?> _split = CommonOptions.Split();
     readonly Option<string?> _cloudShard = new("--cloud-shard") { Description = "cloud shard folder to run the middle blocks in this process" };
-    readonly Option<string?> _endpoint = new("--endpoint") { Description = "remote endpoint(s) running the middle blocks, e.g. http://127.0.0.1:7450 (comma-separated for failover)" };
+    readonly Option<string?> _endpoint = new("--endpoint") { Description = "remote endpoint(s) running the middle blocks, e.g. http://127.0.0.1:7450 or unix:/path/to/socket (comma-separated for failover)" };
     readonly Option<string?> _apiKeyFile = new("--api-key-file") { Description = "owner-only file holding the endpoint API key (default: $NOIR_API_KEY)" };
     readonly Option<bool> _allowCleartext = new("--allow-cleartext") { Description = "allow an http:// endpoint on another machine (the network sees the hidden states; the API key is never sent over it)" };
     readonly Option<bool> _allowUnprotected = new("--allow-unprotected") { Description = "allow no --keys (ε = ∞) with an endpoint on another machine" };

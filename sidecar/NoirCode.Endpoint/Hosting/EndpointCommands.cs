@@ -27,6 +27,7 @@ public static class EndpointCommands
         var shard = new Option<string>("--shard") { Description = "cloud shard folder (noir split --cloud-out), or a whole model with --split", Required = true };
         var host = new Option<string>("--host") { Description = "address to bind; anything but loopback needs --tls-cert, --tls-key and --auth", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "port for gRPC, /healthz and /metrics (see --metrics-token-file)", DefaultValueFactory = _ => 7450 };
+        var unixSocket = new Option<string?>("--unix-socket") { Description = "listen on this Unix domain socket instead of TCP (local like loopback); its folder must be owner-only (0700); the socket is made 0600 and removed on shutdown; clients use unix:PATH" };
         var cert = new Option<string?>("--tls-cert") { Description = "PEM certificate" };
         var key = new Option<string?>("--tls-key") { Description = "PEM private key" };
         var auth = new Option<string?>("--auth") { Description = "file of 'API_KEY TENANT' lines" };
@@ -48,12 +49,12 @@ public static class EndpointCommands
         var maxMessage = new Option<int>("--max-message-mb") { DefaultValueFactory = _ => 32 };
         var parent = new Option<int?>("--exit-with-parent") { Description = "stop when this process id is gone (used by the sidecar's local endpoint)" };
         var cmd = new Command("serve", "Serve the middle blocks over gRPC; runs until interrupted")
-            { shard, host, port, cert, key, auth, authEnv, metricsToken, state, split, kvBudget, perTenant, idle, rate, kvPerTenant, tokenRate, tokenBurst, trainingMemory, trainingStreams, trainingIdle, prefillChunk, maxMessage, parent };
+            { shard, host, port, unixSocket, cert, key, auth, authEnv, metricsToken, state, split, kvBudget, perTenant, idle, rate, kvPerTenant, tokenRate, tokenBurst, trainingMemory, trainingStreams, trainingIdle, prefillChunk, maxMessage, parent };
         cmd.SetAction(async (r, cancel) =>
         {
             var options = new EndpointOptions
             {
-                ShardFolder = r.GetValue(shard)!, Host = r.GetValue(host)!, Port = r.GetValue(port),
+                ShardFolder = r.GetValue(shard)!, Host = r.GetValue(host)!, Port = r.GetValue(port), UnixSocketPath = r.GetValue(unixSocket),
                 TlsCertificate = r.GetValue(cert), TlsKey = r.GetValue(key), AuthFile = r.GetValue(auth), AuthEnvironmentVariable = r.GetValue(authEnv), MetricsTokenFile = r.GetValue(metricsToken), StateFolder = r.GetValue(state),
                 Split = r.GetValue(split) is { } s ? Core.Model.SplitSpec.Parse(s) : null,
                 KvBudgetBytes = r.GetValue(kvBudget) << 20, MaxSessionsPerTenant = r.GetValue(perTenant),
@@ -69,7 +70,8 @@ public static class EndpointCommands
             Console.Out.WriteLine($"listening on {endpoint.Address}");
             Console.Out.Flush();
             Console.Error.WriteLine($"noir endpoint: blocks {c.Middle.First}..{c.Middle.First + c.Middle.Count - 1} of {c.Config.NumLayers}, model {endpoint.State.Fingerprint}, " +
-                $"{(options.HasAuth ? "API keys required" : "no auth (loopback)")}, {(options.TlsCertificate == null ? "cleartext h2c" : "TLS")}");
+                $"{(options.HasAuth ? "API keys required" : options.UnixSocketPath != null ? "no auth (unix socket)" : "no auth (loopback)")}, " +
+                $"{(options.UnixSocketPath != null ? "h2c on an owner-only unix socket" : options.TlsCertificate == null ? "cleartext h2c" : "TLS")}");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             if (r.GetValue(parent) is int parentPid) _ = WatchParent(parentPid, stop);
             try { await endpoint.WaitForShutdownAsync(stop.Token); } catch (OperationCanceledException) { }
