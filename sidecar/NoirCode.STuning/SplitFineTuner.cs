@@ -84,9 +84,9 @@ public sealed class SplitFineTuner
                 var labels = tensor(target.Select(t => t == FimSampler.IgnoreIndex ? t : perm.ToIndex((int)t)).ToArray());
                 var positions = arange(s.SequenceLength);
                 ulong sampleId = RandomSampleIds.Next(); // says nothing of the step or the batch
-                var encoded = _client.Encode(ids, positions, cache: null);
+                var encoded = _client.FirstBlocks(ids, positions, cache: null);
                 var middle = _remote.Forward(sampleId, encoded.detach()).requires_grad_(true);
-                var logits = _client.Decode(middle, positions, cache: null, lastOnly: false)[0];
+                var logits = _client.LastBlocksAndHead(middle, positions, cache: null, lastOnly: false)[0];
                 var loss = F.cross_entropy(logits, labels, ignore_index: FimSampler.IgnoreIndex);
                 // The protected gradient first (it needs the graph), then the local backward on the full loss.
                 var sent = protector?.SentGradient(logits, labels, middle, sampleId);

@@ -72,7 +72,7 @@ public class InversionTests
         var tokens = AttackFixture.Private[0].Tokens;
         using var view = client.CloudView(tokens);
         using var _ = no_grad();
-        using var encoded = client.Client.Encode(tensor(tokens.Select(t => (long)t).ToArray()).unsqueeze(0), arange(tokens.Length), null)[0];
+        using var encoded = client.Client.FirstBlocks(tensor(tokens.Select(t => (long)t).ToArray()).unsqueeze(0), arange(tokens.Length), null)[0];
         Assert.That(view.shape, Is.EqualTo(new long[] { tokens.Length, client.Client.Config.HiddenSize }));
         Assert.That(view.dtype, Is.EqualTo(ScalarType.Float32));
         using var expected = encoded.to(ScalarType.Float16).to(ScalarType.Float32);

@@ -123,7 +123,7 @@ public class STuningLabelProtectionTests
         manual_seed(5);
         var middle = randn(1, 24, client.Config.HiddenSize).requires_grad_(true);
         var labels = randint(0, client.Config.VocabSize, new long[] { 24 });
-        var logits = client.Decode(middle, arange(24), cache: null, lastOnly: false)[0];
+        var logits = client.LastBlocksAndHead(middle, arange(24), cache: null, lastOnly: false)[0];
         var noised = new LabelProtectionSettings(0.5, 1.0);
         Tensor Sent(PrivacyKeys k) => new BoundaryGradientProtector(noised, LabelProtectionSecret.Derive(k, nonce)).SentGradient(logits, labels, middle, 7);
         var a = Sent(keys);

@@ -48,7 +48,7 @@ public class ResidualMaskTests
         using var idTensor = tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0);
         using var positions = arange(ids.Count);
         using var _ = no_grad();
-        using var encoded = client.Encode(idTensor, positions, cache: null);
+        using var encoded = client.FirstBlocks(idTensor, positions, cache: null);
         double sigma = 0.05 * encoded.std().item<float>();
         using var middle = new LocalMiddleSession(cloud);
         using var plain = middle.Forward(encoded, positions);

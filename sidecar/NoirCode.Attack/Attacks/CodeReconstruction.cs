@@ -25,7 +25,7 @@ public sealed class CodeReconstruction(AttackerKnowledge k) : ICloudAttack
             long t = h.shape[0];
             var positions = arange(t);
             var middle = k.PublicMiddle.Middle.Forward(h.unsqueeze(0), positions);
-            var next = k.PublicClient.Decode(middle, positions, cache: null, lastOnly: false)[0].argmax(1).data<long>().ToArray();
+            var next = k.PublicClient.LastBlocksAndHead(middle, positions, cache: null, lastOnly: false)[0].argmax(1).data<long>().ToArray();
             var guess = new int[t];
             guess[0] = _first;
             for (int i = 1; i < t; i++) guess[i] = (int)next[i - 1];

@@ -39,7 +39,7 @@ public sealed class GradientLabelRecovery(ClientModel decoder)
         long t = middle.shape[0];
         var positions = arange(t);
         var h = middle.to_type(ScalarType.Float32).unsqueeze(0).detach().requires_grad_(true);
-        var logits = decoder.Decode(h, positions, cache: null, lastOnly: false)[0];   // [T, V]
+        var logits = decoder.LastBlocksAndHead(h, positions, cache: null, lastOnly: false)[0];   // [T, V]
         var p = F.softmax(logits, 1).detach();
         var own = OwnJacobians(middle);                                                // [T, D(out), D(in)]
         var w = decoder.Head.Weight.detach().to_type(ScalarType.Float32);              // [V, D]

@@ -27,7 +27,7 @@ public sealed class NearestNeighbourInversion : ICloudAttack
         var sums = zeros(v, k.Config.HiddenSize).index_add_(0, labels, k.PublicHidden - _mean, 1);
         var counts = zeros(v).index_add_(0, labels, ones(labels.shape[0]), 1);
         // Tokens public code never shows: the public encoder's output for the token alone at position 0.
-        var alone = k.PublicClient.Encode(arange(v).unsqueeze(1), zeros(1, dtype: int64), cache: null)[.., 0] - _mean;
+        var alone = k.PublicClient.FirstBlocks(arange(v).unsqueeze(1), zeros(1, dtype: int64), cache: null)[.., 0] - _mean;
         var seen = (counts > 0).unsqueeze(1);
         _codebook = F.normalize(where(seen, sums / counts.clamp_min(1).unsqueeze(1), alone), dim: 1);
     }

@@ -108,7 +108,7 @@ public sealed class StuningLabelAttack(string publicModel, SplitSpec split, doub
             if (labels[b].All(l => l < 0)) continue;   // nothing recovered: nothing to learn from
             using var scope = NewDisposeScope();
             var middle = batch[b].Middle.unsqueeze(0);
-            var logits = shadow.Decode(middle, arange(middle.shape[1]), cache: null, lastOnly: false)[0];
+            var logits = shadow.LastBlocksAndHead(middle, arange(middle.shape[1]), cache: null, lastOnly: false)[0];
             var target = tensor(labels[b].Select(l => l < 0 ? (long)FimSampler.IgnoreIndex : l).ToArray());
             F.cross_entropy(logits, target, ignore_index: FimSampler.IgnoreIndex).backward();
         }

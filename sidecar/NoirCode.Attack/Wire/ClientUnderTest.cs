@@ -71,7 +71,7 @@ public sealed class ClientUnderTest : IDisposable
         using var scope = NewDisposeScope();
         var ids = tensor(tokens.Select(t => (long)(_mapping?.ToInputIndex(t) ?? t)).ToArray()).unsqueeze(0);
         var positions = arange(tokens.Count);
-        var encoded = Client.Encode(ids, positions, cache: null);
+        var encoded = Client.FirstBlocks(ids, positions, cache: null);
         // What ResidualMask sends; the cancellation happens on the client's side of the wire, so it is not needed here.
         if (_noise != null) encoded = encoded + _noise.Next(encoded.shape).to(encoded.dtype);
         var packet = _guard.Admit(encoded, EgressKind.HiddenStates, 0);

@@ -61,10 +61,10 @@ public static class WireBytesBench
             double loss = windows.Average(w => Loss(w, ids =>
             {
                 using var p = arange(ids.shape[1]);
-                using var encoded = client.Encode(ids, p, null);
+                using var encoded = client.FirstBlocks(ids, p, null);
                 using var middle = remote.Forward(encoded, p);
                 remote.Truncate(0);
-                return client.Decode(middle, p, null, lastOnly: false);
+                return client.LastBlocksAndHead(middle, p, null, lastOnly: false);
             }));
             string name = dtype switch { WireDtype.Float32 => "fp32", WireDtype.Float16 => "fp16", WireDtype.Bfloat16 => "bf16", _ => "int8 (blockwise, 64)" };
             string key = dtype switch { WireDtype.Float32 => "fp32", WireDtype.Float16 => "fp16", WireDtype.Bfloat16 => "bf16", _ => "int8" };

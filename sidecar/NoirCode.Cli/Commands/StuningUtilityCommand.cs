@@ -132,8 +132,8 @@ public static class StuningUtilityCommand
             var ids = tensor(input.Select(t => (long)perm.ToIndex((int)t)).ToArray()).unsqueeze(0);
             var labels = tensor(target.Select(t => t == FimSampler.IgnoreIndex ? t : perm.ToIndex((int)t)).ToArray());
             var positions = arange(input.Length);
-            var middle = remote.Forward(900_000_000UL + (ulong)i, client.Encode(ids, positions, cache: null));
-            var logits = client.Decode(middle, positions, cache: null, lastOnly: false)[0];
+            var middle = remote.Forward(900_000_000UL + (ulong)i, client.FirstBlocks(ids, positions, cache: null));
+            var logits = client.LastBlocksAndHead(middle, positions, cache: null, lastOnly: false)[0];
             long n = target.Count(t => t != FimSampler.IgnoreIndex);
             total += F.cross_entropy(logits, labels, ignore_index: FimSampler.IgnoreIndex, reduction: nn.Reduction.Sum).item<float>();
             count += n;

@@ -80,9 +80,9 @@ public sealed class SplitSession : IInferenceSession
         var (idTensor, positions) = SessionTensors.For(_mapping == null ? ids : ids.Select(_mapping.ToInputIndex).ToArray(), start);
         try
         {
-            var encoded = _client.Encode(idTensor, positions, _encoderCache);
+            var encoded = _client.FirstBlocks(idTensor, positions, _encoderCache);
             var enriched = _middle.Forward(encoded, positions);
-            var decoded = _client.Decode(enriched, positions, _decoderCache, lastOnly);
+            var decoded = _client.LastBlocksAndHead(enriched, positions, _decoderCache, lastOnly);
             var rows = lastOnly ? new[] { SessionTensors.LastLogits(decoded) } : SessionTensors.EveryLogits(decoded);
             return _mapping == null ? rows : rows.Select(_mapping.ToTokenLogits).ToArray();
         }

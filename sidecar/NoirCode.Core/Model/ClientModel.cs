@@ -56,15 +56,16 @@ public sealed class ClientModel : nn.Module
         return new ClientModel(config, tokenizer, spec, embedding, encoder, decoder, head);
     }
 
-    /// <summary>Embedding + encoder blocks: ids [B, T] → hidden [B, T, D], the tensor that goes to the cloud.</summary>
-    public Tensor Encode(Tensor ids, Tensor positions, KvCache? cache)
+    /// <summary>Embedding + the first blocks: ids [B, T] → hidden [B, T, D], the tensor that goes to the cloud.</summary>
+    public Tensor FirstBlocks(Tensor ids, Tensor positions, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         return encoder.Forward(embed_tokens.forward(ids), positions, cache).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Decoder blocks + norm + head on the hidden states that came back from the cloud.</summary>
-    public Tensor Decode(Tensor hidden, Tensor positions, KvCache? cache, bool lastOnly = true)
+    /// <summary>The last blocks + norm + head on the hidden states that came back from the cloud: hidden [B, T, D] →
+    /// logits [B, T or 1, V]. (Not named Decode: decoding is the autoregressive loop, Generation/TextGenerator.)</summary>
+    public Tensor LastBlocksAndHead(Tensor hidden, Tensor positions, KvCache? cache, bool lastOnly = true)
     {
         using var scope = NewDisposeScope();
         var h = decoder.Forward(hidden, positions, cache);
