@@ -71,7 +71,7 @@ public sealed class RemoteTrainingSession : IDisposable
         try
         {
             using var timeout = new CancellationTokenSource(_options.StepTimeout);
-            _call.RequestStream.WriteAsync(request, timeout.Token).GetAwaiter().GetResult();
+            _call.WriteOrStatusAsync(request, timeout.Token).GetAwaiter().GetResult();
         }
         catch (RpcException e) { throw Refused(e); }
     }

@@ -13,110 +13,99 @@ namespace NoirCode.Sidecar.Tests;
 /// </summary>
 public class EmbeddedEndpointTests
 {
+    /// <summary>A scratch folder as this process's cache and runtime dir (the launcher reads both from the
+    /// environment), put back and removed at the end.</summary>
+    sealed class ScratchEnvironment : IDisposable
+    {
+        static readonly string[] Variables = { "XDG_CACHE_HOME", "XDG_RUNTIME_DIR" };
+        readonly string?[] _saved = Variables.Select(Environment.GetEnvironmentVariable).ToArray();
+        public string Root { get; } = Directory.CreateTempSubdirectory("noir-embedded-tests-").FullName;
+
+        public ScratchEnvironment(string? runtimeUnderRoot = null)
+        {
+            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", Path.Combine(Root, "cache"));
+            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", runtimeUnderRoot == null ? Root : Directory.CreateDirectory(Path.Combine(Root, runtimeUnderRoot)).FullName);
+        }
+
+        public string RuntimeDir => Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR")!;
+
+        public void Dispose()
+        {
+            for (int i = 0; i < Variables.Length; i++) Environment.SetEnvironmentVariable(Variables[i], _saved[i]);
+            Directory.Delete(Root, true);
+        }
+    }
+
     [Test]
     public async Task OnlyThisLaunchsKeyOpensASession()
     {
-        string root = Directory.CreateTempSubdirectory("noir-embedded-tests-").FullName;
-        string? cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME"), runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
-        Environment.SetEnvironmentVariable("XDG_CACHE_HOME", Path.Combine(root, "cache"));
-        Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", root);
-        try
-        {
-            string model = Path.Combine(root, "model");
-            RandomModelFactory.Create(model, "tiny", seed: 5);
-            using var embedded = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll"));
-            Assert.That(embedded.ApiKey, Has.Length.EqualTo(64));
-            Assert.That(embedded.Address.Scheme, Is.EqualTo("unix"), "the local endpoint runs over a unix socket");
-            // Every user can list command lines; the key is not on it (it travels in the endpoint's environment).
-            Assert.That(File.ReadAllText($"/proc/{embedded.Pid}/cmdline"), Does.Contain("--auth-env").And.Not.Contain(embedded.ApiKey));
-            string fingerprint = ModelFingerprint.Of(embedded.ClientFolder);
+        using var scratch = new ScratchEnvironment();
+        string root = scratch.Root;
+        string model = Path.Combine(root, "model");
+        RandomModelFactory.Create(model, "tiny", seed: 5);
+        using var embedded = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll"));
+        Assert.That(embedded.ApiKey, Has.Length.EqualTo(64));
+        Assert.That(embedded.Address.Scheme, Is.EqualTo("unix"), "the local endpoint runs over a unix socket");
+        // Every user can list command lines; the key is not on it (it travels in the endpoint's environment).
+        Assert.That(File.ReadAllText($"/proc/{embedded.Pid}/cmdline"), Does.Contain("--auth-env").And.Not.Contain(embedded.ApiKey));
+        string fingerprint = ModelFingerprint.Of(embedded.ClientFolder);
 
-            foreach (var key in new[] { null, "another-users-guess-0123456789" })
-            {
-                var e = Assert.ThrowsAsync<RpcException>(() => Open(embedded.Address, key, fingerprint))!;
-                Assert.That(e.StatusCode, Is.EqualTo(StatusCode.Unauthenticated), key ?? "no key");
-            }
-            Assert.That(await Open(embedded.Address, embedded.ApiKey, fingerprint), Is.EqualTo(SessionReply.KindOneofCase.Opened));
-        }
-        finally
+        foreach (var key in new[] { null, "another-users-guess-0123456789" })
         {
-            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", cache);
-            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", runtime);
-            Directory.Delete(root, true);
+            var e = Assert.ThrowsAsync<RpcException>(() => Open(embedded.Address, key, fingerprint))!;
+            Assert.That(e.StatusCode, Is.EqualTo(StatusCode.Unauthenticated), key ?? "no key");
         }
+        Assert.That(await Open(embedded.Address, embedded.ApiKey, fingerprint), Is.EqualTo(SessionReply.KindOneofCase.Opened));
     }
 
     [Test]
     public async Task TheSocketIsOwnerOnlyAnswersTheHealthProbeAndGoesWithTheEndpoint()
     {
-        string root = Directory.CreateTempSubdirectory("noir-embedded-tests-").FullName;
-        string? cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME"), runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
-        Environment.SetEnvironmentVariable("XDG_CACHE_HOME", Path.Combine(root, "cache"));
-        Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", root);
-        try
+        using var scratch = new ScratchEnvironment();
+        string root = scratch.Root;
+        string model = Path.Combine(root, "model");
+        RandomModelFactory.Create(model, "tiny", seed: 5);
+        string socket;
+        using (var embedded = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll")))
         {
-            string model = Path.Combine(root, "model");
-            RandomModelFactory.Create(model, "tiny", seed: 5);
-            string socket;
-            using (var embedded = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll")))
-            {
-                socket = UnixSocketEndpoint.SocketPath(embedded.Address);
-                Assert.That(Path.GetDirectoryName(Path.GetDirectoryName(socket)), Is.EqualTo(root), "a fresh folder under XDG_RUNTIME_DIR");
-                Assert.That(File.GetUnixFileMode(Path.GetDirectoryName(socket)!), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute));
-                Assert.That(File.GetUnixFileMode(socket), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
-                Assert.That(await EndpointProbe.IsUpAsync(embedded.Address, CancellationToken.None), Is.True, "/healthz over the socket");
-            }
-            Assert.That(Directory.Exists(Path.GetDirectoryName(socket)), Is.False, "the socket's folder goes with the endpoint");
-            Assert.That(await EndpointProbe.IsUpAsync(new Uri("unix:" + socket), CancellationToken.None), Is.False);
+            socket = UnixSocketEndpoint.SocketPath(embedded.Address);
+            Assert.That(Path.GetDirectoryName(Path.GetDirectoryName(socket)), Is.EqualTo(root), "a fresh folder under XDG_RUNTIME_DIR");
+            Assert.That(File.GetUnixFileMode(Path.GetDirectoryName(socket)!), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute));
+            Assert.That(File.GetUnixFileMode(socket), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+            Assert.That(await EndpointProbe.IsUpAsync(embedded.Address, CancellationToken.None), Is.True, "/healthz over the socket");
         }
-        finally
-        {
-            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", cache);
-            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", runtime);
-            Directory.Delete(root, true);
-        }
+        Assert.That(Directory.Exists(Path.GetDirectoryName(socket)), Is.False, "the socket's folder goes with the endpoint");
+        Assert.That(await EndpointProbe.IsUpAsync(new Uri("unix:" + socket), CancellationToken.None), Is.False);
     }
 
     [Test]
     public void FoldersAKilledSidecarLeftAreSweptButALiveEndpointsAreKept()
     {
-        string root = Directory.CreateTempSubdirectory("noir-embedded-tests-").FullName;
-        string? runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
-        Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", root);
-        try
-        {
-            string dead = Directory.CreateDirectory(Path.Combine(root, "noircode-endpoint-dead")).FullName;
-            using (var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
-                s.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(dead, "endpoint.sock"))); // closed, never unlinked: a killed endpoint's
-            string live = Directory.CreateDirectory(Path.Combine(root, "noircode-endpoint-live")).FullName;
-            using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-            listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(live, "endpoint.sock")));
-            listener.Listen();
-            string starting = Directory.CreateDirectory(Path.Combine(root, "noircode-endpoint-starting")).FullName;
-            foreach (var old in new[] { dead, live }) Directory.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddHours(-1));
+        using var scratch = new ScratchEnvironment();
+        string root = scratch.Root;
+        string dead = Directory.CreateDirectory(Path.Combine(root, "noircode-endpoint-dead")).FullName;
+        using (var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
+            s.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(dead, "endpoint.sock"))); // closed, never unlinked: a killed endpoint's
+        string live = Directory.CreateDirectory(Path.Combine(root, "noircode-endpoint-live")).FullName;
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(live, "endpoint.sock")));
+        listener.Listen();
+        string starting = Directory.CreateDirectory(Path.Combine(root, "noircode-endpoint-starting")).FullName;
+        foreach (var old in new[] { dead, live }) Directory.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddHours(-1));
 
-            using var socket = EmbeddedEndpointSocket.Create();
-            Assert.That(Directory.Exists(dead), Is.False, "no endpoint listens there any more");
-            Assert.That(Directory.Exists(live), Is.True, "another sidecar's endpoint still runs");
-            Assert.That(Directory.Exists(starting), Is.True, "too young: its endpoint may still be starting");
-            Assert.That(Directory.Exists(socket.Folder), Is.True);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", runtime);
-            Directory.Delete(root, true);
-        }
+        using var socket = EmbeddedEndpointSocket.Create();
+        Assert.That(Directory.Exists(dead), Is.False, "no endpoint listens there any more");
+        Assert.That(Directory.Exists(live), Is.True, "another sidecar's endpoint still runs");
+        Assert.That(Directory.Exists(starting), Is.True, "too young: its endpoint may still be starting");
+        Assert.That(Directory.Exists(socket.Folder), Is.True);
     }
 
     [Test]
     public async Task WhereNoSocketCanBeMadeItRunsOnLoopbackTcp()
     {
-        string root = Directory.CreateTempSubdirectory("noir-embedded-tests-").FullName;
-        string? cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME"), runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
-        Environment.SetEnvironmentVariable("XDG_CACHE_HOME", Path.Combine(root, "cache"));
         // A runtime dir so deep that no socket path under it fits in sun_path (108 bytes).
-        string deep = Directory.CreateDirectory(Path.Combine(root, new string('r', 100))).FullName;
-        Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", deep);
+        using var scratch = new ScratchEnvironment(runtimeUnderRoot: new string('r', 100));
+        string root = scratch.Root, deep = scratch.RuntimeDir;
         var log = new StringWriter();
         var stderr = Console.Error;
         try
@@ -131,13 +120,7 @@ public class EmbeddedEndpointTests
             Assert.That(Directory.GetDirectories(deep), Is.Empty, "the folder made for the socket is not left behind");
             Assert.That(await Open(embedded.Address, embedded.ApiKey, ModelFingerprint.Of(embedded.ClientFolder)), Is.EqualTo(SessionReply.KindOneofCase.Opened));
         }
-        finally
-        {
-            Console.SetError(stderr);
-            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", cache);
-            Environment.SetEnvironmentVariable("XDG_RUNTIME_DIR", runtime);
-            Directory.Delete(root, true);
-        }
+        finally { Console.SetError(stderr); }
     }
 
     static async Task<SessionReply.KindOneofCase> Open(Uri address, string? key, string fingerprint)

@@ -21,7 +21,7 @@ public static class LlamaCppPeerBench
     public static void Run(BenchContext ctx)
     {
         var load = new MachineLoad();
-        string node = InstallNodeLlamaCpp(ctx.Repo);
+        InstallNodeLlamaCpp(ctx.Repo);
         int promptTokens = 128, decode = ctx.Quick ? 16 : 48, rounds = ctx.Quick ? 2 : 4, check = 4;
         double bandwidth = MemoryBandwidth.BytesPerSecond();
         string shaped = Path.Combine(ctx.Work, "qwen2.5-coder-0.5b-shape");
@@ -39,6 +39,7 @@ public static class LlamaCppPeerBench
         var checks = new List<string>();
         var figures = new JsonObject();
         bool beatRoofline = false;
+        string llamaVersion = "";
         foreach (var (name, key, folderOf) in cases)
         {
             string folder = folderOf();
@@ -63,8 +64,9 @@ public static class LlamaCppPeerBench
             // llama.cpp at one thread and at every core, and its faster setting counts: its threads spin while they wait,
             // which on a shared 2-core machine can make two threads slower than one.
             var byThreads = new[] { 1, Environment.ProcessorCount }.Distinct()
-                .Select(threads => RunLlamaCpp(node, ctx.Repo, ctx.Work, gguf, prompt, text, decode, rounds, check, threads)).ToList();
+                .Select(threads => RunLlamaCpp(ctx.Repo, ctx.Work, gguf, prompt, text, decode, rounds, check, threads)).ToList();
             var llama = byThreads.MinBy(r => Percentiles.Median(Doubles(r["decode_ms_per_token"]!)))!;
+            llamaVersion = $"{llama["node_llama_cpp"]} (llama.cpp {llama["llama_cpp_release"]})";
             using (var model = CausalLM.Load(folder)) TimeOurs(model, prompt, decode, rounds, ours);
             File.Delete(gguf);
 
@@ -102,7 +104,7 @@ public static class LlamaCppPeerBench
 
             Command: {ctx.Command()}. Machine: {BenchReport.Machine()}. {load.Describe()}
             Each model is exported with `noir model export-gguf --dtype f32` (the engine computes in f32, so both read the same bytes) and run by
-            llama.cpp through node-llama-cpp {_llamaVersion} (its prebuilt CPU binaries; `scripts/bench-llamacpp/`), at 1 and {Environment.ProcessorCount} threads, the faster counting (both shown, threads: ms/token); ours
+            llama.cpp through node-llama-cpp {llamaVersion} (its prebuilt CPU binaries; `scripts/bench-llamacpp/`), at 1 and {Environment.ProcessorCount} threads, the faster counting (both shown, threads: ms/token); ours
             chooses its own (1 thread for a decode step of a model with d ≤ {Core.Util.IntraOpThreads.SmallModelHidden:N0}, else all cores). The
             prompt is the first {promptTokens} tokens of held-out code, the same ids for both; decode is greedy, {decode} tokens, median of
             {rounds} rounds per side (ours timed before and after llama.cpp's). The roofline is the least time a decoded token can take when every
@@ -127,8 +129,6 @@ public static class LlamaCppPeerBench
             """;
         BenchReport.Write(ctx.Repo, "llamacpp", md, figures);
     }
-
-    static string _llamaVersion = "";
 
     /// <summary>Parameters read per decoded token: every block matrix and norm, the final norm, the head's matrix, one embedding row.</summary>
     static long DecodeWeights(ModelConfig c)
@@ -164,12 +164,12 @@ public static class LlamaCppPeerBench
         }
     }
 
-    static JsonObject RunLlamaCpp(string node, string repo, string work, string gguf, IReadOnlyList<int> prompt, string text, int decode, int rounds, int check, int threads)
+    static JsonObject RunLlamaCpp(string repo, string work, string gguf, IReadOnlyList<int> prompt, string text, int decode, int rounds, int check, int threads)
     {
         string ids = Path.Combine(work, "prompt-ids.txt"), textFile = Path.Combine(work, "prompt.txt");
         File.WriteAllText(ids, string.Join(",", prompt));
         File.WriteAllText(textFile, text);
-        var psi = new ProcessStartInfo(node) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { Path.Combine(repo, "scripts", "bench-llamacpp", "llamacpp.mjs"), gguf, ids, textFile,
                      "--decode", decode.ToString(), "--rounds", rounds.ToString(), "--threads", threads.ToString(), "--check", check.ToString() })
             psi.ArgumentList.Add(a);
@@ -178,15 +178,13 @@ public static class LlamaCppPeerBench
         string stdout = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0) throw new InvalidOperationException($"llama.cpp run failed ({process.ExitCode}): {stderr.Result}");
-        var json = JsonNode.Parse(stdout)!.AsObject();
-        _llamaVersion = $"{json["node_llama_cpp"]} (llama.cpp {json["llama_cpp_release"]})";
-        return json;
+        return JsonNode.Parse(stdout)!.AsObject();
     }
 
     static List<double> Doubles(JsonNode array) => array.AsArray().Select(x => x!.GetValue<double>()).ToList();
 
     /// <summary>node-llama-cpp in scripts/bench-llamacpp, installed from its lock on first use (never by setup or the tests).</summary>
-    static string InstallNodeLlamaCpp(string repo)
+    static void InstallNodeLlamaCpp(string repo)
     {
         string folder = Path.Combine(repo, "scripts", "bench-llamacpp");
         if (!Directory.Exists(Path.Combine(folder, "node_modules", "node-llama-cpp")))
@@ -198,6 +196,5 @@ public static class LlamaCppPeerBench
             npm.WaitForExit();
             if (npm.ExitCode != 0) throw new InvalidOperationException($"npm ci in {folder} failed ({npm.ExitCode})");
         }
-        return "node";
     }
 }

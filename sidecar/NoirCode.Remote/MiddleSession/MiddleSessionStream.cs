@@ -65,21 +65,7 @@ sealed class MiddleSessionStream : IAsyncDisposable
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(_stepTimeout);
-        try { await _call.RequestStream.WriteAsync(request, timeout.Token).ConfigureAwait(false); }
-        catch (Exception e) when (e is not RpcException)
-        {
-            if (await EndedWithAsync().ConfigureAwait(false) is { } status) throw new RpcException(status, e.Message);
-            throw;
-        }
-    }
-
-    /// <summary>The status the endpoint ended the call with, if it has: a server that refuses the call (e.g.
-    /// Unauthenticated) can end it before the first write lands, and the write then fails with a transport error
-    /// that hides the server's own answer.</summary>
-    async Task<Status?> EndedWithAsync()
-    {
-        try { await _call.ResponseHeadersAsync.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false); } catch (Exception) { /* the status below says why */ }
-        try { return _call.GetStatus(); } catch (InvalidOperationException) { return null; }
+        await _call.WriteOrStatusAsync(request, timeout.Token).ConfigureAwait(false);
     }
 
     async Task<SessionReply> ReceiveAsync(SessionReply.KindOneofCase expected, CancellationToken cancel)
