@@ -65,6 +65,8 @@ export const completionStatsRequest = 'noir/completionStats';
 export interface CompletionStats {
   requests: number;
   suggestions: number;
+  /** Suggestions the deadline (showBy) cut before their line ended. */
+  cutMidLine: number;
   /** Empty answers per reason. */
   empty: Record<string, number>;
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Core.Tokenization;
@@ -87,29 +88,49 @@ public class GenerationTests
         var result = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, ids.ToArray()), 0, 15), tok, new[] { 1 },
             new GenerationOptions { MaxTokens = 50, NewlineCutoff = TimeSpan.FromMilliseconds(40) });
         Assert.That(result.Text, Is.EqualTo("a = 1\n"));
-        Assert.That(result.FinishReason, Is.EqualTo(GenerationResult.LatencyBudget));
+        Assert.That(result.FinishReason, Is.EqualTo(GenerationResult.LineEnd));
     }
 
     [Test]
-    public void ALongLineStopsAtTheDecodeTimeCapButASlowPrefillStillGetsText()
+    public void ALongLineStopsAtTheDeadline()
     {
         var tok = Tok;
         var line = tok.Encode("x = some_function(argument_one, argument_two, argument_three, argument_four, argument_five)");
-        var result = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, line.ToArray()), 300, 15), tok, new[] { 1 },
-            new GenerationOptions { MaxTokens = 50, NewlineCutoff = TimeSpan.FromMilliseconds(40), MaxDecodeTime = TimeSpan.FromMilliseconds(60) });
+        var result = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, line.ToArray()), 0, 15), tok, new[] { 1 },
+            new GenerationOptions { MaxTokens = 50, NewlineCutoff = TimeSpan.FromMilliseconds(40), ShowBy = TimeSpan.FromMilliseconds(100) });
         Assert.That(result.FinishReason, Is.EqualTo(GenerationResult.LatencyBudget));
-        Assert.That(result.TokenIds.Count, Is.InRange(2, line.Count - 1), "more than the first token despite the 300 ms prefill; less than the line");
+        Assert.That(result.TokenIds.Count, Is.InRange(2, line.Count - 1), "more than one token in 100 ms at 15 ms a step; less than the line");
         Assert.That("x = some_function(argument_one, argument_two, argument_three, argument_four, argument_five)", Does.StartWith(result.Text));
     }
 
     [Test]
-    public void TheDecodeTimeCapWaitsForVisibleText()
+    public void TheDeadlineCountsFromTheRequestAndDoesNotStartAStepThatWouldEndAfterIt()
     {
-        // On a loaded machine one step can outlast the whole cap: stopping after the first, blank, token showed nothing.
+        // Steps of 200 ms against a 500 ms deadline: tokens come at about 0, 200 and 400 ms. At 400 ms the next step
+        // would end at 600, so it is not started (3 tokens); a deadline that only looked at the clock would start it.
+        var tok = Tok;
+        var line = tok.Encode("x = some_function(argument_one, argument_two)").ToArray();
+        var options = new GenerationOptions { MaxTokens = 50, ShowBy = TimeSpan.FromMilliseconds(500) };
+        var result = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, line), 0, 200), tok, new[] { 1 }, options);
+        Assert.That(result.FinishReason, Is.EqualTo(GenerationResult.LatencyBudget));
+        Assert.That(result.TokenIds, Has.Count.EqualTo(3));
+
+        // The same request arriving with 450 ms already spent (a far endpoint's prefill, a busy gate) has time for
+        // no step after its first token.
+        var late = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, line), 0, 200), tok, new[] { 1 },
+            options with { RequestStarted = Stopwatch.GetTimestamp() - Stopwatch.Frequency * 45 / 100 });
+        Assert.That(late.TokenIds.Count, Is.LessThanOrEqualTo(2), "the first token, and at most one step started before 500 ms");
+    }
+
+    [Test]
+    public void ASlowPrefillPastTheDeadlineStillGetsVisibleText()
+    {
+        // On a loaded machine (or after a far endpoint's prefill) the deadline can pass before anything is visible:
+        // stopping after the first, blank, token showed nothing.
         var tok = Tok;
         var line = tok.Encode("    \n    total = 0").ToArray();
-        var result = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, line), 0, 40), tok, new[] { 1 },
-            new GenerationOptions { MaxTokens = 50, MaxDecodeTime = TimeSpan.FromMilliseconds(10) });
+        var result = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, line), 300, 40), tok, new[] { 1 },
+            new GenerationOptions { MaxTokens = 50, ShowBy = TimeSpan.FromMilliseconds(10) });
         Assert.That(result.FinishReason, Is.EqualTo(GenerationResult.LatencyBudget));
         Assert.That(result.Text.Trim(), Is.Not.Empty);
         Assert.That("    \n    total = 0", Does.StartWith(result.Text));

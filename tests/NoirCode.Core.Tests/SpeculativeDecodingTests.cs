@@ -166,7 +166,7 @@ public class SpeculativeDecodingTests
     }
 
     [Test]
-    public void TheDecodeTimeCapStillShowsTokensAStepAlreadyVerified()
+    public void TheDeadlineStillShowsTokensAStepAlreadyVerified()
     {
         string folder = TestModels.Get();
         using var full = CausalLM.Load(folder);
@@ -174,7 +174,7 @@ public class SpeculativeDecodingTests
         using var plainSession = new LocalSession(full);
         var plain = TextGenerator.Generate(plainSession, full.Tokenizer, ids, new GenerationOptions { MaxTokens = 40 });
         using var session = new DistantSession(new LocalSession(full), 40);
-        var capped = TextGenerator.Generate(session, full.Tokenizer, ids, new GenerationOptions { MaxTokens = 40, MaxDecodeTime = TimeSpan.FromMilliseconds(60), Speculation = new SpeculationOptions() });
+        var capped = TextGenerator.Generate(session, full.Tokenizer, ids, new GenerationOptions { MaxTokens = 40, ShowBy = TimeSpan.FromMilliseconds(60), Speculation = new SpeculationOptions() });
         var s = capped.Speculation!;
         Assert.That(capped.FinishReason, Is.EqualTo(GenerationResult.LatencyBudget));
         Assert.That(capped.TokenIds, Has.Count.EqualTo(1 + s.Trips + s.Accepted), "every verified token is shown; decoding stops before the next step");

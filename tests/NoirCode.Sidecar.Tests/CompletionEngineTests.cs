@@ -95,6 +95,32 @@ public class CompletionEngineTests
         public void Dispose() { }
     }
 
+    /// <summary>Each call takes <paramref name="ms"/>: a far endpoint's round trip.</summary>
+    sealed class Distant(IInferenceSession inner, int ms) : IInferenceSession
+    {
+        public long Length => inner.Length;
+        public float[] Append(IReadOnlyList<int> ids) { Thread.Sleep(ms); return inner.Append(ids); }
+        public void Truncate(long length) => inner.Truncate(length);
+        public void Dispose() => inner.Dispose();
+    }
+
+    [Test]
+    public async Task ALineTheDeadlineCutsIsCountedAndAFinishedOneIsNot()
+    {
+        var tok = Core.Tokenization.CodeTokenizer.Load(_model);
+        const string line = "print(argv[0], argv[1], argv[2], argv[3])";
+        var settings = new CompletionSettings { MaxNewTokens = 40, Debounce = TimeSpan.Zero, TokenHealing = false, Speculation = null };
+        using var far = new CompletionEngine(new Distant(new Scripted(tok, line), 30), tok, 512, settings with { ShowBy = TimeSpan.FromMilliseconds(150) });
+        var cut = await far.CompleteAsync(new CompletionContext(Document, "\n"), default, explicitRequest: true);
+        Assert.That(cut.Text, Is.Not.Empty.And.Length.LessThan(line.Length));
+        Assert.That(line, Does.StartWith(cut.Text));
+        Assert.That(cut.CutMidLine, Is.True);
+        using var patient = new CompletionEngine(new Distant(new Scripted(tok, line), 30), tok, 512, settings with { ShowBy = TimeSpan.FromHours(1) });
+        var whole = await patient.CompleteAsync(new CompletionContext(Document, "\n"), default, explicitRequest: true);
+        Assert.That(whole.Text, Is.EqualTo(line));
+        Assert.That(whole.CutMidLine, Is.False);
+    }
+
     [Test]
     public async Task RepeatsComeFromTheCacheAndTypingTheSuggestionReusesIt()
     {
@@ -161,7 +187,7 @@ public class CompletionEngineTests
     {
         var model = CausalLM.Load(_model);
         // No latency budget, so that both engines decode to the same end whatever the machine's speed.
-        var settings = new CompletionSettings { MaxNewTokens = 24, NewlineCutoff = TimeSpan.FromHours(1), MaxDecodeTime = TimeSpan.FromHours(1) };
+        var settings = new CompletionSettings { MaxNewTokens = 24, NewlineCutoff = TimeSpan.FromHours(1), ShowBy = TimeSpan.FromHours(1) };
         var plainSession = new Counting(new LocalSession(model));
         var fastSession = new Counting(new LocalSession(model));
         using var plain = new CompletionEngine(plainSession, model.Tokenizer, model.Config.MaxPositions, settings with { Speculation = null });

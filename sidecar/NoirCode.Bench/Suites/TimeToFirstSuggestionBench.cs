@@ -100,7 +100,7 @@ public static class TimeToFirstSuggestionBench
             after the indentation of a line near the end whose rest is then typed. Cold: a document the session has not
             seen ({documents} per size). Warm: type the next character, ask again ({keystrokes} keystrokes per document). Requests are
             explicit (trigger kind Invoked), so no debounce wait and no cache: every request runs the model (up to
-            {defaults.MaxNewTokens} new tokens; the first line only if the block is not done after {defaults.NewlineCutoff.TotalMilliseconds:F0} ms; at most {defaults.MaxDecodeTime.TotalMilliseconds:F0} ms of decoding). The prompt budget is 768 tokens (the model's context is
+            {defaults.MaxNewTokens} new tokens; the first line only if the block is not done {defaults.NewlineCutoff.TotalMilliseconds:F0} ms after the request; no step started that would end after {defaults.ShowBy.TotalMilliseconds:F0} ms). The prompt budget is 768 tokens (the model's context is
             1,024), so 1k and 2k documents are cut to a window around the cursor. The sidecar was ready {readyMs / 1000:F1} s after start.
 
             | document tokens | cold p50 ms | cold p95 ms | tokens sent cold | warm p50 ms | warm p95 ms | tokens sent warm (mean) |
@@ -113,7 +113,7 @@ public static class TimeToFirstSuggestionBench
             status notification), the rest ({p50 - Percentiles.Median(warmEngineMs[1000]):F0} ms) is the LSP round trip over stdio. A warm request sends only
             the tokens the keystroke changed plus one per generated token ({results[1000].WarmSent.Average():F0} on average), so nearly all of the engine's
             time is decoding: one split step (client blocks, a gRPC round trip to the endpoint, client blocks and head) per generated
-            token, until the suggestion ends (end token, {defaults.MaxNewTokens} tokens, the first newline after {defaults.NewlineCutoff.TotalMilliseconds:F0} ms, or {defaults.MaxDecodeTime.TotalMilliseconds:F0} ms of decoding). Suggestions averaged
+            token, until the suggestion ends (end token, {defaults.MaxNewTokens} tokens, the first newline after {defaults.NewlineCutoff.TotalMilliseconds:F0} ms, or the {defaults.ShowBy.TotalMilliseconds:F0} ms deadline). Suggestions averaged
             {warmChars[1000].Average():F0} characters. The prefill is not the cost: only its new tokens travel.
 
             ![time to first suggestion](benchmarks-ttfs.png)

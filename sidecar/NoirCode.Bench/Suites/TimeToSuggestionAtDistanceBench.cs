@@ -36,7 +36,8 @@ public static class TimeToSuggestionAtDistanceBench
             var ms = new Dictionary<(int Rtt, int Mode), List<double>>();
             var sent = new Dictionary<(int, int), List<double>>();
             var chars = new Dictionary<(int, int), List<double>>();
-            foreach (int r in RoundTrips) for (int m = 0; m < modes.Length; m++) { ms[(r, m)] = new(); sent[(r, m)] = new(); chars[(r, m)] = new(); }
+            var wholeLine = new Dictionary<(int, int), List<double>>(); // 1 when a suggestion's line was not cut by the deadline
+            foreach (int r in RoundTrips) for (int m = 0; m < modes.Length; m++) { ms[(r, m)] = new(); sent[(r, m)] = new(); chars[(r, m)] = new(); wholeLine[(r, m)] = new(); }
             var random = new Random(11);
             for (int d = -1; d < documents; d++) // document -1 warms up (JIT, connections) and is not counted
             {
@@ -62,9 +63,12 @@ public static class TimeToSuggestionAtDistanceBench
                     {
                         int slot = (i + k) % (RoundTrips.Length * modes.Length), rtt = RoundTrips[slot / modes.Length], m = slot % modes.Length;
                         relay.RoundTrip = TimeSpan.FromMilliseconds(rtt);
+                        long cutBefore = CutMidLine(sidecars[m]);
                         var (elapsed, tokens, text) = Request(sidecars[m], uri, doc.Line, doc.Column + k + 1);
+                        bool cut = CutMidLine(sidecars[m]) > cutBefore;
                         if (d < 0) continue;
                         ms[(rtt, m)].Add(elapsed); sent[(rtt, m)].Add(tokens); chars[(rtt, m)].Add(text.Length);
+                        if (text.Length > 0) wholeLine[(rtt, m)].Add(cut ? 0 : 1);
                     }
                 }
                 foreach (var lsp in sidecars) lsp.NotifyAsync("textDocument/didClose", new { textDocument = new { uri } }).GetAwaiter().GetResult();
@@ -74,7 +78,7 @@ public static class TimeToSuggestionAtDistanceBench
             foreach (var lsp in sidecars) lsp.ShutdownAsync().GetAwaiter().GetResult();
 
             var rows = RoundTrips.SelectMany(r => modes.Select((mode, m) =>
-                $"| {(r == 0 ? "relay, +0 ms" : $"+{r} ms")} | {mode.Name} | {Percentiles.Median(ms[(r, m)]):F0} | {Percentiles.Of(ms[(r, m)], 95):F0} | {chars[(r, m)].Average():F0} | {sent[(r, m)].Average():F1} |"));
+                $"| {(r == 0 ? "relay, +0 ms" : $"+{r} ms")} | {mode.Name} | {Percentiles.Median(ms[(r, m)]):F0} | {Percentiles.Of(ms[(r, m)], 95):F0} | {chars[(r, m)].Average():F0} | {Share(wholeLine[(r, m)]):P0} | {sent[(r, m)].Average():F1} |"));
             double p50 = Percentiles.Median(ms[(50, 1)]), p95 = Percentiles.Of(ms[(50, 1)], 95);
             var defaults = new NoirCode.Sidecar.Completion.CompletionSettings();
             string md = $"""
@@ -86,17 +90,19 @@ public static class TimeToSuggestionAtDistanceBench
                 no keys, fp16), both using one `noir cloud serve` process through a TCP relay that delays each chunk by RTT/2 each
                 way. {documents} documents of {size:N0} tokens of held-out code; at each of {keystrokes} keystrokes typing the rest of a line,
                 every RTT and both sidecars are asked (explicit requests, no debounce or cache, order rotated per keystroke). The
-                suggestion policy is the default: the first line only once {defaults.NewlineCutoff.TotalMilliseconds:F0} ms have passed, stop after
-                {defaults.MaxDecodeTime.TotalMilliseconds:F0} ms of decoding, so at a distance speculation shows as longer suggestions in about the
-                same time (characters shown, after post-processing). Tokens sent: new prompt tokens plus every decoded position,
-                rejected drafts included.
+                suggestion policy is the default, its deadlines counted from the request (not per token): the first line only once
+                {defaults.NewlineCutoff.TotalMilliseconds:F0} ms have passed, and no round trip started that would end after {defaults.ShowBy.TotalMilliseconds:F0} ms
+                (predicted from the last step), so a far endpoint spends its trips finishing the line. Characters shown are after
+                post-processing; "whole lines" is the share of suggestions the deadline did not cut mid-line (the sidecar's own
+                count, `noir/completionStats`). Tokens sent: new prompt tokens plus every decoded position, rejected drafts included.
 
-                | RTT | decoding | warm p50 ms | warm p95 ms | characters shown (mean) | tokens sent (mean) |
-                | --- | --- | --- | --- | --- | --- |
+                | RTT | decoding | warm p50 ms | warm p95 ms | characters shown (mean) | whole lines | tokens sent (mean) |
+                | --- | --- | --- | --- | --- | --- | --- |
                 {string.Join("\n", rows)}
 
-                **Warm suggestion at +50 ms RTT, speculative: p50 {p50:F0} ms, p95 {p95:F0} ms** (targets ≤ 400 ms and ≤ 700 ms;
-                plain: p50 {Percentiles.Median(ms[(50, 0)]):F0} ms, p95 {Percentiles.Of(ms[(50, 0)], 95):F0} ms).
+                **Warm suggestion at +50 ms RTT, speculative: p50 {p50:F0} ms, p95 {p95:F0} ms, {Share(wholeLine[(50, 1)]):P0} of them whole
+                lines** (targets ≤ 400 ms and ≤ 700 ms for a whole line; plain: p50 {Percentiles.Median(ms[(50, 0)]):F0} ms, p95
+                {Percentiles.Of(ms[(50, 0)], 95):F0} ms, {Share(wholeLine[(50, 0)]):P0} whole lines).
                 """;
             BenchReport.Write(ctx.Repo, "ttfs-rtt", md, new JsonObject
             {
@@ -106,10 +112,17 @@ public static class TimeToSuggestionAtDistanceBench
                 ["ttfs_warm_1k_p95_ms_rtt50_plain"] = Math.Round(Percentiles.Of(ms[(50, 0)], 95), 1),
                 ["ttfs_chars_rtt50"] = Math.Round(chars[(50, 1)].Average(), 1),
                 ["ttfs_chars_rtt50_plain"] = Math.Round(chars[(50, 0)].Average(), 1),
+                ["ttfs_whole_line_share_rtt50"] = Math.Round(Share(wholeLine[(50, 1)]), 3),
+                ["ttfs_whole_line_share_rtt50_plain"] = Math.Round(Share(wholeLine[(50, 0)]), 3),
             });
         }
         finally { foreach (var lsp in sidecars) lsp.Dispose(); }
     }
+
+    static double Share(List<double> flags) => flags.Count == 0 ? double.NaN : flags.Average();
+
+    static long CutMidLine(LspProcess lsp) =>
+        lsp.RequestAsync("noir/completionStats", null).GetAwaiter().GetResult().GetProperty("result").GetProperty("cutMidLine").GetInt64();
 
     /// <returns>milliseconds from request to response, the tokens the request sent, and the suggestion (never printed)</returns>
     static (double Ms, double Sent, string Text) Request(LspProcess lsp, string uri, int line, int character)

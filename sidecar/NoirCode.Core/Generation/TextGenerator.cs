@@ -13,24 +13,31 @@ public sealed record GenerationOptions
     public int? Seed { get; init; }
     /// <summary>Stop before the sequence would exceed this many positions (the model's context).</summary>
     public int MaxSequenceLength { get; init; } = int.MaxValue;
-    /// <summary>After this long, stop at the next newline (a completion's latency budget); null: no budget.</summary>
+    /// <summary>When the request started (a <see cref="Stopwatch.GetTimestamp"/> value): the deadlines below count from
+    /// it, so a far endpoint's prefill and round trips use up the same budget the user waits through; null: from the
+    /// start of this call.</summary>
+    public long? RequestStarted { get; init; }
+    /// <summary>After this long, stop at the next newline (a completion's latency budget: a block the model has not ended
+    /// by then is shown as its first line); null: no budget.</summary>
     public TimeSpan? NewlineCutoff { get; init; }
-    /// <summary>Stop wherever the text is after decoding (prefill excluded) for this long, even mid-line, once it has
-    /// some visible text: caps a suggestion's latency when a line runs long; null: no cap. Checked before each step of the session, so tokens
-    /// that speculative decoding already verified are still shown.</summary>
-    public TimeSpan? MaxDecodeTime { get; init; }
+    /// <summary>The suggestion should be on screen by then: a step that would end after it (predicted from the last
+    /// step's time, so it adapts to the endpoint's round trip) is not started, even mid-line, once there is visible
+    /// text; null: no deadline. Tokens that speculative decoding already verified are still shown.</summary>
+    public TimeSpan? ShowBy { get; init; }
     /// <summary>Verify drafted tokens several at a time (<see cref="SpeculativeDecoder"/>): greedy, the same tokens in
     /// fewer steps; sampling, tokens from the same distribution (speculative sampling). Null: off.</summary>
     public SpeculationOptions? Speculation { get; init; }
 }
 
+/// <param name="FinishReason">why decoding stopped: <see cref="LineEnd"/> when the newline cutoff ended the suggestion at
+/// the end of a line, <see cref="LatencyBudget"/> when <see cref="GenerationOptions.ShowBy"/> cut it wherever it was</param>
 public sealed record GenerationResult(string Text, IReadOnlyList<int> TokenIds, string FinishReason, int PromptTokens, TimeSpan Elapsed)
 {
     /// <summary>What speculative decoding did; null when it was off.</summary>
     public SpeculationStats? Speculation { get; init; }
 
     public const string StopToken = "stop_token", StopString = "stop_string", MaxTokens = "max_tokens", MaxLength = "max_length",
-        Cancelled = "cancelled", LatencyBudget = "latency_budget";
+        Cancelled = "cancelled", LatencyBudget = "latency_budget", LineEnd = "line_end";
 }
 
 /// <summary>The decode loop: prefill the prompt, then sample and append one token at a time until a stop.</summary>
@@ -41,6 +48,7 @@ public static class TextGenerator
         GenerationOptions options, CancellationToken cancel = default, Action<string>? onToken = null)
     {
         var clock = Stopwatch.StartNew();
+        long started = options.RequestStarted ?? Stopwatch.GetTimestamp();
         var sampler = new Sampler(options.Temperature, options.TopP, options.Seed);
         var generated = new List<int>();
         string text = "";
@@ -51,7 +59,7 @@ public static class TextGenerator
         float[] logits = session.Append(prompt);
         var speculative = options.Speculation != null
             ? new SpeculativeDecoder(session, options.Speculation, prompt, logits, tokenizer.IdCount, sampler) : null;
-        var decoding = Stopwatch.StartNew();
+        var steps = new StepTimer();
         string reason = GenerationResult.MaxTokens;
         while (generated.Count < options.MaxTokens)
         {
@@ -59,28 +67,47 @@ public static class TextGenerator
             // Positions a draft may still use: those plain decoding could reach within its token and length limits.
             int next = speculative?.Next((int)Math.Min(options.MaxTokens - generated.Count - 1, options.MaxSequenceLength - 2 - session.Length))
                 ?? sampler.Next(logits, tokenizer.IdCount);
+            steps.Stepped();
             if (tokenizer.EndTokens.Contains(next)) { reason = GenerationResult.StopToken; break; }
             generated.Add(next);
             text = tokenizer.Decode(generated);
             int stopAt = FirstStop(text, options.StopStrings);
             if (stopAt >= 0) { text = text[..stopAt]; reason = GenerationResult.StopString; break; }
-            if (options.NewlineCutoff is { } cutoff && clock.Elapsed > cutoff && text.TrimStart('\n').Contains('\n'))
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            if (options.NewlineCutoff is { } cutoff && elapsed > cutoff && text.TrimStart('\n').Contains('\n'))
             {
                 text = text[..(text.IndexOf('\n', text.Length - text.TrimStart('\n').Length) + 1)];
-                reason = GenerationResult.LatencyBudget;
+                reason = GenerationResult.LineEnd;
                 break;
             }
             onToken?.Invoke(text);
-            // The cap stops decoding before a step that would start after it: tokens a speculative step already
+            // The deadline stops decoding before a step that would end after it: tokens a speculative step already
             // verified come without another round trip, so a far endpoint still shows them. It waits for some visible
-            // text: on a loaded machine a first step can take longer than the cap, and stopping then shows nothing.
-            if (options.MaxDecodeTime is { } most && decoding.Elapsed > most && (speculative?.NextNeedsStep ?? true) && text.Trim().Length > 0) { reason = GenerationResult.LatencyBudget; break; }
+            // text: on a loaded machine (or after a long prefill) one step can outlast the budget, and stopping then
+            // shows nothing.
+            bool needsStep = speculative?.NextNeedsStep ?? true;
+            if (options.ShowBy is { } showBy && needsStep && elapsed + steps.Expected > showBy && text.Trim().Length > 0) { reason = GenerationResult.LatencyBudget; break; }
             if (generated.Count >= options.MaxTokens) break;
             // What plain decoding would hold now (a speculative session may hold verified tokens ahead).
             if (start + prompt.Count + generated.Count >= options.MaxSequenceLength) { reason = GenerationResult.MaxLength; break; }
+            if (needsStep) steps.Starting();
             if (speculative == null) logits = session.Append(new[] { next });
         }
         return new GenerationResult(text, generated, reason, prompt.Count, clock.Elapsed) { Speculation = speculative?.Stats };
+    }
+
+    /// <summary>How long the last step (a round trip to the middle blocks, for a split) took: the deadline's prediction
+    /// of the next one. A step starts when the loop decides it needs one and ends when its token is out.</summary>
+    sealed class StepTimer
+    {
+        long? _startedAt;
+        public TimeSpan Expected { get; private set; }
+        public void Starting() => _startedAt = Stopwatch.GetTimestamp();
+        public void Stepped()
+        {
+            if (_startedAt is { } at) Expected = Stopwatch.GetElapsedTime(at);
+            _startedAt = null;
+        }
     }
 
     static int FirstStop(string text, IReadOnlyList<string> stops)

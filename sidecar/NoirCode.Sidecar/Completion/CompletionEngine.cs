@@ -60,12 +60,13 @@ public sealed class CompletionEngine : IDisposable
         {
             return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed) { EmptyReason = Completion.EmptyReason.Cancelled };
         }
+        long requestStarted = Stopwatch.GetTimestamp();
         await _gate.WaitAsync(CancellationToken.None);
         try
         {
             if (mine.Token.IsCancellationRequested) return new CompletionOutcome(null, CompletionOutcome.Cancelled, 0, clock.Elapsed) { EmptyReason = Completion.EmptyReason.Cancelled };
             (string Text, int Sent, string Finish) generated;
-            try { generated = await Task.Run(() => Generate(context, mine.Token), CancellationToken.None); }
+            try { generated = await Task.Run(() => Generate(context, requestStarted, mine.Token), CancellationToken.None); }
             catch
             {
                 _inSession.Clear(); // the session may hold less than we thought: start afresh next time
@@ -78,7 +79,10 @@ public sealed class CompletionEngine : IDisposable
             var shown = CompletionPostProcessor.Apply(context, text, out string? emptiedBy);
             string? empty = shown != null ? null : WhyEmpty(text, finish, emptiedBy);
             _cache.Put(key, shown, empty);
-            return Shown(context, new CompletionOutcome(shown, CompletionOutcome.Model, sent, clock.Elapsed) { EmptyReason = empty });
+            return Shown(context, new CompletionOutcome(shown, CompletionOutcome.Model, sent, clock.Elapsed)
+            {
+                EmptyReason = empty, CutMidLine = shown != null && finish == GenerationResult.LatencyBudget,
+            });
         }
         finally { _gate.Release(); }
     }
@@ -111,7 +115,9 @@ public sealed class CompletionEngine : IDisposable
         return last.Text[typed.Length..];
     }
 
-    (string Text, int Sent, string Finish) Generate(CompletionContext context, CancellationToken cancel)
+    /// <param name="requestStarted">when the request stopped waiting for the typing to pause: the suggestion's deadlines
+    /// count from it</param>
+    (string Text, int Sent, string Finish) Generate(CompletionContext context, long requestStarted, CancellationToken cancel)
     {
         var built = _prompts.Build(context.Prefix, context.Suffix, Shape);
         var prompt = built.Ids;
@@ -126,7 +132,7 @@ public sealed class CompletionEngine : IDisposable
         _inSession.AddRange(toSend);
         var speculation = _settings.Speculation is { } s ? s with { Elsewhere = _recent.Reverse().ToArray() } : null;
         var tracking = new TrackingSession(_session, _inSession, n => sent += n);
-        var options = new GenerationOptions { MaxTokens = _settings.MaxNewTokens, MaxSequenceLength = _maxPositions, NewlineCutoff = _settings.NewlineCutoff, MaxDecodeTime = _settings.MaxDecodeTime, StopStrings = new[] { "\n\n\n" }, Speculation = speculation };
+        var options = new GenerationOptions { MaxTokens = _settings.MaxNewTokens, MaxSequenceLength = _maxPositions, RequestStarted = requestStarted, NewlineCutoff = _settings.NewlineCutoff, ShowBy = _settings.ShowBy, StopStrings = new[] { "\n\n\n" }, Speculation = speculation };
         GenerationResult result;
         string text;
         if (healed.Length > 0)

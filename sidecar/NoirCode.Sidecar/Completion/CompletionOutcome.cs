@@ -5,6 +5,8 @@ public sealed record CompletionOutcome(string? Text, string Source, int TokensSe
 {
     /// <summary>Why there is no text (<see cref="Completion.EmptyReason"/>); null when there is.</summary>
     public string? EmptyReason { get; init; }
+    /// <summary>The deadline (<see cref="CompletionSettings.ShowBy"/>) cut the suggestion before its line ended.</summary>
+    public bool CutMidLine { get; init; }
 
     public const string Model = "model", Cache = "cache", TypeThrough = "type-through", Cancelled = "cancelled";
 }

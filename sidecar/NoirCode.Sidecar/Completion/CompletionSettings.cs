@@ -9,12 +9,13 @@ public sealed record CompletionSettings
     /// <summary>Share of the prompt budget the suffix may take.</summary>
     public double SuffixShare { get; init; } = 0.25;
     public int MaxNewTokens { get; init; } = 64;
-    /// <summary>Multi-line only if the model ends the block within this time; after it, the suggestion is its first
-    /// line (Copilot's mean is under 200 ms; people give up on ghost text above about 700 ms).</summary>
+    /// <summary>Multi-line only if the model ends the block within this time of the request; after it, the suggestion
+    /// is its first line, whole (Copilot's mean is under 200 ms).</summary>
     public TimeSpan NewlineCutoff { get; init; } = TimeSpan.FromMilliseconds(150);
-    /// <summary>A line still running after this much decoding is shown as it is (prefill excluded, so a cold prompt
-    /// still gets some text).</summary>
-    public TimeSpan MaxDecodeTime { get; init; } = TimeSpan.FromMilliseconds(300);
+    /// <summary>A line still running this long after the request is shown as it is: no round trip starts that would
+    /// end later (people give up on ghost text above about 700 ms). Counted from the request, not per token, so a far
+    /// endpoint spends its round trips finishing the line rather than being cut after a few tokens.</summary>
+    public TimeSpan ShowBy { get; init; } = TimeSpan.FromMilliseconds(600);
     /// <summary>A fixed wait before a model call; null: adaptive (see <see cref="AdaptiveDebounce"/>).</summary>
     public TimeSpan? Debounce { get; init; }
     /// <summary>Verify tokens drafted from the prompt and recent suggestions several per round trip (the same

@@ -9,9 +9,12 @@ namespace NoirCode.Sidecar.Completion;
 public sealed class CompletionStats
 {
     readonly ConcurrentDictionary<string, long> _empty = new();
-    long _requests, _suggestions;
+    long _requests, _suggestions, _cutMidLine;
 
     public void Suggested() { Interlocked.Increment(ref _requests); Interlocked.Increment(ref _suggestions); }
+
+    /// <summary>A suggestion (also counted by <see cref="Suggested"/>) that the deadline cut before its line ended.</summary>
+    public void CutMidLine() => Interlocked.Increment(ref _cutMidLine);
 
     public void Empty(string reason)
     {
@@ -20,8 +23,10 @@ public sealed class CompletionStats
     }
 
     public CompletionStatsSnapshot Snapshot() => new(Interlocked.Read(ref _requests), Interlocked.Read(ref _suggestions),
-        new SortedDictionary<string, long>(_empty, StringComparer.Ordinal));
+        Interlocked.Read(ref _cutMidLine), new SortedDictionary<string, long>(_empty, StringComparer.Ordinal));
 }
 
+/// <param name="CutMidLine">suggestions the deadline cut before their line ended (the rest end where a line, a block
+/// or the model does)</param>
 /// <param name="Empty">empty answers per reason</param>
-public sealed record CompletionStatsSnapshot(long Requests, long Suggestions, IReadOnlyDictionary<string, long> Empty);
+public sealed record CompletionStatsSnapshot(long Requests, long Suggestions, long CutMidLine, IReadOnlyDictionary<string, long> Empty);

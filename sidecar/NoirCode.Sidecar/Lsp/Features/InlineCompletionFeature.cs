@@ -76,6 +76,7 @@ public sealed class InlineCompletionFeature(ServerContext context) : ILanguageSe
             prefix = doc.Text[..DocumentStore.Offset(doc.Text, selected.Range.Start)] + selected.Text;
         var (result, refused) = await Complete(runtime, engine, new CompletionContext(prefix, suffix), cancel, explicitRequest: p.Context?.TriggerKind == 1, localReason);
         if (result?.Text is not { } text) return (Empty, refused ?? result?.EmptyReason ?? EmptyReason.Refused);
+        if (result.CutMidLine) _stats.CutMidLine();
         var range = new Range(p.Position, p.Position);
         if (p.Context?.SelectedCompletionInfo is { } sel)
         {
