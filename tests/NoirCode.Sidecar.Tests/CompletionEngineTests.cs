@@ -113,7 +113,7 @@ public class CompletionEngineTests
         using var far = new CompletionEngine(new Distant(new Scripted(tok, line), 30), tok, 512, settings with { ShowBy = TimeSpan.FromMilliseconds(150) });
         var cut = await far.CompleteAsync(new CompletionContext(Document, "\n"), default, explicitRequest: true);
         Assert.That(cut.Text, Is.Not.Empty.And.Length.LessThan(line.Length));
-        Assert.That(line, Does.StartWith(cut.Text));
+        Assert.That(line, Does.StartWith(cut.Text!));
         Assert.That(cut.CutMidLine, Is.True);
         using var patient = new CompletionEngine(new Distant(new Scripted(tok, line), 30), tok, 512, settings with { ShowBy = TimeSpan.FromHours(1) });
         var whole = await patient.CompleteAsync(new CompletionContext(Document, "\n"), default, explicitRequest: true);

@@ -1,6 +1,5 @@
 using NoirCode.Core.Tokenization;
 using NoirCode.Core.Util;
-using NoirCode.Core.Weights;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -33,14 +32,8 @@ public sealed class CausalLM : nn.Module
         if (ShardManifest.TryLoad(folder) is { } m)
             throw new ModelLoadException(Path.Combine(folder, ShardManifest.FileName), $"this folder holds only the {m.Role} shard of a split model, not the whole model");
         var tokenizer = LoadTokenizer(folder, config);
-        var weights = WeightFolder.Open(folder);
-        var source = new WeightSource(weights, config, options, ModelLayout.AllTensors(config).Count());
-        using var _ = no_grad();
-        var embedding = new TokenEmbedding(source.Get(ModelLayout.Embedding));
-        var blocks = new BlockStack(config, 0, config.NumLayers, source.Get);
-        var head = BuildHead(config, source, embedding);
-        options.Progress.Done("loading weights");
-        return new CausalLM(config, tokenizer, embedding, blocks, head);
+        var parts = ShardLoader.Load(folder, config, options, new[] { new BlockRun(0, config.NumLayers) }, ends: true);
+        return new CausalLM(config, tokenizer, parts.Embedding!, parts.Stacks[0], parts.Head!);
     }
 
     public static CodeTokenizer LoadTokenizer(string folder, ModelConfig config)
@@ -50,14 +43,6 @@ public sealed class CausalLM : nn.Module
             throw new ModelLoadException(Path.Combine(folder, "tokenizer.json"),
                 $"has token ids up to {tokenizer.IdCount - 1} but config.json's vocab_size is {config.VocabSize}");
         return tokenizer;
-    }
-
-    internal static OutputHead BuildHead(ModelConfig config, WeightSource source, TokenEmbedding embedding, bool untie = false)
-    {
-        var norm = source.Get(ModelLayout.FinalNorm);
-        if (!config.TieWordEmbeddings) return new OutputHead(config, norm, new Parameter(source.Get(ModelLayout.LmHead)), tied: false);
-        return untie ? new OutputHead(config, norm, new Parameter(embedding.Weight.detach().clone()), tied: false)
-                     : new OutputHead(config, norm, embedding.Weight, tied: true);
     }
 
     /// <summary>ids [B, T] at positions [T] → logits [B, T', V], where T' is 1 when <paramref name="lastOnly"/>.</summary>

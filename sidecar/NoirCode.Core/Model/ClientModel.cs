@@ -1,6 +1,4 @@
 using NoirCode.Core.Tokenization;
-using NoirCode.Core.Util;
-using NoirCode.Core.Weights;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -45,15 +43,9 @@ public sealed class ClientModel : nn.Module
         var config = ModelConfig.Load(folder);
         var spec = ShardManifest.SplitFor(folder, config, ShardManifest.ClientRole, split);
         var tokenizer = CausalLM.LoadTokenizer(folder, config);
-        int count = ModelLayout.Tensors(config, spec.ClientLayers(config.NumLayers), embedding: true, head: true).Count();
-        var source = new WeightSource(WeightFolder.Open(folder), config, options, count);
-        using var _ = no_grad();
-        var embedding = new TokenEmbedding(source.Get(ModelLayout.Embedding));
-        var encoder = new BlockStack(config, 0, spec.EncoderBlocks, source.Get);
-        var decoder = new BlockStack(config, spec.TailStart(config.NumLayers), spec.DecoderBlocks, source.Get);
-        var head = CausalLM.BuildHead(config, source, embedding, untieHead);
-        options.Progress.Done("loading weights");
-        return new ClientModel(config, tokenizer, spec, embedding, encoder, decoder, head);
+        var runs = new[] { new BlockRun(0, spec.EncoderBlocks), new BlockRun(spec.TailStart(config.NumLayers), spec.DecoderBlocks) };
+        var parts = ShardLoader.Load(folder, config, options, runs, ends: true, untieHead);
+        return new ClientModel(config, tokenizer, spec, parts.Embedding!, parts.Stacks[0], parts.Stacks[1], parts.Head!);
     }
 
     /// <summary>Embedding + the first blocks: ids [B, T] → hidden [B, T, D], the tensor that goes to the cloud.</summary>

@@ -1,5 +1,3 @@
-using NoirCode.Core.Util;
-using NoirCode.Core.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,11 +22,7 @@ public sealed class CloudShard : nn.Module
         options ??= new LoadOptions();
         var config = ModelConfig.Load(folder);
         var spec = ShardManifest.SplitFor(folder, config, ShardManifest.CloudRole, split);
-        int count = ModelLayout.Tensors(config, spec.CloudLayers(config.NumLayers), embedding: false, head: false).Count();
-        var source = new WeightSource(WeightFolder.Open(folder), config, options, count);
-        using var _ = no_grad();
-        var middle = new BlockStack(config, spec.MiddleStart, spec.MiddleCount(config.NumLayers), source.Get);
-        options.Progress.Done("loading weights");
-        return new CloudShard(config, spec, middle);
+        var parts = ShardLoader.Load(folder, config, options, new[] { new BlockRun(spec.MiddleStart, spec.MiddleCount(config.NumLayers)) }, ends: false);
+        return new CloudShard(config, spec, parts.Stacks[0]);
     }
 }
