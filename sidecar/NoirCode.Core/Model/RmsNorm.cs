@@ -18,6 +18,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
     public TorchSharp.Modules.Parameter Weight => weight;
 
+    /// <summary>x [..., D] → [..., D], each row scaled to unit root-mean-square, then by the weight [D].</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

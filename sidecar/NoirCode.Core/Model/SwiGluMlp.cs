@@ -18,6 +18,7 @@ public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>x [B, T, D] → [B, T, D], through the intermediate width I ([B, T, I]).</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
