@@ -35,7 +35,7 @@ count_node "extension unit tests" "$node_status" "$log"
 # The end-to-end tests run the sidecar the solution build above made (no second build) and the packaged
 # extension, one code-server at a time: an unkeyed split they set up themselves (editor.e2e), then npm start's own
 # default with no settings (default.e2e); screenshots and logs go to artifacts/e2e/.
-export NOIR_SIDECAR_DLL="$PWD/sidecar/NoirCode.Cli/bin/Release/net10.0/noir.dll"
+export NOIR_SIDECAR_DLL="$PWD/artifacts/noir/noir.dll"
 e2e_status=0
 { (cd extension && npm run --silent package >/dev/null) \
   && node --test --test-concurrency=1 --test-reporter=spec extension/e2e/editor.e2e.test.mjs extension/e2e/default.e2e.test.mjs; } 2>&1 | tee "$log" || e2e_status=$?

@@ -10,7 +10,7 @@ import { codeServerLaunch } from './codeServerLaunch.mjs';
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const entry = path.join(repo, 'tools', 'editor', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 export const vsix = path.join(repo, 'extension', 'noircode.vsix');
-// The sidecar scripts/noir builds; npm test points NOIR_SIDECAR_DLL at the solution's own build instead.
+// The sidecar's one build (scripts/noir and the solution build both write it); NOIR_SIDECAR_DLL overrides it.
 export const sidecarDll = process.env.NOIR_SIDECAR_DLL || path.join(repo, 'artifacts', 'noir', 'noir.dll');
 
 /** Quiet, deterministic workbench settings (no welcome page, no chat panel, no update checks). */
