@@ -26,9 +26,10 @@ public class LedgerTests
     [Test]
     public void WorkspacePathsAreNeverStored()
     {
-        string id = ExposureLedger.WorkspaceId("/home/alice/secret-project");
+        string folder = Fixtures.NewFolder("l-ids");
+        string id = WorkspaceIds.For(folder, "/home/alice/secret-project");
         Assert.That(id, Has.Length.EqualTo(16).And.Not.Contain("alice"));
-        Assert.That(ExposureLedger.WorkspaceId("/home/alice/secret-project"), Is.EqualTo(id));
+        Assert.That(WorkspaceIds.For(folder, "/home/alice/secret-project"), Is.EqualTo(id));
         Assert.Throws<ArgumentException>(() => new ExposureLedger(Fixtures.NewFolder("l")).Charge("/home/alice", "k", 1, 1));
     }
 

@@ -15,7 +15,8 @@ public class WorkspaceIdsTests
         Assert.That(id, Has.Length.EqualTo(16).And.Not.Contain("secret"));
         Assert.That(WorkspaceIds.For(a, workspace), Is.EqualTo(id), "stable for one user");
         Assert.That(WorkspaceIds.For(b, workspace), Is.Not.EqualTo(id), "another user's salt, another id");
-        Assert.That(id, Is.Not.EqualTo(ExposureLedger.WorkspaceId(workspace)), "not the public-salt hash anyone can compute");
+        string publicSalt = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("noircode-workspace\n" + Path.GetFullPath(workspace))))[..16];
+        Assert.That(id, Is.Not.EqualTo(publicSalt), "not the public-salt hash anyone can compute");
         Assert.That(File.GetUnixFileMode(Path.Combine(a, WorkspaceIds.SaltFile)), Is.EqualTo(SecureFiles.OwnerFile));
     }
 

@@ -23,7 +23,7 @@ public class WorkspaceIdTests
                 return runtime.Guard!.WorkspaceId;
             }
             string first = Id("ledger-1");
-            Assert.That(first, Is.Not.EqualTo(ExposureLedger.WorkspaceId("/work/project")));
+            Assert.That(first, Is.EqualTo(WorkspaceIds.For(Path.Combine(root, "ledger-1"), "/work/project")), "the ledger's per-user salted id");
             Assert.That(Id("ledger-2"), Is.Not.EqualTo(first));
             Assert.That(Id("ledger-1"), Is.EqualTo(first));
         }

@@ -1,17 +1,8 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using NoirCode.Privacy.Keys;
 
 namespace NoirCode.Privacy.Ledger;
-
-/// <summary>Tokens, bytes and requests sent to the cloud.</summary>
-public readonly record struct ExposureCount(long Tokens, long Bytes, long Requests)
-{
-    public static ExposureCount operator +(ExposureCount a, ExposureCount b) => new(a.Tokens + b.Tokens, a.Bytes + b.Bytes, a.Requests + b.Requests);
-}
 
 /// <summary>
 /// What has been sent to the cloud, per UTC day, workspace and key: the record behind the status bar and the
@@ -29,7 +20,7 @@ public readonly record struct ExposureCount(long Tokens, long Bytes, long Reques
 /// </summary>
 public sealed class ExposureLedger
 {
-    const string SummaryFile = "summary.json", LockFile = "ledger.lock", JournalPrefix = "journal-";
+    const string LockFile = "ledger.lock", JournalPrefix = "journal-";
     public string Folder { get; }
 
     public ExposureLedger(string folder)
@@ -47,10 +38,6 @@ public sealed class ExposureLedger
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share");
         return Path.Combine(data, "noircode", "ledger");
     }
-
-    /// <summary>An opaque id for a workspace folder: the path itself is never stored.</summary>
-    public static string WorkspaceId(string workspacePath) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("noircode-workspace\n" + Path.GetFullPath(workspacePath))))[..16];
 
     /// <summary>Records a send. Durable when it returns.</summary>
     /// <param name="within">when given, the charge is refused (<see cref="ExposureBudgetExceededException"/>, nothing
@@ -129,7 +116,7 @@ public sealed class ExposureLedger
     /// <summary>The append itself; the caller holds the lock.</summary>
     void AppendUnlocked(DateTimeOffset now, string body)
     {
-        string line = body + " " + Checksum(body) + "\n";
+        string line = JournalLines.Format(body);
         string path = JournalPath(Day(now));
         var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = SecureFiles.OwnerFile;
@@ -155,7 +142,7 @@ public sealed class ExposureLedger
     Dictionary<(string Day, string Workspace, string Key), ExposureCount> TotalsUnlocked()
     {
         var totals = new Dictionary<(string, string, string), ExposureCount>();
-        var summary = ReadSummary(out var compacted);
+        var summary = LedgerSummary.Read(Folder, out var compacted);
         foreach (var (k, v) in summary) totals[k] = v;
         foreach (var journal in Directory.GetFiles(Folder, JournalPrefix + "*.log"))
         {
@@ -191,7 +178,7 @@ public sealed class ExposureLedger
             fs.ReadExactly(tail);
             int complete = Array.LastIndexOf(tail, (byte)'\n') + 1;
             var totals = new Dictionary<(string Workspace, string Key), ExposureCount>(read.Totals);
-            foreach (var (ws, key, count) in ParseLines(Encoding.ASCII.GetString(tail, 0, complete)))
+            foreach (var (ws, key, count) in JournalLines.Parse(Encoding.ASCII.GetString(tail, 0, complete)))
                 totals[(ws, key)] = totals.GetValueOrDefault((ws, key)) + count;
             _journalReads[path] = new JournalRead(head, read.Offset + complete, totals);
             return totals;
@@ -206,7 +193,7 @@ public sealed class ExposureLedger
     {
         string todayKey = Day(today ?? DateTimeOffset.UtcNow);
         using var _ = Lock();
-        var summary = ReadSummary(out var compacted);
+        var summary = LedgerSummary.Read(Folder, out var compacted);
         var folded = new List<string>();
         foreach (var journal in Directory.GetFiles(Folder, JournalPrefix + "*.log").Order())
         {
@@ -214,70 +201,15 @@ public sealed class ExposureLedger
             if (string.CompareOrdinal(day, todayKey) >= 0) continue;
             if (!compacted.Contains(day))
             {
-                foreach (var (ws, key, count) in ReadJournal(journal))
+                foreach (var (ws, key, count) in JournalLines.Parse(File.ReadAllText(journal)))
                     summary[(day, ws, key)] = summary.GetValueOrDefault((day, ws, key)) + count;
                 compacted.Add(day);
             }
             folded.Add(journal);
         }
         if (folded.Count == 0) return;
-        WriteSummary(summary, compacted);
+        LedgerSummary.Write(Folder, summary, compacted);
         foreach (var journal in folded) File.Delete(journal); // a crash before this leaves journals the summary ignores
-    }
-
-    static IEnumerable<(string Workspace, string Key, ExposureCount Count)> ReadJournal(string path) => ParseLines(File.ReadAllText(path));
-
-    static IEnumerable<(string Workspace, string Key, ExposureCount Count)> ParseLines(string text)
-    {
-        foreach (var line in text.Split('\n'))
-        {
-            var parts = line.Split(' ');
-            // v1: one send (tokens, bytes); v2: a reservation or its settlement (tokens, bytes, requests).
-            int fields = parts.Length > 0 && parts[0] == "v2" ? 9 : 8;
-            if (parts.Length != fields || parts[0] is not ("v1" or "v2")) continue;
-            string body = string.Join(' ', parts[..(fields - 1)]);
-            if (Checksum(body) != parts[fields - 1]) continue; // torn or damaged: never acknowledged
-            long requests = fields == 9 ? long.Parse(parts[7], CultureInfo.InvariantCulture) : 1;
-            yield return (parts[3], parts[4], new ExposureCount(long.Parse(parts[5], CultureInfo.InvariantCulture), long.Parse(parts[6], CultureInfo.InvariantCulture), requests));
-        }
-    }
-
-    Dictionary<(string, string, string), ExposureCount> ReadSummary(out HashSet<string> compactedDays)
-    {
-        var result = new Dictionary<(string, string, string), ExposureCount>();
-        compactedDays = new HashSet<string>();
-        string path = Path.Combine(Folder, SummaryFile);
-        if (!File.Exists(path)) return result;
-        var o = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        foreach (var d in o["compacted_days"]!.AsArray()) compactedDays.Add((string)d!);
-        foreach (var row in o["rows"]!.AsArray())
-            result[((string)row!["day"]!, (string)row["workspace"]!, (string)row["key"]!)] =
-                new ExposureCount((long)row["tokens"]!, (long)row["bytes"]!, (long)row["requests"]!);
-        return result;
-    }
-
-    void WriteSummary(Dictionary<(string Day, string Ws, string Key), ExposureCount> rows, HashSet<string> compacted)
-    {
-        var o = new JsonObject
-        {
-            ["format"] = "noir-ledger/1",
-            ["compacted_days"] = new JsonArray(compacted.Order().Select(d => (JsonNode)d).ToArray()),
-            ["rows"] = new JsonArray(rows.OrderBy(r => r.Key).Select(r => (JsonNode)new JsonObject
-            {
-                ["day"] = r.Key.Day, ["workspace"] = r.Key.Ws, ["key"] = r.Key.Key,
-                ["tokens"] = r.Value.Tokens, ["bytes"] = r.Value.Bytes, ["requests"] = r.Value.Requests,
-            }).ToArray()),
-        };
-        string path = Path.Combine(Folder, SummaryFile), tmp = path + ".tmp";
-        File.Delete(tmp);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = SecureFiles.OwnerFile;
-        using (var fs = new FileStream(tmp, options))
-        {
-            fs.Write(Encoding.UTF8.GetBytes(o.ToJsonString(new JsonSerializerOptions { WriteIndented = true })));
-            fs.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
     }
 
     /// <summary>An exclusive advisory lock shared by every process using this ledger folder.</summary>
@@ -293,7 +225,6 @@ public sealed class ExposureLedger
 
     string JournalPath(string day) => Path.Combine(Folder, JournalPrefix + day + ".log");
     public static string Day(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-    static string Checksum(string body) => Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(body)))[..12];
 
     static void Check(string id)
     {

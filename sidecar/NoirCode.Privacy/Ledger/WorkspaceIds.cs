@@ -5,8 +5,8 @@ using NoirCode.Privacy.Keys;
 namespace NoirCode.Privacy.Ledger;
 
 /// <summary>
-/// The ledger's opaque id for a workspace folder, salted per user. <see cref="ExposureLedger.WorkspaceId"/> hashes
-/// the path with a constant, public salt, so anyone who can guess a path (~/src/the-company-repo) can confirm it
+/// The ledger's opaque id for a workspace folder, salted per user. A hash of the path with a constant, public salt
+/// (what the ledger used before) lets anyone who can guess a path (~/src/the-company-repo) can confirm it
 /// from a ledger row; here the salt is 32 random bytes made once and kept beside the ledger, owner-only.
 /// </summary>
 public static class WorkspaceIds
