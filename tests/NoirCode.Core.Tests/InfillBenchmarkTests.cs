@@ -1,4 +1,4 @@
-using NoirCode.Core.Evaluation;
+using NoirCode.Evaluation;
 using NoirCode.Core.Generation;
 using NoirCode.Core.Tokenization;
 

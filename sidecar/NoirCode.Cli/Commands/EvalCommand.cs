@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
-using NoirCode.Core.Evaluation;
+using NoirCode.Evaluation;
 
 namespace NoirCode.Cli.Commands;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace NoirCode.Core.Evaluation;
+namespace NoirCode.Evaluation;
 
 /// <summary>
 /// Runs generated code against its tests: a separate python3 process, isolated mode, in a throwaway folder,

@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using System.Text.Json.Nodes;
 
-namespace NoirCode.Core.Evaluation;
+namespace NoirCode.Evaluation;
 
 /// <summary>One HumanEval single-line infilling task: fill the line between prompt and suffix.</summary>
 public sealed record InfillTask(string TaskId, string Prompt, string Suffix, string Solution, string Test, string EntryPoint)

@@ -3,7 +3,7 @@ using NoirCode.Core.Generation;
 using NoirCode.Core.Tokenization;
 using NoirCode.Core.Util;
 
-namespace NoirCode.Core.Evaluation;
+namespace NoirCode.Evaluation;
 
 public sealed record InfillResult(int N, double ExactMatch, double EditSimilarity, double PassAt1, TimeSpan Elapsed, bool NetworkIsolated);
 

@@ -2,7 +2,7 @@ using NoirCode.Core.Generation;
 using NoirCode.Core.Tokenization;
 using NoirCode.Core.Util;
 
-namespace NoirCode.Core.Evaluation;
+namespace NoirCode.Evaluation;
 
 /// <summary>
 /// Next-token loss of any session (local, split, through an endpoint, under keys) on plain-text windows: the
