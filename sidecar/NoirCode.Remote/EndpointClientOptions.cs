@@ -23,6 +23,13 @@ public sealed record EndpointClientOptions
     /// <summary>Which of the tenant's adapters the endpoint runs and trains for this client (<see cref="TenantAdapterId"/>).</summary>
     public string AdapterId { get; init; } = "";
 
+    /// <summary>
+    /// The retry budget when an editor is waiting: retries after 0.1, 0.2 and 0.4 s, so a dead endpoint is reported in
+    /// about 0.7 s (the next request tries again) instead of the batch default of about three seconds.
+    /// </summary>
+    public EndpointClientOptions Interactive() =>
+        this with { MaxAttempts = 4, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(400), ConnectTimeout = TimeSpan.FromSeconds(2) };
+
     /// <summary>Cleartext to another machine: the traffic and a Bearer key would cross a network unencrypted.</summary>
     public static bool IsCleartextRemote(Uri endpoint) => endpoint.Scheme == Uri.UriSchemeHttp && !endpoint.IsLoopback;
 

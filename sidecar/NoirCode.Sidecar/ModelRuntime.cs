@@ -30,8 +30,7 @@ public sealed record RuntimeSpec
     public string Workspace { get; init; } = Directory.GetCurrentDirectory();
     public ExposureBudget? Budget { get; init; }
     public Core.Util.IProgressSink Progress { get; init; } = Core.Util.NullProgress.Instance;
-    /// <summary>An editor is waiting: give up on unreachable endpoints within about a second (the next request tries
-    /// again) instead of the batch default of about three seconds of retries.</summary>
+    /// <summary>An editor is waiting: the interactive retry budget (<see cref="EndpointClientOptions.Interactive"/>).</summary>
     public bool Interactive { get; init; }
     /// <summary>Per-occurrence noise with residual cancellation (<see cref="ResidualMask"/>): its σ per coordinate; 0: off.</summary>
     public double ResidualNoise { get; init; }
@@ -102,8 +101,7 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
                 Endpoints = spec.Endpoints, ApiKey = spec.ApiKey, ReplyDtype = spec.Wire, AllowCleartext = spec.AllowCleartext,
                 AdapterId = TenantAdapterId.ForClient(dir, keys?.Metadata), // the endpoint LoRA tuned for these keys
             };
-            if (spec.Interactive) // retries after 0.1, 0.2 and 0.4 s: a dead endpoint is reported in about 0.7 s
-                clientOptions = clientOptions with { MaxAttempts = 4, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(400), ConnectTimeout = TimeSpan.FromSeconds(2) };
+            if (spec.Interactive) clientOptions = clientOptions.Interactive();
             remoteOptions = clientOptions;
             middle = remote = new RemoteMiddleSession(clientOptions, guard, fingerprint, client.Config.MaxPositions, client.Config.HiddenSize);
             mode = $"split {client.Split} via {string.Join(",", spec.Endpoints)}";

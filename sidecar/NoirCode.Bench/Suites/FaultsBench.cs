@@ -25,7 +25,7 @@ public static class FaultsBench
         string fingerprint = ModelFingerprint.Of(ctx.ClientShard);
         var prompt = client.Tokenizer.Encode(HeldOutCode.Texts()[0]).Take(200).ToList();
         var batch = new EndpointClientOptions { Endpoints = Array.Empty<Uri>() };
-        var interactive = batch with { MaxAttempts = 4, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(400), ConnectTimeout = TimeSpan.FromSeconds(2) };
+        var interactive = batch.Interactive();
 
         // Kill with nothing behind it: time from the kill to the exception.
         double KillToError(EndpointClientOptions options, out string message)
