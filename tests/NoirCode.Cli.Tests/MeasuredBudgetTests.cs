@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using NoirCode.Cli.Commands;
+using NoirCode.Privacy.Keys;
 using NoirCode.Privacy.Ledger;
 
 namespace NoirCode.Cli.Tests;
@@ -29,7 +30,10 @@ public class MeasuredBudgetTests
         var keys = MeasuredBudget.Load(Path.Combine(model, MeasuredBudget.FileName));
         Assert.That(demo.Setting, Is.EqualTo("demo"));
         Assert.That(keys.Setting, Is.EqualTo((string?)reportJson["default"] ?? keys.Setting), "the file is for the setting the report ships as default");
-        foreach (var shipped in new[] { demo, keys })
+        var perTables = Directory.GetFiles(model, "exposure-budget-k*.json").Select(MeasuredBudget.Load).ToList();
+        Assert.That(perTables.Select(b => MeasuredBudget.FileNameFor(b.Homophones)), Is.EquivalentTo(Directory.GetFiles(model, "exposure-budget-k*.json").Select(Path.GetFileName)),
+            "each per-tables file is named for the tables of the keys it measured");
+        foreach (var shipped in new[] { demo, keys }.Concat(perTables))
         {
             var derived = BudgetFromReportCommand.FromReportFile(report, shipped.Setting);
             string again = $"re-measured? write it again: noir privacy budget-from-report --report docs/privacy-report.json --setting {shipped.Setting} --out …";
@@ -55,6 +59,34 @@ public class MeasuredBudgetTests
         Assert.That(slow.Meaning(), Does.Contain("not measured"));
         report["default"] = "slow";
         Assert.That(BudgetFromReportCommand.FromReport(report, "sha", null, 0.03).Setting, Is.EqualTo("slow"), "the report's default when no setting is named");
+    }
+
+    [Test]
+    public void KeysTakeTheBudgetMeasuredForTheirNumberOfTablesElseTheOneTableBudget()
+    {
+        string root = Directory.CreateTempSubdirectory("noir-budget-k-").FullName;
+        try
+        {
+            string keysFolder = Directory.CreateDirectory(Path.Combine(root, "keys")).FullName, model = Directory.CreateDirectory(Path.Combine(root, "model")).FullName;
+            var report = Report(("one-table", new[] { (1000L, 0.01), (10000L, 0.05) }), ("k16", new[] { (1000L, 0.01), (100000L, 0.05) }));
+            BudgetFromReportCommand.FromReport(report, "sha", "one-table", 0.03).Save(Path.Combine(model, MeasuredBudget.FileNameFor(1)));
+            (BudgetFromReportCommand.FromReport(report, "sha", "k16", 0.03) with { Homophones = 16 }).Save(Path.Combine(model, MeasuredBudget.FileNameFor(16)));
+            KeyMetadata Keys(int k) => new("id", "label", false, 13, 100, 8, "fp", DateTimeOffset.UtcNow, 1, 0.1, 1, 1) { Homophones = k };
+
+            var k16 = MeasuredBudget.ForKeys(Keys(16), null, keysFolder, model)!.Value;
+            Assert.That((k16.Budget.Setting, k16.Budget.Homophones, Path.GetFileName(k16.Path)), Is.EqualTo(("k16", 16, "exposure-budget-k16.json")));
+            Assert.That(MeasuredBudget.ForKeys(Keys(1), null, keysFolder, model)!.Value.Budget.Setting, Is.EqualTo("one-table"));
+            Assert.That(MeasuredBudget.ForKeys(Keys(4), null, keysFolder, model)!.Value.Budget.Setting, Is.EqualTo("one-table"),
+                "no curve for 4 tables: the one-table budget, the smaller");
+            Assert.That(MeasuredBudget.Load(k16.Path).Homophones, Is.EqualTo(16), "the number of tables survives the file");
+            var early = BudgetFromReportCommand.FromReport(Report(("early", new[] { (10000L, 0.032), (30000L, 0.05) })), "sha", "early", 0.03);
+            Assert.That(early.Meaning(), Does.Contain("smallest volume measured").And.Contain("at or before it"), "a curve that starts above the threshold says so");
+
+            // A budget in the keys' own folder wins over the model's, whichever it is for.
+            BudgetFromReportCommand.FromReport(report, "sha", "one-table", 0.03).Save(Path.Combine(keysFolder, MeasuredBudget.FileName));
+            Assert.That(Path.GetDirectoryName(MeasuredBudget.ForKeys(Keys(16), null, keysFolder, model)!.Value.Path), Is.EqualTo(keysFolder));
+        }
+        finally { Directory.Delete(root, true); }
     }
 
     [Test]

@@ -18,14 +18,17 @@ public static class BudgetFromReportCommand
         var report = new Option<string>("--report") { Description = "the privacy report (docs/privacy-report.json)", Required = true };
         var setting = new Option<string?>("--setting") { Description = "the report's setting to take the curve of (default: the report's `default`)" };
         var output = new Option<string>("--out") { Description = "where to write the budget (exposure-budget.json beside the model or in its demo bundle)", Required = true };
+        var homophones = new Option<int>("--homophones") { Description = "INDVocab tables per token of the setting's keys (the sidecar picks the file for the keys' own number: exposure-budget-kK.json)", DefaultValueFactory = _ => 1 };
         var threshold = new Option<double>("--threshold") { Description = "the share of content tokens read that the budget stops before", DefaultValueFactory = _ => MeasuredBudget.DefaultThreshold };
         var json = CommonOptions.Json();
-        var cmd = new Command("budget-from-report", "Write the default exposure budget of a setting from the privacy report's measured volume curve") { report, setting, output, threshold, json };
+        var cmd = new Command("budget-from-report", "Write the default exposure budget of a setting from the privacy report's measured volume curve") { report, setting, output, homophones, threshold, json };
         cmd.SetAction(r =>
         {
-            var budget = FromReportFile(r.GetValue(report)!, r.GetValue(setting), r.GetValue(threshold));
+            int k = r.GetValue(homophones);
+            if (k is < 1 or > Privacy.Keys.PrivacyKeys.MaxHomophones) throw new ArgumentException($"--homophones must be 1 to {Privacy.Keys.PrivacyKeys.MaxHomophones}, not {k}");
+            var budget = FromReportFile(r.GetValue(report)!, r.GetValue(setting), r.GetValue(threshold)) with { Homophones = k };
             budget.Save(r.GetValue(output)!);
-            var o = new JsonObject { ["out"] = Path.GetFullPath(r.GetValue(output)!), ["setting"] = budget.Setting, ["tokens"] = budget.Tokens, ["reached"] = budget.Reached, ["meaning"] = budget.Meaning() };
+            var o = new JsonObject { ["out"] = Path.GetFullPath(r.GetValue(output)!), ["setting"] = budget.Setting, ["homophones"] = budget.Homophones, ["tokens"] = budget.Tokens, ["reached"] = budget.Reached, ["meaning"] = budget.Meaning() };
             if (r.GetValue(json)) CliJson.Print(o); else CliJson.PrintTable(o);
             return 0;
         });

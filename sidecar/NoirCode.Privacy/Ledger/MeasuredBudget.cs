@@ -14,14 +14,23 @@ public sealed record VolumePoint(long Tokens, double ContentRecovered, double? D
 /// content tokens, with the curve it comes from. Written by <c>noir privacy budget-from-report</c> beside the model
 /// or the demo bundle (exposure-budget.json), read by the sidecar; an explicit budget setting overrides it.
 /// The number is what the report says for the named setting, whatever it is: re-measure, then write it again.
+/// Keys with k INDVocab tables per token (homophonic, the default for new keys) face a different curve from one-table
+/// keys, so each k has its own file (<see cref="FileNameFor"/>); keys whose k has none take the one-table budget,
+/// the smaller (one table is the weakest configuration measured).
 /// </summary>
 public sealed record MeasuredBudget
 {
     public const string FileName = "exposure-budget.json", Format = "noir-exposure-budget/1";
+
+    /// <summary>The budget file for keys with <paramref name="homophones"/> tables per token: exposure-budget.json for
+    /// one table, exposure-budget-k16.json for 16.</summary>
+    public static string FileNameFor(int homophones) => homophones <= 1 ? FileName : $"exposure-budget-k{homophones}.json";
     public const double DefaultThreshold = 0.03;
 
     /// <summary>The report's setting this budget is for (e.g. "demo", "eps1-untuned", or the report's default).</summary>
     public required string Setting { get; init; }
+    /// <summary>The INDVocab tables per token of the keys the setting measured (1: the paper's one table).</summary>
+    public int Homophones { get; init; } = 1;
     public required double Threshold { get; init; }
     /// <summary>The budget: tokens under one key for the key's whole life.</summary>
     public required long Tokens { get; init; }
@@ -40,7 +49,10 @@ public sealed record MeasuredBudget
     /// <summary>What crossing the budget means, in one sentence, from the curve.</summary>
     public string Meaning()
     {
-        string crossing = Reached
+        bool atFirstPoint = Reached && Curve.Count > 0 && Curve.MinBy(p => p.Tokens)! is var first && first.Tokens == Tokens && first.ContentRecovered >= Threshold;
+        string crossing = atFirstPoint
+            ? $"at the smallest volume measured, {Tokens:N0} tokens sent under one key, the strongest measured attack already reads {Curve.MinBy(p => p.Tokens)!.ContentRecovered:P1} of the content tokens (identifiers, strings, numbers), so {Threshold:P0} is passed at or before it"
+            : Reached
             ? $"after {Tokens:N0} tokens sent under one key, the strongest measured attack reads {Threshold:P0} of the content tokens (identifiers, strings, numbers)"
             : $"no measured volume up to {Tokens:N0} tokens under one key let the strongest attack read {Threshold:P0} of the content tokens; past it the curve is not measured";
         var later = OtherLevels.Where(l => l.Value != null).OrderBy(l => l.Key).Select(l => $"{l.Key:P0} at {l.Value:N0}").ToList();
@@ -49,7 +61,7 @@ public sealed record MeasuredBudget
 
     public JsonObject ToJson() => new()
     {
-        ["format"] = Format, ["setting"] = Setting, ["threshold"] = Threshold, ["tokens"] = Tokens, ["reached"] = Reached,
+        ["format"] = Format, ["setting"] = Setting, ["homophones"] = Homophones, ["threshold"] = Threshold, ["tokens"] = Tokens, ["reached"] = Reached,
         ["other_levels"] = new JsonObject(OtherLevels.OrderBy(l => l.Key).Select(l => KeyValuePair.Create(Level(l.Key), (JsonNode?)JsonValue.Create(l.Value)))),
         ["curve"] = new JsonArray(Curve.Select(p => (JsonNode)new JsonObject
         {
@@ -91,7 +103,7 @@ public sealed record MeasuredBudget
             kv => double.Parse(kv.Key, CultureInfo.InvariantCulture), kv => kv.Value?.GetValue<long?>());
         return new MeasuredBudget
         {
-            Setting = Field<string>("setting"), Threshold = threshold, Tokens = tokens, Reached = Field<bool>("reached"),
+            Setting = Field<string>("setting"), Homophones = o["homophones"] is { } k ? k.GetValue<int>() : 1, Threshold = threshold, Tokens = tokens, Reached = Field<bool>("reached"),
             OtherLevels = levels, Curve = curve, ReportSha256 = Field<string>("report_sha256"), Model = (string?)o["model"],
         };
     }
@@ -99,16 +111,21 @@ public sealed record MeasuredBudget
     /// <summary>
     /// The measured budget for a key set: demo keys take the demo bundle's (<paramref name="demoBundleFolder"/>), never
     /// the one for private keys; private keys take the first in <paramref name="folders"/> (their own folder, then
-    /// the model's). Null when there is none.
+    /// the model's), in each folder the file for their number of tables, else the one-table file. Null when there is none.
     /// </summary>
     public static (MeasuredBudget Budget, string Path)? ForKeys(KeyMetadata keys, string? demoBundleFolder, params string?[] folders) =>
-        keys.Demo ? Find(demoBundleFolder) : Find(folders);
+        keys.Demo ? Find(1, demoBundleFolder) : Find(keys.Homophones, folders);
 
-    /// <summary>The first budget file in these folders (in order), or null when none has one.</summary>
-    public static (MeasuredBudget Budget, string Path)? Find(params string?[] folders)
+    /// <summary>The first budget file in these folders (in order) for keys with <paramref name="homophones"/> tables per
+    /// token, falling back in each folder to the one-table file; null when none has one.</summary>
+    public static (MeasuredBudget Budget, string Path)? Find(int homophones, params string?[] folders)
     {
         foreach (var folder in folders)
-            if (folder != null && Path.Combine(folder, FileName) is var path && File.Exists(path)) return (Load(path), path);
+        {
+            if (folder == null) continue;
+            foreach (var name in new[] { FileNameFor(homophones), FileName }.Distinct())
+                if (Path.Combine(folder, name) is var path && File.Exists(path)) return (Load(path), path);
+        }
         return null;
     }
 }
