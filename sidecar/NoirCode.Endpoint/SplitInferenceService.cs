@@ -251,12 +251,7 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                         Tensor inputGrad;
                         try
                         {
-                            inputGrad = await _state.Worker.RunAsync(tenant, () =>
-                            {
-                                var g = sample.Backward(grad);
-                                training.PendingSamples++;
-                                return g;
-                            });
+                            inputGrad = await _state.Worker.RunAsync(tenant, () => training.Backward(sample, grad));
                         }
                         catch { grad.Dispose(); sample.Dispose(); throw; } // a turn that never ran (freeing twice is harmless)
                         using (inputGrad)
@@ -267,17 +262,10 @@ public sealed class SplitInferenceService : SplitInference.SplitInferenceBase
                     {
                         var (steps, samples) = await _state.Worker.RunAsync(tenant, () =>
                         {
-                            int n = training.PendingSamples;
-                            if (n == 0) throw Invalid("no sample gradients to apply");
-                            using (no_grad())
-                            using (var divisor = n.ToScalar()) // explicit and kept alive through the calls (see RmsNorm)
-                                foreach (var p in training.Adapter.parameters()) p.grad?.div_(divisor);
-                            training.Optimizer.step();
-                            training.Optimizer.zero_grad();
-                            training.PendingSamples = 0;
-                            training.Steps++;
+                            if (training.PendingSamples == 0) throw Invalid("no sample gradients to apply");
+                            var step = training.Step();
                             _state.Adapters.Save(tenant, adapterId);
-                            return (training.Steps, n);
+                            return step;
                         });
                         _state.Metrics.TrainStep();
                         await replies.WriteAsync(new TrainReply { Stepped = new TrainStepped { Step = (ulong)steps, Samples = (uint)samples } });

@@ -3,15 +3,6 @@ using TorchSharp;
 
 namespace NoirCode.Endpoint;
 
-/// <summary>A tenant's LoRA on the middle blocks, its optimiser state, and how many steps it has taken.</summary>
-public sealed class TenantAdapter
-{
-    public required LoraAdapter Adapter { get; init; }
-    public required Core.Training.AdamW Optimizer { get; init; }
-    public long Steps { get; set; }
-    public int PendingSamples { get; set; }
-}
-
 /// <summary>
 /// Per-tenant adapters, created on first training use, saved under the state folder after every step (owner-only
 /// files) and loaded again at start. They are used for that tenant's sessions once trained, and never sent to
