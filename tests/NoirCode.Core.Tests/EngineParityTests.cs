@@ -3,6 +3,7 @@ using NoirCode.Core.Model;
 using NoirCode.Core.Reference;
 using NoirCode.Core.Split;
 using static TorchSharp.torch;
+using NoirCode.Testing.Sessions;
 
 namespace NoirCode.Core.Tests;
 
@@ -90,22 +91,13 @@ public class EngineParityTests
         Assert.That(MaxAbs(afterEdit, expected), Is.LessThanOrEqualTo(1e-5));
     }
 
-    /// <summary>A middle that fails when told to, as an unreachable endpoint does.</summary>
-    sealed class FlakyMiddle(IMiddleSession inner) : IMiddleSession
-    {
-        public bool Fail { get; set; }
-        public Tensor Forward(Tensor hidden, Tensor positions) => Fail ? throw new IOException("endpoint unreachable") : inner.Forward(hidden, positions);
-        public void Truncate(long length) => inner.Truncate(length);
-        public void Dispose() => inner.Dispose();
-    }
-
     [Test]
     public void AFailedStepLeavesTheSplitSessionWhereItWas()
     {
         string dir = TestModels.Get();
         using var client = ClientModel.Load(dir);
         using var cloud = CloudShard.Load(dir);
-        var flaky = new FlakyMiddle(new LocalMiddleSession(cloud));
+        var flaky = new ScriptedMiddleSession(new LocalMiddleSession(cloud)); // fails when told to, as an unreachable endpoint does
         using var session = new SplitSession(client, flaky);
         var prompt = client.Tokenizer.Encode("def f(x):\n    return").ToArray();
         session.Append(prompt);

@@ -2,7 +2,7 @@ using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
-using NoirCode.Tests.Shared;
+using NoirCode.Testing.Wire;
 using NoirCode.Protocol;
 
 namespace NoirCode.Endpoint.Tests;

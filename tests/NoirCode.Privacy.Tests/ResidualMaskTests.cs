@@ -1,21 +1,13 @@
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using static TorchSharp.torch;
+using NoirCode.Testing.Sessions;
 
 namespace NoirCode.Privacy.Tests;
 
 /// <summary>Per-occurrence noise with residual cancellation.</summary>
 public class ResidualMaskTests
 {
-    /// <summary>A middle whose blocks add nothing (a residual stack with zero deltas): it returns what it received, which it records.</summary>
-    sealed class RecordingIdentity : IMiddleSession
-    {
-        public List<Tensor> Received { get; } = new();
-        public Tensor Forward(Tensor hidden, Tensor positions) { Received.Add(hidden.detach().clone().DetachFromDisposeScope()); return hidden.clone(); }
-        public void Truncate(long length) { }
-        public void Dispose() { foreach (var t in Received) t.Dispose(); }
-    }
-
     [Test]
     public void TheCloudSeesFreshNoiseEachTimeAndTheClientGetsItsOwnStateBack()
     {
@@ -23,7 +15,7 @@ public class ResidualMaskTests
         // 0.03 tolerances below are 7 standard errors (at 2,048 coordinates they were 2.7, and failed ~1 run in 150).
         using var hidden = randn(1, 64, 256);
         using var positions = arange(64);
-        var middle = new RecordingIdentity();
+        var middle = new ScriptedMiddleSession(); // no blocks: it returns what it received (zero deltas), which it records
         using var mask = new ResidualMask(middle, sigma: 0.5);
         using var first = mask.Forward(hidden, positions);
         using var second = mask.Forward(hidden, positions);
@@ -67,7 +59,7 @@ public class ResidualMaskTests
     [Test]
     public void ANoiseScaleMustBePositive()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ResidualMask(new RecordingIdentity(), 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ResidualMask(new RecordingIdentity(), double.NaN));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ResidualMask(new ScriptedMiddleSession(), 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ResidualMask(new ScriptedMiddleSession(), double.NaN));
     }
 }

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using NoirCode.Testing.Lsp;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -18,13 +20,10 @@ public class BundledDemoTests
     static async Task CompleteALoop(object settings, bool demo)
     {
         string root = Directory.CreateTempSubdirectory("noir-demo-tests-").FullName;
-        var sidecar = new SidecarProcess(root, new Dictionary<string, string>
-        {
-            ["XDG_CACHE_HOME"] = Path.Combine(root, "cache"), ["NOIR_LEDGER_DIR"] = Path.Combine(root, "ledger"),
-        });
+        var sidecar = LspProcess.Start(LspProcess.IsolatedEnvironment(root));
         try
         {
-            await sidecar.InitializeAsync(settings);
+            await sidecar.InitializeAsync(settings, root);
             var ready = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "local" or "error", 180);
             if (!demo) Assert.That(ready.GetProperty("mode").GetString(), Is.EqualTo("local"), ready.ToString());
             else
@@ -38,7 +37,7 @@ public class BundledDemoTests
             Assert.That(keyFiles, Has.Length.EqualTo(1));
             Assert.That(File.GetUnixFileMode(keyFiles[0]), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite), "installed owner-only");
             // Without a budget setting, the demo bundle's measured budget: the report's volume at 3 % content read.
-            var measured = Privacy.Ledger.MeasuredBudget.Load(Path.Combine(BundledModel(), "demo", Privacy.Ledger.MeasuredBudget.FileName));
+            var measured = Privacy.Ledger.MeasuredBudget.Load(Path.Combine(BundledModel.Folder, "demo", Privacy.Ledger.MeasuredBudget.FileName));
             Assert.That(ready.GetProperty("exposureLimit").GetInt64(), Is.EqualTo(measured.Tokens));
             Assert.That(ready.GetProperty("exposureBasis").GetString(), Is.EqualTo("measured"));
             Assert.That(ready.GetProperty("exposurePeriod").GetString(), Is.EqualTo("key"), "the curve counts a key's whole life");
@@ -56,19 +55,12 @@ public class BundledDemoTests
             Assert.That(status.GetProperty("last").GetProperty("source").GetString(), Is.EqualTo("model"));
             if (demo) Assert.That(status.GetProperty("last").GetProperty("tokens").GetInt64(), Is.GreaterThan(10), "the prompt went through the endpoint");
             if (demo) Assert.That(status.GetProperty("exposureUsed").GetInt64(), Is.GreaterThan(10), "charged against the measured budget");
-            await sidecar.ShutdownAsync();
+            await sidecar.ShutdownCleanlyAsync();
         }
         finally
         {
-            await sidecar.DisposeAsync();
+            sidecar.Dispose();
             Directory.Delete(root, true);
         }
-    }
-
-    static string BundledModel()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (Directory.Exists(Path.Combine(dir.FullName, "models", "noir-coder-8m"))) return Path.Combine(dir.FullName, "models", "noir-coder-8m");
-        throw new DirectoryNotFoundException("models/noir-coder-8m beside the repository");
     }
 }

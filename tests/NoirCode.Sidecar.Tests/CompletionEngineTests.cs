@@ -3,42 +3,31 @@ using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Sidecar.Completion;
 using NoirCode.Sidecar.Lsp;
+using NoirCode.Testing.Models;
+using NoirCode.Testing.Sessions;
 
 namespace NoirCode.Sidecar.Tests;
 
 /// <summary>The completion engine on a real (random) model: warm KV, cache, type-through, single flight.</summary>
 public class CompletionEngineTests
 {
+    static TempModel _temp = null!;
     static string _model = "";
 
     [OneTimeSetUp]
     public void Model()
     {
-        _model = Path.Combine(Directory.CreateTempSubdirectory("noir-sidecar-tests-").FullName, "model");
-        RandomModelFactory.Create(_model, "tiny", seed: 2);
+        _temp = new TempModel("noir-sidecar-tests-", seed: 2);
+        _model = _temp.Folder;
     }
 
     [OneTimeTearDown]
-    public void Clean() => Directory.Delete(Path.GetDirectoryName(_model)!, true);
+    public void Clean() => _temp.Dispose();
 
-    /// <summary>Counts the tokens appended, i.e. what a split session would send.</summary>
-    sealed class Counting(IInferenceSession inner) : IInferenceSession
-    {
-        public int Appended { get; private set; }
-        public int Calls { get; private set; }
-        /// <summary>The first append: on a fresh session, the whole prompt.</summary>
-        public IReadOnlyList<int>? First { get; private set; }
-        public long Length => inner.Length;
-        public float[] Append(IReadOnlyList<int> ids) { Appended += ids.Count; Calls++; First ??= ids.ToArray(); return inner.Append(ids); }
-        public float[][] AppendEach(IReadOnlyList<int> ids) { Appended += ids.Count; Calls++; return inner.AppendEach(ids); }
-        public void Truncate(long length) => inner.Truncate(length);
-        public void Dispose() => inner.Dispose();
-    }
-
-    static (CompletionEngine Engine, Counting Session, CausalLM Model) Engine()
+    static (CompletionEngine Engine, CountingSession Session, CausalLM Model) Engine()
     {
         var model = CausalLM.Load(_model);
-        var counting = new Counting(new LocalSession(model));
+        var counting = new CountingSession(new LocalSession(model));
         return (new CompletionEngine(counting, model.Tokenizer, model.Config.MaxPositions, new CompletionSettings { MaxNewTokens = 8 }), counting, model);
     }
 
@@ -73,28 +62,6 @@ public class CompletionEngineTests
         Assert.That(request.PromptText, Does.Contain("result = merge(a, b)"), "secrets are looked for in the text the prompt covers");
     }
 
-    /// <summary>A model that always writes the same line, so the cache and type-through checks do not depend on random weights.</summary>
-    /// <remarks>Its output depends on the position after the prompt, as a model's would, so rolling it back (speculative
-    /// decoding's rejected drafts) rolls its output back too.</remarks>
-    sealed class Scripted(Core.Tokenization.CodeTokenizer tok, string line) : IInferenceSession
-    {
-        List<int> _ids = new();
-        long _promptEnd;
-        public int Calls { get; private set; }
-        public long Length { get; private set; }
-        public float[] Append(IReadOnlyList<int> ids)
-        {
-            Calls++;
-            Length += ids.Count;
-            if (ids.Count > 1) { _ids = tok.Encode(line).Append(tok.SpecialId("<|endoftext|>")).ToList(); _promptEnd = Length; }
-            var logits = new float[tok.IdCount];
-            logits[_ids[(int)Math.Min(Length - _promptEnd, _ids.Count - 1)]] = 1;
-            return logits;
-        }
-        public void Truncate(long length) => Length = length;
-        public void Dispose() { }
-    }
-
     /// <summary>Each call takes <paramref name="ms"/>: a far endpoint's round trip.</summary>
     sealed class Distant(IInferenceSession inner, int ms) : IInferenceSession
     {
@@ -110,12 +77,12 @@ public class CompletionEngineTests
         var tok = Core.Tokenization.CodeTokenizer.Load(_model);
         const string line = "print(argv[0], argv[1], argv[2], argv[3])";
         var settings = new CompletionSettings { MaxNewTokens = 40, Debounce = TimeSpan.Zero, TokenHealing = false, Speculation = null };
-        using var far = new CompletionEngine(new Distant(new Scripted(tok, line), 30), tok, 512, settings with { ShowBy = TimeSpan.FromMilliseconds(150) });
+        using var far = new CompletionEngine(new Distant(new FixedTextSession(tok, line), 30), tok, 512, settings with { ShowBy = TimeSpan.FromMilliseconds(150) });
         var cut = await far.CompleteAsync(new CompletionContext(Document, "\n"), default, explicitRequest: true);
         Assert.That(cut.Text, Is.Not.Empty.And.Length.LessThan(line.Length));
         Assert.That(line, Does.StartWith(cut.Text!));
         Assert.That(cut.CutMidLine, Is.True);
-        using var patient = new CompletionEngine(new Distant(new Scripted(tok, line), 30), tok, 512, settings with { ShowBy = TimeSpan.FromHours(1) });
+        using var patient = new CompletionEngine(new Distant(new FixedTextSession(tok, line), 30), tok, 512, settings with { ShowBy = TimeSpan.FromHours(1) });
         var whole = await patient.CompleteAsync(new CompletionContext(Document, "\n"), default, explicitRequest: true);
         Assert.That(whole.Text, Is.EqualTo(line));
         Assert.That(whole.CutMidLine, Is.False);
@@ -125,7 +92,7 @@ public class CompletionEngineTests
     public async Task RepeatsComeFromTheCacheAndTypingTheSuggestionReusesIt()
     {
         var tok = Core.Tokenization.CodeTokenizer.Load(_model);
-        var session = new Scripted(tok, "print(argv[0])");
+        var session = new FixedTextSession(tok, "print(argv[0])");
         var engine = new CompletionEngine(session, tok, 512, new CompletionSettings { MaxNewTokens = 16, Debounce = TimeSpan.Zero, TokenHealing = false });
         var context = new CompletionContext(Document, "\n");
         var first = await engine.CompleteAsync(context, default);
@@ -188,8 +155,8 @@ public class CompletionEngineTests
         var model = CausalLM.Load(_model);
         // No latency budget, so that both engines decode to the same end whatever the machine's speed.
         var settings = new CompletionSettings { MaxNewTokens = 24, NewlineCutoff = TimeSpan.FromHours(1), ShowBy = TimeSpan.FromHours(1) };
-        var plainSession = new Counting(new LocalSession(model));
-        var fastSession = new Counting(new LocalSession(model));
+        var plainSession = new CountingSession(new LocalSession(model));
+        var fastSession = new CountingSession(new LocalSession(model));
         using var plain = new CompletionEngine(plainSession, model.Tokenizer, model.Config.MaxPositions, settings with { Speculation = null });
         using var fast = new CompletionEngine(fastSession, model.Tokenizer, model.Config.MaxPositions, settings);
         int sent = 0;
@@ -215,7 +182,7 @@ public class CompletionEngineTests
     public async Task OverlappingRequestsNeverCancelADisposedTokenSource()
     {
         var tok = Core.Tokenization.CodeTokenizer.Load(_model);
-        using var engine = new CompletionEngine(new Scripted(tok, "x"), tok, 512,
+        using var engine = new CompletionEngine(new FixedTextSession(tok, "x"), tok, 512,
             new CompletionSettings { MaxNewTokens = 2, Debounce = TimeSpan.Zero, TokenHealing = false, Speculation = null });
         var clock = Stopwatch.StartNew();
         var loops = Enumerable.Range(0, 16).Select(worker => Task.Run(async () =>

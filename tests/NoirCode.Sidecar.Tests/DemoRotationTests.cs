@@ -1,5 +1,7 @@
 using System.Text.Json;
 using NoirCode.Privacy.Ledger;
+using NoirCode.Testing.Lsp;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -19,10 +21,10 @@ public class DemoRotationTests
         File.WriteAllText(Path.Combine(root, "stats.py"), string.Concat(Enumerable.Range(0, 30).Select(i =>
             $"def mean_{i}(values):\n    total = 0\n    for value in values:\n        total += value * {i}\n    return total / len(values)\n\n")));
         string cache = Path.Combine(root, "cache"), ledgerFolder = Path.Combine(root, "ledger");
-        var sidecar = new SidecarProcess(root, new Dictionary<string, string> { ["XDG_CACHE_HOME"] = cache, ["NOIR_LEDGER_DIR"] = ledgerFolder });
+        var sidecar = LspProcess.Start(new Dictionary<string, string> { ["XDG_CACHE_HOME"] = cache, ["NOIR_LEDGER_DIR"] = ledgerFolder });
         try
         {
-            await sidecar.InitializeAsync(new { });
+            await sidecar.InitializeAsync(new { }, root);
             var demo = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "error", 180);
             Assert.That(demo.GetProperty("demo").GetBoolean(), Is.True, demo.ToString());
             await sidecar.Open("stats.py", File.ReadAllText(Path.Combine(root, "stats.py")));
@@ -32,7 +34,7 @@ public class DemoRotationTests
             string demoAdapter = Directory.GetFiles(cache, "adapter.safetensors", SearchOption.AllDirectories).Single();
             byte[] demoAdapterBytes = File.ReadAllBytes(demoAdapter);
 
-            var rotated = await sidecar.Rpc.InvokeWithParameterObjectAsync<JsonElement>("workspace/executeCommand",
+            var rotated = await sidecar.InvokeAsync("workspace/executeCommand",
                 new { command = "noir.rotateKeys", arguments = new object[] { new { retuneSteps = 2 } } });
 
             string keys = rotated.GetProperty("keysFolder").GetString()!, client = rotated.GetProperty("clientFolder").GetString()!;
@@ -45,15 +47,15 @@ public class DemoRotationTests
             Assert.That(client, Does.StartWith(cache), "the re-keyed shard goes beside the new keys, never into the bundled model");
 
             // The editor points the settings at them (what the extension does with the answer).
-            await sidecar.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { keysFolder = keys, modelFolder = client } } });
+            await sidecar.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { keysFolder = keys, modelFolder = client } } });
             var now = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "error" && s.GetProperty("keyLabel").GetString() != "demo", 180);
             Assert.That(now.GetProperty("mode").GetString(), Is.EqualTo("split"), now.ToString());
             Assert.That(now.GetProperty("demo").GetBoolean(), Is.False);
             Assert.That(now.GetProperty("keyLabel").GetString(), Is.EqualTo("private"));
             // New keys are homophonic (k tables); their budget is the one measured for k tables, if the model has one.
             int tables = NoirCode.Privacy.Keys.PrivacyKeys.ReadMetadata(keys).Homophones;
-            string forTables = Path.Combine(BundledModel(), MeasuredBudget.FileNameFor(tables));
-            var measured = MeasuredBudget.Load(File.Exists(forTables) ? forTables : Path.Combine(BundledModel(), MeasuredBudget.FileName));
+            string forTables = Path.Combine(BundledModel.Folder, MeasuredBudget.FileNameFor(tables));
+            var measured = MeasuredBudget.Load(File.Exists(forTables) ? forTables : Path.Combine(BundledModel.Folder, MeasuredBudget.FileName));
             Assert.That(now.GetProperty("exposureLimit").GetInt64(), Is.EqualTo(measured.Tokens), "private keys: the measured budget for fresh keys");
             Assert.That(now.GetProperty("exposureUsed").GetInt64(), Is.EqualTo(2 * 2 * 2 * 128), "the re-tune counts against the new key");
             Assert.That(now.GetProperty("previousKeyTokens").GetInt64(), Is.EqualTo(demoTokens), "the demo keys' record carries over");
@@ -67,29 +69,22 @@ public class DemoRotationTests
 
             // The measured budget is enforced, not only shown: a budget file beside the keys (it comes before the
             // model's) with one token left, and the next completion is refused before anything is sent.
-            var tight = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(BundledModel(), MeasuredBudget.FileName)))!;
+            var tight = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(BundledModel.Folder, MeasuredBudget.FileName)))!;
             tight["tokens"] = used + 1;
             File.WriteAllText(Path.Combine(keys, MeasuredBudget.FileName), tight.ToJsonString());
-            await sidecar.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { keysFolder = keys, modelFolder = client, wire = "f32" } } }); // reloads (the whole section, as the editor sends it)
+            await sidecar.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { keysFolder = keys, modelFolder = client, wire = "f32" } } }); // reloads (the whole section, as the editor sends it)
             var reloaded = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "error" && s.GetProperty("exposureLimit").GetInt64() == used + 1, 180);
             Assert.That(reloaded.GetProperty("exposureBasis").GetString(), Is.EqualTo("measured"));
             await sidecar.Complete("stats.py", 3, 8);
             var blocked = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "blocked" or "error" || s.TryGetProperty("last", out _));
             Assert.That(blocked.GetProperty("mode").GetString(), Is.EqualTo("blocked"), blocked.ToString());
             Assert.That(blocked.GetProperty("exposureUsed").GetInt64(), Is.EqualTo(used), "nothing left past the budget");
-            await sidecar.ShutdownAsync();
+            await sidecar.ShutdownCleanlyAsync();
         }
         finally
         {
-            await sidecar.DisposeAsync();
+            sidecar.Dispose();
             Directory.Delete(root, true);
         }
-    }
-
-    static string BundledModel()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (Directory.Exists(Path.Combine(dir.FullName, "models", "noir-coder-8m"))) return Path.Combine(dir.FullName, "models", "noir-coder-8m");
-        throw new DirectoryNotFoundException("models/noir-coder-8m beside the repository");
     }
 }

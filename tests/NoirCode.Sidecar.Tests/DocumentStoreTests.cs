@@ -1,6 +1,7 @@
 using NoirCode.Core.Model;
 using NoirCode.Sidecar.Lsp;
 using Range = NoirCode.Sidecar.Lsp.Range;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -37,10 +38,8 @@ public class DocumentStoreTests
     [Test]
     public async Task AnOversizedDocumentGetsNoCompletionAndACountedReasonUntilItFitsAgain()
     {
-        string root = Directory.CreateTempSubdirectory("noir-docs-tests-").FullName, model = Path.Combine(root, "model");
-        RandomModelFactory.Create(model, "tiny", seed: 3);
-        try { await OversizedOverLsp(root, model); }
-        finally { Directory.Delete(root, true); }
+        using var temp = new TempModel("noir-docs-tests-", seed: 3);
+        await OversizedOverLsp(temp.Root, temp.Folder);
     }
 
     static async Task OversizedOverLsp(string root, string model)
@@ -50,26 +49,26 @@ public class DocumentStoreTests
         server.WaitForStatus(s => s.GetProperty("mode").GetString() == "local");
         string big = "x = 1\n" + new string('#', NoirCode.Sidecar.Lsp.DocumentStore.MaxDocumentChars) + "\n" + Code;
         await server.Open("big.py", big);
-        var items = (await server.Complete("big.py", 2, 11)).GetProperty("items");
+        var items = (await server.Complete("big.py", 2, 11, triggerKind: 1)).GetProperty("items");
         Assert.That(items.GetArrayLength(), Is.Zero, "no completion for a document over the size limit");
         var stats = await server.Stats();
         Assert.That(stats.GetProperty("empty").TryGetProperty("document too large", out var n) ? n.GetInt64() : 0, Is.EqualTo(1),
             "counted under its own reason: " + stats);
 
         // An incremental edit keeps it too large (nothing truncated to drift from); a full text that fits brings it back.
-        await server.Rpc.NotifyWithParameterObjectAsync("textDocument/didChange", new
+        await server.NotifyAsync("textDocument/didChange", new
         {
             textDocument = new { uri = server.Uri("big.py"), version = 2 },
             contentChanges = new object[] { new { range = new { start = new { line = 0, character = 0 }, end = new { line = 1, character = 0 } }, text = "" } },
         });
-        await server.Complete("big.py", 1, 11);
+        await server.Complete("big.py", 1, 11, triggerKind: 1);
         stats = await server.Stats();
         Assert.That(stats.GetProperty("empty").GetProperty("document too large").GetInt64(), Is.EqualTo(2));
-        await server.Rpc.NotifyWithParameterObjectAsync("textDocument/didChange", new
+        await server.NotifyAsync("textDocument/didChange", new
         {
             textDocument = new { uri = server.Uri("big.py"), version = 3 }, contentChanges = new object[] { new { text = Code } },
         });
-        await server.Complete("big.py", 1, 11);
+        await server.Complete("big.py", 1, 11, triggerKind: 1);
         stats = await server.Stats();
         Assert.That(stats.GetProperty("empty").GetProperty("document too large").GetInt64(), Is.EqualTo(2), "back under the limit: completed again");
         Assert.That(stats.GetProperty("requests").GetInt64(), Is.EqualTo(3));

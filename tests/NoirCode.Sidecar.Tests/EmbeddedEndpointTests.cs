@@ -29,6 +29,14 @@ public class EmbeddedEndpointTests
 
         public string RuntimeDir => Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR")!;
 
+        /// <summary>A random model in the scratch folder, for the embedded endpoint to serve.</summary>
+        public string NewModel()
+        {
+            string model = Path.Combine(Root, "model");
+            RandomModelFactory.Create(model, "tiny", seed: 5);
+            return model;
+        }
+
         public void Dispose()
         {
             for (int i = 0; i < Variables.Length; i++) Environment.SetEnvironmentVariable(Variables[i], _saved[i]);
@@ -40,9 +48,7 @@ public class EmbeddedEndpointTests
     public async Task OnlyThisLaunchsKeyOpensASession()
     {
         using var scratch = new ScratchEnvironment();
-        string root = scratch.Root;
-        string model = Path.Combine(root, "model");
-        RandomModelFactory.Create(model, "tiny", seed: 5);
+        string model = scratch.NewModel();
         using var embedded = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll"));
         Assert.That(embedded.ApiKey, Has.Length.EqualTo(64));
         Assert.That(embedded.Address.Scheme, Is.EqualTo("unix"), "the local endpoint runs over a unix socket");
@@ -62,9 +68,7 @@ public class EmbeddedEndpointTests
     public async Task TheSocketIsOwnerOnlyAnswersTheHealthProbeAndGoesWithTheEndpoint()
     {
         using var scratch = new ScratchEnvironment();
-        string root = scratch.Root;
-        string model = Path.Combine(root, "model");
-        RandomModelFactory.Create(model, "tiny", seed: 5);
+        string root = scratch.Root, model = scratch.NewModel();
         string socket;
         using (var embedded = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll")))
         {
@@ -105,13 +109,12 @@ public class EmbeddedEndpointTests
     {
         // A runtime dir so deep that no socket path under it fits in sun_path (108 bytes).
         using var scratch = new ScratchEnvironment(runtimeUnderRoot: new string('r', 100));
-        string root = scratch.Root, deep = scratch.RuntimeDir;
+        string deep = scratch.RuntimeDir;
         var log = new StringWriter();
         var stderr = Console.Error;
         try
         {
-            string model = Path.Combine(root, "model");
-            RandomModelFactory.Create(model, "tiny", seed: 5);
+            string model = scratch.NewModel();
             Console.SetError(log);
             using var embedded = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll"));
             Console.SetError(stderr);

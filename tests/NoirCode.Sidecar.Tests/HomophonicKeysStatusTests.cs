@@ -1,5 +1,7 @@
 using NoirCode.Core.Model;
 using NoirCode.Privacy.Keys;
+using NoirCode.Testing.Lsp;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -12,24 +14,16 @@ public class HomophonicKeysStatusTests
     [Test]
     public async Task TheStatusShowsTheComposedEpsilonOfAllTheTables()
     {
-        string root = Directory.CreateTempSubdirectory("noir-homophonic-status-").FullName;
-        string model = Path.Combine(root, "model"), keysFolder = Path.Combine(root, "keys");
-        var config = RandomModelFactory.Create(model, "tiny", seed: 6);
+        using var temp = new TempModel("noir-homophonic-status-", seed: 6);
+        string root = temp.Root, model = temp.Folder, keysFolder = Path.Combine(root, "keys");
+        var config = temp.Config;
         var (embedding, dtype) = PrivacyKeys.ReadEmbedding(model, config);
         var (keys, _) = PrivacyKeys.Generate(embedding, config, ModelFingerprint.Of(model), 13, "team", tableDtype: dtype, homophones: 3);
         keys.Save(keysFolder);
-        var sidecar = new SidecarProcess(root, new Dictionary<string, string> { ["XDG_CACHE_HOME"] = Path.Combine(root, "cache"), ["NOIR_LEDGER_DIR"] = Path.Combine(root, "ledger") });
-        try
-        {
-            await sidecar.InitializeAsync(new { modelFolder = model, keysFolder });
-            var ready = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "error", 180);
-            Assert.That(ready.GetProperty("mode").GetString(), Is.EqualTo("split"), ready.ToString());
-            Assert.That(ready.GetProperty("epsilon").GetDouble(), Is.EqualTo(3 * 13), "three tables at ε = 13 each");
-        }
-        finally
-        {
-            await sidecar.DisposeAsync();
-            Directory.Delete(root, true);
-        }
+        using var sidecar = LspProcess.Start(LspProcess.IsolatedEnvironment(root));
+        await sidecar.InitializeAsync(new { modelFolder = model, keysFolder }, root);
+        var ready = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "error", 180);
+        Assert.That(ready.GetProperty("mode").GetString(), Is.EqualTo("split"), ready.ToString());
+        Assert.That(ready.GetProperty("epsilon").GetDouble(), Is.EqualTo(3 * 13), "three tables at ε = 13 each");
     }
 }

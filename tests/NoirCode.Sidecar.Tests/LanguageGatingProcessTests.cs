@@ -1,5 +1,6 @@
 using System.Text.Json;
-using NoirCode.Core.Model;
+using NoirCode.Testing.Lsp;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -9,21 +10,22 @@ namespace NoirCode.Sidecar.Tests;
 /// </summary>
 public class LanguageGatingProcessTests
 {
+    TempModel _temp = null!;
     string _root = "";
-    SidecarProcess _sidecar = null!;
+    LspProcess _sidecar = null!;
 
     string _model = "";
 
     [OneTimeSetUp]
     public async Task Start()
     {
-        _root = Directory.CreateTempSubdirectory("noir-lsp-languages-").FullName;
-        string model = _model = Path.Combine(_root, "model");
-        RandomModelFactory.Create(model, "tiny", seed: 5);
+        _temp = new TempModel("noir-lsp-languages-", seed: 5);
+        _root = _temp.Root;
+        string model = _model = _temp.Folder;
         string config = Path.Combine(model, "config.json");
         File.WriteAllText(config, File.ReadAllText(config).TrimEnd().TrimEnd('}') + ", \"languages\": [\"python\"]}");
-        _sidecar = new SidecarProcess(_root, new Dictionary<string, string> { ["XDG_CACHE_HOME"] = Path.Combine(_root, "cache"), ["NOIR_LEDGER_DIR"] = Path.Combine(_root, "ledger") });
-        await _sidecar.InitializeAsync(new { modelFolder = model, mode = "local", maxNewTokens = 4 });
+        _sidecar = LspProcess.Start(LspProcess.IsolatedEnvironment(_root));
+        await _sidecar.InitializeAsync(new { modelFolder = model, mode = "local", maxNewTokens = 4 }, _root);
         var ready = _sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "local" or "error");
         Assert.That(ready.GetProperty("mode").GetString(), Is.EqualTo("local"), ready.ToString());
         Assert.That(ready.GetProperty("modelLanguages")[0].GetString(), Is.EqualTo("python"));
@@ -32,11 +34,11 @@ public class LanguageGatingProcessTests
     [OneTimeTearDown]
     public async Task Stop()
     {
-        try { await _sidecar.ShutdownAsync(); }
-        finally { await _sidecar.DisposeAsync(); Directory.Delete(_root, true); }
+        try { await _sidecar.ShutdownCleanlyAsync(); }
+        finally { _sidecar.Dispose(); _temp.Dispose(); }
     }
 
-    Task<JsonElement> Stats() => _sidecar.Rpc.InvokeWithParameterObjectAsync<JsonElement>("noir/completionStats", null);
+    Task<JsonElement> Stats() => _sidecar.InvokeAsync("noir/completionStats", null);
 
     static long Count(JsonElement stats, string reason) => stats.GetProperty("empty").TryGetProperty(reason, out var n) ? n.GetInt64() : 0;
 
@@ -66,7 +68,7 @@ public class LanguageGatingProcessTests
     [Test, Order(3)]
     public async Task EnablingJavaScriptByNameLetsItThrough()
     {
-        await _sidecar.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = _model, mode = "local", maxNewTokens = 4, enable = new Dictionary<string, bool> { ["*"] = true, ["javascript"] = true } } } });
+        await _sidecar.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = _model, mode = "local", maxNewTokens = 4, enable = new Dictionary<string, bool> { ["*"] = true, ["javascript"] = true } } } });
         long before = Count(await Stats(), "language not supported by the model");
         await _sidecar.Complete("app.js", 1, 9);
         var status = _sidecar.WaitForStatus(s => s.TryGetProperty("last", out _) && !s.TryGetProperty("unsupportedLanguage", out _));

@@ -1,10 +1,7 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
-using NoirCode.Core.Model;
 using NoirCode.Privacy.Ledger;
-using StreamJsonRpc;
+using NoirCode.Testing.Lsp;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -14,20 +11,19 @@ namespace NoirCode.Sidecar.Tests;
 /// </summary>
 public class LanguageServerProcessTests
 {
+    TempModel _temp = null!;
     string _root = "", _ledger = "", _model = "";
-    SidecarProcess _sidecar = null!;
-    JsonRpc _client = null!;
+    LspProcess _sidecar = null!;
 
     [OneTimeSetUp]
     public async Task Start()
     {
-        _root = Directory.CreateTempSubdirectory("noir-lsp-tests-").FullName;
-        string model = _model = Path.Combine(_root, "model");
-        RandomModelFactory.Create(model, "tiny", seed: 5);
+        _temp = new TempModel("noir-lsp-tests-", seed: 5);
+        _root = _temp.Root;
+        string model = _model = _temp.Folder;
         _ledger = Path.Combine(_root, "ledger");
-        _sidecar = new SidecarProcess(_root, new Dictionary<string, string> { ["XDG_CACHE_HOME"] = Path.Combine(_root, "cache"), ["NOIR_LEDGER_DIR"] = _ledger });
-        _client = _sidecar.Rpc;
-        var caps = await _sidecar.InitializeAsync(new { modelFolder = model, localModelFolder = model });
+        _sidecar = LspProcess.Start(LspProcess.IsolatedEnvironment(_root));
+        var caps = await _sidecar.InitializeAsync(new { modelFolder = model, localModelFolder = model }, _root);
         Assert.That(caps.TryGetProperty("inlineCompletionProvider", out _), Is.True);
         Assert.That(caps.GetProperty("executeCommandProvider").GetProperty("commands")[0].GetString(), Is.EqualTo("noir.generateFunction"));
         var ready = WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "error");
@@ -38,11 +34,11 @@ public class LanguageServerProcessTests
     [OneTimeTearDown]
     public async Task Stop()
     {
-        try { await _sidecar.ShutdownAsync(); }
+        try { await _sidecar.ShutdownCleanlyAsync(); }
         finally
         {
-            await _sidecar.DisposeAsync();
-            Directory.Delete(_root, true);
+            _sidecar.Dispose();
+            _temp.Dispose();
         }
     }
 
@@ -50,7 +46,6 @@ public class LanguageServerProcessTests
     Task Open(string name, string text, string language = "python") => _sidecar.Open(name, text, language);
     string Uri(string name) => _sidecar.Uri(name);
     Task<JsonElement> Complete(string name, int line, int character) => _sidecar.Complete(name, line, character);
-    static readonly JsonSerializerOptions Json = SidecarProcess.Json;
 
     long LedgerTokens() => new ExposureLedger(_ledger).Sum(_ => true).Tokens;
 
@@ -117,8 +112,8 @@ public class LanguageServerProcessTests
         try
         {
             string uri = new Uri(outside).ToString();
-            await _client.NotifyWithParameterObjectAsync("textDocument/didOpen", new { textDocument = new { uri, languageId = "python", version = 1, text = Code } });
-            await _client.InvokeWithParameterObjectAsync<JsonElement>("textDocument/inlineCompletion",
+            await _sidecar.NotifyAsync("textDocument/didOpen", new { textDocument = new { uri, languageId = "python", version = 1, text = Code } });
+            await _sidecar.InvokeAsync("textDocument/inlineCompletion",
                 new { textDocument = new { uri }, position = new { line = 9, character = 4 }, context = new { triggerKind = 2 } });
             var status = WaitForStatus(s => s.GetProperty("detail").GetString()!.Contains("outside the workspace"));
             Assert.That(status.GetProperty("last").GetProperty("tokens").GetInt64(), Is.Zero);
@@ -135,7 +130,7 @@ public class LanguageServerProcessTests
     public void TheSidecarWritesNoCoreDump()
     {
         // Its memory holds your code and keys: a crash must not leave it in a core file.
-        string limits = File.ReadAllText($"/proc/{_sidecar.Process.Id}/limits");
+        string limits = File.ReadAllText($"/proc/{_sidecar.Pid}/limits");
         Assert.That(limits, Does.Match(@"Max core file size\s+0\s+0\s"), limits);
     }
 
@@ -143,14 +138,14 @@ public class LanguageServerProcessTests
     public async Task GenerateFunctionReturnsABodyAndWhereItGoes()
     {
         await Open("gen.py", "def add(a, b):\n    \"\"\"Return the sum of a and b.\"\"\"\n\n\nprint(add(1, 2))\n");
-        var result = await _client.InvokeWithParameterObjectAsync<JsonElement>("workspace/executeCommand", new
+        var result = await _sidecar.InvokeAsync("workspace/executeCommand", new
         {
             command = "noir.generateFunction",
             arguments = new object[] { new { uri = Uri("gen.py"), position = new { line = 0, character = 5 } } },
         });
         Assert.That(result.GetProperty("text").GetString(), Does.EndWith("\n"));
         Assert.That(result.GetProperty("range").GetProperty("start").GetProperty("line").GetInt32(), Is.EqualTo(2), "the body goes after the docstring");
-        var noDef = Assert.CatchAsync<RemoteRpcException>(async () => await _client.InvokeWithParameterObjectAsync<JsonElement>("workspace/executeCommand",
+        var noDef = Assert.CatchAsync<LspErrorException>(async () => await _sidecar.InvokeAsync("workspace/executeCommand",
             new { command = "noir.generateFunction", arguments = new object[] { new { uri = Uri("main.py"), position = new { line = 0, character = 0 } } } }))!;
         Assert.That(noDef.Message, Does.Contain("no Python function signature"));
     }
@@ -158,14 +153,14 @@ public class LanguageServerProcessTests
     [Test, Order(6)]
     public async Task ThePrivacyPanelCommandsAnswerOverLsp()
     {
-        var ledger = await _client.InvokeWithParameterObjectAsync<JsonElement>("workspace/executeCommand",
+        var ledger = await _sidecar.InvokeAsync("workspace/executeCommand",
             new { command = "noir.exposureLedger", arguments = new object[] { new { days = 7 } } });
         var rows = ledger.GetProperty("rows").EnumerateArray().ToList();
         Assert.That(rows, Is.Not.Empty, "the completions of the earlier tests were charged");
         Assert.That(rows.Sum(r => r.GetProperty("tokens").GetInt64()), Is.EqualTo(LedgerTokens()));
         Assert.That(rows[0].GetProperty("key").GetString(), Is.EqualTo("none"));
 
-        var noKeys = Assert.CatchAsync<RemoteRpcException>(async () => await _client.InvokeWithParameterObjectAsync<JsonElement>("workspace/executeCommand",
+        var noKeys = Assert.CatchAsync<LspErrorException>(async () => await _sidecar.InvokeAsync("workspace/executeCommand",
             new { command = "noir.rotateKeys", arguments = Array.Empty<object>() }))!;
         Assert.That(noKeys.Message, Does.Contain("no privacy keys are configured"));
     }
@@ -173,28 +168,17 @@ public class LanguageServerProcessTests
     [Test, Order(5)]
     public async Task TheLocalEndpointGoesWhenTheSidecarIsKilled()
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "noir.dll"));
-        psi.ArgumentList.Add("lsp");
-        psi.Environment["XDG_CACHE_HOME"] = Path.Combine(_root, "cache");
-        using var sidecar = Process.Start(psi)!;
-        sidecar.ErrorDataReceived += (_, _) => { };
-        sidecar.BeginErrorReadLine();
-        using var rpc = new JsonRpc(new HeaderDelimitedMessageHandler(sidecar.StandardInput.BaseStream, sidecar.StandardOutput.BaseStream,
-            new SystemTextJsonFormatter { JsonSerializerOptions = Json }));
-        rpc.StartListening();
-        await rpc.InvokeWithParameterObjectAsync<JsonElement>("initialize", new { capabilities = new { }, initializationOptions = new { modelFolder = Path.Combine(_root, "model") } });
-        await rpc.NotifyWithParameterObjectAsync("initialized", new { });
+        using var sidecar = LspProcess.Start(new Dictionary<string, string> { ["XDG_CACHE_HOME"] = Path.Combine(_root, "cache") });
+        await sidecar.InitializeAsync(new { modelFolder = Path.Combine(_root, "model") });
         int? endpointPid = null;
         for (int i = 0; i < 200 && endpointPid == null; i++)
         {
             await Task.Delay(100);
             endpointPid = Directory.GetDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out int pid) ? pid : -1).Where(pid => pid > 0)
-                .FirstOrDefault(pid => { try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Contains($"--exit-with-parent {sidecar.Id}"); } catch (IOException) { return false; } catch (UnauthorizedAccessException) { return false; } }) is int found and > 0 ? found : null;
+                .FirstOrDefault(pid => { try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Contains($"--exit-with-parent {sidecar.Pid}"); } catch (IOException) { return false; } catch (UnauthorizedAccessException) { return false; } }) is int found and > 0 ? found : null;
         }
         Assert.That(endpointPid, Is.Not.Null, "the sidecar started a local endpoint process");
-        sidecar.Kill(); // SIGKILL: no chance to clean up
-        sidecar.WaitForExit();
+        sidecar.KillHard(); // SIGKILL: no chance to clean up
         bool gone = false;
         for (int i = 0; i < 100 && !gone; i++) { await Task.Delay(100); gone = !Directory.Exists($"/proc/{endpointPid}"); }
         Assert.That(gone, Is.True, "the orphaned endpoint stopped by itself");
@@ -204,40 +188,21 @@ public class LanguageServerProcessTests
     public async Task MalformedMessagesGetAnErrorAndTheServerCarriesOn()
     {
         // A second sidecar, spoken to frame by frame, so the junk cannot upset a client library.
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "noir.dll"));
-        psi.ArgumentList.Add("lsp");
-        using var raw = Process.Start(psi)!;
-        raw.ErrorDataReceived += (_, _) => { };
-        raw.BeginErrorReadLine();
-        var stdin = raw.StandardInput.BaseStream;
-        var frames = new NoirCode.Sidecar.Lsp.LspFraming(raw.StandardOutput.BaseStream);
-        async Task Send(string text)
-        {
-            await stdin.WriteAsync(NoirCode.Sidecar.Lsp.LspFraming.Frame(Encoding.UTF8.GetBytes(text)));
-            await stdin.FlushAsync();
-        }
+        using var raw = LspProcess.Start();
+        Task Send(string text) => raw.SendFrameAsync(LspClient.Utf8(text));
         var junk = new[] { "{not json", "[1,2,3]", "{\"jsonrpc\":\"1.0\",\"id\":5,\"method\":\"x\"}", "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"textDocument/inlineCompletion\",\"params\":42}", "" };
         foreach (var j in junk) await Send(j);
         await Send(new string('x', NoirCode.Sidecar.Lsp.LspFraming.MaxMessageBytes + 1)); // oversized: skipped, answered
+        var answered = raw.Expect(100);
         await Send("{\"jsonrpc\":\"2.0\",\"id\":100,\"method\":\"initialize\",\"params\":{\"capabilities\":{}}}");
-        var errors = new List<JsonElement>();
-        JsonElement? answer = null;
-        var reading = Task.Run(async () =>
-        {
-            while (await frames.ReadAsync() is { } body)
-            {
-                var message = JsonDocument.Parse(body).RootElement.Clone();
-                if (message.TryGetProperty("error", out _)) errors.Add(message);
-                if (message.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.GetInt32() == 100) { answer = message; return; }
-            }
-        });
-        Assert.That(await Task.WhenAny(reading, Task.Delay(30_000)), Is.SameAs(reading), "the server answered after the junk");
-        Assert.That(answer!.Value.GetProperty("result").GetProperty("serverInfo").GetProperty("name").GetString(), Is.EqualTo("noircode-sidecar"));
+        Assert.That(await Task.WhenAny(answered, Task.Delay(30_000)), Is.SameAs(answered), "the server answered after the junk");
+        var answer = await answered;
+        // Answers to ids that are not the driver's own (or to none) are kept apart, in the order they came.
+        var errors = raw.Unmatched.Where(m => m.TryGetProperty("error", out _)).ToList();
+        Assert.That(answer.GetProperty("result").GetProperty("serverInfo").GetProperty("name").GetString(), Is.EqualTo("noircode-sidecar"));
         Assert.That(errors, Has.Count.EqualTo(junk.Length + 1), "one error response per malformed message");
         Assert.That(errors.Count(e => e.GetProperty("error").GetProperty("code").GetInt32() == -32700), Is.GreaterThanOrEqualTo(2));
         Assert.That(errors.Select(e => e.GetProperty("id").ValueKind == JsonValueKind.Number ? e.GetProperty("id").GetInt32() : -1), Does.Contain(5).And.Contain(7), "errors carry the request's id when it has one");
-        raw.Kill(true);
     }
 
     [Test, Order(7)]
@@ -245,7 +210,7 @@ public class LanguageServerProcessTests
     {
         long before = LedgerTokens();
         Assert.That(before, Is.GreaterThan(1), "earlier requests were charged");
-        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", Section(new { exposureBudgetTokens = 1 }));
+        await _sidecar.NotifyAsync("workspace/didChangeConfiguration", Section(new { exposureBudgetTokens = 1 }));
         await Open("budget.py", "def scale(values, factor):\n    return [");
         var items = (await Complete("budget.py", 1, 12)).GetProperty("items");
         Assert.That(items.GetArrayLength(), Is.Zero);
@@ -255,7 +220,7 @@ public class LanguageServerProcessTests
         Assert.That(LedgerTokens(), Is.EqualTo(before), "nothing left past the budget");
 
         // Clearing the setting (the editor sends its section without it) lifts the budget, with no restart.
-        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", Section(new { }));
+        await _sidecar.NotifyAsync("workspace/didChangeConfiguration", Section(new { }));
         await Complete("budget.py", 1, 12);
         WaitForStatus(s => s.GetProperty("mode").GetString() == "split" && s.TryGetProperty("last", out _));
         Assert.That(LedgerTokens(), Is.GreaterThan(before));
@@ -265,14 +230,14 @@ public class LanguageServerProcessTests
     public async Task ASpentBudgetWithLocalOnlyCompletesHere()
     {
         long before = LedgerTokens();
-        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", Section(new { exposureBudgetTokens = 1, atLimit = "local-only" }));
+        await _sidecar.NotifyAsync("workspace/didChangeConfiguration", Section(new { exposureBudgetTokens = 1, atLimit = "local-only" }));
         await Open("local.py", "def double(n):\n    return n *");
         await Complete("local.py", 1, 14);
         var local = WaitForStatus(s => s.GetProperty("mode").GetString() == "local");
         Assert.That(local.GetProperty("detail").GetString(), Does.Contain("budget spent"));
         Assert.That(local.GetProperty("last").GetProperty("tokens").GetInt64(), Is.Zero);
         Assert.That(LedgerTokens(), Is.EqualTo(before), "nothing left past the budget");
-        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", Section(new { }));
+        await _sidecar.NotifyAsync("workspace/didChangeConfiguration", Section(new { }));
     }
 
     /// <summary>workspace/didChangeConfiguration's params as the editor sends them: its whole section (the folders
@@ -294,11 +259,11 @@ public class LanguageServerProcessTests
     [Test, Order(9)]
     public async Task SwitchingToLocalModeStopsTheLocalEndpoint()
     {
-        var endpoint = EmbeddedEndpointOf(_sidecar.Process.Id);
+        var endpoint = EmbeddedEndpointOf(_sidecar.Pid);
         Assert.That(endpoint, Is.Not.Null, "the embedded default runs a local endpoint");
         Assert.That(File.ReadAllText($"/proc/{endpoint}/cmdline").Split('\0'), Does.Contain("--unix-socket").And.Not.Contain("--port"),
             "the embedded default's endpoint listens on a unix socket, not a TCP port");
-        await _client.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", Section(new { mode = "local" }));
+        await _sidecar.NotifyAsync("workspace/didChangeConfiguration", Section(new { mode = "local" }));
         WaitForStatus(s => s.GetProperty("mode").GetString() == "local" && s.GetProperty("detail").GetString() == "local");
         bool gone = false;
         for (int i = 0; i < 100 && !gone; i++) { await Task.Delay(100); gone = !Directory.Exists($"/proc/{endpoint}") || File.ReadAllText($"/proc/{endpoint}/stat").Contains(") Z "); }

@@ -1,6 +1,8 @@
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Sidecar.Completion;
+using NoirCode.Testing.Models;
+using NoirCode.Testing.Sessions;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -11,38 +13,24 @@ namespace NoirCode.Sidecar.Tests;
 /// </summary>
 public class LongDocumentPromptTests
 {
-    sealed class Counting(IInferenceSession inner) : IInferenceSession
-    {
-        public int Appended { get; private set; }
-        public long Length => inner.Length;
-        public float[] Append(IReadOnlyList<int> ids) { Appended += ids.Count; return inner.Append(ids); }
-        public void Truncate(long length) => inner.Truncate(length);
-        public void Dispose() => inner.Dispose();
-    }
-
     [Test]
     public async Task TypingAtTheEndOfALongDocumentSendsOnlyTheNewTokens()
     {
-        string folder = Directory.CreateTempSubdirectory("noir-long-doc-").FullName;
-        try
+        using var temp = new TempModel("noir-long-doc-", seed: 3);
+        var model = CausalLM.Load(temp.Folder);
+        var session = new CountingSession(new LocalSession(model));
+        using var engine = new CompletionEngine(session, model.Tokenizer, model.Config.MaxPositions, new CompletionSettings { MaxNewTokens = 4 });
+        // About 40k characters: far over the prompt budget, in tokens and in characters.
+        string document = string.Concat(Enumerable.Range(0, 800).Select(i => $"value_{i} = compute({i}, {i * 7})\n")) + "result = ";
+        const string typed = "merge(a, b)";
+        var sent = new List<int>();
+        for (int k = 0; k <= typed.Length; k++)
         {
-            RandomModelFactory.Create(folder, "tiny", seed: 3);
-            var model = CausalLM.Load(folder);
-            var session = new Counting(new LocalSession(model));
-            using var engine = new CompletionEngine(session, model.Tokenizer, model.Config.MaxPositions, new CompletionSettings { MaxNewTokens = 4 });
-            // About 40k characters: far over the prompt budget, in tokens and in characters.
-            string document = string.Concat(Enumerable.Range(0, 800).Select(i => $"value_{i} = compute({i}, {i * 7})\n")) + "result = ";
-            const string typed = "merge(a, b)";
-            var sent = new List<int>();
-            for (int k = 0; k <= typed.Length; k++)
-            {
-                var outcome = await engine.CompleteAsync(new CompletionContext(document + typed[..k], "\n"), default, explicitRequest: true);
-                sent.Add(outcome.TokensSent);
-            }
-            Assert.That(sent[0], Is.GreaterThan(200), "the first request sends the prompt");
-            int slid = sent.Skip(1).Count(n => n > 20);
-            Assert.That(slid, Is.Zero, $"keystrokes re-sent the prompt: tokens sent per request {string.Join(", ", sent)}");
+            var outcome = await engine.CompleteAsync(new CompletionContext(document + typed[..k], "\n"), default, explicitRequest: true);
+            sent.Add(outcome.TokensSent);
         }
-        finally { Directory.Delete(folder, true); }
+        Assert.That(sent[0], Is.GreaterThan(200), "the first request sends the prompt");
+        int slid = sent.Skip(1).Count(n => n > 20);
+        Assert.That(slid, Is.Zero, $"keystrokes re-sent the prompt: tokens sent per request {string.Join(", ", sent)}");
     }
 }

@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using NoirCode.Core.Model;
 using NoirCode.Core.Split;
 using NoirCode.Remote;
+using NoirCode.Testing.Lsp;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -27,16 +29,15 @@ public class OfflineRecoveryTests
     [Test]
     public async Task OfflineThenBackWithoutARequest()
     {
-        string root = Directory.CreateTempSubdirectory("noir-offline-tests-").FullName;
-        string model = Path.Combine(root, "model"), client = Path.Combine(root, "client"), cloud = Path.Combine(root, "cloud");
-        RandomModelFactory.Create(model, "tiny", seed: 5);
+        using var temp = new TempModel("noir-offline-tests-", seed: 5);
+        string root = temp.Root, model = temp.Folder, client = Path.Combine(root, "client"), cloud = Path.Combine(root, "cloud");
         ModelSplitter.Split(model, client, cloud, SplitSpec.Default);
         int port = FreePort();
         var endpoint = Serve(cloud, port);
-        var sidecar = new SidecarProcess(root, new Dictionary<string, string> { ["XDG_CACHE_HOME"] = Path.Combine(root, "cache"), ["NOIR_LEDGER_DIR"] = Path.Combine(root, "ledger") });
+        var sidecar = LspProcess.Start(LspProcess.IsolatedEnvironment(root));
         try
         {
-            await sidecar.InitializeAsync(new { modelFolder = client, endpoint = $"http://127.0.0.1:{port}" });
+            await sidecar.InitializeAsync(new { modelFolder = client, endpoint = $"http://127.0.0.1:{port}" }, root);
             Assert.That(sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "error").GetProperty("mode").GetString(), Is.EqualTo("split"));
             await sidecar.Open("a.py", "def f(x):\n    return ");
             await sidecar.Complete("a.py", 1, 11);
@@ -51,13 +52,12 @@ public class OfflineRecoveryTests
             endpoint = Serve(cloud, port);
             var back = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() == "split", 60);
             Assert.That(back.GetProperty("detail").GetString(), Does.Contain("reachable again"));
-            await sidecar.ShutdownAsync();
+            await sidecar.ShutdownCleanlyAsync();
         }
         finally
         {
             endpoint.Dispose();
-            await sidecar.DisposeAsync();
-            Directory.Delete(root, true);
+            sidecar.Dispose();
         }
     }
 }

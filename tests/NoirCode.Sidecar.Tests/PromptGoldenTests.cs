@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using NoirCode.Core.Tokenization;
 using NoirCode.Sidecar.Completion;
 using NoirCode.Sidecar.Lsp;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -14,7 +15,7 @@ namespace NoirCode.Sidecar.Tests;
 public class PromptGoldenTests
 {
     const string CursorMarker = "<CURSOR>";
-    static readonly Lazy<CodeTokenizer> Tokenizer = new(() => CodeTokenizer.Load(PromptSecurityReportTests.BundledModel));
+    static readonly Lazy<CodeTokenizer> Tokenizer = new(() => CodeTokenizer.Load(BundledModel.Folder));
     static readonly Lazy<PromptBuilder> Builder = new(() => new PromptBuilder(Tokenizer.Value));
     const int BundledMaxPositions = 1024;
 

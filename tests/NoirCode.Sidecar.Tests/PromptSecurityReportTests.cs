@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NoirCode.Remote;
-using StreamJsonRpc;
+using NoirCode.Testing.Lsp;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -11,15 +12,7 @@ namespace NoirCode.Sidecar.Tests;
 public class PromptSecurityReportTests
 {
     const string Code = "import os\n\n\ndef connect(host, port):\n    password = 'hunter2-prod'\n    url = 'https://' + host + ':' + str(port)\n    return open_connection(url, password)\n\n\ndef main():\n    ";
-    static readonly string Bundled = FindBundledModel();
-    internal static string BundledModel => Bundled;
-
-    static string FindBundledModel()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (Directory.Exists(Path.Combine(dir.FullName, "models", "noir-coder-8m"))) return Path.Combine(dir.FullName, "models", "noir-coder-8m");
-        throw new DirectoryNotFoundException("models/noir-coder-8m");
-    }
+    static string Bundled => BundledModel.Folder;
 
     [Test]
     public async Task UnderTheDemoKeysTheInversionRecoversAlmostNothing()
@@ -53,7 +46,7 @@ public class PromptSecurityReportTests
     [Test]
     public async Task ASensitiveFileHasNothingToAttack()
     {
-        var e = Assert.ThrowsAsync<RemoteInvocationException>(async () => await Report(new { }, ".env"))!;
+        var e = Assert.ThrowsAsync<LspErrorException>(async () => await Report(new { }, ".env"))!;
         Assert.That(e.Message, Does.Contain("sensitive"));
     }
 
@@ -63,30 +56,27 @@ public class PromptSecurityReportTests
     static async Task<JsonElement> Report(object settings, string file = "net.py")
     {
         string root = Directory.CreateTempSubdirectory("noir-security-report-").FullName;
-        var sidecar = new SidecarProcess(root, new Dictionary<string, string>
-        {
-            ["XDG_CACHE_HOME"] = Path.Combine(root, "cache"), ["NOIR_LEDGER_DIR"] = Path.Combine(root, "ledger"),
-        });
+        var sidecar = LspProcess.Start(LspProcess.IsolatedEnvironment(root));
         try
         {
-            await sidecar.InitializeAsync(settings);
+            await sidecar.InitializeAsync(settings, root);
             var ready = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "local" or "error", 180);
             Assert.That(ready.GetProperty("mode").GetString(), Is.EqualTo("split"), ready.ToString());
             await sidecar.Open(file, Code);
             var lines = Code.Split('\n');
-            var report = await sidecar.Rpc.InvokeWithParameterObjectAsync<JsonElement>("workspace/executeCommand", new
+            var report = await sidecar.InvokeAsync("workspace/executeCommand", new
             {
                 command = "noir.promptSecurityReport",
                 arguments = new object[] { new { uri = sidecar.Uri(file), position = new { line = lines.Length - 1, character = lines[^1].Length } } },
             });
             Assert.That(report.GetProperty("tokens").GetInt32(), Is.GreaterThan(30));
             TestContext.Out.WriteLine(report.ToString()); // a synthetic prompt: the scores are worth seeing in the log
-            await sidecar.ShutdownAsync();
+            await sidecar.ShutdownCleanlyAsync();
             return report;
         }
         finally
         {
-            await sidecar.DisposeAsync();
+            sidecar.Dispose();
             Directory.Delete(root, true);
         }
     }

@@ -1,4 +1,4 @@
-using NoirCode.Bench.Infrastructure;
+using NoirCode.Testing.Quality;
 
 namespace NoirCode.Sidecar.Tests;
 

@@ -1,7 +1,6 @@
 using System.Text.Json;
-using NoirCode.Core.Model;
 using NoirCode.Sidecar.Runtime;
-using StreamJsonRpc;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -11,18 +10,18 @@ namespace NoirCode.Sidecar.Tests;
 /// </summary>
 public class RuntimeSwapTests
 {
+    TempModel _temp = null!;
     string _root = "", _model = "";
 
     [OneTimeSetUp]
     public void Model()
     {
-        _root = Directory.CreateTempSubdirectory("noir-swap-tests-").FullName;
-        _model = Path.Combine(_root, "model");
-        RandomModelFactory.Create(_model, "tiny", seed: 3);
+        _temp = new TempModel("noir-swap-tests-", seed: 3);
+        (_root, _model) = (_temp.Root, _temp.Folder);
     }
 
     [OneTimeTearDown]
-    public void Clean() => Directory.Delete(_root, true);
+    public void Clean() => _temp.Dispose();
 
     const string Code = "def add(a, b):\n    return ";
 
@@ -43,9 +42,9 @@ public class RuntimeSwapTests
         await server.Open("a.py", Code);
         try
         {
-            var request = server.Complete("a.py", 1, 11);
+            var request = server.Complete("a.py", 1, 11, triggerKind: 1);
             await held!.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = _model, mode = "local", wire = "f32" } } });
+            await server.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = _model, mode = "local", wire = "f32" } } });
             await secondLoad.Task.WaitAsync(TimeSpan.FromSeconds(30));
             await Task.Delay(300); // time for a swap to dispose what it replaced
             Assert.That(held.Disposed, Is.False, "the runtime a request holds is not disposed under it");
@@ -55,7 +54,7 @@ public class RuntimeSwapTests
             Assert.That(result.GetProperty("items").ValueKind, Is.EqualTo(JsonValueKind.Array));
             for (int i = 0; i < 100 && !held.Disposed; i++) await Task.Delay(50);
             Assert.That(held.Disposed, Is.True, "the replaced runtime is disposed once its last request is done");
-            var next = await server.Complete("a.py", 1, 11);
+            var next = await server.Complete("a.py", 1, 11, triggerKind: 1);
             Assert.That(next.GetProperty("items").ValueKind, Is.EqualTo(JsonValueKind.Array), "the next request runs on the new runtime");
         }
         finally { held?.Release(); }
@@ -79,7 +78,7 @@ public class RuntimeSwapTests
         });
         await server.InitializeAsync(new { modelFolder = _model, mode = "local" });
         for (int i = 0; i < 200 && stale == null; i++) await Task.Delay(50);
-        await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = _model, mode = "local", wire = "f32" } } });
+        await server.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = _model, mode = "local", wire = "f32" } } });
         await Task.Delay(200);
         firstMayFinish.Set();
         for (int i = 0; i < 200 && fresh == null; i++) await Task.Delay(50);
@@ -88,7 +87,7 @@ public class RuntimeSwapTests
         Assert.That(stale!.Disposed, Is.True, "the overtaken runtime is dropped");
         fresh!.Release();
         await server.Open("a.py", Code);
-        await server.Complete("a.py", 1, 11);
+        await server.Complete("a.py", 1, 11, triggerKind: 1);
         Assert.That(fresh.Entered.Task.IsCompleted, Is.True, "requests run on the newer runtime");
         Assert.That(loads, Is.EqualTo(2));
     }

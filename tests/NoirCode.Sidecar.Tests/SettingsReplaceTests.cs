@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using NoirCode.Core.Model;
 using NoirCode.Sidecar.Lsp;
 using NoirCode.Sidecar.Runtime;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -59,34 +60,30 @@ public class SettingsReplaceTests
     [Test]
     public async Task ClearingTheBudgetTakesEffectWithoutARestart()
     {
-        string root = Directory.CreateTempSubdirectory("noir-settings-tests-").FullName;
-        try
-        {
-            string model = Path.Combine(root, "model");
-            RandomModelFactory.Create(model, "tiny", seed: 3);
-            int loads = 0;
-            await using var server = new InProcessServer(root, settings => { Interlocked.Increment(ref loads); return InProcessServer.LocalRuntime(model, settings); });
-            await server.InitializeAsync(new { modelFolder = model, mode = "local" });
-            server.WaitForStatus(s => s.GetProperty("mode").GetString() == "local");
-            await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = model, mode = "local", exposureBudgetTokens = 5000, debounceMs = 120 } } });
-            var first = server.WaitForStatus(s => s.TryGetProperty("exposureLimit", out _));
-            Assert.That(first.GetProperty("exposureLimit").GetInt64(), Is.EqualTo(5000));
-            Assert.That(first.GetProperty("exposureBasis").GetString(), Is.EqualTo("setting"));
+        using var temp = new TempModel("noir-settings-tests-", seed: 3);
+        string root = temp.Root;
+        string model = temp.Folder;
+        int loads = 0;
+        await using var server = new InProcessServer(root, settings => { Interlocked.Increment(ref loads); return InProcessServer.LocalRuntime(model, settings); });
+        await server.InitializeAsync(new { modelFolder = model, mode = "local" });
+        server.WaitForStatus(s => s.GetProperty("mode").GetString() == "local");
+        await server.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = model, mode = "local", exposureBudgetTokens = 5000, debounceMs = 120 } } });
+        var first = server.WaitForStatus(s => s.TryGetProperty("exposureLimit", out _));
+        Assert.That(first.GetProperty("exposureLimit").GetInt64(), Is.EqualTo(5000));
+        Assert.That(first.GetProperty("exposureBasis").GetString(), Is.EqualTo("setting"));
 
-            // The editor's section without the budget: the user cleared it.
-            await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = model, mode = "local" } } });
-            var cleared = server.WaitForStatus(s => s.GetProperty("exposureBasis").GetString() != "setting");
-            Assert.That(cleared.GetProperty("exposureBasis").GetString(), Is.EqualTo("none"), "back to the default: the measured budget, and this model has none");
-            Assert.That(cleared.TryGetProperty("exposureLimit", out _), Is.False);
-            Assert.That(cleared.GetProperty("mode").GetString(), Is.EqualTo("local"));
-            Assert.That(loads, Is.EqualTo(1), "the model stayed loaded: no restart, no reload");
+        // The editor's section without the budget: the user cleared it.
+        await server.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = model, mode = "local" } } });
+        var cleared = server.WaitForStatus(s => s.GetProperty("exposureBasis").GetString() != "setting");
+        Assert.That(cleared.GetProperty("exposureBasis").GetString(), Is.EqualTo("none"), "back to the default: the measured budget, and this model has none");
+        Assert.That(cleared.TryGetProperty("exposureLimit", out _), Is.False);
+        Assert.That(cleared.GetProperty("mode").GetString(), Is.EqualTo("local"));
+        Assert.That(loads, Is.EqualTo(1), "the model stayed loaded: no restart, no reload");
 
-            // A notification without a settings object changes nothing.
-            await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = (object?)null });
-            await server.Rpc.NotifyWithParameterObjectAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = model, mode = "local", exposureBudgetTokens = 7000 } } });
-            Assert.That(server.WaitForStatus(s => s.TryGetProperty("exposureLimit", out _)).GetProperty("exposureLimit").GetInt64(), Is.EqualTo(7000));
-            Assert.That(loads, Is.EqualTo(1));
-        }
-        finally { Directory.Delete(root, true); }
+        // A notification without a settings object changes nothing.
+        await server.NotifyAsync("workspace/didChangeConfiguration", new { settings = (object?)null });
+        await server.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { modelFolder = model, mode = "local", exposureBudgetTokens = 7000 } } });
+        Assert.That(server.WaitForStatus(s => s.TryGetProperty("exposureLimit", out _)).GetProperty("exposureLimit").GetInt64(), Is.EqualTo(7000));
+        Assert.That(loads, Is.EqualTo(1));
     }
 }

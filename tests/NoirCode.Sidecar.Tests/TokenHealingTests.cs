@@ -1,18 +1,15 @@
 using NoirCode.Core.Generation;
 using NoirCode.Core.Tokenization;
 using NoirCode.Sidecar.Completion;
+using NoirCode.Testing.Models;
+using NoirCode.Testing.Sessions;
 
 namespace NoirCode.Sidecar.Tests;
 
 /// <summary>Token healing at the cursor, with the bundled model's tokenizer (where "return " ends in a lone " ").</summary>
 public class TokenHealingTests
 {
-    static CodeTokenizer Bundled()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "models", "noir-coder-8m", "tokenizer.json"))) return CodeTokenizer.Load(Path.Combine(d.FullName, "models", "noir-coder-8m"));
-        throw new FileNotFoundException("the bundled model");
-    }
+    static CodeTokenizer Bundled() => CodeTokenizer.Load(BundledModel.Folder);
 
     [Test]
     public void APrefixEndingInASpaceIsHealedAndTheModelMayNotStartANewLineOrPad()
@@ -36,31 +33,11 @@ public class TokenHealingTests
         Assert.That(healing.Text(healing.Best(logits, "(")), Does.StartWith("("));
     }
 
-    /// <summary>The model writes " radius * radius" after whatever prompt it gets.</summary>
-    sealed class Writes(CodeTokenizer tok, string text) : IInferenceSession
-    {
-        readonly List<int> _ids = tok.Encode(text).Append(tok.SpecialId("<|endoftext|>")).ToList();
-        long _promptEnd;
-        public List<int> LastPrompt { get; } = new();
-        public long Length { get; private set; }
-        public float[] Append(IReadOnlyList<int> ids)
-        {
-            Length += ids.Count;
-            if (ids.Count > 1) { _promptEnd = Length; LastPrompt.Clear(); LastPrompt.AddRange(ids); }
-            var logits = new float[tok.IdCount];
-            logits[_ids[(int)Math.Min(Length - _promptEnd, _ids.Count - 1)]] = 1;
-            return logits;
-        }
-        public float[][] AppendEach(IReadOnlyList<int> ids) => ids.Select(id => Append(new[] { id })).ToArray();
-        public void Truncate(long length) => Length = length;
-        public void Dispose() { }
-    }
-
     [Test]
     public async Task TheHealedTextIsLeftOutOfThePromptAndNotRepeatedInTheSuggestion()
     {
         var tok = Bundled();
-        var session = new Writes(tok, " radius * radius");
+        var session = new FixedTextSession(tok, " radius * radius"); // writes it after whatever prompt it gets
         var engine = new CompletionEngine(session, tok, 1024, new CompletionSettings { Debounce = TimeSpan.Zero, Speculation = null });
         var outcome = await engine.CompleteAsync(new CompletionContext("def area(radius):\n    return ", "\n"), default, explicitRequest: true);
         Assert.That(outcome.Text, Is.EqualTo("radius * radius"));

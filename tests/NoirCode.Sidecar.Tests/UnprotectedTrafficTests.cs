@@ -1,5 +1,6 @@
 using System.Text.Json;
-using NoirCode.Core.Model;
+using NoirCode.Testing.Lsp;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -12,18 +13,18 @@ namespace NoirCode.Sidecar.Tests;
 public class UnprotectedTrafficTests
 {
     const string Remote = "https://203.0.113.5:7450", RemoteCleartext = "http://203.0.113.5:7450";
+    TempModel _temp = null!;
     string _root = "", _model = "";
 
     [OneTimeSetUp]
     public void MakeModel()
     {
-        _root = Directory.CreateTempSubdirectory("noir-unprotected-").FullName;
-        _model = Path.Combine(_root, "model");
-        RandomModelFactory.Create(_model, "tiny", seed: 5);
+        _temp = new TempModel("noir-unprotected-", seed: 5);
+        (_root, _model) = (_temp.Root, _temp.Folder);
     }
 
     [OneTimeTearDown]
-    public void Clean() => Directory.Delete(_root, true);
+    public void Clean() => _temp.Dispose();
 
     [Test]
     public async Task NoKeysWithARemoteEndpointIsRefused()
@@ -44,7 +45,7 @@ public class UnprotectedTrafficTests
     [Test]
     public async Task TheDemoKeysAreRefusedOffLoopbackEvenWhenUnprotectedIsAllowed()
     {
-        string bundled = PromptSecurityReportTests.BundledModel;
+        string bundled = BundledModel.Folder;
         var status = await FirstStatus(new
         {
             modelFolder = Path.Combine(bundled, "demo", "client"), keysFolder = Path.Combine(bundled, "demo", "keys"),
@@ -69,17 +70,16 @@ public class UnprotectedTrafficTests
     async Task<JsonElement> FirstStatus(object settings)
     {
         string root = Directory.CreateDirectory(Path.Combine(_root, "ws-" + Guid.NewGuid().ToString("N")[..8])).FullName;
-        var sidecar = new SidecarProcess(root, new Dictionary<string, string>
-        {
-            ["XDG_CACHE_HOME"] = Path.Combine(root, "cache"), ["NOIR_LEDGER_DIR"] = Path.Combine(root, "ledger"), ["NOIR_API_KEY"] = "",
-        });
+        var environment = LspProcess.IsolatedEnvironment(root);
+        environment["NOIR_API_KEY"] = "";
+        var sidecar = LspProcess.Start(environment);
         try
         {
-            await sidecar.InitializeAsync(settings);
+            await sidecar.InitializeAsync(settings, root);
             var status = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() is "split" or "local" or "error", 120);
-            await sidecar.ShutdownAsync();
+            await sidecar.ShutdownCleanlyAsync();
             return status;
         }
-        finally { await sidecar.DisposeAsync(); }
+        finally { sidecar.Dispose(); }
     }
 }

@@ -1,5 +1,5 @@
-using NoirCode.Core.Model;
 using NoirCode.Privacy.Ledger;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests;
 
@@ -9,12 +9,11 @@ public class WorkspaceIdTests
     [Test]
     public void TheRuntimeChargesASaltedWorkspaceId()
     {
-        string root = Directory.CreateTempSubdirectory("noir-workspace-id-").FullName;
+        using var temp = new TempModel("noir-workspace-id-", seed: 5);
+        string root = temp.Root, model = temp.Folder;
         string? saved = Environment.GetEnvironmentVariable("NOIR_LEDGER_DIR");
         try
         {
-            string model = Path.Combine(root, "model");
-            RandomModelFactory.Create(model, "tiny", seed: 5);
             string Id(string ledger)
             {
                 Environment.SetEnvironmentVariable("NOIR_LEDGER_DIR", Path.Combine(root, ledger));
@@ -27,10 +26,6 @@ public class WorkspaceIdTests
             Assert.That(Id("ledger-2"), Is.Not.EqualTo(first));
             Assert.That(Id("ledger-1"), Is.EqualTo(first));
         }
-        finally
-        {
-            Environment.SetEnvironmentVariable("NOIR_LEDGER_DIR", saved);
-            Directory.Delete(root, true);
-        }
+        finally { Environment.SetEnvironmentVariable("NOIR_LEDGER_DIR", saved); }
     }
 }

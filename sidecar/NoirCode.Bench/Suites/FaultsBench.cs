@@ -7,6 +7,7 @@ using NoirCode.Core.Model;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Ledger;
 using NoirCode.Remote;
+using NoirCode.Testing.Lsp;
 
 namespace NoirCode.Bench.Suites;
 
@@ -118,7 +119,7 @@ public static class FaultsBench
         long reported;
         using (var first = LspProcess.Start(env))
         {
-            await first.InitializeAsync(new { modelFolder = ctx.Model }, ws);
+            await first.InitializeUntilReadyAsync(new { modelFolder = ctx.Model }, ws);
             await first.NotifyAsync("textDocument/didOpen", new { textDocument = new { uri, languageId = "python", version = 1, text } });
             reported = await Complete(first);
             await first.NotifyAsync("textDocument/didChange", new { textDocument = new { uri, version = 2 }, contentChanges = new[] { new { text = "import sys\n" + text } } });
@@ -130,7 +131,7 @@ public static class FaultsBench
         try { afterKill = new ExposureLedger(ledger).Sum(_ => true); }
         catch (Exception e) { return (false, "the ledger could not be read after the kill: " + e.Message); }
         using var second = LspProcess.Start(env);
-        await second.InitializeAsync(new { modelFolder = ctx.Model }, ws);
+        await second.InitializeUntilReadyAsync(new { modelFolder = ctx.Model }, ws);
         await second.NotifyAsync("textDocument/didOpen", new { textDocument = new { uri, languageId = "python", version = 1, text } });
         long sent = await Complete(second);
         long total = new ExposureLedger(ledger).Sum(_ => true).Tokens;

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using NoirCode.Bench.Fuzzing;
 using NoirCode.Bench.Infrastructure;
 using NoirCode.Core.Model;
+using NoirCode.Testing.Fuzzing;
 
 namespace NoirCode.Bench.Suites;
 

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using NoirCode.Bench.Fuzzing;
 using NoirCode.Bench.Infrastructure;
+using NoirCode.Testing.Lsp;
+using NoirCode.Testing.Fuzzing;
 
 namespace NoirCode.Bench.Suites;
 
@@ -14,7 +15,7 @@ public static class LspFuzzBench
         var clock = System.Diagnostics.Stopwatch.StartNew();
         string workspace = Directory.CreateDirectory(Path.Combine(ctx.Work, "workspace")).FullName;
         using var lsp = LspProcess.Start();
-        lsp.InitializeAsync(new { modelFolder = ctx.Model, maxNewTokens = 8 }, workspace).GetAwaiter().GetResult();
+        lsp.InitializeUntilReadyAsync(new { modelFolder = ctx.Model, maxNewTokens = 8 }, workspace).GetAwaiter().GetResult();
         var (report, detail) = LspFuzzer.RunCheckedAsync(lsp, workspace, count, seed: 1, progress: n => Console.Error.WriteLine($"{n:N0}/{count:N0} messages, {clock.Elapsed.TotalSeconds:F0} s"))
             .GetAwaiter().GetResult();
         Console.Error.WriteLine(report.Summary());

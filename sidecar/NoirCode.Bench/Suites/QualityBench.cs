@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NoirCode.Bench.Infrastructure;
+using NoirCode.Testing.Lsp;
+using NoirCode.Testing.Quality;
 
 namespace NoirCode.Bench.Suites;
 
@@ -50,7 +52,7 @@ public static class QualityBench
                 if (todo.Count == 0) continue;
                 string workspace = Directory.CreateDirectory(Path.Combine(ctx.Work, "workspace-" + mode.Name.Replace(' ', '-').Replace(",", ""))).FullName;
                 using var lsp = LspProcess.Start(noirDll: BenchContext.NoirDll);
-                lsp.InitializeAsync(mode.Options(ctx)(), workspace).GetAwaiter().GetResult();
+                lsp.InitializeUntilReadyAsync(mode.Options(ctx)(), workspace).GetAwaiter().GetResult();
                 int n = 0;
                 foreach (var position in todo)
                 {

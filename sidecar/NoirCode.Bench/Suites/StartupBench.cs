@@ -8,6 +8,7 @@ using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
 using NoirCode.Protocol;
 using NoirCode.STuning;
+using NoirCode.Testing.Lsp;
 
 namespace NoirCode.Bench.Suites;
 
@@ -30,7 +31,7 @@ public static class StartupBench
             ("`noir lsp` process: start → model ready (embedded endpoint, split cached)", "load_ms_sidecar_process", () => Time(() =>
             {
                 using var lsp = LspProcess.Start();
-                lsp.InitializeAsync(new { modelFolder = ctx.Model }).GetAwaiter().GetResult();
+                lsp.InitializeUntilReadyAsync(new { modelFolder = ctx.Model }).GetAwaiter().GetResult();
                 lsp.ShutdownAsync().GetAwaiter().GetResult();
             })),
         };

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using NoirCode.Bench.Infrastructure;
 using NoirCode.Core.Tokenization;
+using NoirCode.Testing.Lsp;
 
 namespace NoirCode.Bench.Suites;
 
@@ -26,7 +27,7 @@ public static class TimeToFirstSuggestionBench
 
         using var lsp = LspProcess.Start();
         var clock = Stopwatch.StartNew();
-        lsp.InitializeAsync(new { modelFolder = ctx.Model }, workspace).GetAwaiter().GetResult();
+        lsp.InitializeUntilReadyAsync(new { modelFolder = ctx.Model }, workspace).GetAwaiter().GetResult();
         double readyMs = clock.Elapsed.TotalMilliseconds;
         Console.Error.WriteLine($"sidecar ready in {readyMs:F0} ms");
 

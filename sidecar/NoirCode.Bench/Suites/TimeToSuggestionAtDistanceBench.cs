@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using NoirCode.Bench.Infrastructure;
 using NoirCode.Core.Tokenization;
+using NoirCode.Testing.Lsp;
 
 namespace NoirCode.Bench.Suites;
 
@@ -31,7 +32,7 @@ public static class TimeToSuggestionAtDistanceBench
         try
         {
             for (int m = 0; m < modes.Length; m++)
-                sidecars[m].InitializeAsync(new { modelFolder = ctx.ClientShard, endpoint = relay.Address.ToString(), speculativeDecoding = modes[m].Speculative }, workspace)
+                sidecars[m].InitializeUntilReadyAsync(new { modelFolder = ctx.ClientShard, endpoint = relay.Address.ToString(), speculativeDecoding = modes[m].Speculative }, workspace)
                     .GetAwaiter().GetResult();
             var ms = new Dictionary<(int Rtt, int Mode), List<double>>();
             var sent = new Dictionary<(int, int), List<double>>();

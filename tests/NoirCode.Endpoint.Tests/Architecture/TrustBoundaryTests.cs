@@ -11,7 +11,7 @@ namespace NoirCode.Endpoint.Tests.Architecture;
 /// </summary>
 public class TrustBoundaryTests
 {
-    static readonly string[] ClientSide = { "NoirCode.Privacy", "NoirCode.Sidecar", "NoirCode.Attack", "NoirCode.Remote", "NoirCode.STuning", "NoirCode.Training", "NoirCode.Bench", "noir" };
+    static readonly string[] ClientSide = { "NoirCode.Privacy", "NoirCode.Sidecar", "NoirCode.Attack", "NoirCode.Remote", "NoirCode.STuning", "NoirCode.Training", "NoirCode.Bench", "NoirCode.Testing", "noir" };
 
     [TestCase("noir-endpoint")]
     [TestCase("NoirCode.Endpoint")]

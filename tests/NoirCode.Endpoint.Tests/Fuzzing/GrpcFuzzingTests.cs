@@ -1,5 +1,5 @@
 using Grpc.Core;
-using NoirCode.Bench.Fuzzing;
+using NoirCode.Testing.Fuzzing;
 using NoirCode.Core.Model;
 using NoirCode.Protocol;
 

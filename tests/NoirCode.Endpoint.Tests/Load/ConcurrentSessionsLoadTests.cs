@@ -1,4 +1,4 @@
-using NoirCode.Bench.Infrastructure;
+using NoirCode.Testing.Load;
 
 namespace NoirCode.Endpoint.Tests.Load;
 

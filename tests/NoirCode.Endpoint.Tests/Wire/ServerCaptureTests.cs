@@ -4,7 +4,7 @@ using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Protocol;
 using NoirCode.Remote;
-using NoirCode.Tests.Shared;
+using NoirCode.Testing.Wire;
 using static TorchSharp.torch;
 
 namespace NoirCode.Endpoint.Tests.Wire;

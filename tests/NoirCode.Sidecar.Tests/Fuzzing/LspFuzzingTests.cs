@@ -1,7 +1,7 @@
 using System.Text.Json;
-using NoirCode.Bench.Fuzzing;
-using NoirCode.Bench.Infrastructure;
-using NoirCode.Core.Model;
+using NoirCode.Testing.Fuzzing;
+using NoirCode.Testing.Lsp;
+using NoirCode.Testing.Models;
 
 namespace NoirCode.Sidecar.Tests.Fuzzing;
 
@@ -11,27 +11,24 @@ namespace NoirCode.Sidecar.Tests.Fuzzing;
 /// </summary>
 public class LspFuzzingTests
 {
+    TempModel _temp = null!;
     string _root = "";
     LspProcess _lsp = null!;
 
     [OneTimeSetUp]
     public async Task Start()
     {
-        _root = Directory.CreateTempSubdirectory("noir-lsp-fuzz-").FullName;
-        string model = Path.Combine(_root, "model");
-        RandomModelFactory.Create(model, "tiny", seed: 8);
-        _lsp = LspProcess.Start(new Dictionary<string, string>
-        {
-            ["XDG_CACHE_HOME"] = Path.Combine(_root, "cache"), ["NOIR_LEDGER_DIR"] = Path.Combine(_root, "ledger"),
-        });
-        await _lsp.InitializeAsync(new { modelFolder = model, maxNewTokens = 8 }, Path.Combine(_root, "ws"));
+        _temp = new TempModel("noir-lsp-fuzz-", seed: 8);
+        _root = _temp.Root;
+        _lsp = LspProcess.Start(LspProcess.IsolatedEnvironment(_root));
+        await _lsp.InitializeUntilReadyAsync(new { modelFolder = _temp.Folder, maxNewTokens = 8 }, Path.Combine(_root, "ws"));
     }
 
     [OneTimeTearDown]
     public void Stop()
     {
         _lsp.Dispose();
-        Directory.Delete(_root, true);
+        _temp.Dispose();
     }
 
     [Test, Order(0)]

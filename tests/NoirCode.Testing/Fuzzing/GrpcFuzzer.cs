@@ -5,7 +5,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using NoirCode.Protocol;
 
-namespace NoirCode.Bench.Fuzzing;
+namespace NoirCode.Testing.Fuzzing;
 
 /// <summary>
 /// Malformed requests to a real endpoint: session and training streams with bad shapes, NaN and infinite values,

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace NoirCode.Bench.Fuzzing;
+namespace NoirCode.Testing.Fuzzing;
 
 /// <summary>
 /// What a fuzzing run saw: how each malformed input was answered, and the findings (a crash, a hang, an answer

@@ -5,7 +5,7 @@ using NoirCode.Remote;
 using static TorchSharp.torch;
 using NoirCode.Protocol;
 
-namespace NoirCode.Bench.Infrastructure;
+namespace NoirCode.Testing.Load;
 
 /// <summary>What a load run saw: decode steps done, failures, and the latency of each step.</summary>
 public sealed record LoadResult(long Steps, long Failures, IReadOnlyList<string> FailureMessages, double Seconds, double[] StepMs)

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace NoirCode.Bench.Infrastructure;
+namespace NoirCode.Testing.Quality;
 
 /// <summary>
 /// Where a user asks for a completion in real code, cut from held-out files: the rest of the line after the cursor

@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using NoirCode.Bench.Infrastructure;
+using NoirCode.Testing.Lsp;
 
-namespace NoirCode.Bench.Fuzzing;
+namespace NoirCode.Testing.Fuzzing;
 
 /// <summary>
 /// Malformed LSP traffic to a real `noir lsp` process: broken framing and JSON, JSON-RPC envelopes of the wrong

@@ -1,9 +1,10 @@
 using System.Text;
+using NUnit.Framework;
 using NoirCode.Privacy.Egress;
 using static TorchSharp.torch;
 using NoirCode.Protocol;
 
-namespace NoirCode.Tests.Shared;
+namespace NoirCode.Testing.Wire;
 
 /// <summary>
 /// Looks in captured egress packets for what must never leave the machine: token ids (true or permuted) in

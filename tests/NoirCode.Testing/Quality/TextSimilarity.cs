@@ -1,4 +1,4 @@
-namespace NoirCode.Bench.Infrastructure;
+namespace NoirCode.Testing.Quality;
 
 /// <summary>How close a suggestion is to the code that was there (the quality benchmark's edit similarity).</summary>
 public static class TextSimilarity
