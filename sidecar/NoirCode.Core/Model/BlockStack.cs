@@ -72,10 +72,18 @@ public sealed class BlockStack : nn.Module
         }
         var (cos, sin) = _rope.Tables(tensor(positions, device: hidden.device).unsqueeze(1), hidden.dtype); // [B,1,1,hd]
         var x = hidden;
-        for (int i = 0; i < blocks.Count; i++)
+        try
         {
-            int index = blocks[i].Index;
-            x = blocks[i].ForwardDecodeBatch(x, cos, sin, batch, i, loras.Select(l => l?.Layer(index)).ToArray());
+            for (int i = 0; i < blocks.Count; i++)
+            {
+                int index = blocks[i].Index;
+                x = blocks[i].ForwardDecodeBatch(x, cos, sin, batch, i, loras.Select(l => l?.Layer(index)).ToArray());
+            }
+        }
+        catch
+        {
+            batch.Discard();
+            throw;
         }
         batch.Advance();
         return x.MoveToOuterDisposeScope();

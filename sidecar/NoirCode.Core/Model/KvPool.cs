@@ -32,7 +32,7 @@ public sealed class KvPool : IDisposable
     internal ScalarType Dtype { get; }
 
     /// <summary>How a decode batch attends (measured in the throughput benchmark; the default is the fastest there).</summary>
-    public DecodeAttention Attention { get; set; } = DecodeAttention.Gather;
+    public DecodeAttention Attention { get; set; } = DecodeAttention.Auto;
 
     /// <param name="layers">the blocks of the stack whose caches this pool holds</param>
     public KvPool(ModelConfig config, int layers, ScalarType dtype = ScalarType.Float32)
