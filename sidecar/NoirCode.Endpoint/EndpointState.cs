@@ -10,6 +10,8 @@ public sealed class EndpointState : IDisposable
     public string Fingerprint { get; }
     public ModelWorker Worker { get; }
     public SessionRegistry Sessions { get; }
+    /// <summary>The sessions' KV caches, one slot each; touched only on the model worker.</summary>
+    public KvPool KvPool { get; }
     public TrainingRegistry Trainings { get; }
     public TenantRateLimits RateLimits { get; }
     public TenantAdapters Adapters { get; }
@@ -21,7 +23,8 @@ public sealed class EndpointState : IDisposable
         Shard = CloudShard.Load(options.ShardFolder, options.Split);
         Fingerprint = ModelFingerprint.Of(options.ShardFolder);
         Worker = new ModelWorker(Shard, options, Metrics);
-        Sessions = new SessionRegistry(options, Shard);
+        KvPool = Shard.Middle.NewPool();
+        Sessions = new SessionRegistry(options, Shard, KvPool);
         Trainings = new TrainingRegistry(options);
         RateLimits = new TenantRateLimits(options);
         Adapters = new TenantAdapters(options, Shard);

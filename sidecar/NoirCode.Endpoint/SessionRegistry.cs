@@ -6,15 +6,19 @@ namespace NoirCode.Endpoint;
 /// <summary>
 /// Open sessions, with their KV memory reserved up front against a budget (as Petals does), per-tenant caps on
 /// sessions and KV memory, and expiry of idle sessions. A full budget refuses new sessions with ResourceExhausted; it never evicts.
+/// Sessions' caches are slots of one <see cref="KvPool"/> (when given), so the model worker's decode batches attend in one
+/// operation; a slot holds the session's max_length rounded up to <see cref="KvPool.PositionChunk"/>, which is what is reserved.
 /// </summary>
 public sealed class SessionRegistry
 {
     readonly Dictionary<string, ServerSession> _sessions = new();
     readonly EndpointOptions _options;
     readonly CloudShard _shard;
+    readonly KvPool? _pool;
     long _reserved;
 
-    public SessionRegistry(EndpointOptions options, CloudShard shard) { _options = options; _shard = shard; }
+    /// <param name="pool">where sessions' caches live (the endpoint's, used only on its model worker); none: each its own</param>
+    public SessionRegistry(EndpointOptions options, CloudShard shard, KvPool? pool = null) { _options = options; _shard = shard; _pool = pool; }
 
     public int Count { get { lock (_sessions) return _sessions.Count; } }
     public long ReservedBytes { get { lock (_sessions) return _reserved; } }
@@ -25,11 +29,13 @@ public sealed class SessionRegistry
         lock (_sessions) return _sessions.Values.Where(s => s.Tenant == tenant).Sum(s => s.ReservedBytes);
     }
 
-    /// <summary>KV bytes one session of <paramref name="maxLength"/> positions can use (float32 keys and values).</summary>
+    /// <summary>KV bytes one session of <paramref name="maxLength"/> positions can use (float32 keys and values; with
+    /// a pool, its slot: max_length rounded up to <see cref="KvPool.PositionChunk"/>).</summary>
     public long BytesFor(int maxLength)
     {
         var c = _shard.Config;
-        return 2L * 4 * maxLength * c.NumKvHeads * c.HeadDim * _shard.Middle.Count;
+        long positions = _pool is null ? maxLength : KvPool.CapacityFor(maxLength);
+        return 2L * 4 * positions * c.NumKvHeads * c.HeadDim * _shard.Middle.Count;
     }
 
     public ServerSession Open(string tenant, int maxLength, Protocol.WireDtype replyDtype)
@@ -50,7 +56,7 @@ public sealed class SessionRegistry
             var session = new ServerSession
             {
                 Id = Guid.NewGuid().ToString("N"), Tenant = tenant, MaxLength = maxLength,
-                Cache = _shard.Middle.NewCache(), ReservedBytes = bytes, ReplyDtype = replyDtype,
+                Cache = _pool?.Open(maxLength) ?? _shard.Middle.NewCache(), ReservedBytes = bytes, ReplyDtype = replyDtype,
             };
             _sessions[session.Id] = session;
             _reserved += bytes;

@@ -5,7 +5,11 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace NoirCode.Core.Model;
 
-/// <summary>Grouped-query causal self-attention with rotary positions and an optional KV cache.</summary>
+/// <summary>
+/// Grouped-query causal self-attention with rotary positions and an optional KV cache. One projection path
+/// (<see cref="Project"/>) serves a sequence (<see cref="Forward"/>) and the endpoint's batched decode of many
+/// sessions (<see cref="ForwardDecodeBatch"/>, whose attention over pooled caches is <see cref="BatchedDecodeAttention"/>).
+/// </summary>
 public sealed class Attention : nn.Module
 {
     readonly Parameter q_proj, k_proj, v_proj, o_proj;
@@ -26,76 +30,79 @@ public sealed class Attention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var (qFlat, vFlat) = ProjectQv(x, lora);
-        var q = qFlat.view(b, t, _heads, _headDim).transpose(1, 2);
-        var k = F.linear(x, k_proj, k_bias).view(b, t, _kvHeads, _headDim).transpose(1, 2);
-        var v = vFlat.view(b, t, _kvHeads, _headDim).transpose(1, 2);
-        q = RotaryEmbedding.Apply(q, cos, sin);
-        k = RotaryEmbedding.Apply(k, cos, sin);
+        var (q, k, v) = Project(x, cos, sin, lora is null ? NoAdapter : new[] { lora }); // [B, H, T, hd], [B, kvH, T, hd] ×2
         bool firstChunk = cache is null || cache.Length == 0;
-        if (cache is not null) (k, v) = cache.Append(k, v);
-        if (t == 1 && mask is null)
-            return F.linear(AttendOnePosition(q, k, v).transpose(1, 2).reshape(b, 1, _heads * _headDim), o_proj, o_bias).MoveToOuterDisposeScope();
+        if (cache is not null) (k, v) = cache.Append(k, v);                       // [B, kvH, past+T, hd]
+        if (t == 1 && mask is null) return Output(AttendOnePosition(q, k, v)).MoveToOuterDisposeScope();
         if (_kvHeads != _heads)
         {
             k = k.repeat_interleave(_heads / _kvHeads, 1);
             v = v.repeat_interleave(_heads / _kvHeads, 1);
         }
         bool causal = mask is null && t > 1 && firstChunk;
-        var y = F.scaled_dot_product_attention(q, k, v, mask, 0.0, causal);
-        y = y.transpose(1, 2).reshape(b, t, _heads * _headDim);
-        return F.linear(y, o_proj, o_bias).MoveToOuterDisposeScope();
-    }
-
-    (Tensor Q, Tensor V) ProjectQv(Tensor x, LoraLayer? lora)
-    {
-        var q = F.linear(x, q_proj, q_bias);
-        var v = F.linear(x, v_proj, v_bias);
-        if (lora is null) return (q, v);
-        return (q.Plus(LoraAdapter.Delta(x, lora.QA, lora.QB, lora.Scale)), v.Plus(LoraAdapter.Delta(x, lora.VA, lora.VB, lora.Scale)));
+        return Output(F.scaled_dot_product_attention(q, k, v, mask, 0.0, causal)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
-    /// One decode step for several independent sequences at once: x [B, 1, D], each row with its own position
-    /// (in cos/sin), KV cache and adapter. The projections run batched (the weights are read once for all rows,
-    /// which is what makes batching pay on a bandwidth-bound machine); attention runs per row over its own cache.
+    /// The endpoint's decode step for B sessions at once: x [B, 1, D], each row at its own position (in cos/sin,
+    /// [B, 1, 1, hd]) with its own adapter, its cache a slot of one <see cref="KvPool"/>. The projections run batched
+    /// (the weights are read once for all rows); attention is <see cref="BatchedDecodeAttention"/>.
     /// </summary>
-    public Tensor ForwardRows(Tensor x, Tensor cos, Tensor sin, IReadOnlyList<LayerKvCache> caches, IReadOnlyList<LoraLayer?> loras)
+    internal Tensor ForwardDecodeBatch(Tensor x, Tensor cos, Tensor sin, PooledDecodeBatch batch, int layer, IReadOnlyList<LoraLayer?> loras)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0];
-        var q = F.linear(x, q_proj, q_bias);
-        var k = F.linear(x, k_proj, k_bias);
+        var (q, k, v) = Project(x, cos, sin, loras);
+        return Output(BatchedDecodeAttention.Attend(q, k, v, batch, layer)).MoveToOuterDisposeScope();
+    }
+
+    static readonly LoraLayer?[] NoAdapter = { null };
+
+    /// <summary>
+    /// The one projection path: q, k and v of x [B, T, D], the adapters' low-rank updates added to q and v, rotated.
+    /// </summary>
+    /// <param name="loras">one adapter (or null) for every row, or one per row</param>
+    /// <returns>q [B, H, T, hd]; k and v [B, kvH, T, hd]</returns>
+    (Tensor Q, Tensor K, Tensor V) Project(Tensor x, Tensor cos, Tensor sin, IReadOnlyList<LoraLayer?> loras)
+    {
+        long b = x.shape[0], t = x.shape[1];
+        var q = F.linear(x, q_proj, q_bias);                                      // [B, T, H·hd]
+        var k = F.linear(x, k_proj, k_bias);                                      // [B, T, kvH·hd]
         var v = F.linear(x, v_proj, v_bias);
-        if (loras.Any(l => l is not null))
+        (q, v) = AddAdapters(x, q, v, loras);
+        q = RotaryEmbedding.Apply(q.view(b, t, _heads, _headDim).transpose(1, 2), cos, sin);
+        k = RotaryEmbedding.Apply(k.view(b, t, _kvHeads, _headDim).transpose(1, 2), cos, sin);
+        v = v.view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        return (q, k, v);
+    }
+
+    /// <summary>q += s·B_q(A_q x), v += s·B_v(A_v x): for all rows at once when they share an adapter, else once per
+    /// adapter over its rows (index_select, then index_add), never once per row.</summary>
+    static (Tensor Q, Tensor V) AddAdapters(Tensor x, Tensor q, Tensor v, IReadOnlyList<LoraLayer?> loras)
+    {
+        if (loras.All(l => l is null)) return (q, v);
+        if (loras.Count == 1 || (loras[0] is { } only && loras.All(l => ReferenceEquals(l, only))))
         {
-            var qRows = new Tensor[b];
-            var vRows = new Tensor[b];
-            for (int r = 0; r < b; r++)
-            {
-                var xr = x.narrow(0, r, 1);
-                qRows[r] = q.narrow(0, r, 1);
-                vRows[r] = v.narrow(0, r, 1);
-                if (loras[r] is { } l)
-                {
-                    qRows[r] = qRows[r].Plus(LoraAdapter.Delta(xr, l.QA, l.QB, l.Scale));
-                    vRows[r] = vRows[r].Plus(LoraAdapter.Delta(xr, l.VA, l.VB, l.Scale));
-                }
-            }
-            q = cat(qRows, 0);
-            v = cat(vRows, 0);
+            var l = loras[0]!;
+            return (q.Plus(LoraAdapter.Delta(x, l.QA, l.QB, l.Scale)), v.Plus(LoraAdapter.Delta(x, l.VA, l.VB, l.Scale)));
         }
-        q = RotaryEmbedding.Apply(q.view(b, 1, _heads, _headDim).transpose(1, 2), cos, sin);
-        k = RotaryEmbedding.Apply(k.view(b, 1, _kvHeads, _headDim).transpose(1, 2), cos, sin);
-        v = v.view(b, 1, _kvHeads, _headDim).transpose(1, 2);
-        var outputs = new Tensor[b];
-        for (int r = 0; r < b; r++)
+        if (loras.Count != x.shape[0]) throw new ArgumentException($"{loras.Count} adapters for {x.shape[0]} rows");
+        using var one = 1.ToScalar(); // explicit and kept alive through the calls (see RmsNorm)
+        foreach (var byAdapter in Enumerable.Range(0, loras.Count).Where(r => loras[r] is not null).GroupBy(r => loras[r]!, ReferenceEqualityComparer.Instance))
         {
-            var (keys, values) = caches[r].Append(k.narrow(0, r, 1), v.narrow(0, r, 1));
-            outputs[r] = AttendOnePosition(q.narrow(0, r, 1), keys, values);
+            var l = (LoraLayer)byAdapter.Key!;
+            var rows = tensor(byAdapter.Select(r => (long)r).ToArray(), ScalarType.Int64, x.device);
+            var xr = x.index_select(0, rows);
+            q = q.index_add(0, rows, LoraAdapter.Delta(xr, l.QA, l.QB, l.Scale), one);
+            v = v.index_add(0, rows, LoraAdapter.Delta(xr, l.VA, l.VB, l.Scale), one);
         }
-        var y = cat(outputs, 0).transpose(1, 2).reshape(b, 1, _heads * _headDim);
-        return F.linear(y, o_proj, o_bias).MoveToOuterDisposeScope();
+        return (q, v);
+    }
+
+    /// <summary>y [B, H, T, hd] → [B, T, H·hd] → the output projection.</summary>
+    Tensor Output(Tensor y)
+    {
+        long b = y.shape[0], t = y.shape[2];
+        return F.linear(y.transpose(1, 2).reshape(b, t, _heads * _headDim), o_proj, o_bias);
     }
 
     public IEnumerable<(string Suffix, Parameter P)> Named()

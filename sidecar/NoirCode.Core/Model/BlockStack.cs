@@ -44,9 +44,15 @@ public sealed class BlockStack : nn.Module
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <summary>A pool for the caches of many sessions of this stack (the endpoint's): their decode steps attend in one call.
+    /// Its keys and values have the weights' dtype.</summary>
+    public KvPool NewPool() => new(_config, Count, NamedWeights().First().P.dtype);
+
     /// <summary>
     /// One decode step for B independent sequences: hidden [B, 1, D], row r at positions[r] with caches[r] and
-    /// loras[r]. Equal, row by row, to B separate one-token <see cref="Forward"/> calls.
+    /// loras[r]. Equal, row by row, to B separate one-token <see cref="Forward"/> calls. When the caches are slots of
+    /// one <see cref="KvPool"/> (the endpoint's) the rows run as one batch, attention included
+    /// (<see cref="BatchedDecodeAttention"/>); other caches run one row at a time.
     /// </summary>
     public Tensor ForwardDecodeBatch(Tensor hidden, long[] positions, IReadOnlyList<KvCache> caches, IReadOnlyList<LoraAdapter?> loras)
     {
@@ -56,13 +62,30 @@ public sealed class BlockStack : nn.Module
             throw new ArgumentException("a decode batch has one token, one position, one cache and one adapter slot per row");
         for (int r = 0; r < b; r++)
             if (caches[r].Length != positions[r]) throw new ArgumentException($"row {r}: position {positions[r]} does not follow its cache of {caches[r].Length}");
+        using var batch = PooledDecodeBatch.TryPlan(caches, hidden.device);
+        if (batch is null)
+        {
+            var rows = new Tensor[b];
+            for (int r = 0; r < b; r++)
+                rows[r] = Forward(hidden.narrow(0, r, 1), tensor(new[] { positions[r] }, device: hidden.device), caches[r], loras[r]);
+            return cat(rows, 0).MoveToOuterDisposeScope();
+        }
         var (cos, sin) = _rope.Tables(tensor(positions, device: hidden.device).unsqueeze(1), hidden.dtype); // [B,1,1,hd]
         var x = hidden;
-        for (int i = 0; i < blocks.Count; i++)
+        try
         {
-            int layer = i;
-            x = blocks[i].ForwardRows(x, cos, sin, caches.Select(c => c[layer]).ToArray(), loras.Select(l => l?.Layer(blocks[layer].Index)).ToArray());
+            for (int i = 0; i < blocks.Count; i++)
+            {
+                int index = blocks[i].Index;
+                x = blocks[i].ForwardDecodeBatch(x, cos, sin, batch, i, loras.Select(l => l?.Layer(index)).ToArray());
+            }
         }
+        catch
+        {
+            batch.Discard();
+            throw;
+        }
+        batch.Advance();
         return x.MoveToOuterDisposeScope();
     }
 

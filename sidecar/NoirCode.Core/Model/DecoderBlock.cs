@@ -33,11 +33,11 @@ public sealed class DecoderBlock : nn.Module
         return h.Plus(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 
-    /// <summary>One decode step of several sequences, each with its own cache and adapter (see <see cref="Attention.ForwardRows"/>).</summary>
-    public Tensor ForwardRows(Tensor x, Tensor cos, Tensor sin, IReadOnlyList<LayerKvCache> caches, IReadOnlyList<LoraLayer?> loras)
+    /// <summary>One decode step of several sessions with pooled caches, each with its own adapter (see <see cref="Attention.ForwardDecodeBatch"/>).</summary>
+    internal Tensor ForwardDecodeBatch(Tensor x, Tensor cos, Tensor sin, PooledDecodeBatch batch, int layer, IReadOnlyList<LoraLayer?> loras)
     {
         using var scope = NewDisposeScope();
-        var h = x.Plus(self_attn.ForwardRows(input_layernorm.forward(x), cos, sin, caches, loras));
+        var h = x.Plus(self_attn.ForwardDecodeBatch(input_layernorm.forward(x), cos, sin, batch, layer, loras));
         return h.Plus(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 
