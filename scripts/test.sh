@@ -41,6 +41,16 @@ e2e_status=0
   && node --test --test-concurrency=1 --test-reporter=spec extension/e2e/editor.e2e.test.mjs extension/e2e/default.e2e.test.mjs; } 2>&1 | tee "$log" || e2e_status=$?
 count_node "end-to-end tests" "$e2e_status" "$log"
 [ "$e2e_status" -eq 0 ] || status=$e2e_status
+
+# The code style (.editorconfig): whitespace as `dotnet format` writes it. A difference counts as one failure and
+# names the files; `dotnet format whitespace NoirCode.sln` fixes them.
+if dotnet format whitespace NoirCode.sln --verify-no-changes --verbosity quiet > "$log" 2>&1; then
+  echo "code style: as .editorconfig says"
+else
+  echo "code style: these files differ from .editorconfig (fix: dotnet format whitespace NoirCode.sln):"
+  cut -d'(' -f1 "$log" | sort -u | sed 's/^/  /'
+  failed=$((failed + 1)); status=1
+fi
 rm -f "$log"
 echo "tests took $(( $(date +%s) - start )) s"
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -120,6 +120,6 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
         if (keys != null) mode += $", keys {keys.Metadata.KeyId} (ε = {keys.Metadata.Epsilon}{(keys.Metadata.Homophones > 1 ? $" per table, {keys.Metadata.Homophones} rows per token" : "")})";
         if (spec.ResidualNoise > 0) { middle = new ResidualMask(middle, spec.ResidualNoise); mode += $", residual noise σ = {spec.ResidualNoise:G3}"; }
         return new ModelRuntime(client.Tokenizer, new SplitSession(client, middle, mapping), mode, client.Config.MaxPositions, remote, keys?.Metadata, guard)
-            { ModelFolder = dir, KeysFolder = spec.KeysFolder, RemoteOptions = remoteOptions };
+        { ModelFolder = dir, KeysFolder = spec.KeysFolder, RemoteOptions = remoteOptions };
     }
 }

@@ -34,7 +34,11 @@ public class GgufExportTests
             string Str() => Encoding.UTF8.GetString(r.ReadBytes((int)r.ReadUInt64()));
             object Value(uint type) => type switch
             {
-                4 => r.ReadUInt32(), 5 => r.ReadInt32(), 6 => r.ReadSingle(), 7 => r.ReadBoolean(), 8 => Str(),
+                4 => r.ReadUInt32(),
+                5 => r.ReadInt32(),
+                6 => r.ReadSingle(),
+                7 => r.ReadBoolean(),
+                8 => Str(),
                 9 => ReadArray(),
                 _ => throw new InvalidDataException($"value type {type}"),
             };

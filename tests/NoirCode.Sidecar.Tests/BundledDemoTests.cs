@@ -28,21 +28,21 @@ public class BundledDemoTests
             if (!demo) Assert.That(ready.GetProperty("mode").GetString(), Is.EqualTo("local"), ready.ToString());
             else
             {
-            Assert.That(ready.GetProperty("mode").GetString(), Is.EqualTo("split"), ready.ToString());
-            Assert.That(ready.GetProperty("demo").GetBoolean(), Is.True);
-            Assert.That(ready.GetProperty("keyLabel").GetString(), Is.EqualTo("demo"));
-            Assert.That(ready.GetProperty("epsilon").GetDouble(), Is.EqualTo(13));
-            Assert.That(ready.GetProperty("detail").GetString(), Does.Contain("local demo endpoint").And.Contain("keys"));
-            var keyFiles = Directory.GetFiles(Path.Combine(root, "cache"), "keys.safetensors", SearchOption.AllDirectories);
-            Assert.That(keyFiles, Has.Length.EqualTo(1));
-            Assert.That(File.GetUnixFileMode(keyFiles[0]), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite), "installed owner-only");
-            // Without a budget setting, the demo bundle's measured budget: the report's volume at 3 % content read.
-            var measured = Privacy.Ledger.MeasuredBudget.Load(Path.Combine(BundledModel.Folder, "demo", Privacy.Ledger.MeasuredBudget.FileName));
-            Assert.That(ready.GetProperty("exposureLimit").GetInt64(), Is.EqualTo(measured.Tokens));
-            Assert.That(ready.GetProperty("exposureBasis").GetString(), Is.EqualTo("measured"));
-            Assert.That(ready.GetProperty("exposurePeriod").GetString(), Is.EqualTo("key"), "the curve counts a key's whole life");
-            Assert.That(ready.GetProperty("exposureCurve").GetArrayLength(), Is.EqualTo(measured.Curve.Count));
-            Assert.That(ready.GetProperty("exposureMeaning").GetString(), Does.Contain($"{measured.Tokens:N0} tokens"));
+                Assert.That(ready.GetProperty("mode").GetString(), Is.EqualTo("split"), ready.ToString());
+                Assert.That(ready.GetProperty("demo").GetBoolean(), Is.True);
+                Assert.That(ready.GetProperty("keyLabel").GetString(), Is.EqualTo("demo"));
+                Assert.That(ready.GetProperty("epsilon").GetDouble(), Is.EqualTo(13));
+                Assert.That(ready.GetProperty("detail").GetString(), Does.Contain("local demo endpoint").And.Contain("keys"));
+                var keyFiles = Directory.GetFiles(Path.Combine(root, "cache"), "keys.safetensors", SearchOption.AllDirectories);
+                Assert.That(keyFiles, Has.Length.EqualTo(1));
+                Assert.That(File.GetUnixFileMode(keyFiles[0]), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite), "installed owner-only");
+                // Without a budget setting, the demo bundle's measured budget: the report's volume at 3 % content read.
+                var measured = Privacy.Ledger.MeasuredBudget.Load(Path.Combine(BundledModel.Folder, "demo", Privacy.Ledger.MeasuredBudget.FileName));
+                Assert.That(ready.GetProperty("exposureLimit").GetInt64(), Is.EqualTo(measured.Tokens));
+                Assert.That(ready.GetProperty("exposureBasis").GetString(), Is.EqualTo("measured"));
+                Assert.That(ready.GetProperty("exposurePeriod").GetString(), Is.EqualTo("key"), "the curve counts a key's whole life");
+                Assert.That(ready.GetProperty("exposureCurve").GetArrayLength(), Is.EqualTo(measured.Curve.Count));
+                Assert.That(ready.GetProperty("exposureMeaning").GetString(), Does.Contain($"{measured.Tokens:N0} tokens"));
             }
 
             await sidecar.Open("demo.py", "def total(values):\n    result = 0\n    for value in values:\n        result += value\n    return\n\n\nprint(total([1, 2, 3]))\n");

@@ -65,7 +65,7 @@ public sealed class AttackerKnowledge : IDisposable
         var hidden = cat(parts, 0);
         foreach (var p in parts) p.Dispose();
         return new AttackerKnowledge(config, classes, client, middle, corpus, stats, hidden, labels.ToArray())
-            { PublicModelFolder = publicModel, Split = split, Wire = wire };
+        { PublicModelFolder = publicModel, Split = split, Wire = wire };
     }
 
     public void Dispose()

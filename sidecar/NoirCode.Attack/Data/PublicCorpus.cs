@@ -82,7 +82,7 @@ public sealed class PublicCorpus
     public static string PythonStdlib()
     {
         var psi = new ProcessStartInfo("python3", "-c \"import sysconfig; print(sysconfig.get_paths()['stdlib'])\"")
-            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         try
         {
             using var p = Process.Start(psi)!;

@@ -34,10 +34,10 @@ public static class PrivacyReportReader
                 }).ToList();
                 return new SettingResult((string)s["setting"]!, (double?)s["epsilon"], (bool)s["tuned"]!, (bool)s["keys"]!, attacks,
                     (double?)s["cluster_purity"], (int)s["clusters"]!, (long)s["tokens"]!)
-                    {
-                        ClusterCompleteness = (double?)s["cluster_completeness"], MergeThreshold = (double?)s["merge_threshold"],
-                        SolverObjective = s["solver_objective_truth"] is { } t && s["solver_objective_found"] is { } f ? ((double)t, (double)f) : null,
-                    };
+                {
+                    ClusterCompleteness = (double?)s["cluster_completeness"], MergeThreshold = (double?)s["merge_threshold"],
+                    SolverObjective = s["solver_objective_truth"] is { } t && s["solver_objective_found"] is { } f ? ((double)t, (double)f) : null,
+                };
             }).ToList();
             return (context, results);
         }

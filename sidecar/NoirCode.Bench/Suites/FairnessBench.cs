@@ -144,7 +144,8 @@ public static class FairnessBench
                 errors.Enqueue(e.Message);
                 if (!signalled) ready.Signal();
             }
-        }) { IsBackground = true, Name = $"fairness-flood-{i}" }).ToList();
+        })
+        { IsBackground = true, Name = $"fairness-flood-{i}" }).ToList();
         foreach (var t in flooders) t.Start();
         ready.Wait(TimeSpan.FromMinutes(2));
         long before = Interlocked.Read(ref prefills);

@@ -14,7 +14,7 @@ public static class GrpcFuzzBench
         var config = ModelConfig.Load(ctx.Model);
         string fingerprint = ModelFingerprint.Of(ctx.ClientShard);
         using var endpoint = EndpointProcess.Start(ctx.CloudShard);
-        using var fuzzer = new GrpcFuzzer(endpoint.Address, fingerprint, config.HiddenSize, config.MaxPositions) 
+        using var fuzzer = new GrpcFuzzer(endpoint.Address, fingerprint, config.HiddenSize, config.MaxPositions)
         {
             OnlyCases = BenchArgs.Cases,
             CaseTimeout = BenchArgs.CaseTimeoutSeconds is double t ? TimeSpan.FromSeconds(t) : TimeSpan.FromSeconds(20),

@@ -97,20 +97,20 @@ public static class StuningAttackCommand
                 JsonObject? deciphered = null;
                 if (!r.GetValue(noDecipher))
                 {
-                var inverse = new int[config.VocabSize];
-                for (int t = 0; t < keys.Permutation.Forward.Count; t++) inverse[keys.Permutation.Forward[t]] = t;
-                var plain = truthStream.Select(s => s.Select(i => inverse[i]).ToArray()).ToList();
-                var publicFolders = AttackCommand.List(r.GetValue(publicDirs));
-                var (corpus, _) = VolumeRun.LoadCode(publicFolders.Count == 0 ? new string?[] { null } : publicFolders.Select(f => (string?)f).ToList(),
-                    tuned.Tokenizer, 20_000_000);
-                var lm = new KneserNeyTrigram(corpus, config.VocabSize);
-                var naming = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(), progress).Solve(new CipherStream(recoveredStream));
-                var read = DecipherScore.Of(plain, recoveredStream, naming, new TokenClasses(tuned.Tokenizer, config.VocabSize));
-                deciphered = new JsonObject
-                {
-                    ["tokens"] = read.Tokens, ["position_accuracy"] = Math.Round(read.PositionAccuracy, 4),
-                    ["content_position_accuracy"] = Math.Round(read.ContentPositionAccuracy, 4), ["distinct_identifiers"] = Math.Round(read.DistinctIdentifiers, 4),
-                };
+                    var inverse = new int[config.VocabSize];
+                    for (int t = 0; t < keys.Permutation.Forward.Count; t++) inverse[keys.Permutation.Forward[t]] = t;
+                    var plain = truthStream.Select(s => s.Select(i => inverse[i]).ToArray()).ToList();
+                    var publicFolders = AttackCommand.List(r.GetValue(publicDirs));
+                    var (corpus, _) = VolumeRun.LoadCode(publicFolders.Count == 0 ? new string?[] { null } : publicFolders.Select(f => (string?)f).ToList(),
+                        tuned.Tokenizer, 20_000_000);
+                    var lm = new KneserNeyTrigram(corpus, config.VocabSize);
+                    var naming = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(), progress).Solve(new CipherStream(recoveredStream));
+                    var read = DecipherScore.Of(plain, recoveredStream, naming, new TokenClasses(tuned.Tokenizer, config.VocabSize));
+                    deciphered = new JsonObject
+                    {
+                        ["tokens"] = read.Tokens, ["position_accuracy"] = Math.Round(read.PositionAccuracy, 4),
+                        ["content_position_accuracy"] = Math.Round(read.ContentPositionAccuracy, 4), ["distinct_identifiers"] = Math.Round(read.DistinctIdentifiers, 4),
+                    };
                 }
 
                 var labels = new JsonArray(recovery.Select(x => (JsonNode)new JsonObject

@@ -69,7 +69,8 @@ public static class IndVocabGenerator
         }, local => { lock (gate) { kept += local.Kept; l1 += local.L1; minEpsilonI = Math.Max(minEpsilonI, local.MinEps); composed += local.Composed; worstColumn = Math.Max(worstColumn, local.WorstColumn); } });
         progress.Done("INDVocab features");
         var stats = new IndVocabStats(vocabSize, dimension, epsilon, (double)kept / embedding.LongLength, l1 / vocabSize,
-            minEpsilonI * dimension, clock.Elapsed) { ComposedEpsilon = composed, WorstColumnLogRatio = worstColumn };
+            minEpsilonI * dimension, clock.Elapsed)
+        { ComposedEpsilon = composed, WorstColumnLogRatio = worstColumn };
         return (table, stats);
     }
 }

@@ -80,13 +80,19 @@ public sealed class PrivacyKeys
             var (part, s) = IndVocabGenerator.Generate(embedding, config.VocabSize, config.HiddenSize, epsilon, HomophoneKey(key, j), progress, rowOf: permutation.Forward);
             Array.Copy(part, 0, table, j * rows, rows);
             composed += s.ComposedEpsilon;
-            stats = stats == null ? s : stats with { KeepRate = stats.KeepRate + s.KeepRate, MeanL1 = stats.MeanL1 + s.MeanL1, Elapsed = stats.Elapsed + s.Elapsed,
-                WorstColumnLogRatio = Math.Max(stats.WorstColumnLogRatio, s.WorstColumnLogRatio) };
+            stats = stats == null ? s : stats with
+            {
+                KeepRate = stats.KeepRate + s.KeepRate,
+                MeanL1 = stats.MeanL1 + s.MeanL1,
+                Elapsed = stats.Elapsed + s.Elapsed,
+                WorstColumnLogRatio = Math.Max(stats.WorstColumnLogRatio, s.WorstColumnLogRatio)
+            };
         }
         stats = stats! with { KeepRate = stats.KeepRate / homophones, MeanL1 = stats.MeanL1 / homophones, ComposedEpsilon = composed };
         var metadata = new KeyMetadata(Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)),
             label, demo, epsilon, config.VocabSize, config.HiddenSize, modelFingerprint, DateTimeOffset.UtcNow,
-            stats.Theorem1MinEpsilon, stats.KeepRate, stats.MeanL1, stats.Elapsed.TotalSeconds) { ComposedEpsilon = stats.ComposedEpsilon, Homophones = homophones };
+            stats.Theorem1MinEpsilon, stats.KeepRate, stats.MeanL1, stats.Elapsed.TotalSeconds)
+        { ComposedEpsilon = stats.ComposedEpsilon, Homophones = homophones };
         return (new PrivacyKeys(metadata, permutation, table) { TableDtype = tableDtype }, stats);
     }
 

@@ -19,7 +19,8 @@ public class EndpointKillTests
             // The sidecar's interactive budget (ModelRuntime: 4 attempts, backoff 0.1 → 0.4 s).
             var options = Clients.Options(new[] { new Uri($"http://127.0.0.1:{port}") }, attempts: 4) with
             {
-                InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(400),
+                InitialBackoff = TimeSpan.FromMilliseconds(100),
+                MaxBackoff = TimeSpan.FromMilliseconds(400),
             };
             using var remote = Clients.Remote(options);
             int tokens = 0;

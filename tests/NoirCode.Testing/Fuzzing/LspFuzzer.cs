@@ -157,8 +157,14 @@ public sealed class LspFuzzer
     {
         string method = r.Next(10) switch
         {
-            < 3 => "textDocument/inlineCompletion", 3 => "textDocument/didOpen", 4 => "textDocument/didChange", 5 => "textDocument/didClose",
-            6 => "workspace/executeCommand", 7 => "workspace/didChangeConfiguration", 8 => "$/cancelRequest", _ => Pick(r, Methods),
+            < 3 => "textDocument/inlineCompletion",
+            3 => "textDocument/didOpen",
+            4 => "textDocument/didChange",
+            5 => "textDocument/didClose",
+            6 => "workspace/executeCommand",
+            7 => "workspace/didChangeConfiguration",
+            8 => "$/cancelRequest",
+            _ => Pick(r, Methods),
         };
         JsonNode? p = method switch
         {
@@ -190,7 +196,7 @@ public sealed class LspFuzzer
                 },
             },
             "$/cancelRequest" => new JsonObject { ["id"] = Junk(r, r.Next(1000)) },
-            "initialize" => r.Next(2) == 0 ? Junk(r, (JsonNode?)null) : new JsonObject { ["capabilities"] = Junk(r, new JsonObject()), ["processId"] = Junk(r, 1) , ["rootUri"] = Junk(r, "file:///nonexistent") },
+            "initialize" => r.Next(2) == 0 ? Junk(r, (JsonNode?)null) : new JsonObject { ["capabilities"] = Junk(r, new JsonObject()), ["processId"] = Junk(r, 1), ["rootUri"] = Junk(r, "file:///nonexistent") },
             _ => r.Next(2) == 0 ? new JsonObject() : null,
         };
         if (method == "initialize" && p is JsonObject po && po["rootUri"] is JsonValue rv && rv.TryGetValue<string>(out _)) po["rootUri"] = 5; // never moves the workspace

@@ -71,7 +71,8 @@ public static class SessionLoad
                 if (!signalled) started.Signal(); // the others need not wait for this one
             }
             latencies.Add(mine.ToArray());
-        }) { IsBackground = true, Name = $"load-session-{s}" }).ToList();
+        })
+        { IsBackground = true, Name = $"load-session-{s}" }).ToList();
         foreach (var t in threads) t.Start();
         started.Wait(TimeSpan.FromMinutes(2));
         onOpened?.Invoke(sessions);
