@@ -26,7 +26,7 @@ public sealed record EndpointOptions
     public string? MetricsTokenFile { get; init; }
     /// <summary>Where tenants' adapters are kept; none = in memory only.</summary>
     public string? StateFolder { get; init; }
-    public Core.Model.SplitSpec? Split { get; init; }
+    public Core.Split.SplitSpec? Split { get; init; }
 
     public int MaxSessionsPerTenant { get; init; } = 64;
     /// <summary>KV-cache memory for all sessions of all tenants, reserved when a session opens.</summary>

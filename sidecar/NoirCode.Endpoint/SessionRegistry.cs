@@ -1,5 +1,6 @@
 using Grpc.Core;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 
 namespace NoirCode.Endpoint;
 

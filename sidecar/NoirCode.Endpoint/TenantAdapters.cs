@@ -1,4 +1,5 @@
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using TorchSharp;
 
 namespace NoirCode.Endpoint;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Training;
 using NoirCode.Core.Util;
 using NoirCode.Core.Weights;

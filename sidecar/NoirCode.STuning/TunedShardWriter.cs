@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Weights;
 using NoirCode.Privacy.Keys;
 

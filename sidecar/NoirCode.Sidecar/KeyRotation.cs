@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Weights;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;

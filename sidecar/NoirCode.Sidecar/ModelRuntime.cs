@@ -1,5 +1,6 @@
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Tokenization;
 using NoirCode.Privacy;
 using NoirCode.Privacy.Egress;

@@ -2,6 +2,7 @@ using NoirCode.Attack.Attacks;
 using NoirCode.Attack.Data;
 using NoirCode.Attack.Evaluation;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Protocol;

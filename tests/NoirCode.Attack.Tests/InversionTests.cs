@@ -2,6 +2,7 @@ using NoirCode.Attack.Attacks;
 using NoirCode.Attack.Evaluation;
 using NoirCode.Attack.Wire;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Keys;
 using static TorchSharp.torch;

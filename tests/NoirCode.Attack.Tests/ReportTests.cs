@@ -3,6 +3,7 @@ using NoirCode.Attack.Evaluation;
 using NoirCode.Attack.Report;
 using NoirCode.Attack.Wire;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Util;
 
 namespace NoirCode.Attack.Tests;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Tokenization;
 
 namespace NoirCode.Core.Tests;

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Privacy.Egress;
 using NoirCode.Protocol;
 using NoirCode.Remote;

@@ -1,4 +1,5 @@
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;

@@ -1,4 +1,5 @@
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Privacy.Egress;
 using NoirCode.Remote;
 using static TorchSharp.torch;

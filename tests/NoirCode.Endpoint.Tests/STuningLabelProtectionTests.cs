@@ -1,6 +1,7 @@
 using NoirCode.Attack.Attacks;
 using NoirCode.Attack.Wire;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Training;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;

@@ -1,5 +1,6 @@
 using NoirCode.Attack.Wire;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Remote;

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Privacy.Keys;
 
 namespace NoirCode.Privacy.Tests;

@@ -1,5 +1,6 @@
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using static TorchSharp.torch;
 using NoirCode.Testing.Sessions;
 

@@ -1,6 +1,7 @@
 using NoirCode.Attack.Data;
 using NoirCode.Attack.Wire;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Keys;
 using static TorchSharp.torch;

@@ -1,4 +1,5 @@
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;

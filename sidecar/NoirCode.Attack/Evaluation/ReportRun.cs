@@ -4,6 +4,7 @@ using NoirCode.Attack.Data;
 using NoirCode.Attack.Report;
 using NoirCode.Attack.Wire;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;

@@ -2,6 +2,7 @@ using TorchSharp;
 using NoirCode.Attack.Attacks;
 using NoirCode.Attack.Wire;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Training;
 using NoirCode.Core.Util;
 using static TorchSharp.torch;

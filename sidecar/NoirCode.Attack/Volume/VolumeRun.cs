@@ -6,6 +6,7 @@ using NoirCode.Attack.Decipherment;
 using NoirCode.Attack.Evaluation;
 using NoirCode.Attack.Wire;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Tokenization;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;

@@ -1,4 +1,5 @@
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Remote;
 using NoirCode.STuning;
 using static TorchSharp.torch;

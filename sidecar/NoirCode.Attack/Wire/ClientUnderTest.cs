@@ -1,6 +1,7 @@
 using NoirCode.Attack.Evaluation;
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using static TorchSharp.torch;

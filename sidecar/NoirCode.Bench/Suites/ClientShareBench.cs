@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using NoirCode.Bench.Infrastructure;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 
 namespace NoirCode.Bench.Suites;
 

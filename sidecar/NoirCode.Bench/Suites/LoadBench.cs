@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using NoirCode.Bench.Infrastructure;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Testing.Load;
 
 namespace NoirCode.Bench.Suites;

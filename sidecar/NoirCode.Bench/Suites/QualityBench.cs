@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using NoirCode.Bench.Infrastructure;
 using NoirCode.Testing.Lsp;
 using NoirCode.Testing.Quality;
+using NoirCode.Core.Split;
 
 namespace NoirCode.Bench.Suites;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using NoirCode.Bench.Infrastructure;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using static TorchSharp.torch;
 
 namespace NoirCode.Bench.Suites;

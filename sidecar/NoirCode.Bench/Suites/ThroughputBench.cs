@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using NoirCode.Bench.Infrastructure;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Testing.Load;
 using NoirCode.Remote;
 

@@ -96,7 +96,7 @@ public static class TimeToFirstSuggestionBench
 
             Machine: {BenchReport.Machine()}. {load.Describe()}
             Command: {ctx.Command()} ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC). The real `noir lsp` process with the embedded default
-            (bundled model, split {Core.Model.SplitSpec.Default}, its `noir cloud serve` child on loopback, fp16), driven over stdio:
+            (bundled model, split {Core.Split.SplitSpec.Default}, its `noir cloud serve` child on loopback, fp16), driven over stdio:
             `textDocument/inlineCompletion` sent → response read. Documents are windows of held-out stdlib code; the cursor sits
             after the indentation of a line near the end whose rest is then typed. Cold: a document the session has not
             seen ({documents} per size). Warm: type the next character, ask again ({keystrokes} keystrokes per document). Requests are

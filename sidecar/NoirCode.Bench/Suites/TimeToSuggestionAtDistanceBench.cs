@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using NoirCode.Bench.Infrastructure;
 using NoirCode.Core.Tokenization;
 using NoirCode.Testing.Lsp;
+using NoirCode.Core.Split;
 
 namespace NoirCode.Bench.Suites;
 
@@ -87,7 +88,7 @@ public static class TimeToSuggestionAtDistanceBench
 
                 Machine: {BenchReport.Machine()}. {load.Describe()}
                 Command: {ctx.Command()} ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC). Two real `noir lsp` processes, `speculativeDecoding` off
-                (plain: one token per round trip) and on (the default), on the bundled model's client shard (split {Core.Model.SplitSpec.Default},
+                (plain: one token per round trip) and on (the default), on the bundled model's client shard (split {Core.Split.SplitSpec.Default},
                 no keys, fp16), both using one `noir cloud serve` process through a TCP relay that delays each chunk by RTT/2 each
                 way. {documents} documents of {size:N0} tokens of held-out code; at each of {keystrokes} keystrokes typing the rest of a line,
                 every RTT and both sidecars are asked (explicit requests, no debounce or cache, order rotated per keystroke). The

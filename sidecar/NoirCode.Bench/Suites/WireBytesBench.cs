@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using NoirCode.Bench.Infrastructure;
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Privacy.Egress;
 using NoirCode.Remote;
 using static TorchSharp.torch;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Util;
 
 namespace NoirCode.Cli.Commands;

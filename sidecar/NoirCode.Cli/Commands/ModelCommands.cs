@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Core.Tokenization;
 using NoirCode.Core.Weights;
 

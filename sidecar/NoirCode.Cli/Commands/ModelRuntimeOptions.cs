@@ -1,5 +1,6 @@
 using System.CommandLine;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Privacy.Egress;
 using NoirCode.Protocol;
 using NoirCode.Remote;

@@ -3,6 +3,7 @@ using NoirCode.Core.Util;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using NoirCode.Core.Split;
 
 namespace NoirCode.Core.Model;
 

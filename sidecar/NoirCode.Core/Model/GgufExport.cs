@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using NoirCode.Core.Util;
 using NoirCode.Core.Weights;
+using NoirCode.Core.Split;
 
 namespace NoirCode.Core.Model;
 

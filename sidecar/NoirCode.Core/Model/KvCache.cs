@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using NoirCode.Core.Split;
 
 namespace NoirCode.Core.Model;
 

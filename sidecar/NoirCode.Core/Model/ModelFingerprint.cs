@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using NoirCode.Core.Weights;
+using NoirCode.Core.Split;
 
 namespace NoirCode.Core.Model;
 

@@ -56,7 +56,7 @@ public static class EndpointCommands
             {
                 ShardFolder = r.GetValue(shard)!, Host = r.GetValue(host)!, Port = r.GetValue(port), UnixSocketPath = r.GetValue(unixSocket),
                 TlsCertificate = r.GetValue(cert), TlsKey = r.GetValue(key), AuthFile = r.GetValue(auth), AuthEnvironmentVariable = r.GetValue(authEnv), MetricsTokenFile = r.GetValue(metricsToken), StateFolder = r.GetValue(state),
-                Split = r.GetValue(split) is { } s ? Core.Model.SplitSpec.Parse(s) : null,
+                Split = r.GetValue(split) is { } s ? Core.Split.SplitSpec.Parse(s) : null,
                 KvBudgetBytes = r.GetValue(kvBudget) << 20, MaxSessionsPerTenant = r.GetValue(perTenant),
                 IdleTimeout = TimeSpan.FromSeconds(r.GetValue(idle)), RequestsPerSecondPerTenant = r.GetValue(rate),
                 KvBytesPerTenant = r.GetValue(kvPerTenant) << 20, TokensPerSecondPerTenant = r.GetValue(tokenRate), TokenBurstPerTenant = r.GetValue(tokenBurst),

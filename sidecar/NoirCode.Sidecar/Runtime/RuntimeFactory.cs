@@ -75,7 +75,7 @@ public sealed class RuntimeFactory : IRuntimeFactory
             runtime.KeysFolder, runtime.ModelFolder, runtime.PublicModelFolder),
     };
 
-    static bool IsClientShard(string folder) => Core.Model.ShardManifest.TryLoad(folder) is { Role: Core.Model.ShardManifest.ClientRole };
+    static bool IsClientShard(string folder) => Core.Split.ShardManifest.TryLoad(folder) is { Role: Core.Split.ShardManifest.ClientRole };
 
     /// <summary>The public model an attacker is assumed to hold, for the security report: the named local model, the
     /// model itself when it is whole, or the bundled model when the client shard was split from it.</summary>

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using NoirCode.Testing.Fuzzing;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Protocol;
 
 namespace NoirCode.Endpoint.Tests.Fuzzing;

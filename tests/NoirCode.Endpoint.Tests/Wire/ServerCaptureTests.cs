@@ -1,5 +1,6 @@
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
+using NoirCode.Core.Split;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Protocol;

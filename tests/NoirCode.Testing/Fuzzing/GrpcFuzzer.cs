@@ -274,7 +274,7 @@ public sealed class GrpcFuzzer : IDisposable
     /// After the junk: a well-formed session through the real client gets, position by position, what the
     /// middle blocks compute in this process from the same input.
     /// </summary>
-    public static bool AnswersCorrectly(Uri address, string fingerprint, NoirCode.Core.Model.CloudShard reference, out string detail)
+    public static bool AnswersCorrectly(Uri address, string fingerprint, NoirCode.Core.Split.CloudShard reference, out string detail)
     {
         using var _ = TorchSharp.torch.no_grad();
         int hidden = reference.Config.HiddenSize;

@@ -1,7 +1,8 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using NoirCode.Core.Model;
 
-namespace NoirCode.Core.Model;
+namespace NoirCode.Core.Split;
 
 /// <summary>The middle blocks, which the remote endpoint runs. It has no embedding, no head and no tokenizer.</summary>
 public sealed class CloudShard : nn.Module

@@ -2,8 +2,9 @@ using NoirCode.Core.Tokenization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using NoirCode.Core.Model;
 
-namespace NoirCode.Core.Model;
+namespace NoirCode.Core.Split;
 
 /// <summary>
 /// What the developer's machine holds of a split model: the embedding and the first k blocks (the "encoder"),

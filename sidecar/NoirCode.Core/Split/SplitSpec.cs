@@ -1,4 +1,5 @@
-namespace NoirCode.Core.Model;
+using NoirCode.Core.Model;
+namespace NoirCode.Core.Split;
 
 /// <summary>
 /// Where the model is cut: the client keeps the first <see cref="EncoderBlocks"/> blocks and the last

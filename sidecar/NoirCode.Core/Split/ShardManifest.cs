@@ -1,8 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NoirCode.Core.Util;
+using NoirCode.Core.Model;
 
-namespace NoirCode.Core.Model;
+namespace NoirCode.Core.Split;
 
 /// <summary>
 /// noir_shard.json: what part of a split model a folder holds. A client folder has the embedding, the first
