@@ -34,5 +34,11 @@ public sealed class EndpointState : IDisposable
         Metrics.KvBytesReserved = () => Sessions.ReservedBytes;
     }
 
-    public void Dispose() => Worker.Dispose();
+    /// <summary>Stops the worker, then frees the pooled caches and the shard (nothing runs on them after the worker).</summary>
+    public void Dispose()
+    {
+        Worker.Dispose();
+        KvPool.Dispose();
+        Shard.Dispose();
+    }
 }

@@ -73,7 +73,9 @@ public sealed partial class SplitInferenceService : SplitInference.SplitInferenc
             if (_state.Sessions.Close(session))
             {
                 _state.Metrics.SessionClosed();
-                await _state.Worker.RunAsync(tenant, () => { session.Cache.Dispose(); return 0; });
+                // During shutdown the worker is gone, and the pool is freed with the endpoint's state.
+                try { await _state.Worker.RunAsync(tenant, () => { session.Cache.Dispose(); return 0; }); }
+                catch (ObjectDisposedException) { }
                 _log.LogInformation("session {Session} closed", session.Id);
             }
         }

@@ -82,6 +82,14 @@ public class MeasuredBudgetTests
             var early = BudgetFromReportCommand.FromReport(Report(("early", new[] { (10000L, 0.032), (30000L, 0.05) })), "sha", "early", 0.03);
             Assert.That(early.Meaning(), Does.Contain("smallest volume measured").And.Contain("at or before it"), "a curve that starts above the threshold says so");
 
+            // A file whose name and content disagree on the tables is refused, not used.
+            string wrong = Directory.CreateDirectory(Path.Combine(root, "wrong")).FullName;
+            (BudgetFromReportCommand.FromReport(report, "sha", "k16", 0.03) with { Homophones = 16 }).Save(Path.Combine(wrong, MeasuredBudget.FileName));
+            Assert.That(() => MeasuredBudget.ForKeys(Keys(1), null, wrong), Throws.InstanceOf<FormatException>().With.Message.Contains("16 tables"));
+            var misnamed = NoirProcess.Run("privacy", "budget-from-report", "--report", Path.Combine(root, "any.json"), "--homophones", "16", "--out", Path.Combine(root, MeasuredBudget.FileName));
+            Assert.That(misnamed.ExitCode, Is.Not.Zero);
+            Assert.That(misnamed.Stderr, Does.Contain("exposure-budget-k16.json"));
+
             // A budget in the keys' own folder wins over the model's, whichever it is for.
             BudgetFromReportCommand.FromReport(report, "sha", "one-table", 0.03).Save(Path.Combine(keysFolder, MeasuredBudget.FileName));
             Assert.That(Path.GetDirectoryName(MeasuredBudget.ForKeys(Keys(16), null, keysFolder, model)!.Value.Path), Is.EqualTo(keysFolder));

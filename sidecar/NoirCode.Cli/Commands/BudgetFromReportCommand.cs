@@ -17,7 +17,7 @@ public static class BudgetFromReportCommand
     {
         var report = new Option<string>("--report") { Description = "the privacy report (docs/privacy-report.json)", Required = true };
         var setting = new Option<string?>("--setting") { Description = "the report's setting to take the curve of (default: the report's `default`)" };
-        var output = new Option<string>("--out") { Description = "where to write the budget (exposure-budget.json beside the model or in its demo bundle)", Required = true };
+        var output = new Option<string>("--out") { Description = "where to write the budget: exposure-budget.json (one table) or exposure-budget-kK.json (K tables) beside the model, or in its demo bundle", Required = true };
         var homophones = new Option<int>("--homophones") { Description = "INDVocab tables per token of the setting's keys (the sidecar picks the file for the keys' own number: exposure-budget-kK.json)", DefaultValueFactory = _ => 1 };
         var threshold = new Option<double>("--threshold") { Description = "the share of content tokens read that the budget stops before", DefaultValueFactory = _ => MeasuredBudget.DefaultThreshold };
         var json = CommonOptions.Json();
@@ -26,6 +26,9 @@ public static class BudgetFromReportCommand
         {
             int k = r.GetValue(homophones);
             if (k is < 1 or > Privacy.Keys.PrivacyKeys.MaxHomophones) throw new ArgumentException($"--homophones must be 1 to {Privacy.Keys.PrivacyKeys.MaxHomophones}, not {k}");
+            string name = Path.GetFileName(r.GetValue(output)!);
+            if (name != MeasuredBudget.FileNameFor(k))
+                throw new ArgumentException($"a budget for keys with {k} table(s) is read from {MeasuredBudget.FileNameFor(k)}, not {name}: name --out so (or give --homophones for the keys it was measured on)");
             var budget = FromReportFile(r.GetValue(report)!, r.GetValue(setting), r.GetValue(threshold)) with { Homophones = k };
             budget.Save(r.GetValue(output)!);
             var o = new JsonObject { ["out"] = Path.GetFullPath(r.GetValue(output)!), ["setting"] = budget.Setting, ["homophones"] = budget.Homophones, ["tokens"] = budget.Tokens, ["reached"] = budget.Reached, ["meaning"] = budget.Meaning() };

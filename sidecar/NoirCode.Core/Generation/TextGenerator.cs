@@ -24,6 +24,10 @@ public sealed record GenerationOptions
     /// step's time, so it adapts to the endpoint's round trip) is not started, even mid-line, once there is visible
     /// text; null: no deadline. Tokens that speculative decoding already verified are still shown.</summary>
     public TimeSpan? ShowBy { get; init; }
+    /// <summary>How long a step took last time (<see cref="GenerationResult.LastStep"/> of the previous request on this
+    /// session): the deadline's prediction before this request has timed a step of its own, so its first round trip is
+    /// predicted too. Null: no prediction until a step has been timed.</summary>
+    public TimeSpan? ExpectedStep { get; init; }
     /// <summary>Verify drafted tokens several at a time (<see cref="SpeculativeDecoder"/>): greedy, the same tokens in
     /// fewer steps; sampling, tokens from the same distribution (speculative sampling). Null: off.</summary>
     public SpeculationOptions? Speculation { get; init; }
@@ -35,6 +39,8 @@ public sealed record GenerationResult(string Text, IReadOnlyList<int> TokenIds, 
 {
     /// <summary>What speculative decoding did; null when it was off.</summary>
     public SpeculationStats? Speculation { get; init; }
+    /// <summary>How long the last step took (null: none was timed): the next request's <see cref="GenerationOptions.ExpectedStep"/>.</summary>
+    public TimeSpan? LastStep { get; init; }
 
     public const string StopToken = "stop_token", StopString = "stop_string", MaxTokens = "max_tokens", MaxLength = "max_length",
         Cancelled = "cancelled", LatencyBudget = "latency_budget", LineEnd = "line_end";
@@ -59,7 +65,7 @@ public static class TextGenerator
         float[] logits = session.Append(prompt);
         var speculative = options.Speculation != null
             ? new SpeculativeDecoder(session, options.Speculation, prompt, logits, tokenizer.IdCount, sampler) : null;
-        var steps = new StepTimer();
+        var steps = new StepTimer(options.ExpectedStep);
         string reason = GenerationResult.MaxTokens;
         while (generated.Count < options.MaxTokens)
         {
@@ -93,19 +99,21 @@ public static class TextGenerator
             if (needsStep) steps.Starting();
             if (speculative == null) logits = session.Append(new[] { next });
         }
-        return new GenerationResult(text, generated, reason, prompt.Count, clock.Elapsed) { Speculation = speculative?.Stats };
+        return new GenerationResult(text, generated, reason, prompt.Count, clock.Elapsed) { Speculation = speculative?.Stats, LastStep = steps.Timed };
     }
 
     /// <summary>How long the last step (a round trip to the middle blocks, for a split) took: the deadline's prediction
     /// of the next one. A step starts when the loop decides it needs one and ends when its token is out.</summary>
-    sealed class StepTimer
+    sealed class StepTimer(TimeSpan? expected)
     {
         long? _startedAt;
-        public TimeSpan Expected { get; private set; }
+        /// <summary>The last step timed in this request, null before one is.</summary>
+        public TimeSpan? Timed { get; private set; }
+        public TimeSpan Expected => Timed ?? expected ?? TimeSpan.Zero;
         public void Starting() => _startedAt = Stopwatch.GetTimestamp();
         public void Stepped()
         {
-            if (_startedAt is { } at) Expected = Stopwatch.GetElapsedTime(at);
+            if (_startedAt is { } at) Timed = Stopwatch.GetElapsedTime(at);
             _startedAt = null;
         }
     }

@@ -123,8 +123,16 @@ public sealed record MeasuredBudget
         foreach (var folder in folders)
         {
             if (folder == null) continue;
-            foreach (var name in new[] { FileNameFor(homophones), FileName }.Distinct())
-                if (Path.Combine(folder, name) is var path && File.Exists(path)) return (Load(path), path);
+            foreach (var tables in new[] { homophones, 1 }.Distinct())
+            {
+                string path = Path.Combine(folder, FileNameFor(tables));
+                if (!File.Exists(path)) continue;
+                var budget = Load(path);
+                // A file measured for other keys than its name says is refused, never used: it could be less conservative.
+                if (budget.Homophones != tables)
+                    throw new FormatException($"{path} holds a budget measured for keys with {budget.Homophones} tables, but its name is for {tables}; write it again with noir privacy budget-from-report --homophones {tables}");
+                return (budget, path);
+            }
         }
         return null;
     }

@@ -26,6 +26,7 @@ public sealed class CompletionEngine : IDisposable
     const int RecentSuggestions = 8;
     readonly SingleFlight _flight = new();
     (string Prefix, string Suffix, string Text)? _lastShown;
+    TimeSpan? _lastStep; // the last round trip's time: the next request's deadline predicts its first step from it
 
     readonly Action? _requestDone;
 
@@ -78,7 +79,8 @@ public sealed class CompletionEngine : IDisposable
             if (finish == GenerationResult.Cancelled) return new CompletionOutcome(null, CompletionOutcome.Cancelled, sent, clock.Elapsed) { EmptyReason = Completion.EmptyReason.Cancelled };
             var shown = CompletionPostProcessor.Apply(context, text, out string? emptiedBy);
             string? empty = shown != null ? null : WhyEmpty(text, finish, emptiedBy);
-            _cache.Put(key, shown, empty);
+            // A line the deadline cut (one slow round trip) is not kept: the same context asks again for the whole line.
+            if (finish != GenerationResult.LatencyBudget) _cache.Put(key, shown, empty);
             return Shown(context, new CompletionOutcome(shown, CompletionOutcome.Model, sent, clock.Elapsed)
             {
                 EmptyReason = empty, CutMidLine = shown != null && finish == GenerationResult.LatencyBudget,
@@ -95,7 +97,7 @@ public sealed class CompletionEngine : IDisposable
         {
             GenerationResult.StopToken => Completion.EmptyReason.ModelEndedAtOnce,
             GenerationResult.StopString => Completion.EmptyReason.StopRule,
-            GenerationResult.LatencyBudget => Completion.EmptyReason.Timeout,
+            GenerationResult.LatencyBudget or GenerationResult.LineEnd => Completion.EmptyReason.Timeout,
             _ => Completion.EmptyReason.PostProcessing(emptiedBy ?? "blank"),
         };
     }
@@ -132,7 +134,7 @@ public sealed class CompletionEngine : IDisposable
         _inSession.AddRange(toSend);
         var speculation = _settings.Speculation is { } s ? s with { Elsewhere = _recent.Reverse().ToArray() } : null;
         var tracking = new TrackingSession(_session, _inSession, n => sent += n);
-        var options = new GenerationOptions { MaxTokens = _settings.MaxNewTokens, MaxSequenceLength = _maxPositions, RequestStarted = requestStarted, NewlineCutoff = _settings.NewlineCutoff, ShowBy = _settings.ShowBy, StopStrings = new[] { "\n\n\n" }, Speculation = speculation };
+        var options = new GenerationOptions { MaxTokens = _settings.MaxNewTokens, MaxSequenceLength = _maxPositions, RequestStarted = requestStarted, NewlineCutoff = _settings.NewlineCutoff, ShowBy = _settings.ShowBy, ExpectedStep = _lastStep, StopStrings = new[] { "\n\n\n" }, Speculation = speculation };
         GenerationResult result;
         string text;
         if (healed.Length > 0)
@@ -147,6 +149,7 @@ public sealed class CompletionEngine : IDisposable
             result = TextGenerator.Generate(tracking, _tokenizer, toSend, options, cancel);
             text = result.Text;
         }
+        _lastStep = result.LastStep ?? _lastStep;
         if (result.TokenIds.Count > 0)
         {
             _recent.Enqueue(result.TokenIds);

@@ -301,6 +301,7 @@ public sealed class LspFuzzer
             await lsp.NotifyAsync("textDocument/didOpen", new { textDocument = new { uri, languageId = "python", version = 1, text } });
             try
             {
+                await Complete(); // warm again: the session holds the fuzzed document now
                 string after = await Complete();
                 report.AnswersCorrectlyAfter = after == before;
                 detail = after == before ? $"same items: {Shorten(before)}" : $"before {Shorten(before)}, after {Shorten(after)}";
