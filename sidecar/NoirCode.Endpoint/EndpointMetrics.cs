@@ -13,6 +13,8 @@ public sealed class EndpointMetrics
     public Func<int> ActiveSessions { get; set; } = () => 0;
     public Func<int> QueueLength { get; set; } = () => 0;
     public Func<long> KvBytesReserved { get; set; } = () => 0;
+    /// <summary>KV memory the pool's shelves hold, spare slots included (read on the model worker).</summary>
+    public Func<long> KvBytesAllocated { get; set; } = () => 0;
 
     public void SessionOpened() => Interlocked.Increment(ref _sessionsOpened);
     public void SessionClosed() => Interlocked.Increment(ref _sessionsClosed);
@@ -46,6 +48,7 @@ public sealed class EndpointMetrics
         Metric("noir_sessions_closed_total", "counter", "Sessions closed or expired.", _sessionsClosed);
         Metric("noir_queue_length", "gauge", "Work items waiting for the model.", QueueLength());
         Metric("noir_kv_bytes_reserved", "gauge", "KV-cache memory reserved by open sessions.", KvBytesReserved());
+        Metric("noir_kv_bytes_allocated", "gauge", "KV-cache memory the pool holds, spare slots included.", KvBytesAllocated());
         Metric("noir_bytes_received_total", "counter", "Hidden-state bytes received.", _bytesIn);
         Metric("noir_bytes_sent_total", "counter", "Hidden-state bytes sent.", _bytesOut);
         Metric("noir_requests_rejected_total", "counter", "Requests refused (validation, limits, auth).", _rejected);

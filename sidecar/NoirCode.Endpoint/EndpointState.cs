@@ -32,6 +32,7 @@ public sealed class EndpointState : IDisposable
         Metrics.ActiveSessions = () => Sessions.Count;
         Metrics.QueueLength = () => Worker.QueueLength;
         Metrics.KvBytesReserved = () => Sessions.ReservedBytes;
+        Metrics.KvBytesAllocated = () => KvPool.AllocatedBytes;
     }
 
     /// <summary>Stops the worker, then frees the pooled caches and the shard (nothing runs on them after the worker).</summary>

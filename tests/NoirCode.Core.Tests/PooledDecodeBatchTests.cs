@@ -200,4 +200,26 @@ public class PooledDecodeBatchTests
         Assert.Throws<ArgumentOutOfRangeException>(() => shard.Middle.ForwardDecodeBatch(x, new[] { 64L }, new[] { pair.Pooled }, new LoraAdapter?[] { null }));
         Assert.That(pair.Pooled.Length, Is.EqualTo(64), "a refused step changes nothing");
     }
+
+    [Test]
+    public void AShelfGrowsByDoublingSoItsSpareSlotsNeverOutnumberItsSessions()
+    {
+        // The KV budget reserves one slot per session; the memory a shelf holds beyond that is its spare slots.
+        using var shard = CloudShard.Load(TestModels.Get());
+        using var _ = no_grad();
+        using var pool = shard.Middle.NewPool();
+        var g = new Generator(17);
+        var open = new List<Pair>();
+        try
+        {
+            foreach (int sessions in new[] { 1, 2, 3, 5, 9, 17 })
+            {
+                while (open.Count < sessions) open.Add(Open(shard, pool, 64, 2, null, g));
+                long slots = pool.AllocatedBytes / pool.BytesFor(64);
+                Assert.That(slots, Is.InRange(sessions, sessions + Math.Min(sessions, KvPool.SlotChunk) - 1), $"{sessions} sessions");
+            }
+        }
+        finally { foreach (var p in open) p.Dispose(); }
+        Assert.That(pool.AllocatedBytes, Is.EqualTo(0), "the last session out frees the shelf");
+    }
 }

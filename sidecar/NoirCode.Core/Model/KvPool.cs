@@ -6,7 +6,10 @@ namespace NoirCode.Core.Model;
 /// The endpoint's KV memory for many sessions, laid out so that a decode batch attends in one operation
 /// (<see cref="BatchedDecodeAttention"/>). Sessions are grouped by capacity (their max_length rounded up to
 /// <see cref="PositionChunk"/> positions); each capacity has a shelf of per-layer tensors [slots, kvH, capacity, hd]
-/// for the keys and for the values, grown <see cref="SlotChunk"/> slots at a time, and each session owns one slot.
+/// for the keys and for the values, grown by doubling up to <see cref="SlotChunk"/> slots at a time, and each session
+/// owns one slot. A shelf holds at most min(live, <see cref="SlotChunk"/>) − 1 spare slots beyond its sessions', so
+/// the memory committed past what the sessions reserved is bounded by that per capacity (the /metrics gauge
+/// noir_kv_bytes_allocated shows it beside noir_kv_bytes_reserved).
 /// <para>
 /// Only the model worker thread touches a pool: <see cref="Open"/> only makes a ticket (a gRPC thread may call it);
 /// the slot is taken on the session's first append and given back, zeroed, when its cache is disposed.
@@ -22,7 +25,7 @@ public sealed class KvPool : IDisposable
 {
     /// <summary>Positions a slot's capacity is rounded up to, and the band in which a shelf is zeroed as it grows.</summary>
     public const int PositionChunk = 64;
-    /// <summary>Slots a shelf grows by.</summary>
+    /// <summary>The most slots a shelf grows by at once (it doubles until then: 1, 2, 4, 8, 8, …).</summary>
     public const int SlotChunk = 8;
 
     readonly Dictionary<long, KvShelf> _shelves = new();
@@ -54,8 +57,10 @@ public sealed class KvPool : IDisposable
     /// <summary>A cache for one session of at most <paramref name="maxLength"/> positions. Touches no shared state.</summary>
     public KvCache Open(long maxLength) => new(new KvSlot(this, CapacityFor(maxLength)), Layers);
 
-    /// <summary>Bytes the shelves hold now (free slots included). Worker thread only.</summary>
-    public long AllocatedBytes => _shelves.Values.Sum(s => s.Bytes);
+    long _allocated;
+    /// <summary>Bytes the shelves hold now (free slots included); any thread may read it (the endpoint's /metrics).</summary>
+    public long AllocatedBytes => Interlocked.Read(ref _allocated);
+    internal void Allocated(long delta) => Interlocked.Add(ref _allocated, delta);
     /// <summary>Slots taken, over all shelves. Worker thread only.</summary>
     public int LiveSlots => _shelves.Values.Sum(s => s.Live);
 
@@ -157,12 +162,13 @@ internal sealed class KvShelf : IDisposable
     }
 
     /// <summary>
-    /// <see cref="KvPool.SlotChunk"/> more slots: new tensors (uninitialised beyond <see cref="Finite"/>, so untouched
+    /// More slots (as many as it has, at least one, at most <see cref="KvPool.SlotChunk"/>): new tensors (uninitialised beyond <see cref="Finite"/>, so untouched
     /// memory stays unmapped until a session reaches it), the live band copied, the new slots' band zeroed.
     /// </summary>
     void Grow()
     {
-        int more = KvPool.SlotChunk, slots = _slots + more;
+        long before = Bytes;
+        int more = Math.Clamp(_slots, 1, KvPool.SlotChunk), slots = _slots + more;
         for (int l = 0; l < _pool.Layers; l++)
         {
             _keys[l] = Grown(_keys[l], slots);
@@ -170,6 +176,7 @@ internal sealed class KvShelf : IDisposable
         }
         for (int i = _slots; i < slots; i++) _free.Add(i);
         _slots = slots;
+        _pool.Allocated(Bytes - before);
     }
 
     Tensor Grown(Tensor? old, int slots)
@@ -193,6 +200,7 @@ internal sealed class KvShelf : IDisposable
 
     public void Dispose()
     {
+        _pool.Allocated(-Bytes);
         for (int l = 0; l < _pool.Layers; l++) { _keys[l]?.Dispose(); _values[l]?.Dispose(); }
         _slots = 0; Live = 0; _free.Clear(); Finite = 0;
     }
