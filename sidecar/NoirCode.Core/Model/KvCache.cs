@@ -1,5 +1,4 @@
 using static TorchSharp.torch;
-using NoirCode.Core.Split;
 
 namespace NoirCode.Core.Model;
 

@@ -6,7 +6,7 @@ namespace NoirCode.Privacy.Ledger;
 
 /// <summary>
 /// The ledger's opaque id for a workspace folder, salted per user. A hash of the path with a constant, public salt
-/// (what the ledger used before) lets anyone who can guess a path (~/src/the-company-repo) can confirm it
+/// (what the ledger used before) lets anyone who can guess a path (~/src/the-company-repo) confirm it
 /// from a ledger row; here the salt is 32 random bytes made once and kept beside the ledger, owner-only.
 /// </summary>
 public static class WorkspaceIds
