@@ -3,6 +3,7 @@ using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Core.Split;
 using NoirCode.Core.Tokenization;
+using NoirCode.Testing.Sessions;
 
 namespace NoirCode.Core.Tests;
 
@@ -66,27 +67,12 @@ public class GenerationTests
         Assert.Throws<ArgumentException>(() => TextGenerator.Generate(new ScriptedSession(tok.IdCount, 70), tok, new[] { 1, 2, 3 }, new GenerationOptions { MaxSequenceLength = 3 }));
     }
 
-    /// <summary>A scripted session that takes time: the prefill <paramref name="prefillMs"/>, each step <paramref name="stepMs"/>.</summary>
-    sealed class SlowSession(IInferenceSession inner, int prefillMs, int stepMs) : IInferenceSession
-    {
-        bool _prefilled;
-        public long Length => inner.Length;
-        public float[] Append(IReadOnlyList<int> ids)
-        {
-            Thread.Sleep(_prefilled ? stepMs : prefillMs);
-            _prefilled = true;
-            return inner.Append(ids);
-        }
-        public void Truncate(long length) => inner.Truncate(length);
-        public void Dispose() { }
-    }
-
     [Test]
     public void PastTheNewlineCutoffASuggestionIsItsFirstLine()
     {
         var tok = Tok;
         var ids = tok.Encode("a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n");
-        var result = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, ids.ToArray()), 0, 15), tok, new[] { 1 },
+        var result = TextGenerator.Generate(new DelayedSession(new ScriptedSession(tok.IdCount, ids.ToArray()), 0, 15), tok, new[] { 1 },
             new GenerationOptions { MaxTokens = 50, NewlineCutoff = TimeSpan.FromMilliseconds(40) });
         Assert.That(result.Text, Is.EqualTo("a = 1\n"));
         Assert.That(result.FinishReason, Is.EqualTo(GenerationResult.LineEnd));
@@ -97,7 +83,7 @@ public class GenerationTests
     {
         var tok = Tok;
         var line = tok.Encode("x = some_function(argument_one, argument_two, argument_three, argument_four, argument_five)");
-        var result = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, line.ToArray()), 0, 15), tok, new[] { 1 },
+        var result = TextGenerator.Generate(new DelayedSession(new ScriptedSession(tok.IdCount, line.ToArray()), 0, 15), tok, new[] { 1 },
             new GenerationOptions { MaxTokens = 50, NewlineCutoff = TimeSpan.FromMilliseconds(40), ShowBy = TimeSpan.FromMilliseconds(100) });
         Assert.That(result.FinishReason, Is.EqualTo(GenerationResult.LatencyBudget));
         Assert.That(result.TokenIds.Count, Is.InRange(2, line.Count - 1), "more than one token in 100 ms at 15 ms a step; less than the line");
@@ -113,14 +99,14 @@ public class GenerationTests
         var tok = Tok;
         var line = tok.Encode("x = some_function(argument_one, argument_two)").ToArray();
         var options = new GenerationOptions { MaxTokens = 50, ShowBy = TimeSpan.FromMilliseconds(590) };
-        var result = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, line), 0, 200), tok, new[] { 1 }, options);
+        var result = TextGenerator.Generate(new DelayedSession(new ScriptedSession(tok.IdCount, line), 0, 200), tok, new[] { 1 }, options);
         Assert.That(result.FinishReason, Is.EqualTo(GenerationResult.LatencyBudget));
         Assert.That(result.TokenIds, Has.Count.EqualTo(3));
         Assert.That(result.LastStep, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(190)), "the step time, for the next request's prediction");
 
         // The same request arriving with 450 ms already spent (a far endpoint's prefill, a busy gate), knowing a step
         // takes 200 ms from the last request, starts no step after its first token.
-        var late = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, line), 0, 200), tok, new[] { 1 },
+        var late = TextGenerator.Generate(new DelayedSession(new ScriptedSession(tok.IdCount, line), 0, 200), tok, new[] { 1 },
             options with { RequestStarted = Stopwatch.GetTimestamp() - Stopwatch.Frequency * 45 / 100, ExpectedStep = result.LastStep });
         Assert.That(late.TokenIds, Has.Count.EqualTo(1), "the first token only: its first round trip is predicted too");
     }
@@ -132,7 +118,7 @@ public class GenerationTests
         // stopping after the first, blank, token showed nothing.
         var tok = Tok;
         var line = tok.Encode("    \n    total = 0").ToArray();
-        var result = TextGenerator.Generate(new SlowSession(new ScriptedSession(tok.IdCount, line), 300, 40), tok, new[] { 1 },
+        var result = TextGenerator.Generate(new DelayedSession(new ScriptedSession(tok.IdCount, line), 300, 40), tok, new[] { 1 },
             new GenerationOptions { MaxTokens = 50, ShowBy = TimeSpan.FromMilliseconds(10) });
         Assert.That(result.FinishReason, Is.EqualTo(GenerationResult.LatencyBudget));
         Assert.That(result.Text.Trim(), Is.Not.Empty);

@@ -1,6 +1,7 @@
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Core.Split;
+using NoirCode.Testing.Sessions;
 
 namespace NoirCode.Core.Tests;
 
@@ -154,18 +155,6 @@ public class SpeculativeDecodingTests
         Assert.That(Run(new SpeculationOptions()).TokenIds, Is.EqualTo(sampled.TokenIds), "a seed makes it repeatable");
     }
 
-    /// <summary>A session whose every step takes time, as a round trip to a far endpoint does.</summary>
-    sealed class DistantSession(IInferenceSession inner, int stepMs) : IInferenceSession
-    {
-        bool _prefilled;
-        public long Length => inner.Length;
-        public float[] Append(IReadOnlyList<int> ids) { Wait(); return inner.Append(ids); }
-        public float[][] AppendEach(IReadOnlyList<int> ids) { Wait(); return inner.AppendEach(ids); }
-        void Wait() { if (_prefilled) Thread.Sleep(stepMs); _prefilled = true; }
-        public void Truncate(long length) => inner.Truncate(length);
-        public void Dispose() => inner.Dispose();
-    }
-
     [Test]
     public void TheDeadlineStillShowsTokensAStepAlreadyVerified()
     {
@@ -174,7 +163,7 @@ public class SpeculativeDecodingTests
         var ids = full.Tokenizer.Encode(Prompts[3]);
         using var plainSession = new LocalSession(full);
         var plain = TextGenerator.Generate(plainSession, full.Tokenizer, ids, new GenerationOptions { MaxTokens = 40 });
-        using var session = new DistantSession(new LocalSession(full), 40);
+        using var session = new DelayedSession(new LocalSession(full), 0, 40);
         var capped = TextGenerator.Generate(session, full.Tokenizer, ids, new GenerationOptions { MaxTokens = 40, ShowBy = TimeSpan.FromMilliseconds(60), Speculation = new SpeculationOptions() });
         var s = capped.Speculation!;
         Assert.That(capped.FinishReason, Is.EqualTo(GenerationResult.LatencyBudget));

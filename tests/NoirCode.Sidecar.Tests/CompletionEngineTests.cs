@@ -62,27 +62,18 @@ public class CompletionEngineTests
         Assert.That(request.PromptText, Does.Contain("result = merge(a, b)"), "secrets are looked for in the text the prompt covers");
     }
 
-    /// <summary>Each call takes <paramref name="ms"/>: a far endpoint's round trip.</summary>
-    sealed class Distant(IInferenceSession inner, int ms) : IInferenceSession
-    {
-        public long Length => inner.Length;
-        public float[] Append(IReadOnlyList<int> ids) { Thread.Sleep(ms); return inner.Append(ids); }
-        public void Truncate(long length) => inner.Truncate(length);
-        public void Dispose() => inner.Dispose();
-    }
-
     [Test]
     public async Task ALineTheDeadlineCutsIsCountedAndAFinishedOneIsNot()
     {
         var tok = Core.Tokenization.CodeTokenizer.Load(_model);
         const string line = "print(argv[0], argv[1], argv[2], argv[3])";
         var settings = new CompletionSettings { MaxNewTokens = 40, Debounce = TimeSpan.Zero, TokenHealing = false, Speculation = null };
-        using var far = new CompletionEngine(new Distant(new FixedTextSession(tok, line), 30), tok, 512, settings with { ShowBy = TimeSpan.FromMilliseconds(150) });
+        using var far = new CompletionEngine(new DelayedSession(new FixedTextSession(tok, line), 0, 30), tok, 512, settings with { ShowBy = TimeSpan.FromMilliseconds(150) });
         var cut = await far.CompleteAsync(new CompletionContext(Document, "\n"), default, explicitRequest: true);
         Assert.That(cut.Text, Is.Not.Empty.And.Length.LessThan(line.Length));
         Assert.That(line, Does.StartWith(cut.Text!));
         Assert.That(cut.CutMidLine, Is.True);
-        using var patient = new CompletionEngine(new Distant(new FixedTextSession(tok, line), 30), tok, 512, settings with { ShowBy = TimeSpan.FromHours(1) });
+        using var patient = new CompletionEngine(new DelayedSession(new FixedTextSession(tok, line), 0, 30), tok, 512, settings with { ShowBy = TimeSpan.FromHours(1) });
         var whole = await patient.CompleteAsync(new CompletionContext(Document, "\n"), default, explicitRequest: true);
         Assert.That(whole.Text, Is.EqualTo(line));
         Assert.That(whole.CutMidLine, Is.False);
