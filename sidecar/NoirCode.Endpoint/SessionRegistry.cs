@@ -34,9 +34,9 @@ public sealed class SessionRegistry
     /// a pool, its slot: max_length rounded up to <see cref="KvPool.PositionChunk"/>).</summary>
     public long BytesFor(int maxLength)
     {
+        if (_pool is not null) return _pool.BytesFor(maxLength); // the slot the pool gives it
         var c = _shard.Config;
-        long positions = _pool is null ? maxLength : KvPool.CapacityFor(maxLength);
-        return 2L * 4 * positions * c.NumKvHeads * c.HeadDim * _shard.Middle.Count;
+        return 2L * 4 * maxLength * c.NumKvHeads * c.HeadDim * _shard.Middle.Count;
     }
 
     public ServerSession Open(string tenant, int maxLength, Protocol.WireDtype replyDtype)
