@@ -26,6 +26,10 @@ public sealed record VolumeOptions
     /// attacker's model knows code like the user's, as a cloud with the world's public code would.</summary>
     public IReadOnlyList<string> PrivateFolders { get; init; } = Array.Empty<string>();
     public double PrivateShare { get; init; } = 0.2;
+    /// <summary>Folders of .py code that the private code continues with, after the held-out share, when that share
+    /// is shorter than the largest volume (other packages, never in the attacker's corpus): every volume the share
+    /// covers reads the same traffic as without them. Files identical to a public or held-out file are left out.</summary>
+    public IReadOnlyList<string> PrivateExtraFolders { get; init; } = Array.Empty<string>();
     public long[] Volumes { get; init; } = { 1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000 };
     /// <summary>The largest volume deciphered for the client settings (clustering still covers every volume);
     /// null: all. Deciphering is the costly part, and keyed traffic that clusters purely is the oracle's cipher.</summary>
@@ -80,6 +84,16 @@ public static class VolumeRun
         long maxVolume = o.Volumes.Max();
         var traffic = PublicCorpus.Slice(privateDocs).Windows(o.Window, maxVolume);
         long trafficTokens = traffic.Sum(w => (long)w.Length);
+        if (trafficTokens < maxVolume && o.PrivateExtraFolders.Count > 0)
+        {
+            var (extraDocs, extraSource) = LoadCode(o.PrivateExtraFolders.Select(f => (string?)f).ToList(), tokenizer, long.MaxValue);
+            var known = new HashSet<string>(publicDocs.Select(Fingerprint).Concat(privateSet));
+            extraDocs = extraDocs.Where(d => known.Add(Fingerprint(d))).ToList(); // also drops a file repeated within them
+            var extra = PublicCorpus.Slice(extraDocs).Windows(o.Window, maxVolume - trafficTokens);
+            privateSource += $"; after its {trafficTokens} tokens, {extraSource} ({extra.Sum(w => (long)w.Length)} tokens, none in the attacker's corpus)";
+            traffic.AddRange(extra);
+            trafficTokens += extra.Sum(w => (long)w.Length);
+        }
         if (trafficTokens < maxVolume)
             throw new ArgumentException($"the private code holds {trafficTokens} tokens in windows, fewer than the largest volume {maxVolume}; add folders or lower --volumes");
         progress.Report("attacker's language model", 0, 1, $"{publicDocs.Sum(d => (long)d.Length)} public tokens");
