@@ -57,7 +57,9 @@ public sealed class SubstitutionDecipherer
             int changed = state.Sweep(proposals, _progress, sweep);
             Trace.Add((changed, state.Total()));
             _progress.Report("deciphering: swaps", sweep + 1, _s.MaxSweeps,
-                $"{changed} renamed, log-likelihood {state.Total():F0} (proposals {proposing:F1} s, swaps {clock.Elapsed.TotalSeconds - proposing:F1} s)");
+                $"{changed} renamed, log-likelihood {state.Total():F0} (proposals {proposing:F1} s, swaps {clock.Elapsed.TotalSeconds - proposing:F1} s, " +
+                $"{state.Lookups / 1e6:F1} M look-ups, {state.JointLookups / 1e6:F1} M in joint swaps, {state.CacheHits / 1e6:F2} M kept renames)");
+            state.Lookups = state.JointLookups = state.CacheHits = 0;
             if (changed <= _s.StopFraction * present) break;
         }
         _progress.Done("deciphering");
@@ -188,6 +190,16 @@ public sealed class SubstitutionDecipherer
         readonly double[] _trial;
         readonly List<int> _touched = new();
         int _epoch;
+        // A symbol's rename delta depends only on the names in its windows: it is kept, with the symbol's version, until
+        // one of those names changes (most symbols' neighbourhoods stay put through a sweep, and the k homophones of a
+        // token propose the same swaps, so most deltas are asked for again unchanged).
+        readonly int[] _version;       // per symbol: stamped whenever a name in one of its windows changes
+        int _clock;
+        readonly Dictionary<long, (double Delta, int Version)> _renames = new();
+        // Per symbol: −Σ count × log P over its windows. A rename can raise a window's log-probability to 0 at most,
+        // so a partial sum plus what is left of this bounds the rename's gain, and a hopeless rename (a frequent
+        // symbol swapped away from its token) is dropped after a few of its windows.
+        readonly double[] _nll;
 
         public State(CipherStream stream, KneserNeyTrigram lm, int[] naming, int homophones)
         {
@@ -199,11 +211,32 @@ public sealed class SubstitutionDecipherer
             _stamp = new int[_windows.Length];
             _trial = new double[_windows.Length];
             for (int t = 0; t < _windows.Length; t++) _logP[t] = LogP(t);
+            _version = new int[stream.SymbolCount];
+            _nll = new double[stream.SymbolCount];
+            for (int t = 0; t < _windows.Length; t++) ForSymbolsOf(t, (sym, w) => _nll[sym] -= _windows.Count[w] * _logP[w]);
+        }
+
+        /// <summary>Each symbol of a window once (a symbol twice in it, u = w, once).</summary>
+        void ForSymbolsOf(int w, Action<int, int> visit)
+        {
+            int u = _windows.U[w], v = _windows.V[w], x = _windows.W[w];
+            if (u != _windows.Bos) visit(u, w);
+            if (v != _windows.Bos && v != u) visit(v, w);
+            if (x != u && x != v) visit(x, w);
         }
 
         int Name(int symbol) => symbol == _windows.Bos ? _lm.Bos : Naming[symbol];
 
-        double LogP(int window) => _lm.LogTrigram(Name(_windows.U[window]), Name(_windows.V[window]), Name(_windows.W[window]));
+        /// <summary>Model look-ups so far (the sweep's cost, reported with it).</summary>
+        public long Lookups;
+        public long JointLookups;
+        public long CacheHits;
+
+        double LogP(int window)
+        {
+            Lookups++;
+            return _lm.LogTrigram(Name(_windows.U[window]), Name(_windows.V[window]), Name(_windows.W[window]));
+        }
 
         public double Total()
         {
@@ -222,18 +255,36 @@ public sealed class SubstitutionDecipherer
 
         /// <summary>The exact change of the stream's log-likelihood if symbol a took token t, swapping names with
         /// symbol b (one of t's symbols, when t has no room left) or not (b = -1).</summary>
-        double Delta(int a, int t, int b, bool keep)
+        /// <param name="floor">when not kept: once the change cannot exceed this (the bound of <see cref="_nll"/>),
+        /// stop and return some value no greater than it</param>
+        double Delta(int a, int t, int b, bool keep, double floor = double.NegativeInfinity)
         {
             int old = Naming[a];
             _epoch++; _touched.Clear();
             Touch(a); Touch(b);
             Naming[a] = t;
             if (b >= 0) Naming[b] = old;
-            double delta = 0;
-            foreach (int w in _touched) { _trial[w] = LogP(w); delta += _windows.Count[w] * (_trial[w] - _logP[w]); }
+            double delta = 0, left = 0;
+            if (!keep && floor > double.NegativeInfinity) foreach (int w in _touched) left -= _windows.Count[w] * _logP[w];
+            double margin = 1e-6 * (1 + left);
+            if (!keep) JointLookups -= Lookups;
+            foreach (int w in _touched)
+            {
+                _trial[w] = LogP(w);
+                delta += _windows.Count[w] * (_trial[w] - _logP[w]);
+                if (keep || floor == double.NegativeInfinity) continue;
+                left += _windows.Count[w] * _logP[w];
+                if (delta + Math.Max(0, left) < floor - margin) { delta = Math.Min(delta, floor - margin); break; }
+            }
+            if (!keep) JointLookups += Lookups;
             if (keep)
             {
-                foreach (int w in _touched) _logP[w] = _trial[w];
+                foreach (int w in _touched)
+                {
+                    double gain = _windows.Count[w] * (_trial[w] - _logP[w]);
+                    ForSymbolsOf(w, (sym, _) => _nll[sym] -= gain);
+                    _logP[w] = _trial[w];
+                }
                 if (old >= 0) _owners[old].Remove(a);
                 _owners[t].Add(a);
                 if (b >= 0) { _owners[t].Remove(b); if (old >= 0) _owners[old].Add(b); }
@@ -246,21 +297,48 @@ public sealed class SubstitutionDecipherer
             return delta;
         }
 
-        /// <summary>The change if symbol b alone took token <paramref name="name"/>; null when a window of b also
-        /// holds symbol <paramref name="other"/> (then a swap of the two is not the sum of their renames).</summary>
-        double? RenameDeltaApart(int b, int name, int other)
+        /// <summary>The change if symbol <paramref name="s"/> alone took token <paramref name="name"/> (kept until a name
+        /// in its windows changes), or, once it cannot exceed <paramref name="floor"/>, some value no greater than it.</summary>
+        double RenameDelta(int s, int name, double floor)
         {
-            int old = Naming[b];
-            Naming[b] = name;
-            double delta = 0;
-            bool shared = false;
-            foreach (int w in _windows.OfSymbol[b])
+            long key = (long)s * _lm.VocabSize + name;
+            if (_renames.TryGetValue(key, out var kept) && kept.Version == _version[s]) { CacheHits++; return kept.Delta; }
+            if (_renames.Count >= 50_000_000) _renames.Clear(); // a bound on memory (about 2 GB), never reached at 10^6 tokens of k = 1
+            int old = Naming[s];
+            Naming[s] = name;
+            double delta = 0, left = _nll[s], margin = 1e-6 * (1 + Math.Abs(left));
+            bool dropped = false;
+            foreach (int w in _windows.OfSymbol[s])
             {
-                if (_windows.Contains(w, other)) { shared = true; break; }
                 delta += _windows.Count[w] * (LogP(w) - _logP[w]);
+                left += _windows.Count[w] * _logP[w];
+                if (delta + Math.Max(0, left) < floor - margin) { dropped = true; break; }
             }
-            Naming[b] = old;
-            return shared ? null : delta;
+            Naming[s] = old;
+            if (!dropped) _renames[key] = (delta, _version[s]);
+            return dropped ? Math.Min(delta, floor - margin) : delta;
+        }
+
+        /// <summary>Whether some window holds both symbols (then a swap of the two is not the sum of their renames).</summary>
+        bool ShareAWindow(int a, int b)
+        {
+            var (fewer, other) = _windows.OfSymbol[a].Length <= _windows.OfSymbol[b].Length ? (a, b) : (b, a);
+            foreach (int w in _windows.OfSymbol[fewer]) if (_windows.Contains(w, other)) return true;
+            return false;
+        }
+
+        /// <summary>Applies a move and marks every symbol that shares a window with a renamed one as changed.</summary>
+        void Apply(int a, int t, int b)
+        {
+            Delta(a, t, b, keep: true);
+            _clock++;
+            foreach (int s in b >= 0 ? new[] { a, b } : new[] { a })
+                foreach (int w in _windows.OfSymbol[s])
+                {
+                    _version[_windows.W[w]] = _clock;
+                    if (_windows.U[w] != _windows.Bos) _version[_windows.U[w]] = _clock;
+                    if (_windows.V[w] != _windows.Bos) _version[_windows.V[w]] = _clock;
+                }
         }
 
         public int Sweep(int[][] proposals, IProgressSink progress, int sweep)
@@ -279,20 +357,20 @@ public sealed class SubstitutionDecipherer
                     // Room left: a rename.
                     if (_owners[t].Count < _homophones)
                     {
-                        double d = Delta(a, t, -1, keep: false);
+                        double d = RenameDelta(a, t, best);
                         if (d > best) { best = d; bestMove = (t, -1); }
                         continue;
                     }
                     // Otherwise a swap with each of the token's symbols in turn. Symbols that share no window change
                     // disjoint terms, so the swap is a's rename (scored once for all k partners) plus b's.
-                    double alone = old >= 0 ? Delta(a, t, -1, keep: false) : double.NaN;
+                    double alone = old >= 0 ? RenameDelta(a, t, double.NegativeInfinity) : double.NaN;
                     foreach (int b in _owners[t])
                     {
-                        double d = old >= 0 && RenameDeltaApart(b, old, a) is { } db ? alone + db : Delta(a, t, b, keep: false);
+                        double d = old >= 0 && !ShareAWindow(a, b) ? alone + RenameDelta(b, old, best - alone) : Delta(a, t, b, keep: false, floor: best);
                         if (d > best) { best = d; bestMove = (t, b); }
                     }
                 }
-                if (bestMove.Token >= 0) { Delta(a, bestMove.Token, bestMove.Partner, keep: true); changed++; }
+                if (bestMove.Token >= 0) { Apply(a, bestMove.Token, bestMove.Partner); changed++; }
                 if (i % 500 == 0) progress.Report($"decipher sweep {sweep + 1}", i, order.Length, $"{changed} renamed");
             }
             return changed;
