@@ -63,4 +63,36 @@ public class DecipherSpeedPartsTests
             Assert.That(windows.OfSymbol[s].Order().ToArray(), Is.EqualTo(expected), $"symbol {s}");
         }
     }
+
+    [Test]
+    public void TheSearchsCachedLikelihoodIsTheStreamsLikelihoodUnderItsNaming()
+    {
+        // After many kept moves (renames and homophonic swaps, with cached and bounded deltas), the log-likelihood the
+        // search reports must be the one recomputed from scratch over every position under the naming it returns.
+        var rng = new Random(4);
+        const int vocab = 60;
+        var docs = Enumerable.Range(0, 60).Select(_ => Enumerable.Range(0, 300).Select(_ => (int)(vocab * Math.Pow(rng.NextDouble(), 2))).ToArray()).ToList();
+        var lm = new KneserNeyTrigram(docs.Take(40), vocab);
+        var plain = docs.Skip(40).ToList();
+        foreach (int k in new[] { 1, 3 })
+        {
+            var cipher = k == 1 ? OracleCipher.Encipher(plain, OracleCipher.RandomKey(vocab, 5)) : OracleCipher.EncipherHomophonic(plain, OracleCipher.RandomKey(vocab, 5), k, 6);
+            var stream = new CipherStream(cipher);
+            var decipherer = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(Homophones: k), NoirCode.Core.Util.NullProgress.Instance);
+            var naming = decipherer.Solve(stream);
+            double direct = 0;
+            for (int q = 0; q < stream.Length; q++)
+            {
+                int start = stream.SequenceStart[q];
+                int u = q - 2 >= start ? naming[stream.Symbols[q - 2]] : lm.Bos, v = q - 1 >= start ? naming[stream.Symbols[q - 1]] : lm.Bos;
+                direct += lm.LogTrigram(u, v, naming[stream.Symbols[q]]);
+            }
+            Assert.That(decipherer.Trace.Count, Is.GreaterThan(1));
+            Assert.That(decipherer.Trace.Sum(t => t.Changed), Is.GreaterThan(0), $"k = {k}: the search moved");
+            Assert.That(decipherer.Trace[^1].LogLikelihood, Is.EqualTo(direct).Within(1e-6 * Math.Abs(direct)), $"k = {k}");
+            // Every kept move was scored as a gain: a stale kept delta would show as a sweep that lowers the likelihood.
+            for (int i = 1; i < decipherer.Trace.Count; i++)
+                Assert.That(decipherer.Trace[i].LogLikelihood, Is.GreaterThanOrEqualTo(decipherer.Trace[i - 1].LogLikelihood - 1e-9 * Math.Abs(direct)), $"k = {k}, sweep {i}");
+        }
+    }
 }
