@@ -11,11 +11,14 @@ namespace NoirCode.Attack.Decipherment;
 /// <item>seed: symbols most frequent first, each takes the token that best explains its count and its
 /// contexts among the symbols already named (<see cref="FirstNaming"/>);</item>
 /// <item>propose: for every symbol, score every token against the current names of its left and right
-/// neighbours under the bigram model (one batched product over all symbol pairs of the stream);</item>
+/// neighbours under the bigram model (a dense bigram row added per distinct pair of neighbouring symbols);</item>
 /// <item>decide: for each symbol, most frequent first, try its best proposals as the exact change of the whole
 /// stream's trigram log-likelihood (a swap when another symbol holds the token) and keep the best gain;</item>
 /// <item>repeat until a sweep changes almost nothing.</item>
 /// </list>
+/// The decisions are exact; what makes them cheap is bookkeeping that changes no result: scores over distinct
+/// trigram windows (<see cref="TrigramWindows"/>), deltas kept until a name they read changes, candidates dropped
+/// once a bound says they cannot win, and flat count tables in the model (<see cref="FrozenLongMap{T}"/>).
 /// Code structure (newlines, indentation, keywords, brackets, <c>def</c>/<c>self</c>) enters through the model:
 /// it is what makes those tokens predictable, and they are the anchors the rest is read from.
 /// </summary>
