@@ -14,12 +14,13 @@ public sealed class KneserNeyTrigram
     public int VocabSize { get; }
     public int Bos => VocabSize;
     readonly long _base;
-    readonly Dictionary<long, int> _trigram = new();          // c(u v w)
-    readonly Dictionary<long, (int Count, int Types)> _context2 = new(); // c(u v ·), N1+(u v ·)
-    readonly Dictionary<long, int> _continuation2 = new();    // N1+(· v w)
+    // Counted in dictionaries, then frozen into flat tables for the decipherer's billions of look-ups.
+    readonly FrozenLongMap<(int Count, double Log)> _trigram; // c(u v w) and log P(w | u v), computed once
+    readonly FrozenLongMap<(int Count, int Types)> _context2; // c(u v ·), N1+(u v ·)
+    readonly FrozenLongMap<int> _continuation2;               // N1+(· v w)
     readonly (int Sum, int Types)[] _context1;                // Σ_w N1+(· v w), N1+(v ·) over continuation pairs
     readonly double[] _unigram;                               // P_KN(w), continuation counts: the lower order of the bigram level
-    readonly Dictionary<long, int> _bigram = new();           // c(v w)
+    readonly FrozenLongMap<int> _bigram;                      // c(v w)
     readonly (int Count, int Types)[] _history;               // c(v ·), N1+(v ·)
     readonly double[] _frequency;                             // c(w) / N, smoothed
     public long Tokens { get; }
@@ -28,6 +29,10 @@ public sealed class KneserNeyTrigram
     {
         VocabSize = vocabSize;
         _base = vocabSize + 1;
+        var trigram = new Dictionary<long, int>();
+        var context2 = new Dictionary<long, (int Count, int Types)>();
+        var continuation2 = new Dictionary<long, int>();
+        var bigram = new Dictionary<long, int>();
         long tokens = 0;
         foreach (var doc in documents)
         {
@@ -35,35 +40,35 @@ public sealed class KneserNeyTrigram
             foreach (int w in doc)
             {
                 long key = Key(u, v, w);
-                _trigram[key] = _trigram.GetValueOrDefault(key) + 1;
+                trigram[key] = trigram.GetValueOrDefault(key) + 1;
                 u = v; v = w; tokens++;
             }
         }
         Tokens = tokens;
         _history = new (int, int)[vocabSize + 1];
         var counts = new long[vocabSize];
-        foreach (var (key, count) in _trigram)
+        foreach (var (key, count) in trigram)
         {
             long vw = key % (_base * _base);
-            int seen = _bigram.GetValueOrDefault(vw);
+            int seen = bigram.GetValueOrDefault(vw);
             if (seen == 0) { int v = (int)(vw / _base); _history[v].Types++; }
-            _bigram[vw] = seen + count;
+            bigram[vw] = seen + count;
             _history[(int)(vw / _base)].Count += count;
             counts[(int)(vw % _base)] += count;
         }
         _frequency = counts.Select(c => (1 - UnseenMass) * (tokens == 0 ? 0 : (double)c / tokens) + UnseenMass / vocabSize).ToArray();
         var left1 = new int[vocabSize]; // N1+(· w)
-        foreach (var (key, count) in _trigram)
+        foreach (var (key, count) in trigram)
         {
             long uv = key / _base;
-            var c = _context2.GetValueOrDefault(uv);
-            _context2[uv] = (c.Count + count, c.Types + 1);
+            var c = context2.GetValueOrDefault(uv);
+            context2[uv] = (c.Count + count, c.Types + 1);
             long vw = key % (_base * _base);
-            int seen = _continuation2.GetValueOrDefault(vw);
-            _continuation2[vw] = seen + 1;
+            int seen = continuation2.GetValueOrDefault(vw);
+            continuation2[vw] = seen + 1;
         }
         _context1 = new (int, int)[vocabSize + 1];
-        foreach (var (vw, count) in _continuation2)
+        foreach (var (vw, count) in continuation2)
         {
             int v = (int)(vw / _base), w = (int)(vw % _base);
             _context1[v] = (_context1[v].Sum + count, _context1[v].Types + 1);
@@ -73,6 +78,17 @@ public sealed class KneserNeyTrigram
         _unigram = new double[vocabSize];
         for (int w = 0; w < vocabSize; w++)
             _unigram[w] = (1 - UnseenMass) * (total == 0 ? 0 : (double)left1[w] / total) + UnseenMass / vocabSize;
+        _bigram = FrozenLongMap<int>.From(bigram);
+        _context2 = FrozenLongMap<(int, int)>.From(context2);
+        _continuation2 = FrozenLongMap<int>.From(continuation2);
+        // A seen trigram's log-probability, the same expression as Trigram's, so that LogTrigram returns the same bits.
+        _trigram = new FrozenLongMap<(int, double)>(trigram.Select(kv =>
+        {
+            long uv = kv.Key / _base, vw = kv.Key % (_base * _base);
+            var ctx = context2[uv];
+            double p = (Math.Max(kv.Value - Discount, 0) + Discount * ctx.Types * LowerBigram((int)(vw / _base), (int)(vw % _base))) / ctx.Count;
+            return KeyValuePair.Create(kv.Key, (kv.Value, Math.Log(p)));
+        }), trigram.Count);
     }
 
     long Key(int u, int v, int w) => ((long)u * _base + v) * _base + w;
@@ -104,9 +120,15 @@ public sealed class KneserNeyTrigram
     public double Trigram(int u, int v, int w)
     {
         if (!_context2.TryGetValue((long)u * _base + v, out var ctx)) return LowerBigram(v, w);
-        int c = _trigram.GetValueOrDefault(Key(u, v, w));
+        int c = _trigram.GetValueOrDefault(Key(u, v, w)).Count;
         return (Math.Max(c - Discount, 0) + Discount * ctx.Types * LowerBigram(v, w)) / ctx.Count;
     }
 
-    public double LogTrigram(int u, int v, int w) => Math.Log(Trigram(u, v, w));
+    /// <summary>log P(w | u v), bit for bit <c>Math.Log(Trigram(u, v, w))</c>; a seen trigram is one look-up.</summary>
+    public double LogTrigram(int u, int v, int w)
+    {
+        if (_trigram.TryGetValue(Key(u, v, w), out var seen)) return seen.Log;
+        if (!_context2.TryGetValue((long)u * _base + v, out var ctx)) return Math.Log(LowerBigram(v, w));
+        return Math.Log((0 + Discount * ctx.Types * LowerBigram(v, w)) / ctx.Count);
+    }
 }

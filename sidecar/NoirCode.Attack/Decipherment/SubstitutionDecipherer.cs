@@ -1,6 +1,4 @@
-using TorchSharp;
 using NoirCode.Core.Util;
-using static TorchSharp.torch;
 
 namespace NoirCode.Attack.Decipherment;
 
@@ -13,11 +11,14 @@ namespace NoirCode.Attack.Decipherment;
 /// <item>seed: symbols most frequent first, each takes the token that best explains its count and its
 /// contexts among the symbols already named (<see cref="FirstNaming"/>);</item>
 /// <item>propose: for every symbol, score every token against the current names of its left and right
-/// neighbours under the bigram model (one batched product over all symbol pairs of the stream);</item>
+/// neighbours under the bigram model (a dense bigram row added per distinct pair of neighbouring symbols);</item>
 /// <item>decide: for each symbol, most frequent first, try its best proposals as the exact change of the whole
 /// stream's trigram log-likelihood (a swap when another symbol holds the token) and keep the best gain;</item>
 /// <item>repeat until a sweep changes almost nothing.</item>
 /// </list>
+/// The decisions are exact; what makes them cheap is bookkeeping that changes no result: scores over distinct
+/// trigram windows (<see cref="TrigramWindows"/>), deltas kept until a name they read changes, candidates dropped
+/// once a bound says they cannot win, and flat count tables in the model (<see cref="FrozenLongMap{T}"/>).
 /// Code structure (newlines, indentation, keywords, brackets, <c>def</c>/<c>self</c>) enters through the model:
 /// it is what makes those tokens predictable, and they are the anchors the rest is read from.
 /// </summary>
@@ -30,7 +31,7 @@ public sealed class SubstitutionDecipherer
     readonly KneserNeyTrigram _lm;
     readonly Settings _s;
     readonly IProgressSink _progress;
-    Tensor? _logBigram; // [V, V] log P(w | v) over the whole vocabulary (cached: it depends only on the model)
+    (CipherStream? Stream, (int Prev, int Next, int Count)[] Pairs) _pairs = (null, Array.Empty<(int, int, int)>()); // of the last stream
 
     public SubstitutionDecipherer(KneserNeyTrigram lm, Settings settings, IProgressSink progress)
     {
@@ -45,14 +46,23 @@ public sealed class SubstitutionDecipherer
     {
         Trace.Clear();
         int v = _lm.VocabSize;
-        var state = new State(stream, _lm, FirstNaming(stream, v), _s.Homophones);
+        var clock0 = System.Diagnostics.Stopwatch.StartNew();
+        var first = FirstNaming(stream, v);
+        _progress.Report("deciphering: first naming", 1, 1, $"{clock0.Elapsed.TotalSeconds:F1} s");
+        var state = new State(stream, _lm, first, _s.Homophones);
         Trace.Add((0, state.Total()));
         int present = Math.Max(1, stream.Occurrences.Count(o => o.Length > 0));
         for (int sweep = 0; sweep < _s.MaxSweeps; sweep++)
         {
-            int changed = state.Sweep(Propose(stream, state.Naming), _progress, sweep);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var proposals = Propose(stream, state.Naming);
+            double proposing = clock.Elapsed.TotalSeconds;
+            int changed = state.Sweep(proposals, _progress, sweep);
             Trace.Add((changed, state.Total()));
-            _progress.Report("deciphering: swaps", sweep + 1, _s.MaxSweeps, $"{changed} renamed, log-likelihood {state.Total():F0}");
+            _progress.Report("deciphering: swaps", sweep + 1, _s.MaxSweeps,
+                $"{changed} renamed, log-likelihood {state.Total():F0} (proposals {proposing:F1} s, swaps {clock.Elapsed.TotalSeconds - proposing:F1} s, " +
+                $"{state.Lookups / 1e6:F1} M look-ups, {state.JointLookups / 1e6:F1} M in joint swaps, {state.CacheHits / 1e6:F2} M kept renames)");
+            state.Lookups = state.JointLookups = state.CacheHits = 0;
             if (changed <= _s.StopFraction * present) break;
         }
         _progress.Done("deciphering");
@@ -70,56 +80,54 @@ public sealed class SubstitutionDecipherer
     /// </summary>
     int[] FirstNaming(CipherStream stream, int vocab)
     {
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        _logBigram ??= BuildLogBigram().DetachFromDisposeScope();
-        var logFrequency = tensor(Enumerable.Range(0, vocab).Select(t => (float)Math.Log(_lm.Frequency(t))).ToArray());
-        // PMI(v, w) = log P(w | v) − log P(w): how much more likely w is right after v than anywhere.
-        var pmi = _logBigram - logFrequency.unsqueeze(0);
-        var pmiT = pmi.t().contiguous();
+        var table = BigramTable.Of(_lm);
+        var logFrequency = table.LogFrequency;
         int symbols = stream.SymbolCount;
         long n = stream.Length;
-        var counts = tensor(stream.Occurrences.Select(o => (float)o.Length).ToArray()).unsqueeze(1);
         // Poisson log-likelihood of each symbol's count under each token's public rate, shared by its k homophones
-        // (log n! dropped).
+        // (log n! dropped); plus, for a symbol seen right after itself, that many times PMI(w, w).
         double perSymbol = Math.Log(n) - Math.Log(_s.Homophones);
-        var scores = counts * (logFrequency + perSymbol).unsqueeze(0) - Math.Exp(perSymbol) * logFrequency.exp().unsqueeze(0);
+        float rate = (float)Math.Exp(perSymbol);
+        var expected = logFrequency.Select(f => rate * MathF.Exp(f)).ToArray();
+        var shifted = logFrequency.Select(f => (float)(f + perSymbol)).ToArray();
+        var selfPmi = Enumerable.Range(0, vocab).Select(t => table.Previous(t)[t] - logFrequency[t]).ToArray();
         var neighbours = NeighbourCounts(stream);
-        var selfCounts = tensor(Enumerable.Range(0, symbols).Select(a => (float)neighbours[a].Left.GetValueOrDefault(a)).ToArray()).unsqueeze(1);
-        scores.add_(selfCounts * pmi.diagonal().unsqueeze(0));
-        var used = zeros(vocab, dtype: ScalarType.Bool);
+        var scores = new float[(long)symbols * vocab];
+        for (int a = 0; a < symbols; a++)
+        {
+            var row = Row(scores, a, vocab);
+            float count = stream.Occurrences[a].Length, self = neighbours[a].Left.GetValueOrDefault(a);
+            for (int t = 0; t < vocab; t++) row[t] = count * shifted[t] - expected[t] + self * selfPmi[t];
+        }
+        var used = new bool[vocab];
         var namedBy = new int[vocab];
-        var negInf = full(vocab, float.NegativeInfinity);
         var naming = Enumerable.Repeat(-1, symbols).ToArray();
         var order = Enumerable.Range(0, symbols).Where(a => stream.Occurrences[a].Length > 0)
             .OrderByDescending(a => stream.Occurrences[a].Length).ThenBy(a => a).ToArray();
-        using var one = 1.ToScalar(); // explicit and kept alive through the native calls (see RmsNorm)
         for (int i = 0; i < order.Length; i++)
         {
-            using var step = NewDisposeScope();
             int a = order[i];
-            var row = where(used, negInf, scores[a]);
-            int best = (int)row.argmax().item<long>();
+            var row = Row(scores, a, vocab);
+            int best = -1;
+            for (int t = 0; t < vocab; t++) if (!used[t] && (best < 0 || row[t] > row[best])) best = t;
             // More symbols than tokens have room (a clustering that split tokens further than the mechanism does):
             // the best token regardless of room, since every symbol stands for some token.
-            if (float.IsNegativeInfinity(row[best].item<float>())) best = (int)scores[a].argmax().item<long>();
+            if (best < 0) best = BigramTable.Top(row, 1)[0];
             naming[a] = best;
             if (++namedBy[best] >= _s.Homophones) used[best] = true;
             // a → b: b's score for token w gains n · PMI(best, w); b → a: gains n · PMI(w, best).
             var (left, right) = neighbours[a];
-            foreach (var (set, table) in new[] { (right, pmi), (left, pmiT) })
-            {
-                var open = set.Where(kv => kv.Key != a && naming[kv.Key] < 0).ToArray();
-                if (open.Length == 0) continue;
-                var idx = tensor(open.Select(kv => (long)kv.Key).ToArray());
-                var w = tensor(open.Select(kv => (float)kv.Value).ToArray()).unsqueeze(1);
-                scores.index_add_(0, idx, w * table[best].unsqueeze(0), one);
-            }
+            foreach (var (b, count) in right)
+                if (b != a && naming[b] < 0) BigramTable.AddScaled(Row(scores, b, vocab), table.Previous(best), count, logFrequency);
+            foreach (var (b, count) in left)
+                if (b != a && naming[b] < 0) BigramTable.AddScaled(Row(scores, b, vocab), table.Next(best), count, logFrequency[best]);
             if (i % 200 == 0) _progress.Report("naming symbols", i, order.Length);
         }
         _progress.Done("naming symbols");
         return naming;
     }
+
+    static Span<float> Row(float[] matrix, int row, int width) => matrix.AsSpan((int)((long)row * width), width);
 
     /// <summary>Per symbol: counts of the symbols just before it and just after it.</summary>
     static (Dictionary<int, int> Left, Dictionary<int, int> Right)[] NeighbourCounts(CipherStream stream)
@@ -138,118 +146,148 @@ public sealed class SubstitutionDecipherer
     /// <summary>For each symbol, the tokens that best fit its neighbours' current names under the bigram model.</summary>
     int[][] Propose(CipherStream stream, int[] naming)
     {
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        var scores = ContextScores(stream, naming);
         int v = _lm.VocabSize;
-        int k = Math.Min(_s.Proposals, v);
-        var top = scores.topk(k, dim: 1).indexes.data<long>().ToArray();
-        return Enumerable.Range(0, stream.SymbolCount).Select(s => top.AsSpan(s * k, k).ToArray().Select(t => (int)t).ToArray()).ToArray();
+        var scores = ContextScores(stream, naming);
+        return Enumerable.Range(0, stream.SymbolCount).Select(s => BigramTable.Top(Row(scores, s, v), _s.Proposals)).ToArray();
     }
 
-    /// <summary>[symbols, V]: the bigram log-likelihood of each symbol's neighbourhood if it were each token, the
+    /// <summary>[symbols × V]: the bigram log-likelihood of each symbol's neighbourhood if it were each token, the
     /// other symbols keeping their names.</summary>
-    Tensor ContextScores(CipherStream stream, int[] naming)
+    float[] ContextScores(CipherStream stream, int[] naming)
     {
         int v = _lm.VocabSize;
-        _logBigram ??= BuildLogBigram().DetachFromDisposeScope();
-        // Distinct (previous, next) symbol pairs with their counts.
-        var pairs = new Dictionary<long, int>();
-        for (int q = 1; q < stream.Length; q++)
-            if (stream.SequenceStart[q] < q) { long key = (long)stream.Symbols[q - 1] * stream.SymbolCount + stream.Symbols[q]; pairs[key] = pairs.GetValueOrDefault(key) + 1; }
-        var prev = pairs.Keys.Select(k => (long)(k / stream.SymbolCount)).ToArray();
-        var next = pairs.Keys.Select(k => (long)(k % stream.SymbolCount)).ToArray();
-        var count = pairs.Values.Select(c => (float)c).ToArray();
-        var scores = zeros(stream.SymbolCount, v);
-        var transposed = _logBigram.t();
-        const int chunk = 2048;
-        using var one = 1.ToScalar(); // explicit and kept alive through the native calls (see RmsNorm)
-        for (int start = 0; start < prev.Length; start += chunk)
+        var table = BigramTable.Of(_lm);
+        var scores = new float[(long)stream.SymbolCount * v];
+        foreach (var (prev, next, count) in Pairs(stream))
         {
-            using var step = NewDisposeScope();
-            int len = Math.Min(chunk, prev.Length - start);
-            var p = tensor(prev.AsSpan(start, len).ToArray());
-            var n = tensor(next.AsSpan(start, len).ToArray());
-            var c = tensor(count.AsSpan(start, len).ToArray()).unsqueeze(1);
-            var prevNames = tensor(prev.AsSpan(start, len).ToArray().Select(s => (long)Math.Max(0, naming[s])).ToArray());
-            var nextNames = tensor(next.AsSpan(start, len).ToArray().Select(s => (long)Math.Max(0, naming[s])).ToArray());
             // The next symbol as token j: log P(j | name(prev)); the previous symbol as j: log P(name(next) | j).
-            scores.index_add_(0, n, _logBigram.index_select(0, prevNames) * c, one);
-            scores.index_add_(0, p, transposed.index_select(0, nextNames) * c, one);
+            BigramTable.AddScaled(Row(scores, next, v), table.Previous(Math.Max(0, naming[prev])), count);
+            BigramTable.AddScaled(Row(scores, prev, v), table.Next(Math.Max(0, naming[next])), count);
         }
         return scores;
     }
 
-    Tensor BuildLogBigram()
+    /// <summary>Distinct (previous, next) symbol pairs of the stream with their counts (the same every sweep).</summary>
+    (int Prev, int Next, int Count)[] Pairs(CipherStream stream)
     {
-        int v = _lm.VocabSize;
-        var data = new float[(long)v * v];
-        Parallel.For(0, v, a =>
-        {
-            for (int b = 0; b < v; b++) data[(long)a * v + b] = (float)Math.Log(_lm.Bigram(a, b));
-        });
-        return tensor(data, new long[] { v, v });
+        if (_pairs.Stream == stream) return _pairs.Pairs;
+        var pairs = new Dictionary<long, int>();
+        for (int q = 1; q < stream.Length; q++)
+            if (stream.SequenceStart[q] < q) { long key = (long)stream.Symbols[q - 1] * stream.SymbolCount + stream.Symbols[q]; pairs[key] = pairs.GetValueOrDefault(key) + 1; }
+        var result = pairs.Select(kv => ((int)(kv.Key / stream.SymbolCount), (int)(kv.Key % stream.SymbolCount), kv.Value)).ToArray();
+        _pairs = (stream, result);
+        return result;
     }
 
-    /// <summary>The naming being searched, with each position's current trigram log-probability cached.</summary>
+    /// <summary>The naming being searched, with each distinct trigram window's log-probability cached.</summary>
     sealed class State
     {
         readonly CipherStream _stream;
+        readonly TrigramWindows _windows;
         readonly KneserNeyTrigram _lm;
         readonly int _homophones;
         public int[] Naming { get; }
         readonly List<int>[] _owners;  // token → symbols named with it (at most the homophone count)
-        readonly double[] _logP;       // per position
+        readonly double[] _logP;       // per window
         readonly int[] _stamp;
         readonly double[] _trial;
         readonly List<int> _touched = new();
         int _epoch;
+        // A symbol's rename delta depends only on the names in its windows: it is kept, with the symbol's version, until
+        // one of those names changes (most symbols' neighbourhoods stay put through a sweep, and the k homophones of a
+        // token propose the same swaps, so most deltas are asked for again unchanged).
+        readonly int[] _version;       // per symbol: stamped whenever a name in one of its windows changes
+        int _clock;
+        readonly Dictionary<long, (double Delta, int Version)> _renames = new();
+        // Per symbol: −Σ count × log P over its windows. A rename can raise a window's log-probability to 0 at most,
+        // so a partial sum plus what is left of this bounds the rename's gain, and a hopeless rename (a frequent
+        // symbol swapped away from its token) is dropped after a few of its windows.
+        readonly double[] _nll;
 
         public State(CipherStream stream, KneserNeyTrigram lm, int[] naming, int homophones)
         {
             _stream = stream; _lm = lm; Naming = naming; _homophones = homophones;
+            _windows = new TrigramWindows(stream);
             _owners = Enumerable.Range(0, lm.VocabSize).Select(_ => new List<int>()).ToArray();
             for (int s = 0; s < naming.Length; s++) if (naming[s] >= 0) _owners[naming[s]].Add(s);
-            _logP = new double[stream.Length];
-            _stamp = new int[stream.Length];
-            _trial = new double[stream.Length];
-            for (int q = 0; q < stream.Length; q++) _logP[q] = LogP(q);
+            _logP = new double[_windows.Length];
+            _stamp = new int[_windows.Length];
+            _trial = new double[_windows.Length];
+            for (int t = 0; t < _windows.Length; t++) _logP[t] = LogP(t);
+            _version = new int[stream.SymbolCount];
+            _nll = new double[stream.SymbolCount];
+            for (int t = 0; t < _windows.Length; t++) ForSymbolsOf(t, (sym, w) => _nll[sym] -= _windows.Count[w] * _logP[w]);
         }
 
-        int Name(int q) => Naming[_stream.Symbols[q]];
-
-        double LogP(int q)
+        /// <summary>Each symbol of a window once (a symbol twice in it, u = w, once).</summary>
+        void ForSymbolsOf(int w, Action<int, int> visit)
         {
-            int start = _stream.SequenceStart[q];
-            int u = q - 2 >= start ? Name(q - 2) : _lm.Bos, v = q - 1 >= start ? Name(q - 1) : _lm.Bos;
-            return _lm.LogTrigram(u, v, Name(q));
+            int u = _windows.U[w], v = _windows.V[w], x = _windows.W[w];
+            if (u != _windows.Bos) visit(u, w);
+            if (v != _windows.Bos && v != u) visit(v, w);
+            if (x != u && x != v) visit(x, w);
         }
 
-        public double Total() => _logP.Sum();
+        int Name(int symbol) => symbol == _windows.Bos ? _lm.Bos : Naming[symbol];
 
-        /// <summary>Positions whose trigram involves symbol <paramref name="s"/> (its own and the next two).</summary>
+        /// <summary>Model look-ups so far (the sweep's cost, reported with it).</summary>
+        public long Lookups;
+        public long JointLookups;
+        public long CacheHits;
+
+        double LogP(int window)
+        {
+            Lookups++;
+            return _lm.LogTrigram(Name(_windows.U[window]), Name(_windows.V[window]), Name(_windows.W[window]));
+        }
+
+        public double Total()
+        {
+            double total = 0;
+            for (int t = 0; t < _windows.Length; t++) total += _windows.Count[t] * _logP[t];
+            return total;
+        }
+
+        /// <summary>The windows of symbol <paramref name="s"/> not touched yet in this trial.</summary>
         void Touch(int s)
         {
             if (s < 0) return;
-            foreach (int p in _stream.Occurrences[s])
-                for (int q = p; q < Math.Min(p + 3, _stream.Length); q++)
-                    if (_stream.SequenceStart[q] == _stream.SequenceStart[p] && _stamp[q] != _epoch) { _stamp[q] = _epoch; _touched.Add(q); }
+            foreach (int t in _windows.OfSymbol[s])
+                if (_stamp[t] != _epoch) { _stamp[t] = _epoch; _touched.Add(t); }
         }
 
         /// <summary>The exact change of the stream's log-likelihood if symbol a took token t, swapping names with
         /// symbol b (one of t's symbols, when t has no room left) or not (b = -1).</summary>
-        double Delta(int a, int t, int b, bool keep)
+        /// <param name="floor">when not kept: once the change cannot exceed this (the bound of <see cref="_nll"/>),
+        /// stop and return some value no greater than it</param>
+        double Delta(int a, int t, int b, bool keep, double floor = double.NegativeInfinity)
         {
             int old = Naming[a];
             _epoch++; _touched.Clear();
             Touch(a); Touch(b);
             Naming[a] = t;
             if (b >= 0) Naming[b] = old;
-            double delta = 0;
-            foreach (int q in _touched) { _trial[q] = LogP(q); delta += _trial[q] - _logP[q]; }
+            double delta = 0, left = 0;
+            if (!keep && floor > double.NegativeInfinity) foreach (int w in _touched) left -= _windows.Count[w] * _logP[w];
+            double margin = 1e-6 * (1 + left);
+            if (!keep) JointLookups -= Lookups;
+            foreach (int w in _touched)
+            {
+                _trial[w] = LogP(w);
+                delta += _windows.Count[w] * (_trial[w] - _logP[w]);
+                if (keep || floor == double.NegativeInfinity) continue;
+                left += _windows.Count[w] * _logP[w];
+                if (delta + Math.Max(0, left) < floor - margin) { delta = Math.Min(delta, floor - margin); break; }
+            }
+            if (!keep) JointLookups += Lookups;
             if (keep)
             {
-                foreach (int q in _touched) _logP[q] = _trial[q];
+                foreach (int w in _touched)
+                {
+                    double gain = _windows.Count[w] * (_trial[w] - _logP[w]);
+                    ForSymbolsOf(w, (sym, _) => _nll[sym] -= gain);
+                    _logP[w] = _trial[w];
+                }
                 if (old >= 0) _owners[old].Remove(a);
                 _owners[t].Add(a);
                 if (b >= 0) { _owners[t].Remove(b); if (old >= 0) _owners[old].Add(b); }
@@ -262,6 +300,50 @@ public sealed class SubstitutionDecipherer
             return delta;
         }
 
+        /// <summary>The change if symbol <paramref name="s"/> alone took token <paramref name="name"/> (kept until a name
+        /// in its windows changes), or, once it cannot exceed <paramref name="floor"/>, some value no greater than it.</summary>
+        double RenameDelta(int s, int name, double floor)
+        {
+            long key = (long)s * _lm.VocabSize + name;
+            if (_renames.TryGetValue(key, out var kept) && kept.Version == _version[s]) { CacheHits++; return kept.Delta; }
+            if (_renames.Count >= 50_000_000) _renames.Clear(); // a bound on memory (about 2 GB), never reached at 10^6 tokens of k = 1
+            int old = Naming[s];
+            Naming[s] = name;
+            double delta = 0, left = _nll[s], margin = 1e-6 * (1 + Math.Abs(left));
+            bool dropped = false;
+            foreach (int w in _windows.OfSymbol[s])
+            {
+                delta += _windows.Count[w] * (LogP(w) - _logP[w]);
+                left += _windows.Count[w] * _logP[w];
+                if (delta + Math.Max(0, left) < floor - margin) { dropped = true; break; }
+            }
+            Naming[s] = old;
+            if (!dropped) _renames[key] = (delta, _version[s]);
+            return dropped ? Math.Min(delta, floor - margin) : delta;
+        }
+
+        /// <summary>Whether some window holds both symbols (then a swap of the two is not the sum of their renames).</summary>
+        bool ShareAWindow(int a, int b)
+        {
+            var (fewer, other) = _windows.OfSymbol[a].Length <= _windows.OfSymbol[b].Length ? (a, b) : (b, a);
+            foreach (int w in _windows.OfSymbol[fewer]) if (_windows.Contains(w, other)) return true;
+            return false;
+        }
+
+        /// <summary>Applies a move and marks every symbol that shares a window with a renamed one as changed.</summary>
+        void Apply(int a, int t, int b)
+        {
+            Delta(a, t, b, keep: true);
+            _clock++;
+            foreach (int s in b >= 0 ? new[] { a, b } : new[] { a })
+                foreach (int w in _windows.OfSymbol[s])
+                {
+                    _version[_windows.W[w]] = _clock;
+                    if (_windows.U[w] != _windows.Bos) _version[_windows.U[w]] = _clock;
+                    if (_windows.V[w] != _windows.Bos) _version[_windows.V[w]] = _clock;
+                }
+        }
+
         public int Sweep(int[][] proposals, IProgressSink progress, int sweep)
         {
             var order = Enumerable.Range(0, Naming.Length).Where(s => _stream.Occurrences[s].Length > 0)
@@ -269,21 +351,29 @@ public sealed class SubstitutionDecipherer
             int changed = 0;
             for (int i = 0; i < order.Length; i++)
             {
-                int a = order[i];
+                int a = order[i], old = Naming[a];
                 double best = 1e-9;
                 (int Token, int Partner) bestMove = (-1, -1);
                 foreach (int t in proposals[a])
                 {
-                    if (t == Naming[a]) continue;
-                    // Room left: a rename; otherwise a swap with each of the token's symbols in turn.
-                    var partners = _owners[t].Count < _homophones ? new List<int> { -1 } : _owners[t].ToList();
-                    foreach (int b in partners)
+                    if (t == old) continue;
+                    // Room left: a rename.
+                    if (_owners[t].Count < _homophones)
                     {
-                        double d = Delta(a, t, b, keep: false);
+                        double d = RenameDelta(a, t, best);
+                        if (d > best) { best = d; bestMove = (t, -1); }
+                        continue;
+                    }
+                    // Otherwise a swap with each of the token's symbols in turn. Symbols that share no window change
+                    // disjoint terms, so the swap is a's rename (scored once for all k partners) plus b's.
+                    double alone = old >= 0 ? RenameDelta(a, t, double.NegativeInfinity) : double.NaN;
+                    foreach (int b in _owners[t])
+                    {
+                        double d = old >= 0 && !ShareAWindow(a, b) ? alone + RenameDelta(b, old, best - alone) : Delta(a, t, b, keep: false, floor: best);
                         if (d > best) { best = d; bestMove = (t, b); }
                     }
                 }
-                if (bestMove.Token >= 0) { Delta(a, bestMove.Token, bestMove.Partner, keep: true); changed++; }
+                if (bestMove.Token >= 0) { Apply(a, bestMove.Token, bestMove.Partner); changed++; }
                 if (i % 500 == 0) progress.Report($"decipher sweep {sweep + 1}", i, order.Length, $"{changed} renamed");
             }
             return changed;

@@ -27,6 +27,12 @@ public sealed record VolumeOptions
     /// attacker's model knows code like the user's, as a cloud with the world's public code would.</summary>
     public IReadOnlyList<string> PrivateFolders { get; init; } = Array.Empty<string>();
     public double PrivateShare { get; init; } = 0.2;
+    /// <summary>Folders of .py code that the private code continues with, after the held-out share, when that share
+    /// is shorter than the largest volume (other packages, never in the attacker's corpus): every volume the share
+    /// covers reads the same traffic as without them. Files identical to a public or held-out file are left out.</summary>
+    public IReadOnlyList<string> PrivateExtraFolders { get; init; } = Array.Empty<string>();
+    /// <summary>The decipherer's sweep limit (it stops earlier once a sweep renames almost nothing).</summary>
+    public int MaxSweeps { get; init; } = new SubstitutionDecipherer.Settings().MaxSweeps;
     public long[] Volumes { get; init; } = { 1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000 };
     /// <summary>The largest volume deciphered for the client settings (clustering still covers every volume);
     /// null: all. Deciphering is the costly part, and keyed traffic that clusters purely is the oracle's cipher.</summary>
@@ -81,11 +87,21 @@ public static class VolumeRun
         long maxVolume = o.Volumes.Max();
         var traffic = PublicCorpus.Slice(privateDocs).Windows(o.Window, maxVolume);
         long trafficTokens = traffic.Sum(w => (long)w.Length);
+        if (trafficTokens < maxVolume && o.PrivateExtraFolders.Count > 0)
+        {
+            var (extraDocs, extraSource) = LoadCode(o.PrivateExtraFolders.Select(f => (string?)f).ToList(), tokenizer, long.MaxValue);
+            var known = new HashSet<string>(publicDocs.Select(Fingerprint).Concat(privateSet));
+            extraDocs = extraDocs.Where(d => known.Add(Fingerprint(d))).ToList(); // also drops a file repeated within them
+            var extra = PublicCorpus.Slice(extraDocs).Windows(o.Window, maxVolume - trafficTokens);
+            privateSource += $"; after its {trafficTokens} tokens, {extraSource} ({extra.Sum(w => (long)w.Length)} tokens, none in the attacker's corpus)";
+            traffic.AddRange(extra);
+            trafficTokens += extra.Sum(w => (long)w.Length);
+        }
         if (trafficTokens < maxVolume)
             throw new ArgumentException($"the private code holds {trafficTokens} tokens in windows, fewer than the largest volume {maxVolume}; add folders or lower --volumes");
         progress.Report("attacker's language model", 0, 1, $"{publicDocs.Sum(d => (long)d.Length)} public tokens");
         var lm = new KneserNeyTrigram(publicDocs, config.VocabSize);
-        var decipherer = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(), progress);
+        var decipherer = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(MaxSweeps: o.MaxSweeps), progress);
         progress.Done("attacker's language model");
 
         var oracle = new List<DecipherScore>();
@@ -104,7 +120,7 @@ public static class VolumeRun
                 var clock = Stopwatch.StartNew();
                 var key = OracleCipher.RandomKey(config.VocabSize, seed: 2013);
                 var cipher = OracleCipher.EncipherHomophonic(traffic, key, k, seed: 2011);
-                var homophonic = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(Homophones: k), progress);
+                var homophonic = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(MaxSweeps: o.MaxSweeps, Homophones: k), progress);
                 var points = Curve(o.Volumes, traffic, cipher, homophonic, classes, progress, $"oracle-k{k}", o.WorkFolder);
                 var (purity, completeness) = ClusterAgreement.Of(cipher, traffic);
                 return new VolumeCurve($"oracle-k{k}", null, true, false, points, cipher.Max(c => c.DefaultIfEmpty(-1).Max()) + 1, double.NaN,
@@ -144,7 +160,7 @@ public static class VolumeRun
         var symbols = StreamingClusterer.Split(clusterer.Assignments(), traffic.Select(t => t.Length));
         progress.Done($"{spec.Name}: clustering the wire");
         var (purity, completeness) = ClusterAgreement.Of(symbols, traffic);
-        if (homophones > 1) decipherer = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(Homophones: homophones), progress);
+        if (homophones > 1) decipherer = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(MaxSweeps: o.MaxSweeps, Homophones: homophones), progress);
         var points = Curve(o.Volumes.Where(v => v <= (o.SettingsMaxVolume ?? long.MaxValue)).ToArray(), traffic, symbols, decipherer, classes, progress, spec.Name, o.WorkFolder);
         return new VolumeCurve(spec.Name, client.Keys?.Metadata.Epsilon, keyed, spec.Tuned, points, clusterer.Clusters, threshold, purity, completeness,
             clock.Elapsed.TotalSeconds);

@@ -20,6 +20,8 @@ public static class VolumeCommand
         var publicTokens = new Option<long>("--public-tokens") { Description = "public tokens for the language model at most", DefaultValueFactory = _ => 20_000_000 };
         var privateDirs = new Option<string?>("--private-code") { Description = "comma-separated folders of .py code standing for the user's private code; default: a held-out share of the --public files (the attacker knows code like the user's)" };
         var privateShare = new Option<double>("--private-share") { Description = "without --private-code: the share of the public files held out as the private code", DefaultValueFactory = _ => 0.2 };
+        var privateExtra = new Option<string?>("--private-extra") { Description = "comma-separated folders of .py code (not in --public) that the held-out private code continues with when it is shorter than the largest volume; smaller volumes read the same traffic as without it" };
+        var maxSweeps = new Option<int>("--max-sweeps") { Description = "the decipherer's sweep limit (it stops earlier once a sweep renames almost nothing)", DefaultValueFactory = _ => 10 };
         var volumes = new Option<string>("--volumes") { Description = "observed token volumes to measure", DefaultValueFactory = _ => "1000,3000,10000,30000,100000,300000,1000000" };
         var window = new Option<int>("--window") { Description = "tokens per request, sent from position 0", DefaultValueFactory = _ => 512 };
         var settingsMax = new Option<long?>("--settings-max-volume") { Description = "decipher the client settings only up to this volume (clustering still covers all; the oracle goes to the largest)" };
@@ -35,7 +37,7 @@ public static class VolumeCommand
         var json = CommonOptions.Json();
         var cmd = new Command("volume", "The strongest inference attack (streaming clustering + n-gram decipherment) against how much traffic the cloud has seen")
         {
-            model, keys, tuned, epsilons, fclean, noUnprotected, publicDirs, publicTokens, privateDirs, privateShare, volumes, settingsMax, window, noOracle, oracleHomophones, homophones, residualNoise, work, merge, report, split, wire, json,
+            model, keys, tuned, epsilons, fclean, noUnprotected, publicDirs, publicTokens, privateDirs, privateShare, privateExtra, maxSweeps, volumes, settingsMax, window, noOracle, oracleHomophones, homophones, residualNoise, work, merge, report, split, wire, json,
         };
         cmd.SetAction(r =>
         {
@@ -62,6 +64,8 @@ public static class VolumeCommand
                 PublicFolders = publicFolders.Count == 0 ? new string?[] { null } : publicFolders.Select(f => (string?)f).ToList(),
                 PublicTokens = AttackCommand.Positive(r.GetValue(publicTokens), "--public-tokens"),
                 PrivateFolders = AttackCommand.List(r.GetValue(privateDirs)), Volumes = points,
+                PrivateExtraFolders = AttackCommand.List(r.GetValue(privateExtra)),
+                MaxSweeps = (int)AttackCommand.Positive(r.GetValue(maxSweeps), "--max-sweeps"),
                 PrivateShare = r.GetValue(privateShare) is > 0 and < 1 and var share ? share : throw new ArgumentException("--private-share must be between 0 and 1"),
                 SettingsMaxVolume = r.GetValue(settingsMax),
                 Window = (int)AttackCommand.Positive(r.GetValue(window), "--window"), Oracle = !r.GetValue(noOracle),
