@@ -79,8 +79,9 @@ public sealed class CompletionEngine : IDisposable
             if (finish == GenerationResult.Cancelled) return new CompletionOutcome(null, CompletionOutcome.Cancelled, sent, clock.Elapsed) { EmptyReason = Completion.EmptyReason.Cancelled };
             var shown = CompletionPostProcessor.Apply(context, text, out string? emptiedBy);
             string? empty = shown != null ? null : WhyEmpty(text, finish, emptiedBy);
-            // A line the deadline cut (one slow round trip) is not kept: the same context asks again for the whole line.
-            if (finish != GenerationResult.LatencyBudget) _cache.Put(key, shown, empty);
+            // Kept even when the deadline cut it: a repeat of the same context costs no model call and no exposure,
+            // which matters more than a longer line (typing on gets a fresh request anyway).
+            _cache.Put(key, shown, empty);
             return Shown(context, new CompletionOutcome(shown, CompletionOutcome.Model, sent, clock.Elapsed)
             {
                 EmptyReason = empty, CutMidLine = shown != null && finish == GenerationResult.LatencyBudget,
