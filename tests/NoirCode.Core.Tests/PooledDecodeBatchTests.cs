@@ -27,6 +27,14 @@ public class PooledDecodeBatchTests
         public void Dispose() { Pooled.Dispose(); Alone.Dispose(); }
     }
 
+    /// <summary>The middle blocks' pool, attending the way under test.</summary>
+    static KvPool PoolOf(CloudShard shard, DecodeAttention strategy)
+    {
+        var pool = shard.Middle.NewPool();
+        pool.Attention = strategy;
+        return pool;
+    }
+
     static Pair Open(CloudShard shard, KvPool pool, int maxLength, int prefill, LoraAdapter? lora, Generator g)
     {
         var pair = new Pair(pool.Open(maxLength), shard.Middle.NewCache(), lora);
@@ -81,8 +89,7 @@ public class PooledDecodeBatchTests
     {
         using var shard = CloudShard.Load(TestModels.Get(preset));
         using var _ = no_grad();
-        using var pool = shard.Middle.NewPool();
-        pool.Attention = strategy;
+        using var pool = PoolOf(shard, strategy);
         var g = new Generator(11);
         // Two capacities (two shelves, so the batch runs as two groups), lengths 1 to 70, slots out of batch order.
         var pairs = new[] { (200, 9), (64, 1), (200, 70), (64, 33), (200, 2) }.Select(s => Open(shard, pool, s.Item1, s.Item2, null, g)).ToList();
@@ -104,8 +111,7 @@ public class PooledDecodeBatchTests
         var alice = Adapter(shard, 1);
         var bob = Adapter(shard, 2);
         using var _ = no_grad();
-        using var pool = shard.Middle.NewPool();
-        pool.Attention = strategy;
+        using var pool = PoolOf(shard, strategy);
         var g = new Generator(12);
         var adapters = new[] { alice, null, bob, alice, bob, null };
         var pairs = adapters.Select((a, i) => Open(shard, pool, 128, 3 + 5 * i, a, g)).ToList();
@@ -123,8 +129,7 @@ public class PooledDecodeBatchTests
         using var shard = CloudShard.Load(TestModels.Get(preset));
         var lora = Adapter(shard, 3);
         using var _ = no_grad();
-        using var pool = shard.Middle.NewPool();
-        pool.Attention = strategy;
+        using var pool = PoolOf(shard, strategy);
         var g = new Generator(13);
         var pairs = new[] { Open(shard, pool, 96, 20, null, g), Open(shard, pool, 96, 6, lora, g), Open(shard, pool, 96, 12, null, g) };
         try
@@ -148,8 +153,7 @@ public class PooledDecodeBatchTests
     {
         using var shard = CloudShard.Load(TestModels.Get(preset));
         using var _ = no_grad();
-        using var pool = shard.Middle.NewPool();
-        pool.Attention = strategy;
+        using var pool = PoolOf(shard, strategy);
         var g = new Generator(14);
         using var long_ = Open(shard, pool, 128, 60, null, g);      // keeps the shelf, and makes the batch read 60+ positions
         var first = Open(shard, pool, 128, 50, null, g);
@@ -172,8 +176,7 @@ public class PooledDecodeBatchTests
     {
         using var shard = CloudShard.Load(TestModels.Get(preset));
         using var _ = no_grad();
-        using var pool = shard.Middle.NewPool();
-        pool.Attention = strategy;
+        using var pool = PoolOf(shard, strategy);
         var g = new Generator(15);
         using var other = Open(shard, pool, 64, 40, null, g);
         using var pair = Open(shard, pool, 64, 10, null, g);

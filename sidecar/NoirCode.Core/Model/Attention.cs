@@ -29,7 +29,7 @@ public sealed class Attention : nn.Module
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, LayerKvCache? cache, Tensor? mask, LoraLayer? lora = null)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], t = x.shape[1];
+        long t = x.shape[1];
         var (q, k, v) = Project(x, cos, sin, lora is null ? NoAdapter : new[] { lora }); // [B, H, T, hd], [B, kvH, T, hd] ×2
         bool firstChunk = cache is null || cache.Length == 0;
         if (cache is not null) (k, v) = cache.Append(k, v);                       // [B, kvH, past+T, hd]
