@@ -2,7 +2,9 @@ using NoirCode.Attack.Attacks;
 using NoirCode.Attack.Data;
 using NoirCode.Attack.Decipherment;
 using NoirCode.Attack.Volume;
+using NoirCode.Core.Model;
 using NoirCode.Core.Util;
+using NoirCode.Testing.Models;
 using static TorchSharp.torch;
 
 namespace NoirCode.Attack.Tests;
@@ -83,6 +85,86 @@ public class DeciphermentTests
         foreach (var doc in plain.Take(8)) unique.Add(doc.Select(_ => next++).ToArray());
         var named = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(MaxSweeps: 1), NullProgress.Instance).Solve(new CipherStream(unique));
         Assert.That(named, Has.Length.EqualTo(next).And.All.InRange(0, vocab - 1));
+    }
+
+    [Test]
+    public void ASearchCanStartFromANamingTheCloudAlreadyHas()
+    {
+        const int vocab = 300;
+        var lm = new KneserNeyTrigram(MarkovText(vocab, 200, 1000, seed: 1), vocab);
+        var plain = MarkovText(vocab, 60, 500, seed: 2);
+        var key = OracleCipher.RandomKey(vocab, seed: 3);
+        var cipher = OracleCipher.Encipher(plain, key);
+        var decipherer = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(), NullProgress.Instance);
+        var stream = new CipherStream(cipher);
+        var fresh = decipherer.Solve(stream);
+        double freshLikelihood = decipherer.LastLogLikelihood;
+
+        // From the true key the search keeps it, and the key explains the stream better than the fresh search's naming.
+        var truth = Enumerable.Repeat(-1, stream.SymbolCount).ToArray();
+        for (int t = 0; t < vocab; t++) if (key[t] < truth.Length && stream.Occurrences[key[t]].Length > 0) truth[key[t]] = t;
+        var kept = decipherer.Solve(stream, truth);
+        Assert.That(Accuracy(plain, cipher, kept), Is.GreaterThan(0.97));
+        Assert.That(decipherer.LastLogLikelihood, Is.GreaterThanOrEqualTo(freshLikelihood));
+        Assert.Throws<ArgumentException>(() => decipherer.Solve(stream, truth[..^1]));
+
+        // Continuing a shorter prefix's naming: the symbols seen before keep their names, new ones take the fallback's
+        // name while it has room, and no token names two symbols of a 1:1 cipher.
+        var shortStream = new CipherStream(cipher.Take(6));
+        var shortNaming = decipherer.Solve(shortStream);
+        var continued = decipherer.Continued(stream, shortNaming, fresh);
+        for (int s = 0; s < shortNaming.Length; s++)
+            if (shortNaming[s] >= 0) Assert.That(continued[s], Is.EqualTo(shortNaming[s]), $"symbol {s} seen before");
+        var present = Enumerable.Range(0, stream.SymbolCount).Where(s => stream.Occurrences[s].Length > 0).ToList();
+        Assert.That(present.All(s => continued[s] >= 0), "every symbol that occurs is named");
+        Assert.That(present.Select(s => continued[s]).Distinct().Count(), Is.EqualTo(present.Count), "a token names one symbol");
+        Assert.That(present.Count(s => s >= shortNaming.Length || shortNaming[s] < 0), Is.GreaterThan(0), "the longer stream has new symbols");
+        Assert.That(present.Where(s => (s >= shortNaming.Length || shortNaming[s] < 0) && continued[s] == fresh[s]).Count(), Is.GreaterThan(0),
+            "new symbols take the fallback's names where they have room");
+    }
+
+    [Test]
+    public void TheVolumeCurveKeepsTheLikelierOfTheFreshAndTheContinuedNamingAndResumes()
+    {
+        const int vocab = 300;
+        var lm = new KneserNeyTrigram(MarkovText(vocab, 200, 1000, seed: 1), vocab);
+        var plain = MarkovText(vocab, 60, 500, seed: 5);
+        var cipher = OracleCipher.Encipher(plain, OracleCipher.RandomKey(vocab, seed: 6));
+        var config = ModelConfig.Load(BundledModel.Folder);
+        var classes = new TokenClasses(CausalLM.LoadTokenizer(BundledModel.Folder, config), config.VocabSize);
+        var decipherer = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(), NullProgress.Instance);
+        var scorer = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(MaxSweeps: 0), NullProgress.Instance);
+        long[] volumes = { 2_000, 20_000 };
+        var root = Directory.CreateTempSubdirectory("noir-prefix-decipherment").FullName;
+        try
+        {
+            var likelihood = new Dictionary<NamingStart, double>();
+            var curves = new Dictionary<NamingStart, List<DecipherScore>>();
+            foreach (var start in Enum.GetValues<NamingStart>())
+            {
+                string work = Path.Combine(root, start.ToString());
+                Directory.CreateDirectory(work);
+                curves[start] = PrefixDecipherment.Curve(volumes, plain, cipher, decipherer, classes, NullProgress.Instance, "oracle", work, start);
+                var saved = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(work, "oracle-naming.json")))!;
+                Assert.That((long)saved["tokens"]!, Is.EqualTo(20_000));
+                scorer.Solve(new CipherStream(CipherStream.Prefix(cipher, 20_000)), saved["naming"]!.AsArray().Select(n => (int)n!).ToArray());
+                likelihood[start] = scorer.LastLogLikelihood;
+            }
+            Assert.That(curves[NamingStart.Fresh].Select(p => p.NamingFrom), Is.EqualTo(new[] { "fresh", "fresh" }));
+            Assert.That(curves[NamingStart.Continued].Select(p => p.NamingFrom), Is.EqualTo(new[] { "fresh", "continued" }));
+            // Best solves afresh as Fresh does, continues (new symbols taking the fresh names), and keeps the likelier.
+            if (curves[NamingStart.Best][1].NamingFrom == "fresh")
+                Assert.That(likelihood[NamingStart.Best], Is.EqualTo(likelihood[NamingStart.Fresh]).Within(1e-6));
+            else Assert.That(likelihood[NamingStart.Best], Is.GreaterThan(likelihood[NamingStart.Fresh]), "a continued naming is kept only when likelier");
+
+            // Resumed with one more volume: the measured points are kept as they were, and the new one continues.
+            var resumed = PrefixDecipherment.Curve(new long[] { 2_000, 20_000, 30_000 }, plain, cipher, decipherer, classes, NullProgress.Instance, "oracle",
+                Path.Combine(root, nameof(NamingStart.Continued)), NamingStart.Continued);
+            static object Row(DecipherScore p) => (p.Tokens, Math.Round(p.PositionAccuracy, 4), Math.Round(p.ContentPositionAccuracy, 4), p.NamingFrom);
+            Assert.That(resumed.Take(2).Select(Row), Is.EqualTo(curves[NamingStart.Continued].Select(Row)));
+            Assert.That(resumed[2].NamingFrom, Is.EqualTo("continued"));
+        }
+        finally { Directory.Delete(root, true); }
     }
 
     static double Accuracy(List<int[]> plain, List<int[]> cipher, int[] naming)

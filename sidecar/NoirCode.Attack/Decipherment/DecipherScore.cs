@@ -11,6 +11,10 @@ namespace NoirCode.Attack.Decipherment;
 public sealed record DecipherScore(long Tokens, double PositionAccuracy, double ContentPositionAccuracy, double DistinctIdentifiers,
     int DistinctIdentifiersRecovered, int DistinctIdentifiersSeen)
 {
+    /// <summary>Where the kept naming's search started ("fresh" or "continued" from a shorter prefix's naming); null
+    /// where not recorded.</summary>
+    public string? NamingFrom { get; init; }
+
     public static DecipherScore Of(IReadOnlyList<int[]> truth, IReadOnlyList<int[]> symbols, int[] naming, TokenClasses classes)
     {
         long tokens = 0, hits = 0, content = 0, contentHits = 0;

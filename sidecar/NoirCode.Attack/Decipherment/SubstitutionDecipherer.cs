@@ -41,13 +41,19 @@ public sealed class SubstitutionDecipherer
     /// <summary>Per sweep: symbols renamed and the stream's trigram log-likelihood after it.</summary>
     public List<(int Changed, double LogLikelihood)> Trace { get; } = new();
 
+    /// <summary>The stream's trigram log-likelihood under the last naming returned: what the attacker compares namings by.</summary>
+    public double LastLogLikelihood => Trace.Count == 0 ? double.NaN : Trace[^1].LogLikelihood;
+
+    /// <param name="start">where to start the search instead of the frequency seeding: a naming the attacker already
+    /// has (<see cref="Continued"/>); null: the first naming of <see cref="FirstNaming"/></param>
     /// <returns>the token named for each symbol (-1 for a symbol that never occurs)</returns>
-    public int[] Solve(CipherStream stream)
+    public int[] Solve(CipherStream stream, int[]? start = null)
     {
         Trace.Clear();
         int v = _lm.VocabSize;
         var clock0 = System.Diagnostics.Stopwatch.StartNew();
-        var first = FirstNaming(stream, v);
+        var first = start is null ? FirstNaming(stream, v) : (int[])start.Clone();
+        if (first.Length != stream.SymbolCount) throw new ArgumentException($"a start naming names {first.Length} symbols, the stream has {stream.SymbolCount}");
         _progress.Report("deciphering: first naming", 1, 1, $"{clock0.Elapsed.TotalSeconds:F1} s");
         var state = new NamingState(stream, _lm, first, _s.Homophones);
         Trace.Add((0, state.Total()));
@@ -124,6 +130,37 @@ public sealed class SubstitutionDecipherer
             if (i % 200 == 0) _progress.Report("naming symbols", i, order.Length);
         }
         _progress.Done("naming symbols");
+        return naming;
+    }
+
+    /// <summary>
+    /// A start for a longer stream from the naming the attacker found on a shorter prefix of it (symbols keep their
+    /// ids as the stream grows): each symbol seen before keeps its name; each new one, most frequent first, takes its
+    /// name in <paramref name="fallback"/> (e.g. a fresh solve of the longer stream) while that token has room, else
+    /// the most frequent public token that has. A token never names more than k symbols unless the prefix's naming did.
+    /// </summary>
+    public int[] Continued(CipherStream stream, int[] previous, int[]? fallback)
+    {
+        int v = _lm.VocabSize;
+        var naming = Enumerable.Repeat(-1, stream.SymbolCount).ToArray();
+        var named = new int[v];
+        for (int s = 0; s < Math.Min(previous.Length, naming.Length); s++)
+            if (previous[s] >= 0 && stream.Occurrences[s].Length > 0) { naming[s] = previous[s]; named[previous[s]]++; }
+        var logFrequency = BigramTable.Of(_lm).LogFrequency;
+        var byFrequency = Enumerable.Range(0, v).OrderByDescending(t => logFrequency[t]).ToArray();
+        int next = 0;
+        foreach (int s in Enumerable.Range(0, naming.Length).Where(s => naming[s] < 0 && stream.Occurrences[s].Length > 0)
+                     .OrderByDescending(s => stream.Occurrences[s].Length))
+        {
+            int t = fallback is not null && s < fallback.Length ? fallback[s] : -1;
+            if (t < 0 || named[t] >= _s.Homophones)
+            {
+                while (next < v && named[byFrequency[next]] >= _s.Homophones) next++;
+                t = next < v ? byFrequency[next] : byFrequency[0]; // more symbols than room: some token, as FirstNaming does
+            }
+            naming[s] = t;
+            named[t]++;
+        }
         return naming;
     }
 

@@ -27,20 +27,28 @@ public sealed record VolumeCurve(string Setting, double? Epsilon, bool Keys, boo
         return null;
     }
 
-    public static JsonArray PointsJson(IReadOnlyList<DecipherScore> points) => new(points.Select(p => (JsonNode)new JsonObject
+    public static JsonArray PointsJson(IReadOnlyList<DecipherScore> points) => new(points.Select(p => (JsonNode)PointJson(p)).ToArray());
+
+    static JsonObject PointJson(DecipherScore p)
     {
-        ["tokens"] = p.Tokens,
-        ["position_accuracy"] = Math.Round(p.PositionAccuracy, 4),
-        ["content_position_accuracy"] = Math.Round(p.ContentPositionAccuracy, 4),
-        ["distinct_identifiers"] = double.IsNaN(p.DistinctIdentifiers) ? null : Math.Round(p.DistinctIdentifiers, 4),
-        ["distinct_identifiers_recovered"] = p.DistinctIdentifiersRecovered,
-        ["distinct_identifiers_seen"] = p.DistinctIdentifiersSeen,
-    }).ToArray());
+        var o = new JsonObject
+        {
+            ["tokens"] = p.Tokens,
+            ["position_accuracy"] = Math.Round(p.PositionAccuracy, 4),
+            ["content_position_accuracy"] = Math.Round(p.ContentPositionAccuracy, 4),
+            ["distinct_identifiers"] = double.IsNaN(p.DistinctIdentifiers) ? null : Math.Round(p.DistinctIdentifiers, 4),
+            ["distinct_identifiers_recovered"] = p.DistinctIdentifiersRecovered,
+            ["distinct_identifiers_seen"] = p.DistinctIdentifiersSeen,
+        };
+        if (p.NamingFrom is not null) o["naming_from"] = p.NamingFrom;
+        return o;
+    }
 
     /// <summary>Reads points back; a point without the identifier figures (not recorded) reads them as NaN and 0.</summary>
     public static List<DecipherScore> PointsFrom(JsonArray array) => array.Select(n => new DecipherScore(
         (long)n!["tokens"]!, (double)n["position_accuracy"]!, (double)n["content_position_accuracy"]!, (double?)n["distinct_identifiers"] ?? double.NaN,
-        (int?)n["distinct_identifiers_recovered"] ?? 0, (int?)n["distinct_identifiers_seen"] ?? 0)).ToList();
+        (int?)n["distinct_identifiers_recovered"] ?? 0, (int?)n["distinct_identifiers_seen"] ?? 0)
+    { NamingFrom = (string?)n["naming_from"] }).ToList();
 
     public static JsonObject CompromiseJson(IReadOnlyList<DecipherScore> points)
     {

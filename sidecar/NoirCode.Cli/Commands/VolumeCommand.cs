@@ -22,6 +22,11 @@ public static class VolumeCommand
         var privateShare = new Option<double>("--private-share") { Description = "without --private-code: the share of the public files held out as the private code", DefaultValueFactory = _ => 0.2 };
         var privateExtra = new Option<string?>("--private-extra") { Description = "comma-separated folders of .py code (not in --public) that the held-out private code continues with when it is shorter than the largest volume; smaller volumes read the same traffic as without it" };
         var maxSweeps = new Option<int>("--max-sweeps") { Description = "the decipherer's sweep limit (it stops earlier once a sweep renames almost nothing)", DefaultValueFactory = _ => 10 };
+        var naming = new Option<string>("--naming")
+        {
+            Description = "where the search starts at each volume after the first: best (fresh and continued from the shorter prefix's naming, the likelier kept), fresh, or continued",
+            DefaultValueFactory = _ => "best",
+        };
         var volumes = new Option<string>("--volumes") { Description = "observed token volumes to measure", DefaultValueFactory = _ => "1000,3000,10000,30000,100000,300000,1000000" };
         var window = new Option<int>("--window") { Description = "tokens per request, sent from position 0", DefaultValueFactory = _ => 512 };
         var settingsMax = new Option<long?>("--settings-max-volume") { Description = "decipher the client settings only up to this volume (clustering still covers all; the oracle goes to the largest)" };
@@ -37,7 +42,7 @@ public static class VolumeCommand
         var json = CommonOptions.Json();
         var cmd = new Command("volume", "The strongest inference attack (streaming clustering + n-gram decipherment) against how much traffic the cloud has seen")
         {
-            model, keys, tuned, epsilons, fclean, noUnprotected, publicDirs, publicTokens, privateDirs, privateShare, privateExtra, maxSweeps, volumes, settingsMax, window, noOracle, oracleHomophones, homophones, residualNoise, work, merge, report, split, wire, json,
+            model, keys, tuned, epsilons, fclean, noUnprotected, publicDirs, publicTokens, privateDirs, privateShare, privateExtra, maxSweeps, naming, volumes, settingsMax, window, noOracle, oracleHomophones, homophones, residualNoise, work, merge, report, split, wire, json,
         };
         cmd.SetAction(r =>
         {
@@ -66,6 +71,8 @@ public static class VolumeCommand
                 PrivateFolders = AttackCommand.List(r.GetValue(privateDirs)), Volumes = points,
                 PrivateExtraFolders = AttackCommand.List(r.GetValue(privateExtra)),
                 MaxSweeps = (int)AttackCommand.Positive(r.GetValue(maxSweeps), "--max-sweeps"),
+                Start = Enum.TryParse<NamingStart>(r.GetValue(naming), ignoreCase: true, out var start) && Enum.IsDefined(start) && !int.TryParse(r.GetValue(naming), out _)
+                    ? start : throw new ArgumentException($"--naming must be best, fresh or continued, not '{r.GetValue(naming)}'"),
                 PrivateShare = r.GetValue(privateShare) is > 0 and < 1 and var share ? share : throw new ArgumentException("--private-share must be between 0 and 1"),
                 SettingsMaxVolume = r.GetValue(settingsMax),
                 Window = (int)AttackCommand.Positive(r.GetValue(window), "--window"), Oracle = !r.GetValue(noOracle),
