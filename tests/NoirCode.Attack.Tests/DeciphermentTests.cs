@@ -144,7 +144,7 @@ public class DeciphermentTests
             {
                 string work = Path.Combine(root, start.ToString());
                 Directory.CreateDirectory(work);
-                curves[start] = PrefixDecipherment.Curve(volumes, plain, cipher, decipherer, classes, NullProgress.Instance, "oracle", work, start);
+                curves[start] = PrefixDecipherment.Curve(volumes, plain, v => CipherStream.Prefix(cipher, v), decipherer, classes, NullProgress.Instance, "oracle", work, start);
                 var saved = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(work, "oracle-naming.json")))!;
                 Assert.That((long)saved["tokens"]!, Is.EqualTo(20_000));
                 scorer.Solve(new CipherStream(CipherStream.Prefix(cipher, 20_000)), saved["naming"]!.AsArray().Select(n => (int)n!).ToArray());
@@ -158,7 +158,7 @@ public class DeciphermentTests
             else Assert.That(likelihood[NamingStart.Best], Is.GreaterThan(likelihood[NamingStart.Fresh]), "a continued naming is kept only when likelier");
 
             // Resumed with one more volume: the measured points are kept as they were, and the new one continues.
-            var resumed = PrefixDecipherment.Curve(new long[] { 2_000, 20_000, 30_000 }, plain, cipher, decipherer, classes, NullProgress.Instance, "oracle",
+            var resumed = PrefixDecipherment.Curve(new long[] { 2_000, 20_000, 30_000 }, plain, v => CipherStream.Prefix(cipher, v), decipherer, classes, NullProgress.Instance, "oracle",
                 Path.Combine(root, nameof(NamingStart.Continued)), NamingStart.Continued);
             static object Row(DecipherScore p) => (p.Tokens, Math.Round(p.PositionAccuracy, 4), Math.Round(p.ContentPositionAccuracy, 4), p.NamingFrom);
             Assert.That(resumed.Take(2).Select(Row), Is.EqualTo(curves[NamingStart.Continued].Select(Row)));
@@ -197,6 +197,43 @@ public class DeciphermentTests
         // The calibration picks a threshold that separates the tokens.
         var (tau, p, c) = StreamingClusterer.Calibrate(views, tokens, new[] { 0.0, 0.5, 0.9, 0.999 });
         Assert.That(p * c, Is.EqualTo(1.0), $"threshold {tau}");
+    }
+
+    [Test]
+    public void UnderPerOccurrenceNoiseTheCalibratedAttackRefinesItsClustersAndNamesSplitTokensWithMoreSymbols()
+    {
+        // 40 token rows in 32 dimensions; every occurrence carries noise about as large as its row (residual masking).
+        var rng = new Generator(11);
+        var rows = randn(new long[] { 40, 32 }, generator: rng);
+        var tokens = Enumerable.Range(0, 60).Select(s => Enumerable.Range(0, 50).Select(i => (s * 7 + i * i) % 40).ToArray()).ToList();
+        List<Tensor> Views(double sigma) => tokens.Select(seq => rows.index_select(0, tensor(seq.Select(t => (long)t).ToArray()))
+            + sigma * randn(new long[] { seq.Length, 32 }, generator: rng)).ToList();
+        double[] grid = { 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9 };
+        double F(double p, double c) => 2 * p * c / (p + c);
+
+        var noisy = Views(1.0);
+        var leader = StreamingClusterer.Calibrate(noisy, tokens, grid);
+        var wire = WireClustering.Calibrate(noisy, tokens, grid, homophones: 1);
+        Assert.That(wire.RefineIterations, Is.GreaterThan(0), $"leader alone: purity {leader.Purity:F3}, completeness {leader.Completeness:F3}");
+        Assert.That(F(wire.Purity, wire.Completeness), Is.GreaterThan(F(leader.Purity, leader.Completeness) + 0.05), "refinement helps");
+
+        // On the traffic: the refined symbols of a prefix agree with the tokens better than the leader clusters do.
+        using var clusterer = new StreamingClusterer(32, wire.Threshold, keepVectors: true);
+        foreach (var v in noisy) clusterer.Add(v);
+        var symbolsAt = wire.SymbolsAt(clusterer, tokens.Select(t => t.Length).ToList());
+        var refined = symbolsAt(1_500);
+        Assert.That(refined.Sum(s => s.Length), Is.EqualTo(1_500));
+        var plain = StreamingClusterer.Split(clusterer.Assignments(), tokens.Select(t => t.Length));
+        var truth = Decipherment.CipherStream.Prefix(tokens, 1_500);
+        var (p1, c1) = ClusterAgreement.Of(refined, truth);
+        var (p0, c0) = ClusterAgreement.Of(Decipherment.CipherStream.Prefix(plain, 1_500), truth);
+        Assert.That(F(p1, c1), Is.GreaterThan(F(p0, c0)));
+        Assert.That(wire.SymbolsPerToken, Is.EqualTo(Math.Max(1, (int)Math.Round(refined.SelectMany(s => s).Distinct().Count() / 40.0))).Within(1),
+            "the decipherer allows about as many symbols per token as the clusters split tokens into");
+
+        // Without noise nothing changes: one cluster per token, no refinement, one symbol per token.
+        var clean = WireClustering.Calibrate(Views(0.02), tokens, grid, homophones: 1);
+        Assert.That((clean.RefineIterations, clean.SymbolsPerToken, clean.Purity, clean.Completeness), Is.EqualTo((0, 1, 1.0, 1.0)));
     }
 
     [Test]

@@ -27,9 +27,13 @@ public sealed class StreamingClusterer : IDisposable
     long _pendingRows;
     readonly List<int> _assignments = new();
 
-    public StreamingClusterer(int hiddenSize, double threshold)
+    readonly List<Tensor>? _kept;
+
+    /// <param name="keepVectors">keep the centred unit vectors (<see cref="UnitVectors"/>), for a refinement after the pass</param>
+    public StreamingClusterer(int hiddenSize, double threshold, bool keepVectors = false)
     {
         _dim = hiddenSize; _threshold = threshold;
+        if (keepVectors) _kept = new List<Tensor>();
         // Owned by this object, not by whatever dispose scope the caller has open.
         _sums = zeros(4096, hiddenSize).DetachFromDisposeScope();
         _centres = zeros(4096, hiddenSize).DetachFromDisposeScope();
@@ -64,6 +68,7 @@ public sealed class StreamingClusterer : IDisposable
         _pending.Clear(); _pendingRows = 0;
         if (_mean is null) _mean = all.mean(new long[] { 0 }).DetachFromDisposeScope();
         var x = F.normalize(all - _mean, dim: 1);
+        _kept?.Add(x.clone().DetachFromDisposeScope());
         for (long s = 0; s < x.shape[0]; s += Chunk) AssignChunk(x.narrow(0, s, Math.Min(Chunk, x.shape[0] - s)));
     }
 
@@ -122,6 +127,14 @@ public sealed class StreamingClusterer : IDisposable
         return _count++;
     }
 
+    /// <summary>The centred unit vectors the clusters were formed from, in order [N, D] (only when kept).</summary>
+    public Tensor UnitVectors()
+    {
+        if (_kept is null) throw new InvalidOperationException("this clusterer does not keep its vectors");
+        Flush();
+        return cat(_kept, 0);
+    }
+
     /// <summary>Splits a flat assignment list back into sequences of the given lengths.</summary>
     public static List<int[]> Split(int[] flat, IEnumerable<int> lengths)
     {
@@ -156,6 +169,7 @@ public sealed class StreamingClusterer : IDisposable
     public void Dispose()
     {
         _sums.Dispose(); _centres.Dispose(); _mean?.Dispose();
+        foreach (var k in _kept ?? new List<Tensor>()) k.Dispose();
         foreach (var p in _pending) p.Dispose();
     }
 }

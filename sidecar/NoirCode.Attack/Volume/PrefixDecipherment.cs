@@ -16,7 +16,8 @@ public static class PrefixDecipherment
     /// oracle read 26 % of content at 10^6 tokens in 10 sweeps against 71 % at 3 × 10^5). Each point is kept in the
     /// work folder as it is measured (its scores, and the naming the next volume continues from: cluster ids to
     /// tokens, no code), so a run stopped during the largest volume keeps the smaller ones.</summary>
-    public static List<DecipherScore> Curve(long[] volumes, IReadOnlyList<int[]> truth, IReadOnlyList<int[]> symbols, SubstitutionDecipherer decipherer,
+    /// <param name="symbolsAt">the cipher symbols the cloud has at a volume (a prefix of one stream, or a clustering of that prefix)</param>
+    public static List<DecipherScore> Curve(long[] volumes, IReadOnlyList<int[]> truth, Func<long, IReadOnlyList<int[]>> symbolsAt, SubstitutionDecipherer decipherer,
         TokenClasses classes, IProgressSink progress, string name, string workFolder, NamingStart start)
     {
         string partial = Path.Combine(workFolder, $"{name}-points.json");
@@ -30,7 +31,7 @@ public static class PrefixDecipherment
             var truthPrefix = CipherStream.Prefix(truth, volume);
             long tokens = truthPrefix.Sum(s => (long)s.Length);
             if (done.FirstOrDefault(p => p.Tokens == tokens) is { } kept) { points.Add(kept); continue; }
-            var prefix = CipherStream.Prefix(symbols, volume);
+            var prefix = symbolsAt(volume);
             var stream = new CipherStream(prefix);
             bool canContinue = start != NamingStart.Fresh && previous is { } p0 && p0.Tokens < tokens;
             int[]? naming = null;

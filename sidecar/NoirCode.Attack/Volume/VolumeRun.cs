@@ -113,7 +113,7 @@ public static class VolumeRun
             {
                 var key = OracleCipher.RandomKey(config.VocabSize, seed: 2013);
                 var cipher = OracleCipher.Encipher(traffic, key);
-                return new JsonObject { ["volume"] = VolumeCurve.PointsJson(PrefixDecipherment.Curve(o.Volumes, traffic, cipher, decipherer, classes, progress, "oracle", o.WorkFolder, o.Start)) };
+                return new JsonObject { ["volume"] = VolumeCurve.PointsJson(PrefixDecipherment.Curve(o.Volumes, traffic, v => CipherStream.Prefix(cipher, v), decipherer, classes, progress, "oracle", o.WorkFolder, o.Start)) };
             }, j => VolumeCurve.PointsFrom(j["volume"]!.AsArray()));
 
         var curves = new List<VolumeCurve>();
@@ -124,10 +124,11 @@ public static class VolumeRun
                 var key = OracleCipher.RandomKey(config.VocabSize, seed: 2013);
                 var cipher = OracleCipher.EncipherHomophonic(traffic, key, k, seed: 2011);
                 var homophonic = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(MaxSweeps: o.MaxSweeps, Homophones: k), progress);
-                var points = PrefixDecipherment.Curve(o.Volumes, traffic, cipher, homophonic, classes, progress, $"oracle-k{k}", o.WorkFolder, o.Start);
+                var points = PrefixDecipherment.Curve(o.Volumes, traffic, v => CipherStream.Prefix(cipher, v), homophonic, classes, progress, $"oracle-k{k}", o.WorkFolder, o.Start);
                 var (purity, completeness) = ClusterAgreement.Of(cipher, traffic);
                 return new VolumeCurve($"oracle-k{k}", null, true, false, points, cipher.Max(c => c.DefaultIfEmpty(-1).Max()) + 1, double.NaN,
-                    purity, completeness, clock.Elapsed.TotalSeconds).ToJson();
+                    purity, completeness, clock.Elapsed.TotalSeconds)
+                { SymbolsPerToken = k }.ToJson();
             }, VolumeCurve.FromJson));
         string fingerprint = ModelFingerprint.Of(o.PublicModel);
         foreach (var spec in o.Settings)
@@ -150,23 +151,30 @@ public static class VolumeRun
             keyed ? ClusterCalibration.SimulatedKeys(o.PublicModel, fingerprint, homophones: homophones) : null, o.Wire, spec.ResidualNoise);
         var calibrationWindows = PublicCorpus.Slice(publicDocs.AsEnumerable().Reverse().ToList()).Windows(o.Window, o.CalibrationTokens);
         var calibrationViews = calibrationWindows.Select(w => simulation.CloudView(w)).ToList();
-        var (threshold, _, _) = StreamingClusterer.Calibrate(calibrationViews, calibrationWindows, Thresholds);
+        var wire = WireClustering.Calibrate(calibrationViews, calibrationWindows, Thresholds, homophones);
         foreach (var v in calibrationViews) v.Dispose();
+        progress.Report($"{spec.Name}: calibration", 1, 1, $"threshold {wire.Threshold}, refinement {wire.RefineIterations}, {wire.SymbolsPerToken} symbols per token " +
+            $"(simulation: purity {wire.Purity:F3}, completeness {wire.Completeness:F3})");
 
-        using var clusterer = new StreamingClusterer(client.Client.Config.HiddenSize, threshold);
+        using var clusterer = new StreamingClusterer(client.Client.Config.HiddenSize, wire.Threshold, keepVectors: wire.RefineIterations > 0);
         for (int i = 0; i < traffic.Count; i++)
         {
             using var view = client.CloudView(traffic[i]);
             clusterer.Add(view);
             if (i % 20 == 0) progress.Report($"{spec.Name}: clustering the wire", i + 1, traffic.Count, $"{clusterer.Clusters} clusters");
         }
-        var symbols = StreamingClusterer.Split(clusterer.Assignments(), traffic.Select(t => t.Length));
         progress.Done($"{spec.Name}: clustering the wire");
-        var (purity, completeness) = ClusterAgreement.Of(symbols, traffic);
-        if (homophones > 1) decipherer = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(MaxSweeps: o.MaxSweeps, Homophones: homophones), progress);
-        var points = PrefixDecipherment.Curve(o.Volumes.Where(v => v <= (o.SettingsMaxVolume ?? long.MaxValue)).ToArray(), traffic, symbols, decipherer, classes, progress, spec.Name, o.WorkFolder, o.Start);
-        return new VolumeCurve(spec.Name, client.Keys?.Metadata.Epsilon, keyed, spec.Tuned, points, clusterer.Clusters, threshold, purity, completeness,
-            clock.Elapsed.TotalSeconds);
+        var symbolsAt = wire.SymbolsAt(clusterer, traffic.Select(t => t.Length).ToList());
+        if (wire.SymbolsPerToken > 1) decipherer = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(MaxSweeps: o.MaxSweeps, Homophones: wire.SymbolsPerToken), progress);
+        var volumes = o.Volumes.Where(v => v <= (o.SettingsMaxVolume ?? long.MaxValue)).ToArray();
+        var points = PrefixDecipherment.Curve(volumes, traffic, symbolsAt, decipherer, classes, progress, spec.Name, o.WorkFolder, o.Start);
+        // The clusters reported: the whole stream's leader clusters, or, when refining, the largest deciphered prefix's.
+        var symbols = wire.RefineIterations > 0 ? symbolsAt(volumes.Max()) : symbolsAt(long.MaxValue);
+        var (purity, completeness) = ClusterAgreement.Of(symbols, CipherStream.Prefix(traffic, volumes.Max()));
+        int clusters = wire.RefineIterations > 0 ? symbols.SelectMany(s => s).Distinct().Count() : clusterer.Clusters;
+        return new VolumeCurve(spec.Name, client.Keys?.Metadata.Epsilon, keyed, spec.Tuned, points, clusters, wire.Threshold, purity, completeness,
+            clock.Elapsed.TotalSeconds)
+        { RefineIterations = wire.RefineIterations, SymbolsPerToken = wire.SymbolsPerToken };
     }
 
     static T Checkpointed<T>(VolumeOptions o, string name, Func<JsonObject> compute, Func<JsonObject, T> read)

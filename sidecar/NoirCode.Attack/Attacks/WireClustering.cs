@@ -1,0 +1,78 @@
+using static TorchSharp.torch;
+
+namespace NoirCode.Attack.Attacks;
+
+/// <summary>
+/// How the volume attack turns what the cloud receives into cipher symbols, as the attacker calibrates it on its own
+/// simulated traffic (public code under keys it made, the mechanism's noise included): the leader threshold; Lloyd
+/// refinement when the leader clustering alone is poor (per-occurrence noise, <see cref="ClusterRefinement"/>); and how
+/// many symbols per token the decipherer allows, since clusters that still split tokens need more than the mechanism's k.
+/// </summary>
+public sealed record WireClustering(double Threshold, int RefineIterations, int SymbolsPerToken, double Purity, double Completeness)
+{
+    /// <summary>Refinement iterations when refining (it stops earlier once almost nothing moves).</summary>
+    public const int Refinement = 8;
+    /// <summary>Below this harmonic mean of purity and completeness the leader clustering is worth refining.</summary>
+    const double GoodEnough = 0.95;
+
+    public static WireClustering Calibrate(IReadOnlyList<Tensor> views, IReadOnlyList<int[]> tokens, IReadOnlyList<double> thresholds, int homophones)
+    {
+        var (tau, purity, completeness) = StreamingClusterer.Calibrate(views, tokens, thresholds);
+        var best = (Tau: tau, Iterations: 0, Purity: purity, Completeness: completeness, Clusters: -1);
+        if (F(purity, completeness) < GoodEnough)
+            // The chosen threshold and the two below it: refinement merges, so it starts best from a finer clustering's
+            // neighbours rather than a coarser one.
+            foreach (double t in thresholds.Where(t => t <= tau).OrderDescending().Take(3))
+            {
+                var (assigned, clusters) = Refined(views, tokens, t);
+                var (p, c) = ClusterAgreement.Of(assigned, tokens);
+                if (F(p, c) > F(best.Purity, best.Completeness)) best = (t, Refinement, p, c, clusters);
+            }
+        // Symbols a perfect clustering would give (a token seen n times shows at most min(k, n) of its k rows), against
+        // the clusters this one gives: the decipherer lets each token name that many times k symbols.
+        double expected = tokens.SelectMany(t => t).GroupBy(t => t).Sum(g => Math.Min(homophones, g.Count()));
+        int clustersFound = best.Clusters >= 0 ? best.Clusters : LeaderClusters(views, best.Tau);
+        int perToken = Math.Max(homophones, (int)Math.Round(homophones * clustersFound / Math.Max(1, expected)));
+        return new WireClustering(best.Tau, best.Iterations, perToken, best.Purity, best.Completeness);
+    }
+
+    /// <summary>The cipher symbols of each volume's prefix: the leader clusters, refined over that prefix alone when
+    /// refining (a cloud that has seen that much has only that), in the leader's ids.</summary>
+    public Func<long, IReadOnlyList<int[]>> SymbolsAt(StreamingClusterer clusterer, IReadOnlyList<int> lengths)
+    {
+        var leader = clusterer.Assignments();
+        var leaderSequences = StreamingClusterer.Split(leader, lengths);
+        if (RefineIterations == 0) return volume => Decipherment.CipherStream.Prefix(leaderSequences, volume);
+        var unit = clusterer.UnitVectors();
+        (long Volume, List<int[]> Symbols)? last = null; // the report asks again for the largest volume
+        return volume =>
+        {
+            if (last is { } l && l.Volume == volume) return l.Symbols;
+            var prefixLengths = Decipherment.CipherStream.Prefix(leaderSequences, volume).Select(s => s.Length).ToList();
+            int n = prefixLengths.Sum();
+            using var prefix = unit.narrow(0, 0, n);
+            var symbols = StreamingClusterer.Split(ClusterRefinement.Refine(prefix, leader[..n], Threshold, RefineIterations), prefixLengths);
+            last = (volume, symbols);
+            return symbols;
+        };
+    }
+
+    static (List<int[]> Assigned, int Clusters) Refined(IReadOnlyList<Tensor> views, IReadOnlyList<int[]> tokens, double threshold)
+    {
+        using var clusterer = new StreamingClusterer((int)views[0].shape[1], threshold, keepVectors: true);
+        foreach (var v in views) clusterer.Add(v);
+        var leader = clusterer.Assignments();
+        using var unit = clusterer.UnitVectors();
+        var refined = ClusterRefinement.Refine(unit, leader, threshold, Refinement);
+        return (StreamingClusterer.Split(refined, tokens.Select(t => t.Length)), refined.Distinct().Count());
+    }
+
+    static int LeaderClusters(IReadOnlyList<Tensor> views, double threshold)
+    {
+        using var clusterer = new StreamingClusterer((int)views[0].shape[1], threshold);
+        foreach (var v in views) clusterer.Add(v);
+        return clusterer.Clusters;
+    }
+
+    static double F(double purity, double completeness) => 2 * purity * completeness / Math.Max(1e-9, purity + completeness);
+}
