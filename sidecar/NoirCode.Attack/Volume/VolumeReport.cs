@@ -43,6 +43,8 @@ public static class VolumeReport
             var curves = before.Curves.Where(c => r.Curves.All(n => n.Setting != c.Setting)).Concat(r.Curves).ToList();
             var oracle = before.Oracle.Count > 0 && (r.Oracle.Count == 0 || before.Oracle[^1].Tokens > r.Oracle[^1].Tokens) ? before.Oracle : r.Oracle;
             r = r with { Curves = curves, Oracle = oracle, Seconds = before.Seconds + r.Seconds };
+            // The same private code read to different volumes: describe the run that read the most of it.
+            if (before.PrivateTokens > r.PrivateTokens) r = r with { PrivateSource = before.PrivateSource, PrivateTokens = before.PrivateTokens };
         }
         report["oracle"] = VolumeCurve.PointsJson(r.Oracle);
         report["volume_run"] = ToJson(r);
@@ -82,11 +84,14 @@ public static class VolumeReport
         sb.AppendLine("## Against volume: what the cloud reads after seeing N tokens under one key");
         sb.AppendLine();
         sb.AppendLine($"The attack: the cloud clusters every encoder output it receives in one streaming pass (leader clustering, threshold " +
-            $"calibrated on its own simulated keys), then deciphers the cluster stream as a substitution cipher with a Kneser–Ney trigram model of " +
+            $"calibrated on its own simulated keys; where its simulation shows per-occurrence noise splitting tokens, Lloyd refinement of each " +
+            $"prefix's clusters, and a decipherer that lets a token name as many symbols as the clusters split it into), then deciphers the cluster stream as a substitution cipher with a Kneser–Ney trigram model of " +
             $"public code ({r.PublicTokens:N0} tokens of {r.PublicSource}): symbols named most frequent first by their count and their " +
             $"bigrams with the symbols already named, then swaps decided by the exact trigram log-likelihood of the whole stream until stable. The private traffic is {r.PrivateTokens:N0} tokens of code the attacker never saw " +
             $"({r.PrivateSource}), sent as {r.Window}-token requests through each setting's real client and egress guard. " +
-            $"Each volume is deciphered on its own, as a cloud that had seen only that much. Machine: {r.Machine}; the settings took " +
+            $"Each volume is deciphered with what a cloud that had seen that much would have: a fresh solve, and one continued from its naming " +
+            $"of the shorter prefix; the naming with the higher likelihood is kept (a point's `naming_from` in the JSON; a point without one was solved fresh only, " +
+            $"before continuing existed, and is a weaker attack). Machine: {r.Machine}; the settings took " +
             $"{r.Curves.Sum(c => c.Seconds) / 60:F0} min in all (clustering, calibration and deciphering, on cores shared with other jobs).");
         sb.AppendLine();
         sb.AppendLine("**Proof of strength (oracle cipher):** the same private code with its token ids replaced by a random substitution the attacker made itself (no model involved).");
