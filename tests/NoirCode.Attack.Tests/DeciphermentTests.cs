@@ -37,6 +37,9 @@ public class DeciphermentTests
         return docs;
     }
 
+    /// <summary>The attacker's language model: public text of the same language as the private text.</summary>
+    static KneserNeyTrigram PublicModel(int vocab) => new(MarkovText(vocab, 200, 1000, seed: 1), vocab);
+
     [Test]
     public void TrigramModelIsAProbabilityDistribution()
     {
@@ -50,7 +53,7 @@ public class DeciphermentTests
     public void DeciphersASubstitutionCipherWithAKnownKey()
     {
         const int vocab = 300;
-        var lm = new KneserNeyTrigram(MarkovText(vocab, 200, 1000, seed: 1), vocab);
+        var lm = PublicModel(vocab);
         var plain = MarkovText(vocab, 40, 500, seed: 2);               // 20,000 tokens the model never saw
         var key = OracleCipher.RandomKey(vocab, seed: 3);
         var cipher = OracleCipher.Encipher(plain, key);
@@ -71,7 +74,7 @@ public class DeciphermentTests
     public void DeciphersAHomophonicCipherKnowingKAndNamesEverySymbolWhenTheyOutnumberTheTokens()
     {
         const int vocab = 300;
-        var lm = new KneserNeyTrigram(MarkovText(vocab, 200, 1000, seed: 1), vocab);
+        var lm = PublicModel(vocab);
         var plain = MarkovText(vocab, 80, 500, seed: 2);
         var key = OracleCipher.RandomKey(vocab, seed: 3);
         // Four symbols per token, one per occurrence: the decipherer that knows k reads most of it back.
@@ -91,7 +94,7 @@ public class DeciphermentTests
     public void ASearchCanStartFromANamingTheCloudAlreadyHas()
     {
         const int vocab = 300;
-        var lm = new KneserNeyTrigram(MarkovText(vocab, 200, 1000, seed: 1), vocab);
+        var lm = PublicModel(vocab);
         var plain = MarkovText(vocab, 60, 500, seed: 2);
         var key = OracleCipher.RandomKey(vocab, seed: 3);
         var cipher = OracleCipher.Encipher(plain, key);
@@ -127,7 +130,7 @@ public class DeciphermentTests
     public void TheVolumeCurveKeepsTheLikelierOfTheFreshAndTheContinuedNamingAndResumes()
     {
         const int vocab = 300;
-        var lm = new KneserNeyTrigram(MarkovText(vocab, 200, 1000, seed: 1), vocab);
+        var lm = PublicModel(vocab);
         var plain = MarkovText(vocab, 60, 500, seed: 5);
         var cipher = OracleCipher.Encipher(plain, OracleCipher.RandomKey(vocab, seed: 6));
         var config = ModelConfig.Load(BundledModel.Folder);

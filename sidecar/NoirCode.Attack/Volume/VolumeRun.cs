@@ -169,9 +169,10 @@ public static class VolumeRun
         var volumes = o.Volumes.Where(v => v <= (o.SettingsMaxVolume ?? long.MaxValue)).ToArray();
         var points = PrefixDecipherment.Curve(volumes, traffic, symbolsAt, decipherer, classes, progress, spec.Name, o.WorkFolder, o.Start);
         // The clusters reported: the whole stream's leader clusters, or, when refining, the largest deciphered prefix's.
-        var symbols = wire.RefineIterations > 0 ? symbolsAt(volumes.Max()) : symbolsAt(long.MaxValue);
-        var (purity, completeness) = ClusterAgreement.Of(symbols, CipherStream.Prefix(traffic, volumes.Max()));
-        int clusters = wire.RefineIterations > 0 ? symbols.SelectMany(s => s).Distinct().Count() : clusterer.Clusters;
+        bool refined = wire.RefineIterations > 0;
+        var symbols = symbolsAt(refined ? volumes.Max() : long.MaxValue);
+        var (purity, completeness) = ClusterAgreement.Of(symbols, refined ? CipherStream.Prefix(traffic, volumes.Max()) : traffic);
+        int clusters = refined ? symbols.SelectMany(s => s).Distinct().Count() : clusterer.Clusters;
         return new VolumeCurve(spec.Name, client.Keys?.Metadata.Epsilon, keyed, spec.Tuned, points, clusters, wire.Threshold, purity, completeness,
             clock.Elapsed.TotalSeconds)
         { RefineIterations = wire.RefineIterations, SymbolsPerToken = wire.SymbolsPerToken };
