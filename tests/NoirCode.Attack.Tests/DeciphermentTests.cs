@@ -160,14 +160,38 @@ public class DeciphermentTests
                 Assert.That(likelihood[NamingStart.Best], Is.EqualTo(likelihood[NamingStart.Fresh]).Within(1e-6));
             else Assert.That(likelihood[NamingStart.Best], Is.GreaterThan(likelihood[NamingStart.Fresh]), "a continued naming is kept only when likelier");
 
-            // Resumed with one more volume: the measured points are kept as they were, and the new one continues.
-            var resumed = PrefixDecipherment.Curve(new long[] { 2_000, 20_000, 30_000 }, plain, v => CipherStream.Prefix(cipher, v), decipherer, classes, NullProgress.Instance, "oracle",
+            // Resumed with one more volume: the measured points are kept as they were (not solved again), and the new one
+            // continues from the saved naming.
+            var solves = new SolveCounter();
+            var counted = new SubstitutionDecipherer(lm, new SubstitutionDecipherer.Settings(), solves);
+            var resumed = PrefixDecipherment.Curve(new long[] { 2_000, 20_000, 30_000 }, plain, v => CipherStream.Prefix(cipher, v), counted, classes, NullProgress.Instance, "oracle",
                 Path.Combine(root, nameof(NamingStart.Continued)), NamingStart.Continued);
             static object Row(DecipherScore p) => (p.Tokens, Math.Round(p.PositionAccuracy, 4), Math.Round(p.ContentPositionAccuracy, 4), p.NamingFrom);
             Assert.That(resumed.Take(2).Select(Row), Is.EqualTo(curves[NamingStart.Continued].Select(Row)));
             Assert.That(resumed[2].NamingFrom, Is.EqualTo("continued"));
+            Assert.That(solves.Count, Is.EqualTo(1), "only the new volume is solved");
+
+            // A saved naming that explains nothing (a random one) is continued from, and loses to the fresh solve.
+            string bad = Path.Combine(root, "bad");
+            Directory.CreateDirectory(bad);
+            var shuffled = OracleCipher.RandomKey(vocab, seed: 99);
+            File.WriteAllText(Path.Combine(bad, "oracle-naming.json"), new System.Text.Json.Nodes.JsonObject
+            {
+                ["tokens"] = 2_000, ["naming"] = new System.Text.Json.Nodes.JsonArray(shuffled.Select(t => (System.Text.Json.Nodes.JsonNode)t).ToArray()),
+            }.ToJsonString());
+            var rescued = PrefixDecipherment.Curve(new long[] { 20_000 }, plain, v => CipherStream.Prefix(cipher, v), decipherer, classes, NullProgress.Instance, "oracle", bad, NamingStart.Best);
+            Assert.That(rescued[0].NamingFrom, Is.EqualTo("fresh"));
+            Assert.That(rescued[0].PositionAccuracy, Is.EqualTo(curves[NamingStart.Fresh][1].PositionAccuracy).Within(1e-9));
         }
         finally { Directory.Delete(root, true); }
+    }
+
+    /// <summary>Counts the decipherer's solves (each reports its first naming once).</summary>
+    sealed class SolveCounter : IProgressSink
+    {
+        public int Count;
+        public void Report(string stage, long done, long total, string? detail = null) { if (stage == "deciphering: first naming") Count++; }
+        public void Done(string stage) { }
     }
 
     static double Accuracy(List<int[]> plain, List<int[]> cipher, int[] naming)
@@ -203,7 +227,7 @@ public class DeciphermentTests
     }
 
     [Test]
-    public void UnderPerOccurrenceNoiseTheCalibratedAttackRefinesItsClustersAndNamesSplitTokensWithMoreSymbols()
+    public void UnderPerOccurrenceNoiseTheCalibratedAttackRefinesItsClustersAndLeavesCleanHomophonesAlone()
     {
         // 40 token rows in 32 dimensions; every occurrence carries noise about as large as its row (residual masking).
         var rng = new Generator(11);
@@ -237,6 +261,14 @@ public class DeciphermentTests
         // Without noise nothing changes: one cluster per token, no refinement, one symbol per token.
         var clean = WireClustering.Calibrate(Views(0.02), tokens, grid, homophones: 1);
         Assert.That((clean.RefineIterations, clean.SymbolsPerToken, clean.Purity, clean.Completeness), Is.EqualTo((0, 1, 1.0, 1.0)));
+        // Four rows per token, one per occurrence (homophonic keys), no noise: the clusters split every token four ways by
+        // design; that is not noise to refine, and the decipherer allows exactly the mechanism's four symbols per token.
+        var homophoneRows = randn(new long[] { 160, 32 }, generator: rng);
+        var pick = new Random(3);
+        var homophonic = tokens.Select(seq => homophoneRows.index_select(0, tensor(seq.Select(t => (long)(4 * t + pick.Next(4))).ToArray()))
+            + 0.02 * randn(new long[] { seq.Length, 32 }, generator: rng)).ToList();
+        var k4 = WireClustering.Calibrate(homophonic, tokens, grid, homophones: 4);
+        Assert.That((k4.RefineIterations, k4.SymbolsPerToken, k4.Purity), Is.EqualTo((0, 4, 1.0)));
     }
 
     [Test]

@@ -10,7 +10,8 @@ namespace NoirCode.Attack.Attacks;
 /// the centre most similar to it. Its own centre is taken without it (leave-one-out); a vector alone in its cluster
 /// stays only if no other centre reaches the leader threshold, as when it opened the cluster. Cluster ids stay those
 /// of the leader clustering (some empty out), so namings of prefixes stay comparable.
-/// At σ = 1 on 3 × 10^4 tokens this takes the leader clustering's completeness from 0.39 to 0.67 (purity 0.99 → 0.79).
+/// At σ = 1 on 3 × 10^4 tokens of simulated traffic, from the leader clustering at 0.3 it takes completeness from 0.39
+/// to 0.67 (purity 0.99 → 0.79).
 /// </summary>
 public static class ClusterRefinement
 {
@@ -49,7 +50,7 @@ public static class ClusterRefinement
                 var own = labels.narrow(0, s, n);
                 var similarity = x.matmul(centres.t());
                 var leaveOneOut = (x * F.normalize(sums.index_select(0, own) - x, dim: 1)).sum(1);
-                leaveOneOut = where(counts.index_select(0, own) > 1, leaveOneOut, full_like(leaveOneOut, alone));
+                leaveOneOut = where(counts.index_select(0, own).gt(one), leaveOneOut, full_like(leaveOneOut, alone));
                 similarity.scatter_(1, own.unsqueeze(1), leaveOneOut.unsqueeze(1));
                 var best = similarity.argmax(1).data<long>().ToArray();
                 for (int i = 0; i < n; i++)

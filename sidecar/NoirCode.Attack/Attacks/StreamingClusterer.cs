@@ -8,7 +8,7 @@ namespace NoirCode.Attack.Attacks;
 /// Online leader clustering of encoder outputs, as a cloud that keeps everything it receives would run it: each
 /// arriving vector (centred by the mean of the first vectors seen, unit length) joins the most similar cluster
 /// centre if the cosine reaches the threshold, otherwise it opens a new cluster; centres are running means. One
-/// pass, memory linear in the clusters, about 10^6 tokens in minutes on 2 cores. A prefix of the stream gets the
+/// pass, memory linear in the clusters (plus the vectors when kept for a refinement), about 10^6 tokens in minutes on 2 cores. A prefix of the stream gets the
 /// same assignments as it would alone, so one pass gives every volume of the curve.
 /// Under one key each token enters the first block as the same INDVocab row, so the clusters are the symbols of
 /// a substitution cipher; the threshold comes from the attacker's own simulated keys (<see cref="Calibrate"/>).
@@ -127,12 +127,20 @@ public sealed class StreamingClusterer : IDisposable
         return _count++;
     }
 
-    /// <summary>The centred unit vectors the clusters were formed from, in order [N, D] (only when kept).</summary>
+    /// <summary>The centred unit vectors the clusters were formed from, in order [N, D] (only when kept); owned by the
+    /// clusterer (one copy: the pieces are joined in place).</summary>
     public Tensor UnitVectors()
     {
         if (_kept is null) throw new InvalidOperationException("this clusterer does not keep its vectors");
         Flush();
-        return cat(_kept, 0);
+        if (_kept.Count > 1)
+        {
+            var joined = cat(_kept, 0).DetachFromDisposeScope();
+            foreach (var k in _kept) k.Dispose();
+            _kept.Clear();
+            _kept.Add(joined);
+        }
+        return _kept[0];
     }
 
     /// <summary>Splits a flat assignment list back into sequences of the given lengths.</summary>
@@ -161,7 +169,7 @@ public sealed class StreamingClusterer : IDisposable
             var assigned = Split(clusterer.Assignments(), tokens.Select(t => t.Length));
             var (purity, completeness) = ClusterAgreement.Of(assigned, tokens);
             double f = 2 * purity * completeness / Math.Max(1e-9, purity + completeness);
-            if (f > bestF) { bestF = f; best = (tau, purity, completeness); }
+            if (f >= bestF) { bestF = f; best = (tau, purity, completeness); } // a tie goes to the higher threshold (the purer)
         }
         return best;
     }

@@ -12,32 +12,32 @@ public sealed record WireClustering(double Threshold, int RefineIterations, int 
 {
     /// <summary>Refinement iterations when refining (it stops earlier once almost nothing moves).</summary>
     public const int Refinement = 8;
-    /// <summary>Below this harmonic mean of purity and completeness the leader clustering is worth refining.</summary>
-    const double GoodEnough = 0.95;
-
     public static WireClustering Calibrate(IReadOnlyList<Tensor> views, IReadOnlyList<int[]> tokens, IReadOnlyList<double> thresholds, int homophones)
     {
         var (tau, purity, completeness) = StreamingClusterer.Calibrate(views, tokens, thresholds);
-        var best = (Tau: tau, Iterations: 0, Purity: purity, Completeness: completeness, Clusters: -1);
-        if (F(purity, completeness) < GoodEnough)
-            // The chosen threshold and the two below it: refinement merges, so it starts best from a finer clustering's
-            // neighbours rather than a coarser one.
-            foreach (double t in thresholds.Where(t => t <= tau).OrderDescending().Take(3))
-            {
-                var (assigned, clusters) = Refined(views, tokens, t);
-                var (p, c) = ClusterAgreement.Of(assigned, tokens);
-                if (F(p, c) > F(best.Purity, best.Completeness)) best = (t, Refinement, p, c, clusters);
-            }
-        // Symbols a perfect clustering would give (a token seen n times shows at most min(k, n) of its k rows), against
-        // the clusters this one gives: the decipherer lets each token name that many times k symbols.
+        int leaderClusters = LeaderClusters(views, tau);
+        // Symbols a perfect clustering would give: a token seen n times shows at most min(k, n) of its k rows.
         double expected = tokens.SelectMany(t => t).GroupBy(t => t).Sum(g => Math.Min(homophones, g.Count()));
-        int clustersFound = best.Clusters >= 0 ? best.Clusters : LeaderClusters(views, best.Tau);
-        int perToken = Math.Max(homophones, (int)Math.Round(homophones * clustersFound / Math.Max(1, expected)));
+        // Good enough as it is: pure clusters, and not many more of them than the mechanism makes (k tables split each
+        // token k ways by design, so completeness against tokens says nothing there). Then the decipherer allows k.
+        if (purity >= 0.95 && leaderClusters <= 1.1 * expected) return new WireClustering(tau, 0, homophones, purity, completeness);
+        var best = (Tau: tau, Iterations: 0, Purity: purity, Completeness: completeness, Clusters: leaderClusters);
+        // Refinement only merges, so it starts from the chosen threshold or a lower one (a coarser leader clustering,
+        // fewer single noisy seeds; at σ = 1 the best start was 0.2 where the leader alone chose 0.3).
+        foreach (double t in thresholds.Where(t => t <= tau).OrderDescending().Take(3))
+        {
+            var (assigned, clusters) = Refined(views, tokens, t);
+            var (p, c) = ClusterAgreement.Of(assigned, tokens);
+            if (F(p, c) > F(best.Purity, best.Completeness)) best = (t, Refinement, p, c, clusters);
+        }
+        // Clusters that still split tokens: the decipherer lets each token name that many times k symbols.
+        int perToken = Math.Max(homophones, (int)Math.Round(homophones * best.Clusters / Math.Max(1, expected)));
         return new WireClustering(best.Tau, best.Iterations, perToken, best.Purity, best.Completeness);
     }
 
-    /// <summary>The cipher symbols of each volume's prefix: the leader clusters, refined over that prefix alone when
-    /// refining (a cloud that has seen that much has only that), in the leader's ids.</summary>
+    /// <summary>The cipher symbols of each volume's prefix: the leader clusters, refined over that prefix's vectors when
+    /// refining (a cloud that has seen that much has only those; the centring mean comes from the first 20k vectors, so
+    /// smaller prefixes borrow it), in the leader's ids.</summary>
     public Func<long, IReadOnlyList<int[]>> SymbolsAt(StreamingClusterer clusterer, IReadOnlyList<int> lengths)
     {
         var leader = clusterer.Assignments();
@@ -62,7 +62,7 @@ public sealed record WireClustering(double Threshold, int RefineIterations, int 
         using var clusterer = new StreamingClusterer((int)views[0].shape[1], threshold, keepVectors: true);
         foreach (var v in views) clusterer.Add(v);
         var leader = clusterer.Assignments();
-        using var unit = clusterer.UnitVectors();
+        var unit = clusterer.UnitVectors();
         var refined = ClusterRefinement.Refine(unit, leader, threshold, Refinement);
         return (StreamingClusterer.Split(refined, tokens.Select(t => t.Length)), refined.Distinct().Count());
     }

@@ -54,6 +54,9 @@ public sealed class SubstitutionDecipherer
         var clock0 = System.Diagnostics.Stopwatch.StartNew();
         var first = start is null ? FirstNaming(stream, v) : (int[])start.Clone();
         if (first.Length != stream.SymbolCount) throw new ArgumentException($"a start naming names {first.Length} symbols, the stream has {stream.SymbolCount}");
+        for (int s = 0; s < first.Length; s++)
+            if (stream.Occurrences[s].Length > 0 && (first[s] < 0 || first[s] >= v))
+                throw new ArgumentException($"a start naming leaves symbol {s}, which occurs, without a token of the vocabulary");
         _progress.Report("deciphering: first naming", 1, 1, $"{clock0.Elapsed.TotalSeconds:F1} s");
         var state = new NamingState(stream, _lm, first, _s.Homophones);
         Trace.Add((0, state.Total()));
@@ -81,8 +84,9 @@ public sealed class SubstitutionDecipherer
     /// (Poisson) plus (b) the pointwise mutual information, under the bigram model, of the token with the names of
     /// the symbol's already named neighbours. Each name is added to its neighbours' scores as it is decided.
     /// (Tried and dropped: naming the widest margin first, which let confident mistakes lead; whole-stream
-    /// re-namings between swap sweeps, which never raised the trigram likelihood; starting from the naming of a
-    /// shorter prefix, whose early mistakes held the search back.)
+    /// re-namings between swap sweeps, which never raised the trigram likelihood. Starting from the naming of a
+    /// shorter prefix loses at small volumes, whose early mistakes hold the search back, and wins at large ones:
+    /// the volume curve runs both and keeps the likelier, <see cref="Volume.PrefixDecipherment"/>.)
     /// </summary>
     int[] FirstNaming(CipherStream stream, int vocab)
     {

@@ -8,7 +8,7 @@ public enum NamingStart
     Best,
     /// <summary>A fresh solve at every volume, as if the cloud had seen the prefix all at once.</summary>
     Fresh,
-    /// <summary>Only continued from the shorter prefix's naming (fresh at the first volume): half the cost of
-    /// <see cref="Best"/>, and a lower bound on it.</summary>
+    /// <summary>Only continued from the shorter prefix's naming (fresh at the first volume; new symbols named by public
+    /// frequency): about half the cost of <see cref="Best"/>, and usually weaker at small volumes.</summary>
     Continued,
 }

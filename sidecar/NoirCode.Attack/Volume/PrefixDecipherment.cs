@@ -41,15 +41,21 @@ public static class PrefixDecipherment
             if (canContinue)
             {
                 var continued = decipherer.Solve(stream, decipherer.Continued(stream, previous!.Value.Naming, naming));
-                progress.Report($"{name}: deciphering by volume", points.Count, volumes.Length,
-                    $"{volume} tokens: log-likelihood fresh {likelihood:F0}, continued {decipherer.LastLogLikelihood:F0}");
+                progress.Report($"{name}: deciphering by volume", points.Count, volumes.Length, naming is null
+                    ? $"{volume} tokens: log-likelihood continued {decipherer.LastLogLikelihood:F0}"
+                    : $"{volume} tokens: log-likelihood fresh {likelihood:F0}, continued {decipherer.LastLogLikelihood:F0}");
                 if (decipherer.LastLogLikelihood > likelihood) { naming = continued; from = "continued"; }
             }
             var score = DecipherScore.Of(truthPrefix, prefix, naming!, classes) with { NamingFrom = from };
             points.Add(score);
             WriteAtomically(partial, VolumeCurve.PointsJson(points.Concat(done.Where(d => points.All(p => p.Tokens != d.Tokens))).OrderBy(p => p.Tokens).ToList()).ToJsonString());
-            WriteAtomically(namingFile, new JsonObject { ["tokens"] = tokens, ["naming"] = new JsonArray(naming!.Select(t => (JsonNode)t).ToArray()) }.ToJsonString());
-            previous = (tokens, naming!);
+            // The naming of the largest volume so far is the one later volumes continue from (a volume added on resume
+            // below it does not replace it).
+            if (previous is not { } p1 || p1.Tokens < tokens)
+            {
+                WriteAtomically(namingFile, new JsonObject { ["tokens"] = tokens, ["naming"] = new JsonArray(naming!.Select(t => (JsonNode)t).ToArray()) }.ToJsonString());
+                previous = (tokens, naming!);
+            }
             progress.Report($"{name}: deciphering by volume", points.Count, volumes.Length,
                 $"{volume} tokens ({from} naming): {score.PositionAccuracy:P1} of positions, {score.ContentPositionAccuracy:P1} of content");
         }

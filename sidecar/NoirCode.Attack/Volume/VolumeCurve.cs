@@ -14,8 +14,9 @@ public sealed record VolumeCurve(string Setting, double? Epsilon, bool Keys, boo
 
     /// <summary>Lloyd iterations the attacker ran on its leader clusters (0: none; <see cref="Attacks.WireClustering"/>).</summary>
     public int RefineIterations { get; init; }
-    /// <summary>Symbols per token the decipherer allowed (the mechanism's k, more when the clusters split tokens).</summary>
-    public int SymbolsPerToken { get; init; } = 1;
+    /// <summary>Symbols per token the decipherer allowed (the mechanism's k, more when the clusters split tokens); null
+    /// where not recorded (curves measured before it was).</summary>
+    public int? SymbolsPerToken { get; init; }
 
     /// <summary>The observed volume at which content position accuracy first reaches <paramref name="level"/>,
     /// interpolated linearly in log(tokens) between measured points; null if no measured volume reaches it.</summary>
@@ -68,11 +69,11 @@ public sealed record VolumeCurve(string Setting, double? Epsilon, bool Keys, boo
         ["volume"] = PointsJson(Points), ["tokens_to_compromise"] = CompromiseJson(Points),
         ["clusters"] = Clusters, ["cluster_threshold"] = double.IsNaN(Threshold) ? null : Math.Round(Threshold, 3), // none: an oracle's symbols
         ["cluster_purity"] = Math.Round(Purity, 4), ["cluster_completeness"] = Math.Round(Completeness, 4), ["seconds"] = Math.Round(Seconds, 1),
-        ["cluster_refinement"] = RefineIterations, ["symbols_per_token"] = SymbolsPerToken,
+        ["cluster_refinement"] = RefineIterations, ["symbols_per_token"] = SymbolsPerToken, // null: not recorded
     };
 
     public static VolumeCurve FromJson(JsonObject o) => new((string)o["setting"]!, (double?)o["epsilon"], (bool)o["keys"]!, (bool)o["tuned"]!,
         PointsFrom(o["volume"]!.AsArray()), (int)o["clusters"]!, (double?)o["cluster_threshold"] ?? double.NaN, (double)o["cluster_purity"]!,
         (double)o["cluster_completeness"]!, (double)o["seconds"]!)
-    { RefineIterations = (int?)o["cluster_refinement"] ?? 0, SymbolsPerToken = (int?)o["symbols_per_token"] ?? 1 };
+    { RefineIterations = (int?)o["cluster_refinement"] ?? 0, SymbolsPerToken = (int?)o["symbols_per_token"] };
 }

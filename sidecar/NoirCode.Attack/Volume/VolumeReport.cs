@@ -89,7 +89,7 @@ public static class VolumeReport
             $"public code ({r.PublicTokens:N0} tokens of {r.PublicSource}): symbols named most frequent first by their count and their " +
             $"bigrams with the symbols already named, then swaps decided by the exact trigram log-likelihood of the whole stream until stable. The private traffic is {r.PrivateTokens:N0} tokens of code the attacker never saw " +
             $"({r.PrivateSource}), sent as {r.Window}-token requests through each setting's real client and egress guard. " +
-            $"Each volume is deciphered with what a cloud that had seen that much would have: a fresh solve, and one continued from its naming " +
+            $"Each volume is deciphered with what a cloud that had seen that much would have (`--naming best`, the default): a fresh solve, and one continued from its naming " +
             $"of the shorter prefix; the naming with the higher likelihood is kept (a point's `naming_from` in the JSON; a point without one was solved fresh only, " +
             $"before continuing existed, and is a weaker attack). Machine: {r.Machine}; the settings took " +
             $"{r.Curves.Sum(c => c.Seconds) / 60:F0} min in all (clustering, calibration and deciphering, on cores shared with other jobs).");

@@ -170,8 +170,9 @@ public static class VolumeRun
         var points = PrefixDecipherment.Curve(volumes, traffic, symbolsAt, decipherer, classes, progress, spec.Name, o.WorkFolder, o.Start);
         // The clusters reported: the whole stream's leader clusters, or, when refining, the largest deciphered prefix's.
         bool refined = wire.RefineIterations > 0;
-        var symbols = symbolsAt(refined ? volumes.Max() : long.MaxValue);
-        var (purity, completeness) = ClusterAgreement.Of(symbols, refined ? CipherStream.Prefix(traffic, volumes.Max()) : traffic);
+        long reach = refined && volumes.Length > 0 ? volumes.Max() : long.MaxValue;
+        var symbols = symbolsAt(reach);
+        var (purity, completeness) = ClusterAgreement.Of(symbols, CipherStream.Prefix(traffic, reach));
         int clusters = refined ? symbols.SelectMany(s => s).Distinct().Count() : clusterer.Clusters;
         return new VolumeCurve(spec.Name, client.Keys?.Metadata.Epsilon, keyed, spec.Tuned, points, clusters, wire.Threshold, purity, completeness,
             clock.Elapsed.TotalSeconds)
