@@ -64,7 +64,7 @@ public static class VolumeRun
 {
     // Down to 0.1: per-occurrence noise (residual masking) pulls a token's vectors apart, and a grid that stops at 0.5
     // chose its own edge against σ = 1 (every occurrence its own cluster), a weak attack rather than a strong defence.
-    static readonly double[] Thresholds = { 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98 };
+    public static readonly double[] Thresholds = { 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98 };
 
     public static VolumeResult Execute(VolumeOptions o, IProgressSink progress)
     {

@@ -40,7 +40,7 @@ public static class AttackCommand
         {
             model, keys, epsilons, tuned, withUntuned, fclean, noUnprotected, publicDir, publicTokens, inversionTokens, epochs,
             privateFile, limit, maxTokens, proposals, utility, output, split, wire, json, Prompt(), Render(), VolumeCommand.Create(), StuningAttackCommand.Create(),
-            StuningUtilityCommand.Create(), DefencesCommand.Create(),
+            StuningUtilityCommand.Create(), DefencesCommand.Create(), ClusteringCommand.Create(),
         };
         cmd.SetAction(r =>
         {
