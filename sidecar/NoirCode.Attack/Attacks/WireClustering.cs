@@ -8,9 +8,7 @@ namespace NoirCode.Attack.Attacks;
 /// refinement when the leader clustering alone is poor (per-occurrence noise, <see cref="ClusterRefinement"/>); and how
 /// many symbols per token the decipherer allows, since clusters that still split tokens need more than the mechanism's k.
 /// </summary>
-/// <param name="SinglesJoin">in the refinement, a vector alone in its cluster joins its most similar centre (else it
-/// stays alone unless a centre reaches the threshold)</param>
-public sealed record WireClustering(double Threshold, int RefineIterations, int SymbolsPerToken, double Purity, double Completeness, bool SinglesJoin = false)
+public sealed record WireClustering(double Threshold, int RefineIterations, int SymbolsPerToken, double Purity, double Completeness)
 {
     /// <summary>Refinement iterations when refining (it stops earlier once almost nothing moves).</summary>
     public const int Refinement = 8;
@@ -23,19 +21,18 @@ public sealed record WireClustering(double Threshold, int RefineIterations, int 
         // Good enough as it is: pure clusters, and not many more of them than the mechanism makes (k tables split each
         // token k ways by design, so completeness against tokens says nothing there). Then the decipherer allows k.
         if (purity >= 0.95 && leaderClusters <= 1.1 * expected) return new WireClustering(tau, 0, homophones, purity, completeness);
-        var best = (Tau: tau, Iterations: 0, Purity: purity, Completeness: completeness, Clusters: leaderClusters, Join: false);
+        var best = (Tau: tau, Iterations: 0, Purity: purity, Completeness: completeness, Clusters: leaderClusters);
         // Refinement only merges, so it starts from the chosen threshold or a lower one (a coarser leader clustering,
-        // fewer single noisy seeds), with single vectors joining a centre; and from the chosen one with singles staying.
-        var starts = thresholds.Where(t => t <= tau).OrderDescending().Take(3).Select(t => (t, true)).Append((tau, false));
-        foreach (var (t, join) in starts)
+        // fewer single noisy seeds; at σ = 1 the best start was 0.2 where the leader alone chose 0.3).
+        foreach (double t in thresholds.Where(t => t <= tau).OrderDescending().Take(3))
         {
-            var (assigned, clusters) = Refined(views, tokens, t, join);
+            var (assigned, clusters) = Refined(views, tokens, t);
             var (p, c) = ClusterAgreement.Of(assigned, tokens);
-            if (F(p, c) > F(best.Purity, best.Completeness)) best = (t, Refinement, p, c, clusters, join);
+            if (F(p, c) > F(best.Purity, best.Completeness)) best = (t, Refinement, p, c, clusters);
         }
         // Clusters that still split tokens: the decipherer lets each token name that many times k symbols.
         int perToken = Math.Max(homophones, (int)Math.Round(homophones * best.Clusters / Math.Max(1, expected)));
-        return new WireClustering(best.Tau, best.Iterations, perToken, best.Purity, best.Completeness, best.Join);
+        return new WireClustering(best.Tau, best.Iterations, perToken, best.Purity, best.Completeness);
     }
 
     /// <summary>The cipher symbols of each volume's prefix: the leader clusters, refined over that prefix's vectors when
@@ -54,21 +51,19 @@ public sealed record WireClustering(double Threshold, int RefineIterations, int 
             var prefixLengths = Decipherment.CipherStream.Prefix(leaderSequences, volume).Select(s => s.Length).ToList();
             int n = prefixLengths.Sum();
             using var prefix = unit.narrow(0, 0, n);
-            var symbols = StreamingClusterer.Split(ClusterRefinement.Refine(prefix, leader[..n], StayAlone, RefineIterations), prefixLengths);
+            var symbols = StreamingClusterer.Split(ClusterRefinement.Refine(prefix, leader[..n], Threshold, RefineIterations), prefixLengths);
             last = (volume, symbols);
             return symbols;
         };
     }
 
-    double StayAlone => SinglesJoin ? -1 : Threshold;
-
-    static (List<int[]> Assigned, int Clusters) Refined(IReadOnlyList<Tensor> views, IReadOnlyList<int[]> tokens, double threshold, bool join)
+    static (List<int[]> Assigned, int Clusters) Refined(IReadOnlyList<Tensor> views, IReadOnlyList<int[]> tokens, double threshold)
     {
         using var clusterer = new StreamingClusterer((int)views[0].shape[1], threshold, keepVectors: true);
         foreach (var v in views) clusterer.Add(v);
         var leader = clusterer.Assignments();
         var unit = clusterer.UnitVectors();
-        var refined = ClusterRefinement.Refine(unit, leader, join ? -1 : threshold, Refinement);
+        var refined = ClusterRefinement.Refine(unit, leader, threshold, Refinement);
         return (StreamingClusterer.Split(refined, tokens.Select(t => t.Length)), refined.Distinct().Count());
     }
 

@@ -153,7 +153,7 @@ public static class VolumeRun
         var calibrationViews = calibrationWindows.Select(w => simulation.CloudView(w)).ToList();
         var wire = WireClustering.Calibrate(calibrationViews, calibrationWindows, Thresholds, homophones);
         foreach (var v in calibrationViews) v.Dispose();
-        progress.Report($"{spec.Name}: calibration", 1, 1, $"threshold {wire.Threshold}, refinement {wire.RefineIterations}{(wire.SinglesJoin ? " (singles join)" : "")}, {wire.SymbolsPerToken} symbols per token " +
+        progress.Report($"{spec.Name}: calibration", 1, 1, $"threshold {wire.Threshold}, refinement {wire.RefineIterations}, {wire.SymbolsPerToken} symbols per token " +
             $"(simulation: purity {wire.Purity:F3}, completeness {wire.Completeness:F3})");
 
         using var clusterer = new StreamingClusterer(client.Client.Config.HiddenSize, wire.Threshold, keepVectors: wire.RefineIterations > 0);
