@@ -10,8 +10,8 @@ namespace NoirCode.Attack.Attacks;
 /// the centre most similar to it. Its own centre is taken without it (leave-one-out); a vector alone in its cluster
 /// stays only if no other centre reaches the leader threshold, as when it opened the cluster. Cluster ids stay those
 /// of the leader clustering (some empty out), so namings of prefixes stay comparable.
-/// At σ = 1 on 3 × 10^4 tokens of simulated traffic, from the leader clustering at 0.3 it takes completeness from 0.39
-/// to 0.67 (purity 0.99 → 0.79).
+/// At σ = 1 on 3 × 10^4 tokens of simulated traffic it takes the leader clustering at 0.3 from completeness 0.39 to
+/// 0.55 (purity 0.99); the volume attack's calibration chose 0.2 there, refined to 0.77 / 0.71 (docs/privacy.md §10).
 /// </summary>
 public static class ClusterRefinement
 {
