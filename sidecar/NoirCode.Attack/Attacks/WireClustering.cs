@@ -12,6 +12,9 @@ public sealed record WireClustering(double Threshold, int RefineIterations, int 
 {
     /// <summary>Refinement iterations when refining (it stops earlier once almost nothing moves).</summary>
     public const int Refinement = 8;
+
+    /// <summary>Calibrates on the attacker's simulated traffic (<paramref name="views"/> of the public
+    /// <paramref name="tokens"/> it sent) for a mechanism with <paramref name="homophones"/> rows per token.</summary>
     public static WireClustering Calibrate(IReadOnlyList<Tensor> views, IReadOnlyList<int[]> tokens, IReadOnlyList<double> thresholds, int homophones)
     {
         var (tau, purity, completeness) = StreamingClusterer.Calibrate(views, tokens, thresholds);
