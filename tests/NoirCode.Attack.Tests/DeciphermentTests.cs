@@ -242,6 +242,7 @@ public class DeciphermentTests
         var leader = StreamingClusterer.Calibrate(noisy, tokens, grid);
         var wire = WireClustering.Calibrate(noisy, tokens, grid, homophones: 1);
         Assert.That(wire.RefineIterations, Is.GreaterThan(0), $"leader alone: purity {leader.Purity:F3}, completeness {leader.Completeness:F3}");
+        Assert.That(WireClustering.FromJson(wire.ToJson()), Is.EqualTo(wire), "a resumed run reads back the calibration it saved");
         Assert.That(F(wire.Purity, wire.Completeness), Is.GreaterThan(F(leader.Purity, leader.Completeness) + 0.05), "refinement helps");
 
         // On the traffic: the refined symbols of a prefix agree with the tokens better than the leader clusters do.

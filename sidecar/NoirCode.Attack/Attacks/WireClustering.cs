@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using static TorchSharp.torch;
 
 namespace NoirCode.Attack.Attacks;
@@ -76,6 +77,15 @@ public sealed record WireClustering(double Threshold, int RefineIterations, int 
         foreach (var v in views) clusterer.Add(v);
         return clusterer.Clusters;
     }
+
+    public JsonObject ToJson() => new()
+    {
+        ["threshold"] = Threshold, ["refinement"] = RefineIterations, ["symbols_per_token"] = SymbolsPerToken,
+        ["purity"] = Purity, ["completeness"] = Completeness,
+    };
+
+    public static WireClustering FromJson(JsonObject o) => new((double)o["threshold"]!, (int)o["refinement"]!, (int)o["symbols_per_token"]!,
+        (double)o["purity"]!, (double)o["completeness"]!);
 
     static double F(double purity, double completeness) => 2 * purity * completeness / Math.Max(1e-9, purity + completeness);
 }

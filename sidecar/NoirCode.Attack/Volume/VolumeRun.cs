@@ -47,7 +47,7 @@ public sealed record VolumeOptions
     /// <summary>Homophone counts k for oracle homophonic ciphers of the same private code (k symbols per token, one
     /// picked per occurrence): what a k-table INDVocab leaves the cloud at best, deciphered knowing k.</summary>
     public IReadOnlyList<int> OracleHomophones { get; init; } = Array.Empty<int>();
-    /// <summary>Finished parts are kept here (scores only, never code) so that an interrupted run resumes.</summary>
+    /// <summary>Finished parts are kept here (scores, namings of cluster ids, the clustering calibration; never code) so that an interrupted run resumes as it began.</summary>
     public required string WorkFolder { get; init; }
 }
 
@@ -149,10 +149,19 @@ public static class VolumeRun
         // The attacker's calibration: its own keys (or none, as the setting sends) on public code it knows.
         using var simulation = new ClientUnderTest("attacker simulation", ClientModel.Load(o.PublicModel, o.Split, untieHead: true),
             keyed ? ClusterCalibration.SimulatedKeys(o.PublicModel, fingerprint, homophones: homophones) : null, o.Wire, spec.ResidualNoise);
-        var calibrationWindows = PublicCorpus.Slice(publicDocs.AsEnumerable().Reverse().ToList()).Windows(o.Window, o.CalibrationTokens);
-        var calibrationViews = calibrationWindows.Select(w => simulation.CloudView(w)).ToList();
-        var wire = WireClustering.Calibrate(calibrationViews, calibrationWindows, Thresholds, homophones);
-        foreach (var v in calibrationViews) v.Dispose();
+        // Calibrated once per work folder: the simulation's keys and noise are fresh each time, so a resumed run reuses
+        // the calibration its kept points and naming were measured with rather than drawing another.
+        string calibrationFile = Path.Combine(o.WorkFolder, $"{spec.Name}-calibration.json");
+        WireClustering wire;
+        if (File.Exists(calibrationFile)) wire = WireClustering.FromJson(JsonNode.Parse(File.ReadAllText(calibrationFile))!.AsObject());
+        else
+        {
+            var calibrationWindows = PublicCorpus.Slice(publicDocs.AsEnumerable().Reverse().ToList()).Windows(o.Window, o.CalibrationTokens);
+            var calibrationViews = calibrationWindows.Select(w => simulation.CloudView(w)).ToList();
+            wire = WireClustering.Calibrate(calibrationViews, calibrationWindows, Thresholds, homophones);
+            foreach (var v in calibrationViews) v.Dispose();
+            PrefixDecipherment.WriteAtomically(calibrationFile, wire.ToJson().ToJsonString());
+        }
         progress.Report($"{spec.Name}: calibration", 1, 1, $"threshold {wire.Threshold}, refinement {wire.RefineIterations}, {wire.SymbolsPerToken} symbols per token " +
             $"(simulation: purity {wire.Purity:F3}, completeness {wire.Completeness:F3})");
 

@@ -34,7 +34,7 @@ public static class VolumeCommand
         var residualNoise = new Option<double>("--residual-noise") { Description = "σ of the per-occurrence noise of the --epsilons clients (residual cancellation)", DefaultValueFactory = _ => 0 };
         var noOracle = new Option<bool>("--no-oracle") { Description = "skip the oracle-cipher proof of strength" };
         var oracleHomophones = new Option<string?>("--oracle-homophones") { Description = "comma-separated k: oracle homophonic ciphers (k symbols per token, one per occurrence) deciphered knowing k, one curve each" };
-        var work = new Option<string>("--work") { Description = "folder for finished parts (scores only), to resume an interrupted run; a new folder for other data or settings", DefaultValueFactory = _ => "artifacts/attack-volume" };
+        var work = new Option<string>("--work") { Description = "folder for finished parts (scores, the namings later volumes continue from, the clustering calibration; never code), to resume an interrupted run; a new folder for other data or settings", DefaultValueFactory = _ => "artifacts/attack-volume" };
         var merge = new Option<string?>("--merge") { Description = "add the curves of a finished run (its --json output) to --report, measuring nothing" };
         var report = new Option<string?>("--report") { Description = "a privacy report (.json, from noir attack) to add the curves to; its .md and a -volume.png beside it are rewritten" };
         var split = CommonOptions.Split();
