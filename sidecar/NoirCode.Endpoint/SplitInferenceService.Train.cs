@@ -31,11 +31,8 @@ public sealed partial class SplitInferenceService
         try
         {
             await replies.WriteAsync(new TrainReply { Opened = new TrainOpened { HiddenSize = (uint)hiddenSize, StepsSoFar = (ulong)training.Steps } });
-            while (await requests.MoveNext(cancel.Token))
+            await foreach (var request in Arrivals(requests, tenant, () => stream.LastActiveTicks = Environment.TickCount64, cancel.Token))
             {
-                stream.LastActiveTicks = Environment.TickCount64;
-                var request = requests.Current;
-                LimitRequests(tenant);
                 switch (request.KindCase)
                 {
                     case TrainRequest.KindOneofCase.Forward:

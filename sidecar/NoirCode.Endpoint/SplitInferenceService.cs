@@ -42,11 +42,8 @@ public sealed partial class SplitInferenceService : SplitInference.SplitInferenc
         try
         {
             await replies.WriteAsync(new SessionReply { Opened = new SessionOpened { SessionId = session.Id, HiddenSize = (uint)_state.Shard.Config.HiddenSize, MaxLength = open.MaxLength } });
-            while (await requests.MoveNext(cancel.Token))
+            await foreach (var request in Arrivals(requests, tenant, () => session.LastActiveTicks = Environment.TickCount64, cancel.Token))
             {
-                session.LastActiveTicks = Environment.TickCount64;
-                var request = requests.Current;
-                LimitRequests(tenant);
                 switch (request.KindCase)
                 {
                     case SessionRequest.KindOneofCase.Forward:
@@ -162,6 +159,19 @@ public sealed partial class SplitInferenceService : SplitInference.SplitInferenc
     void LimitRequests(string tenant)
     {
         if (_state.RateLimits.RequestRefusal(tenant) is { } refusal) throw Rejected(StatusCode.ResourceExhausted, refusal);
+    }
+
+    /// <summary>A stream's requests as they arrive (inference sessions and training streams alike): each marks the
+    /// stream active and passes the tenant's request rate limit before it is handled.</summary>
+    async IAsyncEnumerable<T> Arrivals<T>(IAsyncStreamReader<T> requests, string tenant, Action markActive,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancel)
+    {
+        while (await requests.MoveNext(cancel))
+        {
+            markActive();
+            LimitRequests(tenant);
+            yield return requests.Current;
+        }
     }
 
     /// <summary>The token rate limit, on a decoded block (its true size); the block is freed when refused.</summary>

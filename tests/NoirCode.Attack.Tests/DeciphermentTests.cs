@@ -222,7 +222,7 @@ public class DeciphermentTests
         foreach (var v in views.Take(5)) prefix.Add(v);
         Assert.That(prefix.Assignments(), Is.EqualTo(assigned.Take(5).SelectMany(a => a).ToArray()));
         // The calibration picks a threshold that separates the tokens.
-        var (tau, p, c) = StreamingClusterer.Calibrate(views, tokens, new[] { 0.0, 0.5, 0.9, 0.999 });
+        var (tau, p, c, _) = StreamingClusterer.Calibrate(views, tokens, new[] { 0.0, 0.5, 0.9, 0.999 });
         Assert.That(p * c, Is.EqualTo(1.0), $"threshold {tau}");
     }
 
@@ -236,14 +236,13 @@ public class DeciphermentTests
         List<Tensor> Views(double sigma) => tokens.Select(seq => rows.index_select(0, tensor(seq.Select(t => (long)t).ToArray()))
             + sigma * randn(new long[] { seq.Length, 32 }, generator: rng)).ToList();
         double[] grid = { 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9 };
-        double F(double p, double c) => 2 * p * c / (p + c);
 
         var noisy = Views(1.0);
         var leader = StreamingClusterer.Calibrate(noisy, tokens, grid);
         var wire = WireClustering.Calibrate(noisy, tokens, grid, homophones: 1);
         Assert.That(wire.RefineIterations, Is.GreaterThan(0), $"leader alone: purity {leader.Purity:F3}, completeness {leader.Completeness:F3}");
         Assert.That(WireClustering.FromJson(wire.ToJson()), Is.EqualTo(wire), "a resumed run reads back the calibration it saved");
-        Assert.That(F(wire.Purity, wire.Completeness), Is.GreaterThan(F(leader.Purity, leader.Completeness) + 0.05), "refinement helps");
+        Assert.That(ClusterAgreement.F(wire.Purity, wire.Completeness), Is.GreaterThan(ClusterAgreement.F(leader.Purity, leader.Completeness) + 0.05), "refinement helps");
 
         // On the traffic: the refined symbols of a prefix agree with the tokens better than the leader clusters do.
         using var clusterer = new StreamingClusterer(32, wire.Threshold, keepVectors: true);
@@ -255,7 +254,7 @@ public class DeciphermentTests
         var truth = Decipherment.CipherStream.Prefix(tokens, 1_500);
         var (p1, c1) = ClusterAgreement.Of(refined, truth);
         var (p0, c0) = ClusterAgreement.Of(Decipherment.CipherStream.Prefix(plain, 1_500), truth);
-        Assert.That(F(p1, c1), Is.GreaterThan(F(p0, c0)));
+        Assert.That(ClusterAgreement.F(p1, c1), Is.GreaterThan(ClusterAgreement.F(p0, c0)));
         Assert.That(wire.SymbolsPerToken, Is.EqualTo(Math.Max(1, (int)Math.Round(refined.SelectMany(s => s).Distinct().Count() / 40.0))).Within(1),
             "the decipherer allows about as many symbols per token as the clusters split tokens into");
 

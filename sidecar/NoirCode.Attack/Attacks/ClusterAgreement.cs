@@ -16,4 +16,7 @@ public static class ClusterAgreement
         double completeness = counts.GroupBy(kv => kv.Key.Token).Sum(g => (long)g.Max(kv => kv.Value)) / (double)total;
         return (purity, completeness);
     }
+
+    /// <summary>Their harmonic mean: what the attacker's calibrations maximise.</summary>
+    public static double F(double purity, double completeness) => 2 * purity * completeness / Math.Max(1e-9, purity + completeness);
 }

@@ -43,7 +43,7 @@ public static class ClusterCalibration
             var fits = EncoderOutputClusters.Fit(views, clusters, iterations, seed, progress, Thresholds);
             var truth = windows;
             var scored = fits.Select((f, i) => new Result(Thresholds[i], f.Purity(truth), f.Completeness(truth))).ToList();
-            return scored.MaxBy(r => 2 * r.Purity * r.Completeness / Math.Max(1e-9, r.Purity + r.Completeness))!;
+            return scored.MaxBy(r => ClusterAgreement.F(r.Purity, r.Completeness))!;
         }
         finally { foreach (var v in views) v.Dispose(); }
     }

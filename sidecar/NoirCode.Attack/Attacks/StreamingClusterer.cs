@@ -157,10 +157,10 @@ public sealed class StreamingClusterer : IDisposable
     /// threshold and keep the one whose clusters best match the tokens it knows there (harmonic mean of purity and
     /// completeness, <see cref="ClusterAgreement"/>).
     /// </summary>
-    public static (double Threshold, double Purity, double Completeness) Calibrate(IReadOnlyList<Tensor> views, IReadOnlyList<int[]> tokens,
+    public static (double Threshold, double Purity, double Completeness, int Clusters) Calibrate(IReadOnlyList<Tensor> views, IReadOnlyList<int[]> tokens,
         IEnumerable<double> thresholds)
     {
-        var best = (Threshold: double.NaN, Purity: 0.0, Completeness: 0.0);
+        var best = (Threshold: double.NaN, Purity: 0.0, Completeness: 0.0, Clusters: 0);
         double bestF = -1;
         foreach (double tau in thresholds)
         {
@@ -168,8 +168,8 @@ public sealed class StreamingClusterer : IDisposable
             foreach (var v in views) clusterer.Add(v);
             var assigned = Split(clusterer.Assignments(), tokens.Select(t => t.Length));
             var (purity, completeness) = ClusterAgreement.Of(assigned, tokens);
-            double f = 2 * purity * completeness / Math.Max(1e-9, purity + completeness);
-            if (f >= bestF) { bestF = f; best = (tau, purity, completeness); } // a tie goes to the higher threshold (the purer)
+            double f = ClusterAgreement.F(purity, completeness);
+            if (f >= bestF) { bestF = f; best = (tau, purity, completeness, clusterer.Clusters); } // a tie goes to the higher threshold (the purer)
         }
         return best;
     }

@@ -18,8 +18,7 @@ public sealed record WireClustering(double Threshold, int RefineIterations, int 
     /// <paramref name="tokens"/> it sent) for a mechanism with <paramref name="homophones"/> rows per token.</summary>
     public static WireClustering Calibrate(IReadOnlyList<Tensor> views, IReadOnlyList<int[]> tokens, IReadOnlyList<double> thresholds, int homophones)
     {
-        var (tau, purity, completeness) = StreamingClusterer.Calibrate(views, tokens, thresholds);
-        int leaderClusters = LeaderClusters(views, tau);
+        var (tau, purity, completeness, leaderClusters) = StreamingClusterer.Calibrate(views, tokens, thresholds);
         // Symbols a perfect clustering would give: a token seen n times shows at most min(k, n) of its k rows.
         double expected = tokens.SelectMany(t => t).GroupBy(t => t).Sum(g => Math.Min(homophones, g.Count()));
         // Good enough as it is: pure clusters, and not many more of them than the mechanism makes (k tables split each
@@ -32,7 +31,7 @@ public sealed record WireClustering(double Threshold, int RefineIterations, int 
         {
             var (assigned, clusters) = Refined(views, tokens, t);
             var (p, c) = ClusterAgreement.Of(assigned, tokens);
-            if (F(p, c) > F(best.Purity, best.Completeness)) best = (t, Refinement, p, c, clusters);
+            if (ClusterAgreement.F(p, c) > ClusterAgreement.F(best.Purity, best.Completeness)) best = (t, Refinement, p, c, clusters);
         }
         // Clusters that still split tokens: the decipherer lets each token name that many times k symbols.
         int perToken = Math.Max(homophones, (int)Math.Round(homophones * best.Clusters / Math.Max(1, expected)));
@@ -71,13 +70,6 @@ public sealed record WireClustering(double Threshold, int RefineIterations, int 
         return (StreamingClusterer.Split(refined, tokens.Select(t => t.Length)), refined.Distinct().Count());
     }
 
-    static int LeaderClusters(IReadOnlyList<Tensor> views, double threshold)
-    {
-        using var clusterer = new StreamingClusterer((int)views[0].shape[1], threshold);
-        foreach (var v in views) clusterer.Add(v);
-        return clusterer.Clusters;
-    }
-
     public JsonObject ToJson() => new()
     {
         ["threshold"] = Threshold, ["refinement"] = RefineIterations, ["symbols_per_token"] = SymbolsPerToken,
@@ -86,6 +78,4 @@ public sealed record WireClustering(double Threshold, int RefineIterations, int 
 
     public static WireClustering FromJson(JsonObject o) => new((double)o["threshold"]!, (int)o["refinement"]!, (int)o["symbols_per_token"]!,
         (double)o["purity"]!, (double)o["completeness"]!);
-
-    static double F(double purity, double completeness) => 2 * purity * completeness / Math.Max(1e-9, purity + completeness);
 }

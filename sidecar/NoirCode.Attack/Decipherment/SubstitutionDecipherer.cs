@@ -67,9 +67,10 @@ public sealed class SubstitutionDecipherer
             var proposals = Propose(stream, state.Naming);
             double proposing = clock.Elapsed.TotalSeconds;
             int changed = state.Sweep(proposals, _progress, sweep);
-            Trace.Add((changed, state.Total()));
+            double total = state.Total(); // a pass over every window: once per sweep
+            Trace.Add((changed, total));
             _progress.Report("deciphering: swaps", sweep + 1, _s.MaxSweeps,
-                $"{changed} renamed, log-likelihood {state.Total():F0} (proposals {proposing:F1} s, swaps {clock.Elapsed.TotalSeconds - proposing:F1} s, " +
+                $"{changed} renamed, log-likelihood {total:F0} (proposals {proposing:F1} s, swaps {clock.Elapsed.TotalSeconds - proposing:F1} s, " +
                 $"{state.Lookups / 1e6:F1} M look-ups, {state.JointLookups / 1e6:F1} M in joint swaps, {state.CacheHits / 1e6:F2} M kept renames)");
             state.Lookups = state.JointLookups = state.CacheHits = 0;
             if (changed <= _s.StopFraction * present) break;

@@ -49,9 +49,10 @@ public sealed record MeasuredBudget
     /// <summary>What crossing the budget means, in one sentence, from the curve.</summary>
     public string Meaning()
     {
-        bool atFirstPoint = Reached && Curve.Count > 0 && Curve.MinBy(p => p.Tokens)! is var first && first.Tokens == Tokens && first.ContentRecovered >= Threshold;
+        var first = Curve.MinBy(p => p.Tokens);
+        bool atFirstPoint = Reached && first is not null && first.Tokens == Tokens && first.ContentRecovered >= Threshold;
         string crossing = atFirstPoint
-            ? $"at the smallest volume measured, {Tokens:N0} tokens sent under one key, the strongest measured attack already reads {Curve.MinBy(p => p.Tokens)!.ContentRecovered:P1} of the content tokens (identifiers, strings, numbers), so {Threshold:P0} is passed at or before it"
+            ? $"at the smallest volume measured, {Tokens:N0} tokens sent under one key, the strongest measured attack already reads {first!.ContentRecovered:P1} of the content tokens (identifiers, strings, numbers), so {Threshold:P0} is passed at or before it"
             : Reached
             ? $"after {Tokens:N0} tokens sent under one key, the strongest measured attack reads {Threshold:P0} of the content tokens (identifiers, strings, numbers)"
             : $"no measured volume up to {Tokens:N0} tokens under one key let the strongest attack read {Threshold:P0} of the content tokens; past it the curve is not measured";
