@@ -45,8 +45,8 @@ describe('the default of npm start in VS Code', { timeout: 420_000 }, () => {
   });
 
   test('the status bar says demo keys once the embedded default is ready', async () => {
-    const text = await waitFor('the status bar to show ε13 and "demo keys"', async () => {
-      const t = await statusText(page); return /ε13 · .* · demo keys/.test(t) && t;
+    const text = await waitFor('the status bar to show ε208 (16 tables at ε 13) and "demo keys"', async () => {
+      const t = await statusText(page); return /ε208 · .* · demo keys/.test(t) && t;
     }, { timeoutMs: 180_000 });
     assert.match(text, /demo keys/);
   });

@@ -24,7 +24,9 @@ public sealed class TenantAdapter
         return inputGradient;
     }
 
-    /// <summary>The optimiser step on the mean of the accumulated gradients; returns the step number and its samples.</summary>
+    /// <summary>The optimiser step on the mean of the accumulated gradients; returns the step number and its samples.
+    /// A step whose gradients are all zero (a forward-only client sends no label's gradient) is counted but moves
+    /// nothing: AdamW's momentum and weight decay would otherwise drift the adapter with no signal.</summary>
     /// <exception cref="InvalidOperationException">no gradient has been accumulated since the last step</exception>
     public (long Step, int Samples) Step()
     {
@@ -33,9 +35,17 @@ public sealed class TenantAdapter
         using (no_grad())
         using (var divisor = n.ToScalar()) // explicit and kept alive through the calls (see RmsNorm)
             foreach (var p in Adapter.parameters()) p.grad?.div_(divisor);
-        Optimizer.step();
+        if (!AllGradientsZero()) Optimizer.step();
         Optimizer.zero_grad();
         PendingSamples = 0;
         return (++Steps, n);
+    }
+
+    bool AllGradientsZero()
+    {
+        using var _ = no_grad();
+        foreach (var p in Adapter.parameters())
+            if (p.grad is { } g && g.count_nonzero().item<long>() > 0) return false;
+        return true;
     }
 }

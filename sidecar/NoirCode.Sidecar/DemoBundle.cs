@@ -4,7 +4,8 @@ namespace NoirCode.Sidecar;
 
 /// <summary>
 /// The demo material shipped beside the bundled model, in &lt;model&gt;/demo: a key set that is public (so it
-/// protects nothing; it is marked demo and the status bar says so), a client shard tuned with it (STuning), and
+/// protects nothing; it is marked demo and the status bar says so; homophonic ones ship as keys.json alone, their
+/// tables derived from its public seed on first use), a client shard tuned with it (STuning), and
 /// the endpoint's LoRA for the middle blocks. It lets the embedded default produce useful completions under
 /// INDVocab + LTokenizer out of the box. `noir keygen` + `noir tune` make private ones.
 /// </summary>
@@ -21,26 +22,58 @@ public sealed record DemoBundle(string KeysFolder, string ClientFolder, string E
     }
 
     /// <summary>
-    /// Copies the keys and the endpoint state into the user's cache with owner-only modes (git does not keep
-    /// them, and the key loader refuses files others can read). The tuned client shard is used in place.
+    /// Copies the endpoint state and (with <paramref name="withKeys"/>) copies the keys, or derives them when they are
+    /// published as a seed, into the user's cache with owner-only modes (git does not keep them, and the key loader
+    /// refuses files others can read). The tuned client shard is used in place. Each part is built in a folder of its
+    /// own and moved into place whole, and a part another process installed first is kept, never replaced.
     /// </summary>
-    public DemoBundle Install(string cacheFolder)
+    /// <param name="withKeys">false when the user runs keys of their own: the endpoint state (their rotated adapters
+    /// live beside the demo's) is still needed, the demo keys are not</param>
+    public DemoBundle Install(string cacheFolder, bool withKeys = true)
     {
-        string keyId = PrivacyKeys.ReadMetadata(KeysFolder).KeyId;
+        var metadata = PrivacyKeys.ReadMetadata(KeysFolder);
         // The endpoint's state is named by its content too: a retuned bundle (same keys, new LoRA) must not reuse an old copy.
-        string target = Path.Combine(cacheFolder, $"demo-{keyId}-{ContentId(EndpointStateFolder)}");
+        string target = Path.Combine(cacheFolder, $"demo-{metadata.KeyId}-{ContentId(EndpointStateFolder)}");
         var installed = new DemoBundle(Path.Combine(target, "keys"), ClientFolder, Path.Combine(target, "endpoint"));
-        if (!File.Exists(Path.Combine(installed.KeysFolder, PrivacyKeys.TablesFile)))
-        {
-            string tmp = target + ".tmp-" + Environment.ProcessId;
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-            SecureFiles.CreateFolder(tmp);
-            CopyOwnerOnly(KeysFolder, Path.Combine(tmp, "keys"));
-            CopyOwnerOnly(EndpointStateFolder, Path.Combine(tmp, "endpoint"));
-            if (Directory.Exists(target)) Directory.Delete(target, true);
-            Directory.Move(tmp, target);
-        }
+        SecureFiles.CreateFolder(target);
+        Func<bool> endpointThere = () => Directory.Exists(installed.EndpointStateFolder);
+        Func<bool> keysThere = () => File.Exists(Path.Combine(installed.KeysFolder, PrivacyKeys.TablesFile));
+        if (!endpointThere()) InstallPart(installed.EndpointStateFolder, endpointThere, tmp => CopyOwnerOnly(EndpointStateFolder, tmp));
+        if (withKeys && !keysThere())
+            InstallPart(installed.KeysFolder, keysThere, tmp =>
+            {
+                if (File.Exists(Path.Combine(KeysFolder, PrivacyKeys.TablesFile))) CopyOwnerOnly(KeysFolder, tmp);
+                else DeriveKeys(metadata, tmp);
+            });
         return installed;
+    }
+
+    static void InstallPart(string folder, Func<bool> complete, Action<string> fill)
+    {
+        string tmp = folder + ".tmp-" + Environment.ProcessId;
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        try
+        {
+            fill(tmp);
+            if (complete()) { Directory.Delete(tmp, true); return; } // another sidecar finished first: keep its copy
+            if (Directory.Exists(folder)) Directory.Delete(folder, true); // an incomplete copy, never a complete one
+            Directory.Move(tmp, folder);
+        }
+        catch (IOException) when (complete()) { if (Directory.Exists(tmp)) Directory.Delete(tmp, true); } // lost the race to move
+        catch
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, true); // nothing half-installed stays behind
+            throw;
+        }
+    }
+
+    /// <summary>The tables from the public seed, over the tuned shard's public embedding (the model's own).</summary>
+    void DeriveKeys(KeyMetadata metadata, string folder)
+    {
+        if (metadata.PublicSeed == null) throw new IOException($"{KeysFolder} has neither {PrivacyKeys.TablesFile} nor a public seed to derive the demo keys from");
+        var config = Core.Model.ModelConfig.Load(ClientFolder);
+        var (embedding, dtype) = PrivacyKeys.ReadEmbedding(ClientFolder, config);
+        PrivacyKeys.FromPublicSeed(metadata, embedding, config, dtype).Save(folder);
     }
 
     static string ContentId(string folder)

@@ -2,8 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NoirCode.Core.Model;
-using NoirCode.Core.Split;
-using NoirCode.Core.Weights;
 using NoirCode.Privacy.Keys;
 using NoirCode.Remote;
 using NoirCode.STuning;
@@ -39,7 +37,7 @@ public static class KeyRotation
         var config = ModelConfig.Load(modelFolder);
         var (embedding, dtype) = PrivacyKeys.ReadEmbedding(modelFolder, config); // a tuned shard keeps the public embedding
         string label = old.Demo ? "private" : old.Label;
-        // New keys are at least as strong as the default (rotating away from the demo keys' single table gives k tables).
+        // New keys are at least as strong as the default (rotating away from one-table keys gives the default's k tables).
         int homophones = Math.Max(old.Homophones, PrivacyKeys.DefaultHomophones(config));
         var (keys, _) = PrivacyKeys.Generate(embedding, config, fingerprint, old.Epsilon, label, progress: progress, tableDtype: dtype, homophones: homophones);
 
@@ -59,7 +57,7 @@ public static class KeyRotation
             // Beside the new keys (the old shard may sit in a read-only bundle), never over anything.
             client = target + "-client";
             if (Directory.Exists(client)) throw new IOException($"{client} exists already; try again in a second");
-            Rekey(modelFolder, client, oldKeys!.Permutation, keys, adapterId);
+            TunedShardRekey.Write(modelFolder, client, oldKeys!.Permutation, keys, adapterId);
         }
         return new KeyRotationResult(target, keys.Metadata.KeyId, old.Epsilon, old.KeyId, client, adapterId);
     }
@@ -71,36 +69,6 @@ public static class KeyRotation
         if (!File.Exists(path)) return null;
         try { return (string?)JsonNode.Parse(File.ReadAllText(path))?["previous_key_id"]; }
         catch (JsonException e) { throw new IOException($"{path} is corrupt: {e.Message}"); }
-    }
-
-    /// <summary>
-    /// Writes the tuned shard for the new keys: head row π_new(t) = old head row π_old(t) for every token t, the
-    /// other tuned tensors as they are, the public embedding (keys replace it when loaded).
-    /// </summary>
-    static void Rekey(string tunedFolder, string outFolder, Privacy.LTokenizer oldPermutation, PrivacyKeys keys, string adapterId)
-    {
-        var config = ModelConfig.Load(tunedFolder);
-        var manifest = ShardManifest.TryLoad(tunedFolder) ?? throw new InvalidOperationException($"{tunedFolder} is tuned but holds no shard manifest");
-        var weights = WeightFolder.Open(tunedFolder);
-        var tensors = new List<TensorData>();
-        foreach (var entry in weights.Entries)
-        {
-            if (entry.Name == ModelLayout.Embedding) continue; // the writer adds the public one
-            byte[] data = weights.ReadRaw(entry.Name);
-            if (entry.Name == ModelLayout.LmHead) data = Reindex(data, entry, oldPermutation, keys.Permutation);
-            tensors.Add(TensorData.Of(entry.Name, entry.Dtype, entry.Shape, data));
-        }
-        TunedShardWriter.Write(outFolder, tunedFolder, config, manifest.Split, manifest.ModelFingerprint, tensors, keys.Metadata, steps: 0, adapterId);
-    }
-
-    static byte[] Reindex(byte[] head, TensorEntry entry, Privacy.LTokenizer from, Privacy.LTokenizer to)
-    {
-        int vocab = (int)entry.Shape[0];
-        if (vocab != from.Count || vocab != to.Count) throw new InvalidOperationException($"the head has {vocab} rows, the keys a vocabulary of {from.Count}");
-        int row = head.Length / vocab;
-        var result = new byte[head.Length];
-        for (int t = 0; t < vocab; t++) Buffer.BlockCopy(head, from.ToIndex(t) * row, result, to.ToIndex(t) * row, row);
-        return result;
     }
 
     static string Sibling(string keysFolder, string stamp)

@@ -75,6 +75,33 @@ public class KeyRotationCliTests
         Assert.That((string)status["previous_key_id"]!, Is.EqualTo(oldKey));
         Assert.That((long)status["previous_key_tokens_sent"]!, Is.EqualTo(oldKeyTokens));
 
+        // noir tune rekey: the tuned shard moved to keys the user already has, its head re-indexed to their permutation
+        // (row π_new(t) = old row π_old(t)), bound to them and to their own fresh adapter; the adapter is kept only
+        // between demo keys, whose traffic is public anyway.
+        string otherKeys = Path.Combine(_root, "keys", "other"), moved = Path.Combine(_root, "moved");
+        string otherKey = (string)NoirProcess.Ok("keygen", "--model", client, "--epsilon", "13", "--homophones", "2", "--out", otherKeys, "--json").Json["key_id"]!;
+        var linked = NoirProcess.Run("tune", "rekey", "--model", tuned, "--keys", keys, "--to-keys", otherKeys, "--out", moved, "--keep-adapter");
+        Assert.That(linked.ExitCode, Is.Not.EqualTo(0));
+        Assert.That(linked.Stderr, Does.Contain("for demo keys only"));
+        Assert.That(NoirProcess.Run("tune", "rekey", "--model", tuned, "--keys", otherKeys, "--to-keys", keys, "--out", moved).Stderr,
+            Does.Contain("was tuned with keys"), "the keys it was tuned with, not others");
+        NoirProcess.Ok("tune", "rekey", "--model", tuned, "--keys", keys, "--to-keys", otherKeys, "--out", moved);
+        var movedBinding = JsonNode.Parse(File.ReadAllText(Path.Combine(moved, TunedShardBinding.FileName)))!;
+        Assert.That((string)movedBinding["key_id"]!, Is.EqualTo(otherKey));
+        Assert.That((string)movedBinding["adapter_id"]!, Is.EqualTo(TenantAdapterId.ForKey(otherKey)));
+        Assert.That((int)movedBinding["steps"]!, Is.EqualTo(0), "new tables the decoder has not seen: tune it again");
+        var config = Core.Model.ModelConfig.Load(moved);
+        float[] Head(string folder) => Core.Weights.WeightFolder.Open(folder).ReadFloats(Core.Model.ModelLayout.LmHead, Core.Model.ModelLayout.EmbeddingShape(config)).Values;
+        float[] before = Head(tuned), after = Head(moved);
+        string fingerprint = Core.Model.ModelFingerprint.Of(tuned);
+        var from = PrivacyKeys.Load(keys, fingerprint).Permutation;
+        var to = PrivacyKeys.Load(otherKeys, fingerprint).Permutation;
+        int m = config.HiddenSize;
+        foreach (int t in new[] { 0, 1, 77, config.VocabSize - 1 })
+            Assert.That(after.AsSpan(to.ToIndex(t) * m, m).SequenceEqual(before.AsSpan(from.ToIndex(t) * m, m)), Is.True, $"token {t}'s head row moved with it");
+        var movedGen = NoirProcess.Ok("generate", "--model", moved, "--keys", otherKeys, "--endpoint", url, "--prompt", "def f(x):", "--max-tokens", "2", "--json").Json;
+        Assert.That((string)movedGen["mode"]!, Does.Contain(otherKey));
+
         // A re-tune that cannot reach the endpoint loses nothing: the rotation stands, and the answer says where
         // its keys and shard are and how to tune later.
         endpoint.KillHard();

@@ -25,11 +25,14 @@ public class MeasuredBudgetTests
         string repo = Repository(), report = Path.Combine(repo, "docs", "privacy-report.json");
         string model = Path.Combine(repo, "models", "noir-coder-8m");
         var reportJson = JsonNode.Parse(File.ReadAllText(report))!;
-        // The demo bundle: the demo setting. Keys made with keygen: the report's default, once it names one.
-        var demo = MeasuredBudget.Load(Path.Combine(model, "demo", MeasuredBudget.FileName));
+        // The demo bundle runs the report's shipped default; the model's general file is for one-table keys, and each
+        // exposure-budget-kK.json for keys of K tables.
+        int demoTables = PrivacyKeys.ReadMetadata(Path.Combine(model, "demo", "keys")).Homophones;
+        var demo = MeasuredBudget.Load(Path.Combine(model, "demo", MeasuredBudget.FileNameFor(demoTables)));
         var keys = MeasuredBudget.Load(Path.Combine(model, MeasuredBudget.FileName));
-        Assert.That(demo.Setting, Is.EqualTo("demo"));
-        Assert.That(keys.Setting, Is.EqualTo((string?)reportJson["default"] ?? keys.Setting), "the file is for the setting the report ships as default");
+        Assert.That(demo.Setting, Is.EqualTo((string?)reportJson["default"]), "the demo bundle's budget is the shipped default's curve");
+        Assert.That(demo.Homophones, Is.EqualTo(demoTables), "measured for the demo keys' own tables");
+        Assert.That(keys.Homophones, Is.EqualTo(1), "the general file is for one-table keys");
         var perTables = Directory.GetFiles(model, "exposure-budget-k*.json").Select(MeasuredBudget.Load).ToList();
         Assert.That(perTables.Select(b => MeasuredBudget.FileNameFor(b.Homophones)), Is.EquivalentTo(Directory.GetFiles(model, "exposure-budget-k*.json").Select(Path.GetFileName)),
             "each per-tables file is named for the tables of the keys it measured");

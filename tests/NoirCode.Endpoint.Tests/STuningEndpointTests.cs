@@ -63,6 +63,38 @@ public class STuningEndpointTests
     }
 
     [Test]
+    public async Task AStepWithZeroGradientsIsCountedButMovesNothing()
+    {
+        // Forward-only STuning sends zeros for every boundary gradient: the endpoint counts the client's step, but
+        // AdamW must not move the adapter on momentum or weight decay alone.
+        string state = Path.Combine(EndpointFixture.Root, $"state-{Guid.NewGuid():N}");
+        await using var host = await EndpointFixture.StartAsync(o => o with { StateFolder = state, LearningRate = 0.05 });
+        int hidden = Clients.Client.Config.HiddenSize;
+        using var probe = randn(1, 6, hidden);
+        using var positions = arange(6);
+        var options = Clients.Options(new[] { host.Address });
+        Tensor Middle() { using var remote = Clients.Remote(options); return remote.Forward(probe, positions); }
+        long Step(Func<Tensor, Tensor> gradient)
+        {
+            using var training = new RemoteTrainingSession(options, new EgressGuard(hidden, WireDtype.Float32), Clients.Fingerprint, hidden);
+            using var x = randn(1, 5, hidden);
+            using var y = training.Forward(0, x);
+            using var grad = gradient(y);
+            using var _ = training.Backward(0, grad);
+            return training.Step();
+        }
+
+        Assert.That(Step(y => ones_like(y)), Is.EqualTo(1));
+        using var afterRealStep = Middle();
+        Assert.That(Step(y => zeros_like(y)), Is.EqualTo(2), "the step is counted");
+        using var afterZeroStep = Middle();
+        Assert.That((afterZeroStep - afterRealStep).abs().max().item<float>(), Is.EqualTo(0f), "zero gradients move nothing, not even by momentum");
+        Assert.That(Step(y => ones_like(y)), Is.EqualTo(3));
+        using var afterAnother = Middle();
+        Assert.That((afterAnother - afterZeroStep).abs().max().item<float>(), Is.GreaterThan(1e-5f), "a real gradient still trains it");
+    }
+
+    [Test]
     public void BatchedDecodeWithAdaptersEqualsOneSessionAtATime()
     {
         var shard = CloudShard.Load(EndpointFixture.Cloud);

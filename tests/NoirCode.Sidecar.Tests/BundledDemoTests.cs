@@ -6,7 +6,8 @@ namespace NoirCode.Sidecar.Tests;
 
 /// <summary>
 /// Out of the box: `noir lsp` with no settings runs the bundled model through a local endpoint under the
-/// shipped demo keys (ε = 13, INDVocab + LTokenizer) with the client shard tuned for them, says "demo" in its
+/// shipped demo keys (homophonic INDVocab, 16 tables at ε = 13, + LTokenizer; derived from their public seed on first
+/// run) with the client shard tuned for them, says "demo" in its
 /// status, and completes code: the STuning'd decoder reads the secret indices back into tokens.
 /// </summary>
 public class BundledDemoTests
@@ -31,13 +32,15 @@ public class BundledDemoTests
                 Assert.That(ready.GetProperty("mode").GetString(), Is.EqualTo("split"), ready.ToString());
                 Assert.That(ready.GetProperty("demo").GetBoolean(), Is.True);
                 Assert.That(ready.GetProperty("keyLabel").GetString(), Is.EqualTo("demo"));
-                Assert.That(ready.GetProperty("epsilon").GetDouble(), Is.EqualTo(13));
+                var shipped = Privacy.Keys.PrivacyKeys.ReadMetadata(Path.Combine(BundledModel.Folder, "demo", "keys"));
+                Assert.That(shipped.Homophones, Is.EqualTo(16), "the demo runs the shipped defence: homophonic INDVocab");
+                Assert.That(ready.GetProperty("epsilon").GetDouble(), Is.EqualTo(16 * 13), "sixteen tables at ε = 13 each, composed");
                 Assert.That(ready.GetProperty("detail").GetString(), Does.Contain("local demo endpoint").And.Contain("keys"));
                 var keyFiles = Directory.GetFiles(Path.Combine(root, "cache"), "keys.safetensors", SearchOption.AllDirectories);
                 Assert.That(keyFiles, Has.Length.EqualTo(1));
                 Assert.That(File.GetUnixFileMode(keyFiles[0]), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite), "installed owner-only");
                 // Without a budget setting, the demo bundle's measured budget: the report's volume at 3 % content read.
-                var measured = Privacy.Ledger.MeasuredBudget.Load(Path.Combine(BundledModel.Folder, "demo", Privacy.Ledger.MeasuredBudget.FileName));
+                var measured = Privacy.Ledger.MeasuredBudget.Load(Path.Combine(BundledModel.Folder, "demo", Privacy.Ledger.MeasuredBudget.FileNameFor(shipped.Homophones)));
                 Assert.That(ready.GetProperty("exposureLimit").GetInt64(), Is.EqualTo(measured.Tokens));
                 Assert.That(ready.GetProperty("exposureBasis").GetString(), Is.EqualTo("measured"));
                 Assert.That(ready.GetProperty("exposurePeriod").GetString(), Is.EqualTo("key"), "the curve counts a key's whole life");

@@ -18,7 +18,7 @@ public class PromptSecurityReportTests
     public async Task UnderTheDemoKeysTheInversionRecoversAlmostNothing()
     {
         var report = await Report(new { });
-        Assert.That(report.GetProperty("setting").GetString(), Does.Contain("ε = 13").And.Contain("demo keys"));
+        Assert.That(report.GetProperty("setting").GetString(), Does.Contain("ε = 208 (16 tables at ε = 13)").And.Contain("demo keys"));
         var inversion = Attack(report, "inversion");
         Assert.That(inversion.GetProperty("crt").GetDouble(), Is.LessThan(0.2), report.ToString());
         Assert.That(inversion.GetProperty("cloudWins").GetBoolean(), Is.False);

@@ -57,12 +57,32 @@ public static class DefenceReport
         foreach (var row in utility["residual_noise"]?.AsArray() ?? new JsonArray())
         {
             double sigma = (double)row!["residual_noise"]!;
-            string name = $"eps13-noise{sigma:G3}-untuned";
+            // On the demo bundle the row was measured with (rows without the field: the one-table bundle, before 2026-11-29);
+            // without noise it is that bundle's own traffic, whose curve is its demo setting.
+            int k = (int?)row["homophones"] ?? 1;
+            string bundle = k == 1 ? "one-table demo bundle" : $"k = {k} demo bundle";
+            string name = sigma == 0 ? (k == 1 ? "demo" : $"demo-k{k}") : $"eps13-noise{sigma:G3}-untuned";
             var points = Curve(name);
-            candidates.Add(new DefenceCandidate(sigma == 0 ? "demo bundle, no noise" : $"residual noise σ = {sigma:G3} (demo bundle, not re-tuned)",
+            candidates.Add(new DefenceCandidate(sigma == 0 ? $"{bundle}, no noise" : $"residual noise σ = {sigma:G3} ({bundle}, not re-tuned)",
                 "per-occurrence noise, cancelled on return", points.Count > 0 ? name : null, At(points), (double?)row["heldout_loss"], null,
                 Increase((double?)row["heldout_loss"], Baseline("residual_noise", "residual_noise", 0))));
             if (points.Count > 0) SetUtility(Setting(name), (double?)row["heldout_loss"], clean);
+        }
+        // The shipped demo bundles as they are (their own tuning, not the equal budget above): the default's utility
+        // beside the one-table bundle it replaced (measured as a bundle row, or as the noise runs' σ = 0 row).
+        var bundles = utility["bundles"]?.AsArray() ?? new JsonArray();
+        double? oneTableBundle = (double?)bundles.FirstOrDefault(r => (int?)r?["homophones"] == 1)?["heldout_loss"]
+            ?? (double?)utility["residual_noise"]?.AsArray().FirstOrDefault(r => (double?)r?["residual_noise"] == 0 && ((int?)r?["homophones"] ?? 1) == 1)?["heldout_loss"];
+        foreach (var row in bundles)
+        {
+            string name = (string?)row!["setting"] ?? throw new ArgumentException($"{utilityJson}: a bundles row without its setting");
+            int k = (int?)row["homophones"] ?? 1;
+            var points = Curve(name);
+            candidates.Add(new DefenceCandidate($"shipped demo bundle, {(k == 1 ? "one table" : $"k = {k}")}{(name == defaultSetting ? " (the default)" : "")}",
+                $"{(k == 1 ? "INDVocab + LTokenizer" : $"{k} INDVocab tables")}, the bundle's own tuning ({(int?)row["tuning_steps"]} steps since its keys)",
+                points.Count > 0 ? name : null, At(points), (double?)row["heldout_loss"], (double?)row["total_epsilon"],
+                k == 1 ? 0 : Increase((double?)row["heldout_loss"], oneTableBundle)));
+            SetUtility(Setting(name), (double?)row["heldout_loss"], clean, (double?)row["infill_exact_match"]);
         }
         report["default"] = defaultSetting;
         report["defences"] = new JsonObject
@@ -92,13 +112,14 @@ public static class DefenceReport
             ? Markdown(defences, (string?)report["default"] ?? "—", Path.GetFileName(stem + "-frontier.png")) : "");
     }
 
-    static void SetUtility(JsonObject? setting, double? heldout, double clean)
+    static void SetUtility(JsonObject? setting, double? heldout, double clean, double? infillExactMatch = null)
     {
         if (setting == null) return;
         var u = setting["utility"] as JsonObject ?? new JsonObject();
         u["heldout_loss"] = heldout;
         u["heldout_loss_clean"] = clean;
-        if (!u.ContainsKey("infill_exact_match")) u["infill_exact_match"] = null; // not measured for this candidate
+        if (infillExactMatch != null) u["infill_exact_match"] = infillExactMatch;
+        else if (!u.ContainsKey("infill_exact_match")) u["infill_exact_match"] = null; // not measured for this candidate
         setting["utility"] = u;
     }
 
@@ -114,7 +135,8 @@ public static class DefenceReport
         sb.AppendLine();
         sb.AppendLine($"Privacy: content tokens the strongest attack reads (streaming clustering + decipherment knowing the mechanism) at up to {volume:N0} observed " +
             $"tokens under one key, on the candidate's real traffic where measured, else on its oracle cipher. Utility: held-out loss after an equal " +
-            $"STuning budget (`scripts/defence-utility`; clean whole model: {clean.ToString("F3", ci)}). Shipped default setting: `{defaultSetting}`.");
+            $"STuning budget (`scripts/defence-utility`; clean whole model: {clean.ToString("F3", ci)}); the shipped demo bundles with their own tuning, against the " +
+            $"one-table bundle (`--bundle`). Shipped default setting: `{defaultSetting}`.");
         sb.AppendLine();
         sb.AppendLine("| candidate | traffic attacked | content read | distinct identifiers read | held-out loss | against its baseline | total ε |");
         sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- |");

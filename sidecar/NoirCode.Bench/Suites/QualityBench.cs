@@ -36,7 +36,7 @@ public static class QualityBench
         EndpointProcess? endpoint = null;
         var modes = new Mode[]
         {
-            new("default", "no settings: the demo keys (ε 13) and their tuned client, the embedded endpoint on loopback", _ => () => new { }),
+            new("default", "no settings: the demo keys (16 tables at ε 13) and their tuned client, the embedded endpoint on loopback", _ => () => new { }),
             new("default, no token healing", "as the default, with the prompt ending at the cursor (the behaviour before this fix)", _ => () => new { tokenHealing = false }),
             new("local", "the whole bundled model on this machine (`mode: local`)", _ => () => new { mode = "local" }),
             new("unkeyed split", "the bundled model split 1,4, no keys, a `noir cloud serve` on loopback", c => () =>

@@ -30,9 +30,11 @@ public static class LspCommand
     {
         var outcomes = security.Run(r.PublicModelFolder, r.ClientFolder, r.KeysFolder, r.PromptIds, r.PromptText);
         var keys = r.KeysFolder == null ? null : Privacy.Keys.PrivacyKeys.ReadMetadata(r.KeysFolder);
+        // ε as the status bar shows it: the composed k·ε of k tables, with the per-table ε beside it.
+        string epsilon = keys == null ? "" : keys.Homophones > 1 ? $"ε = {keys.TotalEpsilon:G4} ({keys.Homophones} tables at ε = {keys.Epsilon:G4})" : $"ε = {keys.Epsilon:G4}";
         string setting = keys == null ? "no privacy keys (ε = ∞): the hidden states come from the public embedding"
-            : keys.Demo ? $"demo keys {keys.KeyId}, ε = {keys.Epsilon}: the keys are public: the cloud wins (it can undo them; the attacks below assume it does not)"
-            : $"keys {keys.KeyId}, ε = {keys.Epsilon}";
+            : keys.Demo ? $"demo keys {keys.KeyId}, {epsilon}: the keys are public: the cloud wins (it can undo them; the attacks below assume it does not)"
+            : $"keys {keys.KeyId}, {epsilon}";
         // Public keys protect nothing: whatever the attacks below recover without them, the cloud that has them wins.
         bool cloudWins = keys?.Demo == true || outcomes.Any(o => o.Score.Win);
         return new PromptSecurityResult(outcomes[0].Score.Tokens, cloudWins, setting, outcomes.Select(o => new PromptAttackRow(

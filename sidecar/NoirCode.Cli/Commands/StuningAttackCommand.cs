@@ -37,7 +37,7 @@ public static class StuningAttackCommand
         var batch = new Option<int>("--batch") { Description = "samples per step", DefaultValueFactory = _ => 2 };
         var seq = new Option<int>("--seq") { Description = "tokens per sample", DefaultValueFactory = _ => 128 };
         var lr = new Option<double>("--lr") { Description = "client learning rate (noir tune's default)", DefaultValueFactory = _ => 5e-4 };
-        var setting = new Option<string?>("--setting") { Description = "the report setting these figures belong to (default: demo or epsN-untuned)" };
+        var setting = new Option<string?>("--setting") { Description = "the report setting these figures belong to (default: as the volume attack names these keys: demo, demo-kK, epsN-untuned or epsN-kK-untuned)" };
         var report = new Option<string?>("--report") { Description = "a privacy report (.json) to add stuning_labels to" };
         var protection = new Option<string>("--protection") { Description = "label protection of the tuner: none, default (noir tune's) or keep=K,noise=S", DefaultValueFactory = _ => "default" };
         var withClient = new Option<bool>("--client-decoder") { Description = "also attack with the client's own decoder of every step (more than a cloud knows; costs one more attack per sample)" };
@@ -68,7 +68,9 @@ public static class StuningAttackCommand
                     keys = PrivacyKeys.Generate(embedding, config, fingerprint, r.GetValue(epsilon), label: "attack-harness", tableDtype: dtype).Keys;
                 }
                 var defence = LabelProtectionSettings.Parse(r.GetValue(protection)!);
-                string name = r.GetValue(setting) ?? (keys.Metadata.Demo ? "demo" : $"eps{keys.Metadata.Epsilon:G}-untuned") + (defence.Enabled ? "" : "-undefended");
+                // Named as the volume attack names the same keys ("demo-k16", "eps13-k16-untuned"), so both land in one setting.
+                string tables = keys.Metadata.Homophones > 1 ? $"-k{keys.Metadata.Homophones}" : "";
+                string name = r.GetValue(setting) ?? (keys.Metadata.Demo ? "demo" + tables : $"eps{keys.Metadata.Epsilon:G}{tables}-untuned") + (defence.Enabled ? "" : "-undefended");
                 var settings = new TuneSettings(r.GetValue(steps), r.GetValue(batch), r.GetValue(seq), r.GetValue(lr)) { LabelProtection = defence };
 
                 await using var host = await EndpointHost.StartAsync(new EndpointOptions { ShardFolder = cloud, Port = 0 }, logging: _ => { });

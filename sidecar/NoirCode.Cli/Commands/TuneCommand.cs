@@ -42,7 +42,7 @@ public static class TuneCommand
         var budget = new Option<long?>("--budget") { Description = "stop before the key's exposure (inference and tuning, its whole life) passes this many tokens" };
         var json = CommonOptions.Json();
         var cmd = new Command("tune", "Split fine-tuning under privacy keys (STuning); resumes from --out if it holds a checkpoint")
-            { model, keys, endpoint, apiKeyFile, allowCleartext, data, output, split, epochs, steps, batch, seq, lr, cloudLr, budget, protection, json, TuneImportCommand.Create() };
+            { model, keys, endpoint, apiKeyFile, allowCleartext, data, output, split, epochs, steps, batch, seq, lr, cloudLr, budget, protection, json, TuneImportCommand.Create(), TuneRekeyCommand.Create() };
         cmd.SetAction(r =>
         {
             string outDir = r.GetValue(output)!, dataDir = r.GetValue(data)!;

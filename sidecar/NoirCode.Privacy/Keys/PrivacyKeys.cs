@@ -23,6 +23,12 @@ public sealed record KeyMetadata(
     public int Homophones { get; init; } = 1;
     /// <summary>The ε of all the tables together (sequential composition over the k homophone tables).</summary>
     public double TotalEpsilon => Epsilon * Homophones;
+    /// <summary>Demo keys only: the published text their tables derive from (<see cref="PrivacyKeys.FromPublicSeed"/>), so the
+    /// bundle ships keys.json alone and anyone can re-derive them; null for every other key set.</summary>
+    public string? PublicSeed { get; init; }
+    /// <summary>SHA-256 of the tables and permutation, recorded with <see cref="PublicSeed"/> so a derivation that came out
+    /// differently (another INDVocab implementation) is refused instead of running a tuned shard on the wrong tables.</summary>
+    public string? TablesSha256 { get; init; }
     public TimeSpan Age(DateTimeOffset now) => now - CreatedUtc;
 }
 
@@ -64,10 +70,12 @@ public sealed class PrivacyKeys
     /// only copies values that are already in the table</param>
     public static (PrivacyKeys Keys, IndVocabStats Stats) Generate(float[] embedding, ModelConfig config, string modelFingerprint,
         double epsilon, string label = "private", bool demo = false, byte[]? seedKey = null, Core.Util.IProgressSink? progress = null,
-        string tableDtype = "F32", int homophones = 1)
+        string tableDtype = "F32", int homophones = 1, string? publicSeed = null)
     {
         if (homophones < 1 || homophones > MaxHomophones) throw new ArgumentOutOfRangeException(nameof(homophones), $"homophones must be 1 to {MaxHomophones}");
-        byte[] key = seedKey ?? CtrRandom.NewKey();
+        if (publicSeed != null && (!demo || seedKey != null))
+            throw new ArgumentException("a public seed makes keys anyone can re-derive: only demo keys may have one, and it replaces the seed key");
+        byte[] key = publicSeed != null ? PublicSeedKey(publicSeed) : seedKey ?? CtrRandom.NewKey();
         LTokenizer permutation;
         using (var rng = new CtrRandom(key, ulong.MaxValue)) // a stream no feature column uses
             permutation = LTokenizer.Random(config.VocabSize, rng);
@@ -90,11 +98,43 @@ public sealed class PrivacyKeys
             };
         }
         stats = stats! with { KeepRate = stats.KeepRate / homophones, MeanL1 = stats.MeanL1 / homophones, ComposedEpsilon = composed };
-        var metadata = new KeyMetadata(Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)),
-            label, demo, epsilon, config.VocabSize, config.HiddenSize, modelFingerprint, DateTimeOffset.UtcNow,
+        // Keys from a public seed are named by their tables, so every derivation is the same key (and ledger line).
+        string? digest = publicSeed != null ? Digest(table, permutation) : null;
+        string keyId = digest?[..16] ?? Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        var metadata = new KeyMetadata(keyId, label, demo, epsilon, config.VocabSize, config.HiddenSize, modelFingerprint, DateTimeOffset.UtcNow,
             stats.Theorem1MinEpsilon, stats.KeepRate, stats.MeanL1, stats.Elapsed.TotalSeconds)
-        { ComposedEpsilon = stats.ComposedEpsilon, Homophones = homophones };
+        { ComposedEpsilon = stats.ComposedEpsilon, Homophones = homophones, PublicSeed = publicSeed, TablesSha256 = digest };
         return (new PrivacyKeys(metadata, permutation, table) { TableDtype = tableDtype }, stats);
+    }
+
+    /// <summary>
+    /// Re-derives demo keys from their keys.json alone (its public seed, ε, homophone count and the model's embedding) and
+    /// checks them against the recorded digest; the result carries that keys.json's metadata unchanged.
+    /// </summary>
+    public static PrivacyKeys FromPublicSeed(KeyMetadata metadata, float[] embedding, ModelConfig config, string tableDtype)
+    {
+        if (!metadata.Demo || metadata.PublicSeed is not { } seed || metadata.TablesSha256 is not { } expected)
+            throw new InvalidOperationException($"keys {metadata.KeyId} have no public seed and digest: only demo keys published as a seed can be derived");
+        if (config.VocabSize != metadata.VocabSize || config.HiddenSize != metadata.HiddenSize)
+            throw new KeyMismatchException($"the demo keys are for a vocabulary of {metadata.VocabSize} and hidden size {metadata.HiddenSize}; this model has {config.VocabSize} and {config.HiddenSize}");
+        var (derived, _) = Generate(embedding, config, metadata.ModelFingerprint, metadata.Epsilon, metadata.Label, demo: true, tableDtype: tableDtype,
+            homophones: metadata.Homophones, publicSeed: seed);
+        if (derived.Metadata.TablesSha256 != expected)
+            throw new IOException($"the demo keys derived from their public seed do not match keys.json (tables {derived.Metadata.TablesSha256![..12]}…, recorded {expected[..Math.Min(12, expected.Length)]}…): "
+                + "this NoirCode's INDVocab or this model's embedding differs from the ones that made them, and the demo's tuned shard would not fit them");
+        return new PrivacyKeys(metadata, derived.Permutation, derived.IndexedTable) { TableDtype = tableDtype };
+    }
+
+    /// <summary>The 32-byte key a public seed stands for: anyone holding the text derives the same tables.</summary>
+    static byte[] PublicSeedKey(string seed) =>
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("noircode public demo keys\n" + seed));
+
+    static string Digest(float[] table, LTokenizer permutation)
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(table.AsSpan()));
+        sha.AppendData(IntBytes(permutation.Forward.ToArray()));
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
     static byte[] HomophoneKey(byte[] key, int j) => j == 0 ? key
@@ -144,6 +184,7 @@ public sealed class PrivacyKeys
             json["mechanism"] = $"homophonic INDVocab: {m.Homophones} independent ARR tables (NOIR Eq. 2, eps_i = eps/m each), one picked per occurrence from a CSPRNG; "
                 + "eps is per table, total_epsilon = homophones x eps (sequential composition); LTokenizer: uniform permutation";
         }
+        if (m.PublicSeed != null) { json["public_seed"] = m.PublicSeed; json["tables_sha256"] = m.TablesSha256; }
         SecureFiles.WriteAllText(Path.Combine(folder, MetadataFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
@@ -159,11 +200,13 @@ public sealed class PrivacyKeys
                 throw new IOException($"{path}: unknown key format '{format}' (this NoirCode reads {Format} and {HomophonicFormat}); a newer NoirCode made these keys, or they are not NoirCode keys");
             int homophones = format == Format ? 1 : (int?)o["homophones"] ?? throw new IOException($"{path}: a {HomophonicFormat} key set without its homophone count");
             if (homophones < 1 || homophones > MaxHomophones) throw new IOException($"{path} is corrupt: {homophones} homophones (1 to {MaxHomophones})");
+            if (o["public_seed"] != null && ((bool?)o["demo"] != true || o["tables_sha256"] == null))
+                throw new IOException($"{path} is corrupt: keys with a public seed must be demo keys with their tables' digest");
             return new KeyMetadata((string)o["key_id"]!, (string)o["label"]!, (bool)o["demo"]!, (double)o["epsilon"]!,
                 (int)o["vocab_size"]!, (int)o["hidden_size"]!, (string)o["model_fingerprint"]!,
                 DateTimeOffset.Parse((string)o["created_utc"]!, System.Globalization.CultureInfo.InvariantCulture),
                 (double)o["theorem1_min_epsilon"]!, (double)o["keep_rate"]!, (double)o["mean_l1"]!, (double)o["generation_seconds"]!)
-            { ComposedEpsilon = (double?)o["composed_epsilon"], Homophones = homophones };
+            { ComposedEpsilon = (double?)o["composed_epsilon"], Homophones = homophones, PublicSeed = (string?)o["public_seed"], TablesSha256 = (string?)o["tables_sha256"] };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException)
         {
@@ -175,6 +218,9 @@ public sealed class PrivacyKeys
     public static PrivacyKeys Load(string folder, string expectedModelFingerprint)
     {
         var metadata = ReadMetadata(folder);
+        if (metadata.PublicSeed != null && !File.Exists(Path.Combine(folder, TablesFile)))
+            throw new IOException($"{folder} holds demo keys published as a seed, without their tables: leave the keys unset to run the demo (the sidecar derives them), "
+                + $"or derive them with noir keygen --model MODEL --demo --epsilon {metadata.Epsilon} --homophones {metadata.Homophones} --out NEWDIR --public-seed and the public_seed of its keys.json");
         SecureFiles.CheckOwnerOnly(folder);
         SecureFiles.CheckOwnerOnly(Path.Combine(folder, MetadataFile));
         SecureFiles.CheckOwnerOnly(Path.Combine(folder, TablesFile));
@@ -194,6 +240,9 @@ public sealed class PrivacyKeys
         LTokenizer permutation;
         try { permutation = new LTokenizer(perm); }
         catch (ArgumentException) { throw new IOException($"{Path.Combine(folder, TablesFile)} is corrupt: the LTokenizer permutation is not a permutation of the vocabulary"); }
+        // Keys derived from a public seed carry their digest: a damaged copy is refused rather than run on.
+        if (metadata.TablesSha256 is { } digest && Digest(table, permutation) != digest)
+            throw new IOException($"{Path.Combine(folder, TablesFile)} is corrupt: its tables do not match the tables_sha256 of {MetadataFile}");
         return new PrivacyKeys(metadata, permutation, table) { TableDtype = tableEntry.Dtype };
     }
 

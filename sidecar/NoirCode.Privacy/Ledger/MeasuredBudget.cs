@@ -110,12 +110,12 @@ public sealed record MeasuredBudget
     }
 
     /// <summary>
-    /// The measured budget for a key set: demo keys take the demo bundle's (<paramref name="demoBundleFolder"/>), never
+    /// The measured budget for a key set: demo keys take the demo bundle's (<paramref name="demoBundleFolder"/>, the file for their tables), never
     /// the one for private keys; private keys take the first in <paramref name="folders"/> (their own folder, then
     /// the model's), in each folder the file for their number of tables, else the one-table file. Null when there is none.
     /// </summary>
     public static (MeasuredBudget Budget, string Path)? ForKeys(KeyMetadata keys, string? demoBundleFolder, params string?[] folders) =>
-        keys.Demo ? Find(1, demoBundleFolder) : Find(keys.Homophones, folders);
+        keys.Demo ? Find(keys.Homophones, demoBundleFolder) : Find(keys.Homophones, folders);
 
     /// <summary>The first budget file in these folders (in order) for keys with <paramref name="homophones"/> tables per
     /// token, falling back in each folder to the one-table file; null when none has one.</summary>

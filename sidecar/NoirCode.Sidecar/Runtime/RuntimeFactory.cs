@@ -40,7 +40,7 @@ public sealed class RuntimeFactory : IRuntimeFactory
             : model;
         // The demo bundle's endpoint state holds its LoRA and, named per key, the adapters of keys rotated from it;
         // without keys of the user's own, the demo bundle (public demo keys, a client tuned with them) runs.
-        var bundle = DemoBundle.Find(whole)?.Install(EmbeddedEndpoint.CacheFolder());
+        var bundle = DemoBundle.Find(whole)?.Install(EmbeddedEndpoint.CacheFolder(), withKeys: s.KeysFolder == null);
         var demo = s.KeysFolder == null ? bundle : null;
         var embedded = EmbeddedEndpoint.Start(whole, stateFolder: bundle?.EndpointStateFolder);
         try
