@@ -42,6 +42,28 @@ public class DemoBundleTests
     }
 
     [Test]
+    public void TheDemoClientMovesToOtherDemoKeysKeepingItsAdapter()
+    {
+        // How the demo bundle is rebuilt for new demo keys (model card): noir tune rekey --keep-adapter, demo to demo.
+        var bundle = DemoBundle.Find(BundledModel.Folder)!;
+        var installed = bundle.Install(Path.Combine(_root, "cache"));
+        var config = ModelConfig.Load(bundle.ClientFolder);
+        var (embedding, dtype) = PrivacyKeys.ReadEmbedding(bundle.ClientFolder, config);
+        string fingerprint = ModelFingerprint.Of(bundle.ClientFolder);
+        var (other, _) = PrivacyKeys.Generate(embedding, config, fingerprint, 13, "demo", demo: true, tableDtype: dtype, homophones: 2, publicSeed: "other demo keys");
+        string otherFolder = Path.Combine(_root, "other-keys"), moved = Path.Combine(_root, "moved");
+        other.Save(otherFolder);
+
+        int exit = Cli.Commands.TuneRekeyCommand.Create().Parse(new[]
+            { "--model", bundle.ClientFolder, "--keys", installed.KeysFolder, "--to-keys", otherFolder, "--out", moved, "--keep-adapter" }).Invoke();
+
+        Assert.That(exit, Is.EqualTo(0));
+        Assert.That(TunedShardBinding.AdapterId(moved), Is.EqualTo(TunedShardBinding.AdapterId(bundle.ClientFolder)), "the demo's LoRA stays the warm start");
+        Assert.DoesNotThrow(() => TunedShardBinding.Check(moved, other.Metadata.KeyId));
+        Assert.Throws<KeyMismatchException>(() => TunedShardBinding.Check(moved, PrivacyKeys.ReadMetadata(installed.KeysFolder).KeyId), "bound to the new keys, not the demo's");
+    }
+
+    [Test]
     public void ABundleWhoseSeedDoesNotDeriveItsRecordedTablesIsRefusedAndLeavesNoKeys()
     {
         var shipped = DemoBundle.Find(BundledModel.Folder)!;
