@@ -148,6 +148,10 @@ public static class AttackCommand
         Console.Error.WriteLine($"wrote {md}, {stem}.json and {stem}.png");
     }
 
+    /// <summary>A key set's setting name in the privacy report ("demo-k16", "eps13-untuned", …), the same for every attack.</summary>
+    internal static string SettingName(KeyMetadata meta, bool tuned) =>
+        (meta.Demo ? "demo" : $"eps{meta.Epsilon:G}") + (meta.Homophones > 1 ? $"-k{meta.Homophones}" : "") + (tuned ? "" : "-untuned");
+
     /// <summary>The client settings a report attacks: the unprotected split, fClean, each key folder (tuned or on
     /// the public client) and fresh keys at each ε.</summary>
     internal static List<SettingSpec> Settings(string publicModel, bool noUnprotected, string? fclean, string? keys, string? tuned, bool withUntuned, string? epsilons, int homophones = 1, double residualNoise = 0)
@@ -162,13 +166,12 @@ public static class AttackCommand
         for (int i = 0; i < keyFolders.Count; i++)
         {
             var meta = PrivacyKeys.ReadMetadata(keyFolders[i]);
-            string name = (meta.Demo ? "demo" : $"eps{meta.Epsilon:G}") + (meta.Homophones > 1 ? $"-k{meta.Homophones}" : "");
             if (tunedFolders.Count > 0)
             {
-                settings.Add(new SettingSpec(name, tunedFolders[i], Tuned: true, KeysFolder: keyFolders[i]));
-                if (withUntuned) settings.Add(new SettingSpec(name + "-untuned", publicModel, Tuned: false, KeysFolder: keyFolders[i]));
+                settings.Add(new SettingSpec(SettingName(meta, tuned: true), tunedFolders[i], Tuned: true, KeysFolder: keyFolders[i]));
+                if (withUntuned) settings.Add(new SettingSpec(SettingName(meta, tuned: false), publicModel, Tuned: false, KeysFolder: keyFolders[i]));
             }
-            else settings.Add(new SettingSpec(name + "-untuned", publicModel, Tuned: false, KeysFolder: keyFolders[i]));
+            else settings.Add(new SettingSpec(SettingName(meta, tuned: false), publicModel, Tuned: false, KeysFolder: keyFolders[i]));
         }
         foreach (var e in List(epsilons))
         {

@@ -68,9 +68,8 @@ public static class StuningAttackCommand
                     keys = PrivacyKeys.Generate(embedding, config, fingerprint, r.GetValue(epsilon), label: "attack-harness", tableDtype: dtype).Keys;
                 }
                 var defence = LabelProtectionSettings.Parse(r.GetValue(protection)!);
-                // Named as the volume attack names the same keys ("demo-k16", "eps13-k16-untuned"), so both land in one setting.
-                string tables = keys.Metadata.Homophones > 1 ? $"-k{keys.Metadata.Homophones}" : "";
-                string name = r.GetValue(setting) ?? (keys.Metadata.Demo ? "demo" + tables : $"eps{keys.Metadata.Epsilon:G}{tables}-untuned") + (defence.Enabled ? "" : "-undefended");
+                // Named as the volume attack names the same keys, so both land in one setting (demo keys count as tuned).
+                string name = r.GetValue(setting) ?? AttackCommand.SettingName(keys.Metadata, tuned: keys.Metadata.Demo) + (defence.Enabled ? "" : "-undefended");
                 var settings = new TuneSettings(r.GetValue(steps), r.GetValue(batch), r.GetValue(seq), r.GetValue(lr)) { LabelProtection = defence };
 
                 await using var host = await EndpointHost.StartAsync(new EndpointOptions { ShardFolder = cloud, Port = 0 }, logging: _ => { });

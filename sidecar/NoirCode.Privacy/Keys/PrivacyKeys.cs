@@ -240,9 +240,6 @@ public sealed class PrivacyKeys
         LTokenizer permutation;
         try { permutation = new LTokenizer(perm); }
         catch (ArgumentException) { throw new IOException($"{Path.Combine(folder, TablesFile)} is corrupt: the LTokenizer permutation is not a permutation of the vocabulary"); }
-        // Keys derived from a public seed carry their digest: a damaged copy is refused rather than run on.
-        if (metadata.TablesSha256 is { } digest && Digest(table, permutation) != digest)
-            throw new IOException($"{Path.Combine(folder, TablesFile)} is corrupt: its tables do not match the tables_sha256 of {MetadataFile}");
         return new PrivacyKeys(metadata, permutation, table) { TableDtype = tableEntry.Dtype };
     }
 

@@ -115,7 +115,7 @@ public sealed record MeasuredBudget
     /// the model's), in each folder the file for their number of tables, else the one-table file. Null when there is none.
     /// </summary>
     public static (MeasuredBudget Budget, string Path)? ForKeys(KeyMetadata keys, string? demoBundleFolder, params string?[] folders) =>
-        keys.Demo ? Find(keys.Homophones, demoBundleFolder) : Find(keys.Homophones, folders);
+        Find(keys.Homophones, keys.Demo ? new[] { demoBundleFolder } : folders);
 
     /// <summary>The first budget file in these folders (in order) for keys with <paramref name="homophones"/> tables per
     /// token, falling back in each folder to the one-table file; null when none has one.</summary>
