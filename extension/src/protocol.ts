@@ -183,7 +183,7 @@ export interface NoirCodeSettings {
   wire: 'f16' | 'f32' | 'bf16' | 'int8';
   exposureBudgetTokens: number | null;
   exposurePeriod: 'day' | 'week' | 'month' | 'key';
-  atLimit: 'block' | 'local-only';
+  atLimit: 'auto' | 'block' | 'local-only';
   /** Per language id; `*` for the others. */
   enable: Record<string, boolean>;
   debounceMs: number | null;

@@ -32,8 +32,9 @@ public sealed record DemoBundle(string KeysFolder, string ClientFolder, string E
     public DemoBundle Install(string cacheFolder, bool withKeys = true)
     {
         var metadata = PrivacyKeys.ReadMetadata(KeysFolder);
-        // The endpoint's state is named by its content too: a retuned bundle (same keys, new LoRA) must not reuse an old copy.
-        string target = Path.Combine(cacheFolder, $"demo-{metadata.KeyId}-{ContentId(EndpointStateFolder)}");
+        // Named by the content of keys.json and the endpoint state too: a rebuilt bundle (same tables on a new base model,
+        // or a new LoRA) must not reuse an old copy.
+        string target = Path.Combine(cacheFolder, $"demo-{metadata.KeyId}-{ContentId(EndpointStateFolder, Path.Combine(KeysFolder, PrivacyKeys.MetadataFile))}");
         var installed = new DemoBundle(Path.Combine(target, "keys"), ClientFolder, Path.Combine(target, "endpoint"));
         SecureFiles.CreateFolder(target);
         Func<bool> endpointThere = () => Directory.Exists(installed.EndpointStateFolder);
@@ -76,14 +77,16 @@ public sealed record DemoBundle(string KeysFolder, string ClientFolder, string E
         PrivacyKeys.FromPublicSeed(metadata, embedding, config, dtype).Save(folder);
     }
 
-    static string ContentId(string folder)
+    static string ContentId(string folder, string file)
     {
         using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        foreach (var file in Directory.GetFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var f in Directory.GetFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
-            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetRelativePath(folder, file) + "\n"));
-            sha.AppendData(File.ReadAllBytes(file));
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetRelativePath(folder, f) + "\n"));
+            sha.AppendData(File.ReadAllBytes(f));
         }
+        sha.AppendData(System.Text.Encoding.UTF8.GetBytes("\n" + Path.GetFileName(file) + "\n"));
+        sha.AppendData(File.ReadAllBytes(file));
         return Convert.ToHexStringLower(sha.GetHashAndReset())[..12];
     }
 

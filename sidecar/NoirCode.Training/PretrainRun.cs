@@ -25,7 +25,12 @@ public sealed class PretrainRun
 
     public PretrainRun(string folder) { Folder = folder; }
 
-    public sealed record Settings(int Steps, int Batch, int SequenceLength, double LearningRate, double MinutesThisSitting, int Seed, int CheckpointMinutes = 5);
+    /// <param name="FrozenBlocks">
+    /// -1: everything trains. N ≥ 0: the token embedding (tied to the head) and the first N blocks stay fixed, so a
+    /// continued model keeps the client encoder that privacy keys and measured attacks were made for.
+    /// </param>
+    public sealed record Settings(int Steps, int Batch, int SequenceLength, double LearningRate, double MinutesThisSitting, int Seed, int CheckpointMinutes = 5,
+        int FrozenBlocks = -1);
 
     public void Train(Settings s, IProgressSink progress)
     {
@@ -35,7 +40,9 @@ public sealed class PretrainRun
         var heldOut = ReadDocs("heldout.txt");
         var sampler = new FimSampler(train, model.Tokenizer, s.SequenceLength);
         var heldOutSampler = new FimSampler(heldOut, model.Tokenizer, s.SequenceLength);
-        var parameters = model.parameters().ToList();
+        if (s.FrozenBlocks >= 0)
+            foreach (var (name, p) in model.NamedWeights().Where(w => IsFrozen(w.Name, s.FrozenBlocks))) p.requires_grad_(false);
+        var parameters = model.parameters().Where(p => p.requires_grad).ToList();
         var optimizer = new AdamW(parameters, s.LearningRate, beta1: 0.9, beta2: 0.95, weightDecay: 0.1);
         var state = File.Exists(StateFile) ? JsonNode.Parse(File.ReadAllText(StateFile))!.AsObject() : new JsonObject { ["step"] = 0, ["tokens"] = 0L, ["seconds"] = 0.0, ["history"] = new JsonArray() };
         // AdamW's state (safetensors inside, named so the weight loader skips it); an older checkpoint's moments start afresh.
@@ -46,7 +53,7 @@ public sealed class PretrainRun
         var sitting = Stopwatch.StartNew();
         var sinceCheckpoint = Stopwatch.StartNew();
         double smoothed = double.NaN;
-        Console.Error.WriteLine($"training from step {step} of {s.Steps} ({tokens:N0} tokens so far, {model.parameters().Sum(p => p.numel()):N0} parameters)");
+        Console.Error.WriteLine($"training from step {step} of {s.Steps} ({tokens:N0} tokens so far, {parameters.Sum(p => p.numel()):N0} of {model.parameters().Sum(p => p.numel()):N0} parameters)");
         while (step < s.Steps && sitting.Elapsed.TotalMinutes < s.MinutesThisSitting)
         {
             double lr = LearningRate(step, s);
@@ -83,6 +90,9 @@ public sealed class PretrainRun
         }
         progress.Done("training");
     }
+
+    public static bool IsFrozen(string weightName, int frozenBlocks) =>
+        weightName == ModelLayout.Embedding || Enumerable.Range(0, frozenBlocks).Any(b => weightName.StartsWith(ModelLayout.Layer(b, ""), StringComparison.Ordinal));
 
     static double LearningRate(int step, Settings s)
     {

@@ -25,12 +25,13 @@ try
             new PretrainRun(run).Train(new PretrainRun.Settings(
                 Steps: int.Parse(Arg("--steps", "3000")), Batch: int.Parse(Arg("--batch", "8")), SequenceLength: int.Parse(Arg("--seq", "512")),
                 LearningRate: double.Parse(Arg("--lr", "0.002"), System.Globalization.CultureInfo.InvariantCulture),
-                MinutesThisSitting: double.Parse(Arg("--minutes", "100000"), System.Globalization.CultureInfo.InvariantCulture), Seed: 7), new StderrProgress());
+                MinutesThisSitting: double.Parse(Arg("--minutes", "100000"), System.Globalization.CultureInfo.InvariantCulture), Seed: 7,
+                FrozenBlocks: argsList.Contains("--freeze-encoder") ? int.Parse(Arg("--freeze-encoder")) : -1), new StderrProgress());
             break;
         case "export": Export(); break;
         case "heldout": HeldOut(); break;
         default:
-            Console.Error.WriteLine("usage: noir-train prepare [--run DIR] [--pyenv DIR] [--vocab N | --tokenizer-from MODEL] [--with-tests] [--hidden N --layers N --heads N --kv-heads N --intermediate N] | train [--run DIR] [--steps N] [--minutes M] | export [--run DIR] --out models/NAME | heldout --model DIR [--run DIR] [--seq N]");
+            Console.Error.WriteLine("usage: noir-train prepare [--run DIR] [--pyenv DIR] [--vocab N | --tokenizer-from MODEL] [--with-tests] [--with-debian] [--init-from MODEL] [--hidden N --layers N --heads N --kv-heads N --intermediate N] | train [--run DIR] [--steps N] [--minutes M] [--lr X] [--freeze-encoder BLOCKS] | export [--run DIR] --out models/NAME | heldout --model DIR [--run DIR] [--seq N]");
             return 2;
     }
     return 0;
@@ -49,21 +50,26 @@ void Prepare()
     var benchFiles = Directory.GetFiles(benchmarks, "*.jsonl.gz");
     if (benchFiles.Length == 0) throw new IOException($"no benchmark files in {benchmarks} to filter the corpus against");
     bool withTests = argsList.Contains("--with-tests");
-    var corpus = StdlibCorpus.Build(pyenv, benchFiles, withTests);
+    var debian = argsList.Contains("--with-debian") ? DebianPythonSources.Collect() : null;
+    var corpus = PythonCorpus.Build(pyenv, benchFiles, withTests, debian?.Files);
     Directory.CreateDirectory(run);
     File.WriteAllText(Path.Combine(run, "train.txt"), string.Join("\u0000", corpus.Train.Select(t => t.Text)));
     File.WriteAllText(Path.Combine(run, "heldout.txt"), string.Join("\u0000", corpus.HeldOut.Select(t => t.Text)));
     Console.Error.WriteLine($"corpus: {corpus.Train.Count} training modules ({corpus.Train.Sum(t => t.Text.Length) / 1e6:F1} MB), {corpus.HeldOut.Count} held out ({corpus.HeldOut.Sum(t => t.Text.Length) / 1e6:F1} MB), " +
-        $"{corpus.DuplicateVersions} duplicates across versions {string.Join(", ", corpus.Versions)}, {corpus.DroppedForBenchmarkOverlap} dropped for benchmark overlap");
+        $"{corpus.DuplicateVersions} duplicates across versions {string.Join(", ", corpus.Versions)}, {corpus.DroppedForBenchmarkOverlap} dropped for benchmark overlap, " +
+        $"{corpus.DroppedForHeldOutOverlap} for held-out overlap");
+    if (debian != null)
+        Console.Error.WriteLine($"Debian packages: {debian.Packages.Count(p => p.Kept)} kept ({debian.Files.Count} files), {debian.Packages.Count(p => !p.Kept)} left out for their licence");
 
     string model = Path.Combine(run, "model");
     if (Directory.Exists(model)) Directory.Delete(model, true);
     Directory.CreateDirectory(model);
     int eos;
-    if (argsList.Contains("--tokenizer-from"))
+    string? initFrom = argsList.Contains("--init-from") ? Arg("--init-from") : null;
+    if (initFrom != null || argsList.Contains("--tokenizer-from"))
     {
         // Reusing a tokenizer keeps token ids (and held-out losses) comparable with the model it came from.
-        string from = Arg("--tokenizer-from");
+        string from = initFrom ?? Arg("--tokenizer-from");
         foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" }) File.Copy(Path.Combine(from, f), Path.Combine(model, f));
         var tok = CodeTokenizer.Load(model);
         vocab = tok.IdCount;
@@ -75,6 +81,19 @@ void Prepare()
         var bpe = BpeTrainer.Train(corpus.Train.Select(t => t.Text), vocab - TokenizerJsonWriter.DefaultSpecials.Length);
         eos = TokenizerJsonWriter.Write(model, bpe, maxLength: 1024)["<|endoftext|>"];
     }
+    if (initFrom != null)
+    {
+        // Continued pre-training: the model's own config and weights, in float32 so checkpoints keep full precision.
+        File.Copy(Path.Combine(initFrom, "config.json"), Path.Combine(model, "config.json"));
+        var config32 = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!.AsObject();
+        config32["torch_dtype"] = "float32";
+        File.WriteAllText(Path.Combine(model, "config.json"), config32.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        var initial = WeightFolder.Open(initFrom);
+        WeightFolderWriter.Write(model, initial.Entries.Select(e => TensorData.OfFloats(e.Name, "F32", e.Shape, initial.ReadFloats(e.Name, e.Shape).Values)).ToList());
+        WriteStats(corpus, debian, vocab, withTests, initFrom);
+        Console.Error.WriteLine($"prepared {run}: continues from {initFrom}");
+        return;
+    }
     int hidden = int.Parse(Arg("--hidden", "256")), heads = int.Parse(Arg("--heads", "8"));
     var config = new ModelConfig
     {
@@ -84,17 +103,28 @@ void Prepare()
         TieWordEmbeddings = true, EosTokenIds = new[] { eos }, BosTokenId = null,
     };
     RandomModelFactory.WriteConfigAndWeights(model, config, seed: 7, forTraining: true);
+    WriteStats(corpus, debian, vocab, withTests, initFrom: null);
+    Console.Error.WriteLine($"prepared {run}: tokenizer and initial model in {model}");
+}
+
+void WriteStats(PythonCorpus corpus, DebianPythonSources.Result? debian, int vocab, bool withTests, string? initFrom)
+{
     var stats = new JsonObject
     {
         ["train_modules"] = corpus.Train.Count, ["train_chars"] = corpus.Train.Sum(t => (long)t.Text.Length),
-        ["heldout_modules"] = new JsonArray(StdlibCorpus.HeldOutModules.Select(m => (JsonNode)m).ToArray()),
+        ["heldout_modules"] = new JsonArray(PythonCorpus.HeldOutModules.Select(m => (JsonNode)m).ToArray()),
         ["heldout_files"] = corpus.HeldOut.Count, ["heldout_chars"] = corpus.HeldOut.Sum(t => (long)t.Text.Length),
         ["python_versions"] = new JsonArray(corpus.Versions.Select(v => (JsonNode)v).ToArray()),
         ["duplicates_removed"] = corpus.DuplicateVersions, ["dropped_for_benchmark_overlap"] = corpus.DroppedForBenchmarkOverlap,
-        ["vocab"] = vocab, ["with_stdlib_tests"] = withTests,
+        ["dropped_for_heldout_overlap"] = corpus.DroppedForHeldOutOverlap,
+        ["vocab"] = vocab, ["with_stdlib_tests"] = withTests, ["init_from"] = initFrom,
+        ["debian_chars"] = corpus.Train.Where(t => t.Module.StartsWith("debian/", StringComparison.Ordinal)).Sum(t => (long)t.Text.Length),
+        ["debian_packages"] = debian == null ? null : new JsonArray(debian.Packages.Select(p => (JsonNode)new JsonObject
+        {
+            ["package"] = p.Name, ["licence"] = p.Licence, ["kept"] = p.Kept, ["python_files"] = p.Files, ["why"] = p.Why,
+        }).ToArray()),
     };
     File.WriteAllText(Path.Combine(run, "corpus.json"), stats.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-    Console.Error.WriteLine($"prepared {run}: tokenizer and initial model in {model}");
 }
 
 // The held-out loss of any whole model on the run's held-out modules: 64 fixed plain-text windows, as training reports it.

@@ -58,6 +58,7 @@ public class BundledDemoTests
             Assert.That(status.GetProperty("last").GetProperty("source").GetString(), Is.EqualTo("model"));
             if (demo) Assert.That(status.GetProperty("last").GetProperty("tokens").GetInt64(), Is.GreaterThan(10), "the prompt went through the endpoint");
             if (demo) Assert.That(status.GetProperty("exposureUsed").GetInt64(), Is.GreaterThan(10), "charged against the measured budget");
+            if (demo) await ASpentDemoBudgetFallsBackHereUnlessBlocked(sidecar);
             await sidecar.ShutdownCleanlyAsync();
         }
         finally
@@ -65,5 +66,23 @@ public class BundledDemoTests
             sidecar.Dispose();
             Directory.Delete(root, true);
         }
+    }
+
+    /// <summary>atLimit "auto" (the default): stopping public demo keys protects nothing, so at their budget the bundled
+    /// model completes on this machine; "block" set by the user stops.</summary>
+    static async Task ASpentDemoBudgetFallsBackHereUnlessBlocked(LspProcess sidecar)
+    {
+        object Section(object noircode) => new { settings = new { noircode } };
+        await sidecar.NotifyAsync("workspace/didChangeConfiguration", Section(new { exposureBudgetTokens = 1 }));
+        var items = (await sidecar.Complete("demo.py", 4, 10, triggerKind: 1)).GetProperty("items"); // invoked: no cache
+        var local = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() == "local");
+        Assert.That(items.GetArrayLength(), Is.EqualTo(1), local.ToString());
+        Assert.That(local.GetProperty("detail").GetString(), Does.Contain("budget spent"));
+        Assert.That(local.GetProperty("last").GetProperty("tokens").GetInt64(), Is.Zero, "nothing is sent past the budget");
+
+        await sidecar.NotifyAsync("workspace/didChangeConfiguration", Section(new { exposureBudgetTokens = 1, atLimit = "block" }));
+        items = (await sidecar.Complete("demo.py", 4, 10, triggerKind: 1)).GetProperty("items");
+        var blocked = sidecar.WaitForStatus(s => s.GetProperty("mode").GetString() == "blocked");
+        Assert.That(items.GetArrayLength(), Is.Zero, blocked.ToString());
     }
 }

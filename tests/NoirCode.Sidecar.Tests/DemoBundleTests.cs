@@ -42,6 +42,31 @@ public class DemoBundleTests
     }
 
     [Test]
+    public void ABundleRebuiltWithTheSameTablesForAnotherModelInstallsAfresh()
+    {
+        // Same seed and embedding give the same tables and key id; a continued base model changes keys.json's
+        // model fingerprint. A cache keyed by the key id alone would hand the new bundle keys bound to the old model.
+        var shipped = DemoBundle.Find(BundledModel.Folder)!;
+        string demo = Path.Combine(_root, "model", DemoBundle.FolderName);
+        Directory.CreateDirectory(Path.Combine(demo, "keys"));
+        Directory.CreateSymbolicLink(Path.Combine(demo, "endpoint"), shipped.EndpointStateFolder);
+        Directory.CreateSymbolicLink(Path.Combine(demo, "client"), shipped.ClientFolder);
+        string keysJson = Path.Combine(demo, "keys", PrivacyKeys.MetadataFile);
+        File.Copy(Path.Combine(shipped.KeysFolder, PrivacyKeys.MetadataFile), keysJson);
+        var bundle = DemoBundle.Find(Path.Combine(_root, "model"))!;
+        string cache = Path.Combine(_root, "cache");
+        var first = bundle.Install(cache);
+
+        var json = JsonNode.Parse(File.ReadAllText(keysJson))!.AsObject();
+        json["model_fingerprint"] = "sha256:" + new string('0', 64);
+        File.WriteAllText(keysJson, json.ToJsonString());
+        var second = bundle.Install(cache);
+
+        Assert.That(second.KeysFolder, Is.Not.EqualTo(first.KeysFolder));
+        Assert.That(PrivacyKeys.ReadMetadata(second.KeysFolder).ModelFingerprint, Is.EqualTo("sha256:" + new string('0', 64)));
+    }
+
+    [Test]
     public void TheDemoClientMovesToOtherDemoKeysKeepingItsAdapter()
     {
         // How the demo bundle is rebuilt for new demo keys (model card): noir tune rekey --keep-adapter, demo to demo.

@@ -119,7 +119,7 @@ export function exposureSection(s: PrivacyStatus): string {
       + table(['tokens the cloud has seen under one key', 'content tokens its strongest attack reads'], rows));
   }
   if (s.exposureBasis === 'measured' || s.exposurePeriod === 'key') {
-    parts.push('<p class="muted">At the budget, completions stop (or run on this machine only, <code>noircode.atLimit</code>). Rotating the keys starts a new cipher, '
+    parts.push('<p class="muted">At the budget, completions stop, or run on this machine only (<code>noircode.atLimit</code>; under the public demo keys they do by default). Rotating the keys starts a new cipher, '
       + 'so the count starts again for the new keys, and re-tunes your client and a fresh endpoint adapter on your code (charged to the new keys). '
       + 'What the cloud read under the old keys stays read, and code sent again under the new keys can be lined up with what it read before.</p>');
   } else if (share === undefined) {

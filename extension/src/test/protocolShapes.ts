@@ -78,7 +78,7 @@ const numberOrNull: Kind = { oneOf: ['number', 'null'] };
 export const settings = object<NoirCodeSettings>({
   endpoint: 'string', modelFolder: 'string', keysFolder: 'string', localModelFolder: 'string',
   mode: { enum: ['split', 'local'] }, wire: { enum: ['f16', 'f32', 'bf16', 'int8'] }, exposureBudgetTokens: numberOrNull,
-  exposurePeriod: { enum: ['day', 'week', 'month', 'key'] }, atLimit: { enum: ['block', 'local-only'] }, enable: { recordOf: 'boolean' },
+  exposurePeriod: { enum: ['day', 'week', 'month', 'key'] }, atLimit: { enum: ['auto', 'block', 'local-only'] }, enable: { recordOf: 'boolean' },
   debounceMs: numberOrNull, speculativeDecoding: 'boolean', sidecarPath: 'string', trace: { object: { server: { enum: ['off', 'messages'] } } },
   allowCleartextEndpoint: 'boolean', allowUnprotectedEndpoint: 'boolean',
 });

@@ -36,9 +36,9 @@ public static class QualityBench
         EndpointProcess? endpoint = null;
         var modes = new Mode[]
         {
-            new("default", "no settings: the demo keys (16 tables at ε 13) and their tuned client, the embedded endpoint on loopback", _ => () => new { }),
+            new("default", "no settings: the demo keys (16 tables at ε 13) and their tuned client, the embedded endpoint on loopback; at the demo keys' measured budget the bundled model completes on this machine (`atLimit` auto)", _ => () => new { }),
             // The default's measured budget (a key's whole life) runs out within this bench: this row measures the
-            // model under the demo keys past it, the row above what a new user meets.
+            // split under the demo keys past it, the row above what a new user meets.
             new("default, budget lifted", "as the default, with `exposureBudgetTokens` set far above the demo keys' measured budget", _ => () => new { exposureBudgetTokens = 1_000_000_000 }),
             new("default, no token healing", "as the default (budget lifted), with the prompt ending at the cursor (the behaviour before token healing)", _ => () => new { tokenHealing = false, exposureBudgetTokens = 1_000_000_000 }),
             new("local", "the whole bundled model on this machine (`mode: local`)", _ => () => new { mode = "local" }),

@@ -30,8 +30,8 @@ public sealed record SidecarSettings
     /// <summary>Tokens per period; null: the measured budget, or none.</summary>
     public long? ExposureBudgetTokens { get; init; }
     public string ExposurePeriod { get; init; } = "day";
-    /// <summary>"block" or "local-only" when the budget is spent.</summary>
-    public string AtLimit { get; init; } = "block";
+    /// <summary>"block", "local-only" or "auto" (local-only under demo keys with a whole model at hand, else block) when the budget is spent (<see cref="Runtime.AtLimitPolicy"/>).</summary>
+    public string AtLimit { get; init; } = "auto";
     /// <summary>Languages the user turned off by name in `enable` (`{"plaintext": false}`).</summary>
     public string[]? DisabledLanguages { get; init; }
     /// <summary>Languages the user turned on by name in `enable` (not through `*`): completed even when the model does not declare them.</summary>

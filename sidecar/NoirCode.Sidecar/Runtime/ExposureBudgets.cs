@@ -12,7 +12,7 @@ public static class ExposureBudgets
     /// </summary>
     public static ExposureBudget? For(SidecarSettings settings, ModelRuntime? model)
     {
-        var atLimit = settings.AtLimit == "local-only" ? BudgetAction.LocalOnly : BudgetAction.Block;
+        var atLimit = AtLimitPolicy.For(settings, model);
         if (settings.ExposureBudgetTokens is long tokens)
             return new ExposureBudget(tokens, Enum.TryParse<BudgetPeriod>(settings.ExposurePeriod, true, out var p) ? p : BudgetPeriod.Day, atLimit);
         return model?.MeasuredBudget?.Budget.ToBudget(atLimit);

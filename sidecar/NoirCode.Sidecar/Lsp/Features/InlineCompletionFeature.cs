@@ -50,7 +50,7 @@ public sealed class InlineCompletionFeature(ServerContext context) : ILanguageSe
         var settings = context.Settings;
         var engine = runtime.Engine;
         string? localReason = null;
-        using var whole = sensitive != null && runtime.Model.Remote != null ? context.Runtimes.AcquireWholeModel(settings) : null;
+        using var whole = sensitive != null && runtime.Model.Remote != null ? context.Runtimes.AcquireWholeModel(AtLimitPolicy.ForWholeModel(settings, runtime.Model)) : null;
         if (sensitive != null && runtime.Model.Remote != null)
         {
             // Nothing of a sensitive file goes to the endpoint: the whole model here completes it, or nothing does.
@@ -112,9 +112,9 @@ public sealed class InlineCompletionFeature(ServerContext context) : ILanguageSe
         }
         catch (ExposureBudgetExceededException e)
         {
-            if (context.Settings.AtLimit == "local-only" && localReason == null)
+            if (AtLimitPolicy.For(context.Settings, runtime.Model) == BudgetAction.LocalOnly && localReason == null)
             {
-                using var whole = context.Runtimes.AcquireWholeModel(context.Settings);
+                using var whole = context.Runtimes.AcquireWholeModel(AtLimitPolicy.ForWholeModel(context.Settings, runtime.Model));
                 if (whole != null)
                 {
                     var outcome = await Complete(runtime, whole.Runtime.Engine, completion, cancel, explicitRequest, "exposure budget spent: completing on this machine only");

@@ -7,11 +7,13 @@ namespace NoirCode.Training;
 
 /// <summary>
 /// The training corpus: Python standard-library modules (PSF-2.0) from every Python installed with pyenv,
-/// optionally with the standard library's own test suites (also PSF-2.0; the tests of held-out modules stay out). Versions repeat the same module with small changes, so each module path is kept once (from
-/// the newest version), and whole modules are held out for evaluation in every version. Files sharing any
-/// 13-word sequence with a benchmark prompt or solution are dropped.
+/// optionally with the standard library's own test suites (also PSF-2.0; the tests of held-out modules stay out),
+/// and optionally further permissively licensed files (<see cref="DebianPythonSources"/>), always for training.
+/// Versions repeat the same module with small changes, so each module path is kept once (from the newest
+/// version), and whole modules are held out for evaluation in every version. Exact duplicates are dropped, and
+/// files sharing any 13-word sequence with a benchmark prompt or solution.
 /// </summary>
-public sealed class StdlibCorpus
+public sealed class PythonCorpus
 {
     public static readonly string[] HeldOutModules = { "email", "json", "asyncio", "csv.py", "textwrap.py", "statistics.py", "heapq.py" };
     static readonly string[] TestDirs = { "test", "tests", "idle_test" };
@@ -21,12 +23,14 @@ public sealed class StdlibCorpus
     public List<(string Module, string Text)> Train { get; } = new();
     public List<(string Module, string Text)> HeldOut { get; } = new();
     public int DroppedForBenchmarkOverlap { get; private set; }
+    public int DroppedForHeldOutOverlap { get; private set; }
     public int DuplicateVersions { get; private set; }
     public List<string> Versions { get; } = new();
 
-    public static StdlibCorpus Build(string pyenvVersions, IEnumerable<string> benchmarkFiles, bool withTests = false)
+    public static PythonCorpus Build(string pyenvVersions, IEnumerable<string> benchmarkFiles, bool withTests = false,
+        IReadOnlyList<(string Module, string Path)>? extraFiles = null)
     {
-        var corpus = new StdlibCorpus();
+        var corpus = new PythonCorpus();
         var benchmarkGrams = BenchmarkNGrams(benchmarkFiles);
         var newest = new Dictionary<string, (Version Version, string Path)>();
         foreach (var versionDir in Directory.GetDirectories(pyenvVersions))
@@ -47,13 +51,24 @@ public sealed class StdlibCorpus
             }
         }
         var hashes = new HashSet<string>();
+        bool Unique(string text) => hashes.Add(Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))));
         foreach (var (rel, (_, path)) in newest.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             string text = File.ReadAllText(path).Replace("\r\n", "\n");
-            if (!hashes.Add(Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))))) { corpus.DuplicateVersions++; continue; }
+            if (!Unique(text)) { corpus.DuplicateVersions++; continue; }
             if (Grams(text).Any(benchmarkGrams.Contains)) { corpus.DroppedForBenchmarkOverlap++; continue; }
             bool heldOut = HeldOutModules.Any(m => rel == m || rel.StartsWith(m + "/", StringComparison.Ordinal));
             (heldOut ? corpus.HeldOut : corpus.Train).Add((rel, text));
+        }
+        // A package may carry a copy of a held-out module; training on it would flatter the held-out loss.
+        var heldOutGrams = corpus.HeldOut.SelectMany(m => Grams(m.Text)).ToHashSet();
+        foreach (var (module, path) in extraFiles ?? Array.Empty<(string, string)>())
+        {
+            string text = File.ReadAllText(path).Replace("\r\n", "\n");
+            if (!Unique(text)) { corpus.DuplicateVersions++; continue; }
+            if (Grams(text).Any(benchmarkGrams.Contains)) { corpus.DroppedForBenchmarkOverlap++; continue; }
+            if (Grams(text).Any(heldOutGrams.Contains)) { corpus.DroppedForHeldOutOverlap++; continue; }
+            corpus.Train.Add((module, text));
         }
         return corpus;
     }
