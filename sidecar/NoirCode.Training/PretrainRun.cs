@@ -41,7 +41,7 @@ public sealed class PretrainRun
         var sampler = new FimSampler(train, model.Tokenizer, s.SequenceLength);
         var heldOutSampler = new FimSampler(heldOut, model.Tokenizer, s.SequenceLength);
         if (s.FrozenBlocks >= 0)
-            foreach (var (name, p) in model.NamedWeights().Where(w => IsFrozen(w.Name, s.FrozenBlocks))) p.requires_grad_(false);
+            foreach (var (_, p) in model.NamedWeights().Where(w => IsFrozen(w.Name, s.FrozenBlocks))) p.requires_grad_(false);
         var parameters = model.parameters().Where(p => p.requires_grad).ToList();
         var optimizer = new AdamW(parameters, s.LearningRate, beta1: 0.9, beta2: 0.95, weightDecay: 0.1);
         var state = File.Exists(StateFile) ? JsonNode.Parse(File.ReadAllText(StateFile))!.AsObject() : new JsonObject { ["step"] = 0, ["tokens"] = 0L, ["seconds"] = 0.0, ["history"] = new JsonArray() };
