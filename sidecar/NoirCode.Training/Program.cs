@@ -84,12 +84,7 @@ void Prepare()
     if (initFrom != null)
     {
         // Continued pre-training: the model's own config and weights, in float32 so checkpoints keep full precision.
-        File.Copy(Path.Combine(initFrom, "config.json"), Path.Combine(model, "config.json"));
-        var config32 = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!.AsObject();
-        config32["torch_dtype"] = "float32";
-        File.WriteAllText(Path.Combine(model, "config.json"), config32.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        var initial = WeightFolder.Open(initFrom);
-        WeightFolderWriter.Write(model, initial.Entries.Select(e => TensorData.OfFloats(e.Name, "F32", e.Shape, initial.ReadFloats(e.Name, e.Shape).Values)).ToList());
+        WriteWeightsAs(initFrom, model, "F32", "float32");
         WriteStats(corpus, debian, vocab, withTests, initFrom);
         Console.Error.WriteLine($"prepared {run}: continues from {initFrom}");
         return;
@@ -143,13 +138,19 @@ void Export()
     string output = Arg("--out");
     var source = new PretrainRun(run).LatestWeights();
     Directory.CreateDirectory(output);
-    foreach (var f in new[] { "config.json", "tokenizer.json", "tokenizer_config.json" })
+    foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" })
         File.Copy(Path.Combine(source, f), Path.Combine(output, f), overwrite: true);
-    var weights = WeightFolder.Open(source);
     // bf16 halves the size; the engine computes in float32 either way.
-    var config = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "config.json")))!.AsObject();
-    config["torch_dtype"] = "bfloat16";
-    File.WriteAllText(Path.Combine(output, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-    WeightFolderWriter.Write(output, weights.Entries.Select(e => TensorData.OfFloats(e.Name, "BF16", e.Shape, weights.ReadFloats(e.Name, e.Shape).Values)).ToList());
+    WriteWeightsAs(source, output, "BF16", "bfloat16");
     Console.Error.WriteLine($"exported {source} to {output}");
+}
+
+// A model's config.json and weights into another folder, every tensor stored as dtype (config's torch_dtype to match).
+static void WriteWeightsAs(string from, string to, string dtype, string torchDtype)
+{
+    var config = JsonNode.Parse(File.ReadAllText(Path.Combine(from, "config.json")))!.AsObject();
+    config["torch_dtype"] = torchDtype;
+    File.WriteAllText(Path.Combine(to, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    var weights = WeightFolder.Open(from);
+    WeightFolderWriter.Write(to, weights.Entries.Select(e => TensorData.OfFloats(e.Name, dtype, e.Shape, weights.ReadFloats(e.Name, e.Shape).Values)).ToList());
 }

@@ -66,8 +66,9 @@ public sealed class PythonCorpus
         {
             string text = File.ReadAllText(path).Replace("\r\n", "\n");
             if (!Unique(text)) { corpus.DuplicateVersions++; continue; }
-            if (Grams(text).Any(benchmarkGrams.Contains)) { corpus.DroppedForBenchmarkOverlap++; continue; }
-            if (Grams(text).Any(heldOutGrams.Contains)) { corpus.DroppedForHeldOutOverlap++; continue; }
+            var grams = Grams(text).ToList();
+            if (grams.Any(benchmarkGrams.Contains)) { corpus.DroppedForBenchmarkOverlap++; continue; }
+            if (grams.Any(heldOutGrams.Contains)) { corpus.DroppedForHeldOutOverlap++; continue; }
             corpus.Train.Add((module, text));
         }
         return corpus;
