@@ -39,33 +39,14 @@ public sealed record DemoBundle(string KeysFolder, string ClientFolder, string E
         SecureFiles.CreateFolder(target);
         Func<bool> endpointThere = () => Directory.Exists(installed.EndpointStateFolder);
         Func<bool> keysThere = () => File.Exists(Path.Combine(installed.KeysFolder, PrivacyKeys.TablesFile));
-        if (!endpointThere()) InstallPart(installed.EndpointStateFolder, endpointThere, tmp => CopyOwnerOnly(EndpointStateFolder, tmp));
+        if (!endpointThere()) FolderInstall.Install(installed.EndpointStateFolder, endpointThere, tmp => CopyOwnerOnly(EndpointStateFolder, tmp));
         if (withKeys && !keysThere())
-            InstallPart(installed.KeysFolder, keysThere, tmp =>
+            FolderInstall.Install(installed.KeysFolder, keysThere, tmp =>
             {
                 if (File.Exists(Path.Combine(KeysFolder, PrivacyKeys.TablesFile))) CopyOwnerOnly(KeysFolder, tmp);
                 else DeriveKeys(metadata, tmp);
             });
         return installed;
-    }
-
-    static void InstallPart(string folder, Func<bool> complete, Action<string> fill)
-    {
-        string tmp = folder + ".tmp-" + Environment.ProcessId;
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        try
-        {
-            fill(tmp);
-            if (complete()) { Directory.Delete(tmp, true); return; } // another sidecar finished first: keep its copy
-            if (Directory.Exists(folder)) Directory.Delete(folder, true); // an incomplete copy, never a complete one
-            Directory.Move(tmp, folder);
-        }
-        catch (IOException) when (complete()) { if (Directory.Exists(tmp)) Directory.Delete(tmp, true); } // lost the race to move
-        catch
-        {
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, true); // nothing half-installed stays behind
-            throw;
-        }
     }
 
     /// <summary>The tables from the public seed, over the tuned shard's public embedding (the model's own).</summary>

@@ -33,24 +33,22 @@ public sealed class EmbeddedEndpoint : IDisposable
         Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "noircode", "shards");
 
+    /// <summary>Where the split of <paramref name="modelFolder"/> is kept: named by the weights' fingerprint.</summary>
+    public static string SplitFolder(string modelFolder) =>
+        Path.Combine(CacheFolder(), ModelFingerprint.Of(modelFolder).Replace("sha256:", "")[..16]);
+
     /// <param name="stateFolder">the endpoint's tenant state (e.g. the demo bundle's LoRA); none = memory only</param>
     public static EmbeddedEndpoint Start(string modelFolder, string? noirDll = null, string? stateFolder = null)
     {
         string clientFolder = modelFolder, cloudFolder;
         if (ShardManifest.TryLoad(modelFolder) is { Role: ShardManifest.ClientRole })
             throw new ArgumentException($"{modelFolder} is a client shard; the embedded endpoint needs the whole model");
-        string fingerprint = ModelFingerprint.Of(modelFolder);
-        string cache = Path.Combine(CacheFolder(), fingerprint.Replace("sha256:", "")[..16]);
+        string cache = SplitFolder(modelFolder);
         clientFolder = Path.Combine(cache, "client");
         cloudFolder = Path.Combine(cache, "cloud");
-        if (!File.Exists(Path.Combine(cloudFolder, ShardManifest.FileName)))
-        {
-            string tmp = cache + ".tmp-" + Environment.ProcessId;
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-            ModelSplitter.Split(modelFolder, Path.Combine(tmp, "client"), Path.Combine(tmp, "cloud"), SplitSpec.Default);
-            if (Directory.Exists(cache)) Directory.Delete(cache, true);
-            Directory.Move(tmp, cache);
-        }
+        Func<bool> split = () => File.Exists(Path.Combine(cloudFolder, ShardManifest.FileName));
+        if (!split())
+            FolderInstall.Install(cache, split, tmp => ModelSplitter.Split(modelFolder, Path.Combine(tmp, "client"), Path.Combine(tmp, "cloud"), SplitSpec.Default));
         noirDll ??= Assembly.GetEntryAssembly()!.Location;
         // The per-launch key reaches the endpoint in its environment (readable only by this user): never on its
         // command line (which every user can list) nor in a file that a killed sidecar could leave behind.

@@ -105,6 +105,21 @@ public class EmbeddedEndpointTests
     }
 
     [Test]
+    public void ASplitAKilledSidecarLeftHalfDoneIsRemovedAtTheNextStart()
+    {
+        using var scratch = new ScratchEnvironment();
+        string model = scratch.NewModel();
+        using var ended = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("true") { UseShellExecute = false })!;
+        ended.WaitForExit();
+        string abandoned = FolderInstall.BuildingFolder(EmbeddedEndpoint.SplitFolder(model), ended.Id);
+        Directory.CreateDirectory(Path.Combine(abandoned, "client"));
+
+        using var embedded = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll"));
+        Assert.That(Directory.Exists(abandoned), Is.False);
+        Assert.That(Path.GetDirectoryName(embedded.ClientFolder), Is.EqualTo(EmbeddedEndpoint.SplitFolder(model)));
+    }
+
+    [Test]
     public async Task WhereNoSocketCanBeMadeItRunsOnLoopbackTcp()
     {
         // A runtime dir so deep that no socket path under it fits in sun_path (108 bytes).
