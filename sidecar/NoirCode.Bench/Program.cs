@@ -16,7 +16,7 @@ var suites = new (string Name, string What, Action<BenchContext> Run)[]
     ("indvocab", "5. INDVocab generation (32k and 152k × 4096; --quick: 8k × 1024)", IndVocabBench.Run),
     ("client-share", "6. client share of FLOPs and memory (analytic, from the configs)", ClientShareBench.Run),
     ("llamacpp", "7. llama.cpp on the same weights (GGUF export): probabilities checked, decode and prefill time, bundled and 0.5B shape (2 GB)", LlamaCppPeerBench.Run),
-    ("quality", "Q. completion quality through `noir lsp` on held-out code: default, local, unkeyed split (--count N per kind, --fresh)", QualityBench.Run),
+    ("quality", "Q. completion quality through `noir lsp` on held-out code: default, local, unkeyed split (--count N per kind, --modes a,b, --fresh)", QualityBench.Run),
     ("fairness", "one tenant's decode latency while another floods prefills (--minutes M; --baseline-noir DLL: another build, as before)", FairnessBench.Run),
     ("load", "64 concurrent sessions against a real endpoint for 10 minutes (--minutes M)", LoadBench.Run),
     ("faults", "kill -9 the endpoint mid-generation and the sidecar mid-request; corrupt files", FaultsBench.Run),
@@ -32,6 +32,7 @@ string Arg(string flag, string fallback) { int i = Array.IndexOf(args, flag); re
 string repo = Path.GetFullPath(Arg("--repo", Directory.GetCurrentDirectory()));
 BenchArgs.Count = int.TryParse(Arg("--count", ""), out int count) ? count : null;
 BenchArgs.Cases = Arg("--cases", "") is { Length: > 0 } cases ? cases.Split(',') : null;
+BenchArgs.Modes = Arg("--modes", "") is { Length: > 0 } modes ? modes.Split(',') : null;
 BenchArgs.CaseTimeoutSeconds = double.TryParse(Arg("--case-timeout", ""), System.Globalization.CultureInfo.InvariantCulture, out double caseTimeout) ? caseTimeout : null;
 BenchArgs.BaselineNoir = Arg("--baseline-noir", "") is { Length: > 0 } baselineNoir ? Path.GetFullPath(baselineNoir) : null;
 BenchArgs.Minutes = double.TryParse(Arg("--minutes", ""), System.Globalization.CultureInfo.InvariantCulture, out double minutes) ? minutes : null;

@@ -42,12 +42,21 @@ public static class QualityBench
             new("default, budget lifted", "as the default, with `exposureBudgetTokens` set far above the demo keys' measured budget", _ => () => new { exposureBudgetTokens = 1_000_000_000 }),
             new("default, no token healing", "as the default (budget lifted), with the prompt ending at the cursor (the behaviour before token healing)", _ => () => new { tokenHealing = false, exposureBudgetTokens = 1_000_000_000 }),
             new("local", "the whole bundled model on this machine (`mode: local`)", _ => () => new { mode = "local" }),
+            new("local, no token healing", "local mode with the prompt ending at the cursor", _ => () => new { mode = "local", tokenHealing = false }),
             new("unkeyed split", "the bundled model split 1,4, no keys, a `noir cloud serve` on loopback", c => () =>
             {
                 endpoint ??= EndpointProcess.Start(c.CloudShard);
                 return new { modelFolder = c.ClientShard, endpoint = endpoint.Address.ToString() };
             }),
         };
+        if (BenchArgs.Modes is { } only)
+        {
+            // Named as on a command line: "default, budget lifted" is default-budget-lifted.
+            static string Slug(Mode m) => m.Name.Replace(", ", "-").Replace(' ', '-');
+            var unknown = only.Except(modes.Select(Slug)).ToList();
+            if (unknown.Count > 0) throw new ArgumentException($"unknown mode(s) {string.Join(", ", unknown)}; the modes are {string.Join(", ", modes.Select(Slug))}");
+            modes = modes.Where(m => only.Contains(Slug(m))).ToArray();
+        }
         try
         {
             foreach (var mode in modes)
@@ -204,7 +213,7 @@ public static class QualityBench
             ## Q. Completion quality through the sidecar (what a user gets)
 
             Machine: {BenchReport.Machine()}. {load.Describe()}
-            Command: {ctx.Command(BenchArgs.Count is int c ? $" --count {c}" : "")} ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; resumable, results per request in
+            Command: {ctx.Command((BenchArgs.Count is int c ? $" --count {c}" : "") + (BenchArgs.Modes is { } m ? $" --modes {string.Join(',', m)}" : ""))} ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; resumable, results per request in
             `artifacts/bench/quality.jsonl`, `--fresh` starts over). A real `noir lsp` over stdio per mode; {positions.Count} cursor positions
             ({perKind} of each kind, seeded) in the bundled model's held-out modules (`json`, `email`, `asyncio`, `csv`, `textwrap`,
             `statistics`, `heapq` of this machine's python3: never trained on). At each position the document lacks the rest of
