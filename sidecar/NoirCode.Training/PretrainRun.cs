@@ -29,8 +29,9 @@ public sealed class PretrainRun
     /// -1: everything trains. N ≥ 0: the token embedding (tied to the head) and the first N blocks stay fixed, so a
     /// continued model keeps the client encoder that privacy keys and measured attacks were made for.
     /// </param>
+    /// <param name="FimRate">the share of fill-in-the-middle samples (<see cref="FimSampler.FimRate"/>)</param>
     public sealed record Settings(int Steps, int Batch, int SequenceLength, double LearningRate, double MinutesThisSitting, int Seed, int CheckpointMinutes = 5,
-        int FrozenBlocks = -1);
+        int FrozenBlocks = -1, double FimRate = 0.5);
 
     public void Train(Settings s, IProgressSink progress)
     {
@@ -38,7 +39,7 @@ public sealed class PretrainRun
         using var model = CausalLM.Load(File.Exists(Path.Combine(Checkpoint, "model.safetensors")) ? CheckpointModelFolder() : ModelFolder);
         var train = ReadDocs("train.txt");
         var heldOut = ReadDocs("heldout.txt");
-        var sampler = new FimSampler(train, model.Tokenizer, s.SequenceLength);
+        var sampler = new FimSampler(train, model.Tokenizer, s.SequenceLength, s.FimRate);
         var heldOutSampler = new FimSampler(heldOut, model.Tokenizer, s.SequenceLength);
         if (s.FrozenBlocks >= 0)
             foreach (var (_, p) in model.NamedWeights().Where(w => IsFrozen(w.Name, s.FrozenBlocks))) p.requires_grad_(false);

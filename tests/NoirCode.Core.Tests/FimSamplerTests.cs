@@ -43,6 +43,19 @@ public class FimSamplerTests
         Assert.That(complete, Is.GreaterThan(fimSamples * 3 / 4), "most FIM samples end their middle with end-of-text inside the window");
     }
 
+    [TestCase(0.0, 0, 0)]
+    [TestCase(0.5, 150, 250)]
+    [TestCase(1.0, 400, 400)]
+    public void TheFimRateIsTheShareOfFimSamples(double rate, int atLeast, int atMost)
+    {
+        var (tok, fim, _) = Tokenizer();
+        var sampler = new FimSampler(Documents.Take(1).ToArray(), tok, 128, rate);
+        int fimSamples = Enumerable.Range(0, 400).Select(seed => sampler.Sample(new Random(seed)).Input[0])
+            .Count(first => first == fim.Prefix || first == fim.Suffix);
+        Assert.That(fimSamples, Is.InRange(atLeast, atMost));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FimSampler(Documents, tok, 128, 1.5));
+    }
+
     [Test]
     public void TargetsAreTheNextInputs()
     {

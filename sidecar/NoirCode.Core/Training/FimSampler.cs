@@ -3,7 +3,8 @@ using NoirCode.Core.Tokenization;
 namespace NoirCode.Core.Training;
 
 /// <summary>
-/// Draws training sequences from documents: a window of lines, and with probability 1/2 a fill-in-the-middle
+/// Draws training sequences from documents: a window of lines, and with probability <see cref="FimRate"/> (1/2 by
+/// default) a fill-in-the-middle
 /// example built on characters before tokenising (as StarCoder does): half the time the middle is one to three
 /// whole lines (the shape of single-line infilling), else a random span; prefix-suffix-middle and
 /// suffix-prefix-middle orders in equal parts. Deterministic given the step's seed.
@@ -16,11 +17,14 @@ public sealed class FimSampler
     readonly FimFormat _fim;
     readonly int _eos, _pad;
     public int SequenceLength { get; }
+    /// <summary>The share of samples made fill-in-the-middle examples.</summary>
+    public double FimRate { get; }
     public const int IgnoreIndex = -100;
 
-    public FimSampler(IReadOnlyList<string> docs, CodeTokenizer tokenizer, int sequenceLength)
+    public FimSampler(IReadOnlyList<string> docs, CodeTokenizer tokenizer, int sequenceLength, double fimRate = 0.5)
     {
-        _docs = docs; _tok = tokenizer; SequenceLength = sequenceLength;
+        if (fimRate is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(fimRate), fimRate, "a share between 0 and 1");
+        _docs = docs; _tok = tokenizer; SequenceLength = sequenceLength; FimRate = fimRate;
         _fim = tokenizer.Fim ?? throw new ArgumentException("the tokenizer needs FIM tokens");
         _eos = tokenizer.SpecialId("<|endoftext|>");
         _pad = tokenizer.SpecialId("<|fim_pad|>");
@@ -44,7 +48,7 @@ public sealed class FimSampler
         bool endOfDoc = last >= lines.Length;
 
         List<int> ids;
-        if (allowFim && rng.NextDouble() < 0.5 && text.Length > 8)
+        if (allowFim && rng.NextDouble() < FimRate && text.Length > 8)
         {
             var (pre, mid, suf) = SplitForFim(text, rng);
             var (p, s, m, complete) = FitToWindow(_tok.Encode(pre), _tok.Encode(suf), _tok.Encode(mid));
