@@ -3,7 +3,7 @@ namespace NoirCode.Sidecar.Completion;
 /// <summary>
 /// Turns what the model wrote at the cursor into what the editor shows (or nothing). Rules, in order (after
 /// Continue's and Tabby's pipelines, see docs/anchors): only the first line when text sits right of the cursor;
-/// stop where the suffix starts again; stop at a line repeated three times; stop at a closing bracket the
+/// cut a loop the last line ends in; stop where the suffix starts again; stop at a line repeated three times; stop at a closing bracket the
 /// completion did not open and the line prefix does not need; fix indentation the user already typed; drop what
 /// merely repeats the suffix, and what is empty. Each rule has golden fixtures in tests/fixtures/postprocess.
 /// </summary>
@@ -28,6 +28,7 @@ public static class CompletionPostProcessor
             return next;
         }
         if (context.MidLine) text = Step("first line only", FirstLine(text));
+        text = Step("loop in a line", CutLoopAtLineEnd(text));
         text = Step("stop at suffix", StopAtSuffixStart(context, text));
         text = Step("repeated lines", StopAtRepeatedLines(text));
         text = Step("unbalanced closer", StopAtUnbalancedCloser(context, text));
@@ -44,6 +45,32 @@ public static class CompletionPostProcessor
     {
         int nl = text.IndexOf('\n');
         return nl < 0 ? text : text[..nl];
+    }
+
+    /// <summary>Longest piece looked for in <see cref="CutLoopAtLineEnd"/>.</summary>
+    const int MaxLoopUnit = 40;
+
+    /// <summary>
+    /// A model stuck in a loop inside a line runs on until its token limit ("'resent-quoted-quoted-quoted-quo"): the
+    /// last line ends in one piece said again and again (a piece of 3–7 characters six times or more, a longer one
+    /// three times or more, the last copy possibly cut short). Keep the first copy, drop the rest. A piece needs two
+    /// different visible characters, so rules and padding ("# -----", "0000") are left alone, and a repetition that
+    /// something follows ("[0, 0, 0, 0, 0, 0]") is not a loop.
+    /// </summary>
+    static string CutLoopAtLineEnd(string text)
+    {
+        int lineStart = text.LastIndexOf('\n') + 1;
+        string line = text[lineStart..];
+        for (int start = 0; start < line.Length; start++)
+            for (int unit = 3; unit <= MaxLoopUnit && start + unit <= line.Length; unit++)
+            {
+                int copies = 1, at = start + unit;
+                while (at + unit <= line.Length && string.CompareOrdinal(line, at, line, start, unit) == 0) { copies++; at += unit; }
+                bool cutShort = string.CompareOrdinal(line, at, line, start, line.Length - at) == 0;
+                if (copies >= (unit < 8 ? 6 : 3) && cutShort && line.Substring(start, unit).Where(c => !char.IsWhiteSpace(c)).Distinct().Count() >= 2)
+                    return text[..(lineStart + start + unit)];
+            }
+        return text;
     }
 
     /// <summary>The model ran on into code that already follows the cursor: cut where that code starts.</summary>
