@@ -12,8 +12,8 @@ namespace NoirCode.Bench.Suites;
 /// Completion quality as a user gets it: a real `noir lsp` over stdio on held-out code at realistic cursor positions
 /// (<see cref="CursorPosition"/>), with an automatic request (the last character typed, trigger kind Automatic: the
 /// debounce and cache apply) then an invoked one (trigger kind Invoked), for the default (the demo keys via the
-/// embedded endpoint), local mode (the whole model) and an unkeyed split, and the default without token healing
-/// (the fix for its empty answers). Every answer is compared with the rest of the line the document had there.
+/// embedded endpoint), local mode (the whole model) and an unkeyed split, and the default and local mode without
+/// token healing (the fix for the default's empty answers). --modes runs some of them only. Every answer is compared with the rest of the line the document had there.
 /// Results are kept per request in artifacts/bench/quality.jsonl, so an interrupted run resumes (--fresh: start over).
 /// </summary>
 public static class QualityBench
