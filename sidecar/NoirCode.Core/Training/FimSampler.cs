@@ -4,10 +4,9 @@ namespace NoirCode.Core.Training;
 
 /// <summary>
 /// Draws training sequences from documents: a window of lines, and with probability <see cref="FimRate"/> (1/2 by
-/// default) a fill-in-the-middle
-/// example built on characters before tokenising (as StarCoder does): half the time the middle is one to three
-/// whole lines (the shape of single-line infilling), else a random span; prefix-suffix-middle and
-/// suffix-prefix-middle orders in equal parts. Deterministic given the step's seed.
+/// default) a fill-in-the-middle example built on characters before tokenising (as StarCoder does): half the time
+/// the middle is one to three whole lines (the shape of single-line infilling), else a random span;
+/// prefix-suffix-middle and suffix-prefix-middle orders in equal parts. Deterministic given the step's seed.
 /// </summary>
 public sealed class FimSampler
 {

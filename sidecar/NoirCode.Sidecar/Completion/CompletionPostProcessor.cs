@@ -3,9 +3,9 @@ namespace NoirCode.Sidecar.Completion;
 /// <summary>
 /// Turns what the model wrote at the cursor into what the editor shows (or nothing). Rules, in order (after
 /// Continue's and Tabby's pipelines, see docs/anchors): only the first line when text sits right of the cursor;
-/// cut a loop the last line ends in; stop where the suffix starts again; stop at a line repeated three times; stop at a closing bracket the
-/// completion did not open and the line prefix does not need; fix indentation the user already typed; drop what
-/// merely repeats the suffix, and what is empty. Each rule has golden fixtures in tests/fixtures/postprocess.
+/// cut a loop the last line ends in; stop where the suffix starts again; stop at a line repeated three times; stop
+/// at a closing bracket the completion did not open and the line prefix does not need; fix indentation the user
+/// already typed; drop what merely repeats the suffix, and what is empty. Each rule has golden fixtures in tests/fixtures/postprocess.
 /// </summary>
 public static class CompletionPostProcessor
 {
