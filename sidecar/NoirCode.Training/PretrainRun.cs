@@ -30,8 +30,9 @@ public sealed class PretrainRun
     /// continued model keeps the client encoder that privacy keys and measured attacks were made for.
     /// </param>
     /// <param name="FimRate">the share of fill-in-the-middle samples (<see cref="FimSampler.FimRate"/>)</param>
+    /// <param name="RestOfLineShare">the share of those in the editor's shape (<see cref="FimSampler.RestOfLineShare"/>)</param>
     public sealed record Settings(int Steps, int Batch, int SequenceLength, double LearningRate, double MinutesThisSitting, int Seed, int CheckpointMinutes = 5,
-        int FrozenBlocks = -1, double FimRate = 0.5);
+        int FrozenBlocks = -1, double FimRate = 0.5, double RestOfLineShare = 0);
 
     public void Train(Settings s, IProgressSink progress)
     {
@@ -39,7 +40,7 @@ public sealed class PretrainRun
         using var model = CausalLM.Load(File.Exists(Path.Combine(Checkpoint, "model.safetensors")) ? CheckpointModelFolder() : ModelFolder);
         var train = ReadDocs("train.txt");
         var heldOut = ReadDocs("heldout.txt");
-        var sampler = new FimSampler(train, model.Tokenizer, s.SequenceLength, s.FimRate);
+        var sampler = new FimSampler(train, model.Tokenizer, s.SequenceLength, s.FimRate, s.RestOfLineShare);
         var heldOutSampler = new FimSampler(heldOut, model.Tokenizer, s.SequenceLength);
         if (s.FrozenBlocks >= 0)
             foreach (var (_, p) in model.NamedWeights().Where(w => IsFrozen(w.Name, s.FrozenBlocks))) p.requires_grad_(false);

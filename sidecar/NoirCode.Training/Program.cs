@@ -27,12 +27,13 @@ try
                 LearningRate: double.Parse(Arg("--lr", "0.002"), System.Globalization.CultureInfo.InvariantCulture),
                 MinutesThisSitting: double.Parse(Arg("--minutes", "100000"), System.Globalization.CultureInfo.InvariantCulture), Seed: 7,
                 FrozenBlocks: argsList.Contains("--freeze-encoder") ? int.Parse(Arg("--freeze-encoder")) : -1,
-                FimRate: double.Parse(Arg("--fim-rate", "0.5"), System.Globalization.CultureInfo.InvariantCulture)), new StderrProgress());
+                FimRate: double.Parse(Arg("--fim-rate", "0.5"), System.Globalization.CultureInfo.InvariantCulture),
+                RestOfLineShare: double.Parse(Arg("--rest-of-line", "0"), System.Globalization.CultureInfo.InvariantCulture)), new StderrProgress());
             break;
         case "export": Export(); break;
         case "heldout": HeldOut(); break;
         default:
-            Console.Error.WriteLine("usage: noir-train prepare [--run DIR] [--pyenv DIR] [--vocab N | --tokenizer-from MODEL] [--with-tests] [--with-debian] [--init-from MODEL] [--hidden N --layers N --heads N --kv-heads N --intermediate N] | train [--run DIR] [--steps N] [--minutes M] [--lr X] [--freeze-encoder BLOCKS] [--fim-rate R] | export [--run DIR] --out models/NAME | heldout --model DIR [--run DIR] [--seq N]");
+            Console.Error.WriteLine("usage: noir-train prepare [--run DIR] [--pyenv DIR] [--vocab N | --tokenizer-from MODEL] [--with-tests] [--with-debian] [--init-from MODEL] [--hidden N --layers N --heads N --kv-heads N --intermediate N] | train [--run DIR] [--steps N] [--minutes M] [--lr X] [--freeze-encoder BLOCKS] [--fim-rate R] [--rest-of-line S] | export [--run DIR] --out models/NAME | heldout --model DIR [--run DIR] [--seq N]");
             return 2;
     }
     return 0;

@@ -57,6 +57,26 @@ public class FimSamplerTests
     }
 
     [Test]
+    public void RestOfLineMiddlesEndTheirLineAndTheSuffixStartsAtItsNewline()
+    {
+        var (tok, fim, eos) = Tokenizer();
+        var sampler = new FimSampler(Documents.Take(1).ToArray(), tok, 256, fimRate: 1, restOfLineShare: 1);
+        for (int seed = 0; seed < 100; seed++)
+        {
+            var (input, target) = sampler.Sample(new Random(seed));
+            // The end-of-text may fall just past the window: it is read from the targets.
+            int mid = Array.IndexOf(input, (long)fim.Middle), end = Array.IndexOf(target, (long)eos, mid);
+            Assert.That(end, Is.GreaterThan(mid), $"seed {seed}: a middle of at least one token, ended");
+            string middle = tok.Decode(input[(mid + 1)..(end + 1)].Select(i => (int)i).ToArray());
+            Assert.That(middle, Does.Not.Contain('\n'), $"seed {seed}: the rest of one line");
+            int suffixStart = Array.IndexOf(input, (long)fim.Suffix) + 1;
+            int suffixEnd = input[0] == fim.Suffix ? Array.IndexOf(input, (long)fim.Prefix) : mid;
+            string suffix = tok.Decode(input[suffixStart..suffixEnd].Select(i => (int)i).ToArray());
+            Assert.That(suffix, Does.StartWith("\n"), $"seed {seed}: the suffix starts at the line's newline");
+        }
+    }
+
+    [Test]
     public void TargetsAreTheNextInputs()
     {
         var (tok, _, _) = Tokenizer();

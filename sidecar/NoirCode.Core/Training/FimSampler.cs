@@ -6,7 +6,8 @@ namespace NoirCode.Core.Training;
 /// Draws training sequences from documents: a window of lines, and with probability <see cref="FimRate"/> (1/2 by
 /// default) a fill-in-the-middle example built on characters before tokenising (as StarCoder does): half the time
 /// the middle is one to three whole lines (the shape of single-line infilling), else a random span;
-/// prefix-suffix-middle and suffix-prefix-middle orders in equal parts. Deterministic given the step's seed.
+/// prefix-suffix-middle and suffix-prefix-middle orders in equal parts. A share of the FIM examples
+/// (<see cref="RestOfLineShare"/>, none by default) can take the editor's shape instead: the rest of one line. Deterministic given the step's seed.
 /// </summary>
 public sealed class FimSampler
 {
@@ -18,12 +19,15 @@ public sealed class FimSampler
     public int SequenceLength { get; }
     /// <summary>The share of samples made fill-in-the-middle examples.</summary>
     public double FimRate { get; }
+    /// <summary>The share of FIM examples whose middle is the rest of a line (<see cref="RestOfLine"/>).</summary>
+    public double RestOfLineShare { get; }
     public const int IgnoreIndex = -100;
 
-    public FimSampler(IReadOnlyList<string> docs, CodeTokenizer tokenizer, int sequenceLength, double fimRate = 0.5)
+    public FimSampler(IReadOnlyList<string> docs, CodeTokenizer tokenizer, int sequenceLength, double fimRate = 0.5, double restOfLineShare = 0)
     {
         if (fimRate is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(fimRate), fimRate, "a share between 0 and 1");
-        _docs = docs; _tok = tokenizer; SequenceLength = sequenceLength; FimRate = fimRate;
+        if (restOfLineShare is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(restOfLineShare), restOfLineShare, "a share between 0 and 1");
+        _docs = docs; _tok = tokenizer; SequenceLength = sequenceLength; FimRate = fimRate; RestOfLineShare = restOfLineShare;
         _fim = tokenizer.Fim ?? throw new ArgumentException("the tokenizer needs FIM tokens");
         _eos = tokenizer.SpecialId("<|endoftext|>");
         _pad = tokenizer.SpecialId("<|fim_pad|>");
@@ -89,6 +93,8 @@ public sealed class FimSampler
 
     (string Prefix, string Middle, string Suffix) SplitForFim(string text, Random rng)
     {
+        // Drawn only when asked for, so that runs without it see the same samples as before.
+        if (RestOfLineShare > 0 && rng.NextDouble() < RestOfLineShare && RestOfLine(text, rng) is { } editor) return editor;
         if (rng.NextDouble() < 0.5)
         {
             var lineStarts = new List<int> { 0 };
@@ -101,6 +107,24 @@ public sealed class FimSampler
         int x = rng.Next(text.Length), y = rng.Next(text.Length);
         (x, y) = (Math.Min(x, y), Math.Max(x, y));
         return (text[..x], text[x..y], text[y..]);
+    }
+
+    /// <summary>The editor's shape (as `scripts/bench quality` cuts its positions): the cursor in a line after its
+    /// indentation, the middle the rest of that line, the suffix from the line's newline on.</summary>
+    static (string Prefix, string Middle, string Suffix)? RestOfLine(string text, Random rng)
+    {
+        var lines = new List<(int Code, int End)>(); // lines with at least two characters of code
+        for (int start = 0; start < text.Length;)
+        {
+            int newline = text.IndexOf('\n', start), end = newline < 0 ? text.Length : newline, code = start;
+            while (code < end && text[code] is ' ' or '\t') code++;
+            if (end - code >= 2) lines.Add((code, end));
+            start = end + 1;
+        }
+        if (lines.Count == 0) return null;
+        var (from, to) = lines[rng.Next(lines.Count)];
+        int cursor = rng.Next(from, to);
+        return (text[..cursor], text[cursor..to], text[to..]);
     }
 
     int PickDoc(Random rng)
