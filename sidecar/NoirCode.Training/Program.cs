@@ -14,6 +14,7 @@ string Arg(string name, string? fallback = null)
     int i = argsList.IndexOf(name);
     return i >= 0 && i + 1 < argsList.Count ? argsList[i + 1] : fallback ?? throw new ArgumentException($"missing {name}");
 }
+double Number(string name, string fallback) => double.Parse(Arg(name, fallback), System.Globalization.CultureInfo.InvariantCulture);
 string command = args.FirstOrDefault() ?? "help";
 string run = Arg("--run", "artifacts/train/default");
 try
@@ -24,11 +25,11 @@ try
         case "train":
             new PretrainRun(run).Train(new PretrainRun.Settings(
                 Steps: int.Parse(Arg("--steps", "3000")), Batch: int.Parse(Arg("--batch", "8")), SequenceLength: int.Parse(Arg("--seq", "512")),
-                LearningRate: double.Parse(Arg("--lr", "0.002"), System.Globalization.CultureInfo.InvariantCulture),
-                MinutesThisSitting: double.Parse(Arg("--minutes", "100000"), System.Globalization.CultureInfo.InvariantCulture), Seed: 7,
+                LearningRate: Number("--lr", "0.002"),
+                MinutesThisSitting: Number("--minutes", "100000"), Seed: 7,
                 FrozenBlocks: argsList.Contains("--freeze-encoder") ? int.Parse(Arg("--freeze-encoder")) : -1,
-                FimRate: double.Parse(Arg("--fim-rate", "0.5"), System.Globalization.CultureInfo.InvariantCulture),
-                RestOfLineShare: double.Parse(Arg("--rest-of-line", "0"), System.Globalization.CultureInfo.InvariantCulture)), new StderrProgress());
+                FimRate: Number("--fim-rate", "0.5"),
+                RestOfLineShare: Number("--rest-of-line", "0")), new StderrProgress());
             break;
         case "export": Export(); break;
         case "heldout": HeldOut(); break;

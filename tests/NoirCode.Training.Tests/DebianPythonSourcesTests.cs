@@ -3,16 +3,8 @@ using NoirCode.Training;
 namespace NoirCode.Training.Tests;
 
 /// <summary>Which Debian packages' Python the corpus may take: licences read from DEP-5 copyright files.</summary>
-public sealed class DebianPythonSourcesTests
+public sealed class DebianPythonSourcesTests : ScratchFolderTests
 {
-    string _root = "";
-
-    [SetUp]
-    public void MakeRoot() => _root = Directory.CreateTempSubdirectory("noir-debian-").FullName;
-
-    [TearDown]
-    public void RemoveRoot() => Directory.Delete(_root, recursive: true);
-
     const string Dep5 = """
         Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
         Upstream-Name: example
@@ -32,7 +24,7 @@ public sealed class DebianPythonSourcesTests
     [Test]
     public void TheUpstreamStanzaDecidesNotDebiansPackagingFiles()
     {
-        string file = Path.Combine(_root, "copyright");
+        string file = Path.Combine(Root, "copyright");
         File.WriteAllText(file, Dep5);
         Assert.That(DebianPythonSources.UpstreamLicence(file), Is.EqualTo("BSD-3-clause"));
     }
@@ -40,10 +32,10 @@ public sealed class DebianPythonSourcesTests
     [Test]
     public void ACopyrightFileThatIsNotMachineReadableGivesNoLicence()
     {
-        string file = Path.Combine(_root, "copyright");
+        string file = Path.Combine(Root, "copyright");
         File.WriteAllText(file, "This package was debianized by someone.\nIt is BSD licensed, we think.\n");
         Assert.That(DebianPythonSources.UpstreamLicence(file), Is.Null);
-        Assert.That(DebianPythonSources.UpstreamLicence(Path.Combine(_root, "missing")), Is.Null);
+        Assert.That(DebianPythonSources.UpstreamLicence(Path.Combine(Root, "missing")), Is.Null);
     }
 
     [TestCase("Expat", true)]
@@ -61,9 +53,9 @@ public sealed class DebianPythonSourcesTests
     [Test]
     public void CollectKeepsPermissivePackagesWithoutVendoredCopiesAndRecordsEveryPackage()
     {
-        string dist = Directory.CreateDirectory(Path.Combine(_root, "dist-packages")).FullName;
-        string info = Directory.CreateDirectory(Path.Combine(_root, "info")).FullName;
-        string docs = Directory.CreateDirectory(Path.Combine(_root, "doc")).FullName;
+        string dist = Directory.CreateDirectory(Path.Combine(Root, "dist-packages")).FullName;
+        string info = Directory.CreateDirectory(Path.Combine(Root, "info")).FullName;
+        string docs = Directory.CreateDirectory(Path.Combine(Root, "doc")).FullName;
         string Source(string rel)
         {
             string path = Path.Combine(dist, rel);

@@ -6,16 +6,8 @@ using NoirCode.Training;
 namespace NoirCode.Training.Tests;
 
 /// <summary>Continued pre-training with the client encoder frozen: what privacy keys were made for stays byte-identical.</summary>
-public sealed class PretrainRunTests
+public sealed class PretrainRunTests : ScratchFolderTests
 {
-    string _run = "";
-
-    [SetUp]
-    public void MakeRun() => _run = Directory.CreateTempSubdirectory("noir-pretrain-").FullName;
-
-    [TearDown]
-    public void RemoveRun() => Directory.Delete(_run, recursive: true);
-
     [TestCase(ModelLayout.Embedding, 1, true)]
     [TestCase("model.layers.0.mlp.up_proj.weight", 1, true)]
     [TestCase("model.layers.1.mlp.up_proj.weight", 1, false)]
@@ -28,11 +20,11 @@ public sealed class PretrainRunTests
     [Test]
     public void TrainingWithAFrozenEncoderMovesOnlyTheRest()
     {
-        var run = new PretrainRun(_run);
+        var run = new PretrainRun(Root);
         RandomModelFactory.Create(run.ModelFolder, "tiny", seed: 3);
         var code = Enumerable.Range(0, 40).Select(i => $"def f{i}(x):\n    return x * {i} + {i % 7}\n\n\nclass C{i}:\n    pass\n").ToList();
-        File.WriteAllText(Path.Combine(_run, "train.txt"), string.Join("\u0000", code));
-        File.WriteAllText(Path.Combine(_run, "heldout.txt"), string.Join("\u0000", code.Take(5)));
+        File.WriteAllText(Path.Combine(Root, "train.txt"), string.Join("\u0000", code));
+        File.WriteAllText(Path.Combine(Root, "heldout.txt"), string.Join("\u0000", code.Take(5)));
 
         run.Train(new PretrainRun.Settings(Steps: 3, Batch: 2, SequenceLength: 32, LearningRate: 1e-2, MinutesThisSitting: 10, Seed: 1, FrozenBlocks: 1), new NullProgress());
 

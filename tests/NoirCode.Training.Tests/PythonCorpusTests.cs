@@ -5,21 +5,13 @@ using NoirCode.Training;
 namespace NoirCode.Training.Tests;
 
 /// <summary>How extra (Debian) files join the standard library: for training only, deduplicated, decontaminated.</summary>
-public sealed class PythonCorpusTests
+public sealed class PythonCorpusTests : ScratchFolderTests
 {
-    string _root = "";
-
-    [SetUp]
-    public void MakeRoot() => _root = Directory.CreateTempSubdirectory("noir-corpus-").FullName;
-
-    [TearDown]
-    public void RemoveRoot() => Directory.Delete(_root, recursive: true);
-
     static string Words(string tag, int n) => string.Join(" ", Enumerable.Range(0, n).Select(i => $"{tag}{i}"));
 
     string Write(string rel, string text)
     {
-        string path = Path.Combine(_root, rel);
+        string path = Path.Combine(Root, rel);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, text);
         return path;
@@ -27,7 +19,7 @@ public sealed class PythonCorpusTests
 
     string Benchmark(string prompt)
     {
-        string path = Path.Combine(_root, "bench.jsonl.gz");
+        string path = Path.Combine(Root, "bench.jsonl.gz");
         using var gz = new GZipStream(File.Create(path), CompressionLevel.Fastest);
         using var w = new StreamWriter(gz);
         w.WriteLine(new JsonObject { ["prompt"] = prompt, ["canonical_solution"] = "" }.ToJsonString());
@@ -49,7 +41,7 @@ public sealed class PythonCorpusTests
             ("debian/p/has_benchmark.py", Write("extra/has_benchmark.py", "x = 1\n" + bench)),
         };
 
-        var corpus = PythonCorpus.Build(Path.Combine(_root, "pyenv"), new[] { Benchmark(bench) }, extraFiles: extra);
+        var corpus = PythonCorpus.Build(Path.Combine(Root, "pyenv"), new[] { Benchmark(bench) }, extraFiles: extra);
 
         Assert.That(corpus.Train.Select(t => t.Module), Is.EqualTo(new[] { "shutil.py", "debian/p/new.py" }));
         Assert.That(corpus.HeldOut.Select(t => t.Module), Is.EqualTo(new[] { "json/__init__.py" }));

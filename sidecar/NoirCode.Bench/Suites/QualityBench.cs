@@ -18,7 +18,11 @@ namespace NoirCode.Bench.Suites;
 /// </summary>
 public static class QualityBench
 {
-    sealed record Mode(string Name, string What, Func<BenchContext, Func<object>> Options);
+    sealed record Mode(string Name, string What, Func<BenchContext, Func<object>> Options)
+    {
+        /// <summary>The name on a command line and in folder names: "default, budget lifted" is default-budget-lifted.</summary>
+        public string Slug => Name.Replace(", ", "-").Replace(' ', '-');
+    }
 
     sealed record Result(string Mode, string Position, string Kind, string Trigger, string? Suggestion, string Truth, double Ms, string? Empty);
 
@@ -51,11 +55,9 @@ public static class QualityBench
         };
         if (BenchArgs.Modes is { } only)
         {
-            // Named as on a command line: "default, budget lifted" is default-budget-lifted.
-            static string Slug(Mode m) => m.Name.Replace(", ", "-").Replace(' ', '-');
-            var unknown = only.Except(modes.Select(Slug)).ToList();
-            if (unknown.Count > 0) throw new ArgumentException($"unknown mode(s) {string.Join(", ", unknown)}; the modes are {string.Join(", ", modes.Select(Slug))}");
-            modes = modes.Where(m => only.Contains(Slug(m))).ToArray();
+            var unknown = only.Except(modes.Select(m => m.Slug)).ToList();
+            if (unknown.Count > 0) throw new ArgumentException($"unknown mode(s) {string.Join(", ", unknown)}; the modes are {string.Join(", ", modes.Select(m => m.Slug))}");
+            modes = modes.Where(m => only.Contains(m.Slug)).ToArray();
         }
         try
         {
@@ -63,7 +65,7 @@ public static class QualityBench
             {
                 var todo = positions.Where(p => !done.Any(r => r.Mode == mode.Name && r.Position == p.Id)).ToList();
                 if (todo.Count == 0) continue;
-                string workspace = Directory.CreateDirectory(Path.Combine(ctx.Work, "workspace-" + mode.Name.Replace(' ', '-').Replace(",", ""))).FullName;
+                string workspace = Directory.CreateDirectory(Path.Combine(ctx.Work, "workspace-" + mode.Slug)).FullName;
                 // Each mode on a ledger of its own, so no mode (nor an earlier run) spends another's budget.
                 using var lsp = LspProcess.Start(new Dictionary<string, string> { ["NOIR_LEDGER_DIR"] = Path.Combine(ctx.Work, "ledger-" + Path.GetFileName(workspace)) }, noirDll: BenchContext.NoirDll);
                 lsp.InitializeUntilReadyAsync(mode.Options(ctx)(), workspace).GetAwaiter().GetResult();
