@@ -42,24 +42,31 @@ public sealed class SplitFineTuner
     readonly PrivacyKeys _keys;
     readonly RemoteTrainingSession _remote;
     readonly string _out;
+    readonly TeacherDistillation? _teacher;
+
+    /// <summary>With a teacher: the mean KL(teacher ‖ client) of each step this run took.</summary>
+    public List<double> TeacherDivergences { get; } = new();
 
     /// <summary>Raised at the start of each step, before any of its gradients is sent (the attack harness
     /// snapshots the client's decoder here: the strongest attacker's knowledge).</summary>
     public event Action<int, ClientModel>? StepStarting;
 
-    public SplitFineTuner(ClientModel client, PrivacyKeys keys, RemoteTrainingSession remote, string outFolder)
+    /// <param name="teacher">the whole public model to distil from (forward-only tuning only), or none</param>
+    public SplitFineTuner(ClientModel client, PrivacyKeys keys, RemoteTrainingSession remote, string outFolder, TeacherDistillation? teacher = null)
     {
         if (client.Head.Tied) throw new ArgumentException("load the client with untieHead: true");
-        _client = client; _keys = keys; _remote = remote; _out = outFolder;
+        _client = client; _keys = keys; _remote = remote; _out = outFolder; _teacher = teacher;
     }
 
     /// <summary>What the client trains: encoder and decoder blocks, final norm and head, under their HF names.</summary>
     List<(string Name, TorchSharp.Modules.Parameter P)> Trainable() =>
         _client.Encoder.NamedWeights().Concat(_client.Decoder.NamedWeights()).Concat(_client.Head.NamedWeights()).ToList();
 
-    /// <returns>the mean loss of each step</returns>
+    /// <returns>the mean loss of each step (the labels' cross-entropy, with or without a teacher)</returns>
     public List<double> Run(IReadOnlyList<string> documents, TuneSettings s, IProgressSink progress, string sourceModelFolder)
     {
+        if (_teacher is not null && !(s.LabelProtection.Enabled && s.LabelProtection.ForwardOnly))
+            throw new ArgumentException("a teacher is for forward-only tuning: a gradient sent to the endpoint would carry the teacher's reading of your code");
         _client.Embedding.Weight.requires_grad_(false); // INDVocab is the privacy mechanism's output: fixed
         var parameters = Trainable().Select(w => w.P).ToList();
         var optimizer = new AdamW(parameters, s.LearningRate, weightDecay: 0.0);
@@ -76,7 +83,7 @@ public sealed class SplitFineTuner
             var rng = StepRandom(s, step);
             StepStarting?.Invoke(step, _client);
             optimizer.zero_grad();
-            double stepLoss = 0;
+            double stepLoss = 0, stepDivergence = 0;
             for (int b = 0; b < s.Batch; b++)
             {
                 using var scope = NewDisposeScope();
@@ -91,7 +98,14 @@ public sealed class SplitFineTuner
                 var loss = F.cross_entropy(logits, labels, ignore_index: FimSampler.IgnoreIndex);
                 // The protected gradient first (it needs the graph), then the local backward on the full loss.
                 var sent = protector?.SentGradient(logits, labels, middle, sampleId);
-                loss.backward();
+                var learnt = loss;
+                if (_teacher is not null)
+                {
+                    var divergence = _teacher.Divergence(logits, input, labels);
+                    learnt = _teacher.Mix(loss, divergence);
+                    stepDivergence += divergence.item<float>();
+                }
+                learnt.backward();
                 var encodedGrad = _remote.Backward(sampleId, sent ?? middle.grad!);
                 encoded.backward(new[] { encodedGrad.to(encoded.dtype) });
                 stepLoss += loss.item<float>();
@@ -104,10 +118,12 @@ public sealed class SplitFineTuner
             _remote.Step();
             step++;
             losses.Add(Math.Round(stepLoss / s.Batch, 4));
-            progress.Report("tuning", step, s.Steps, $"loss {stepLoss / s.Batch:F3}");
+            if (_teacher is not null) TeacherDivergences.Add(Math.Round(stepDivergence / s.Batch, 4));
+            progress.Report("tuning", step, s.Steps, $"loss {stepLoss / s.Batch:F3}" + (_teacher is null ? "" : $", from the teacher {stepDivergence / s.Batch:F3}"));
             if (sinceCheckpoint.Elapsed.TotalMinutes >= s.CheckpointMinutes || step == s.Steps)
             {
                 state["step"] = step;
+                state["seed"] = s.Seed;
                 state["losses"] = new JsonArray(losses.Select(l => (JsonNode)l).ToArray());
                 Save(optimizer, state, sourceModelFolder);
                 sinceCheckpoint.Restart();
@@ -144,6 +160,11 @@ public sealed class SplitFineTuner
         optimizer.Save(Path.Combine(_out, OptimizerFile), SecureFiles.OwnerFile);
         SecureFiles.WriteAllText(Path.Combine(_out, "tuning_state.json"), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
+
+    /// <summary>The sampler seed a checkpoint in <paramref name="outFolder"/> was tuned with (11, the fixed seed of
+    /// checkpoints that predate the record).</summary>
+    public static int SavedSeed(string outFolder) =>
+        (int?)JsonNode.Parse(File.ReadAllText(Path.Combine(outFolder, "tuning_state.json")))!["seed"] ?? 11;
 
     /// <summary>The sampler's random source for a step: resumable runs and the attack harness redraw the same samples.</summary>
     public static Random StepRandom(TuneSettings s, int step) => new(s.Seed * 1_000_003 + step);

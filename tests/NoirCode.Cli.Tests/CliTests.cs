@@ -112,6 +112,8 @@ public class CliTests
     [TestCase("generate --model MODEL", "give either --prompt")]
     [TestCase("generate --model MODEL --prompt x --split 9", "--split must be K,J")]
     [TestCase("model init-random --preset huge --out NEW", "unknown preset 'huge'")]
+    [TestCase("tune --model MODEL --keys NEW --endpoint http://127.0.0.1:1 --data NEW --out NEW --teacher MODEL --label-protection none", "--teacher is for forward-only tuning")]
+    [TestCase("tune --model MODEL --keys NEW --endpoint http://127.0.0.1:1 --data NEW --out NEW --teacher MODEL --distill-weight 2", "--distill-weight is in (0, 1]")]
     public void BadInputGivesOneClearLine(string commandLine, string expected)
     {
         var args = commandLine.Split(' ').Select(a => a == "MODEL" ? Model : a == "NEW" ? Path.Combine(_root, Guid.NewGuid().ToString("N")) : a).ToArray();

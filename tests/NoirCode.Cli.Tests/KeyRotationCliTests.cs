@@ -23,13 +23,8 @@ public class KeyRotationCliTests
     [Test]
     public void RotatingATunedSetUpReKeysAndReTunesItAgainstAFreshEndpointAdapterAndKeepsTheLedger()
     {
-        string model = Path.Combine(_root, "model"), client = Path.Combine(_root, "client"), cloud = Path.Combine(_root, "cloud");
+        var (client, cloud, code) = SplitModelAndCode();
         string keys = Path.Combine(_root, "keys", "mine"), tuned = Path.Combine(_root, "tuned"), state = Path.Combine(_root, "endpoint-state");
-        string code = Path.Combine(_root, "code");
-        Directory.CreateDirectory(code);
-        File.WriteAllText(Path.Combine(code, "lib.py"), string.Concat(Enumerable.Range(0, 40).Select(i => $"def f{i}(x):\n    return x * {i} + len(str(x))\n\n")));
-        NoirProcess.Ok("model", "init-random", "--preset", "tiny", "--out", model);
-        NoirProcess.Ok("split", "--model", model, "--client-out", client, "--cloud-out", cloud);
         string oldKey = (string)NoirProcess.Ok("keygen", "--model", client, "--epsilon", "13", "--out", keys, "--json").Json["key_id"]!;
         var endpointLog = new ConcurrentQueue<string>();
         using var endpoint = EndpointServerProcess.Start(Path.Combine(AppContext.BaseDirectory, "noir.dll"),
@@ -113,6 +108,36 @@ public class KeyRotationCliTests
         Assert.That(Directory.Exists((string)kept["keys"]!) && Directory.Exists((string)kept["client"]!), Is.True);
         Assert.That((string)kept["next"]!, Does.StartWith("noir tune --model " + (string)kept["client"]!));
         Assert.That((string)kept["previous_key_id"]!, Is.EqualTo(newKey));
+    }
+
+    [Test]
+    public void EachTuningRunDrawsItsOwnSamplerSeedAndAResumedRunKeepsIt()
+    {
+        var (client, cloud, code) = SplitModelAndCode();
+        string keys = Path.Combine(_root, "keys");
+        NoirProcess.Ok("keygen", "--model", client, "--epsilon", "13", "--out", keys);
+        using var endpoint = EndpointServerProcess.Start(Path.Combine(AppContext.BaseDirectory, "noir.dll"),
+            new[] { "--shard", cloud, "--host", "127.0.0.1", "--port", "0", "--state-dir", Path.Combine(_root, "endpoint-state") });
+        int Seed(string model, string outDir, int steps) => (int)NoirProcess.Ok("tune", "--model", model, "--keys", keys, "--endpoint", endpoint.Address.ToString(),
+            "--data", code, "--out", outDir, "--steps", steps.ToString(), "--batch", "1", "--seq", "32", "--json").Json["seed"]!;
+
+        string first = Path.Combine(_root, "first"), second = Path.Combine(_root, "second");
+        int firstSeed = Seed(client, first, 1);
+        // Two runs on the same code in the same order would hand the cloud their cipher streams aligned.
+        Assert.That(Seed(client, second, 1), Is.Not.EqualTo(firstSeed), "each fresh run draws its own windows");
+        Assert.That(Seed(first, first, 2), Is.EqualTo(firstSeed), "a resumed run draws on from where it stopped");
+    }
+
+    /// <summary>A tiny random model split into client and cloud folders, and a folder of code to tune on.</summary>
+    (string Client, string Cloud, string Code) SplitModelAndCode()
+    {
+        string model = Path.Combine(_root, "model"), client = Path.Combine(_root, "client"), cloud = Path.Combine(_root, "cloud");
+        string code = Path.Combine(_root, "code");
+        Directory.CreateDirectory(code);
+        File.WriteAllText(Path.Combine(code, "lib.py"), string.Concat(Enumerable.Range(0, 40).Select(i => $"def f{i}(x):\n    return x * {i} + len(str(x))\n\n")));
+        NoirProcess.Ok("model", "init-random", "--preset", "tiny", "--out", model);
+        NoirProcess.Ok("split", "--model", model, "--client-out", client, "--cloud-out", cloud);
+        return (client, cloud, code);
     }
 
     static string AdapterFile(string state, string adapterId) => Path.Combine(state, "tenants", "local", "adapters", adapterId, "adapter.safetensors");

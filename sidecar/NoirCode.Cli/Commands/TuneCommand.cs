@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using NoirCode.Core.Model;
 using NoirCode.Core.Split;
+using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
 using NoirCode.Privacy.Ledger;
@@ -39,14 +40,21 @@ public static class TuneCommand
             Description = "what the boundary gradient hides of your labels: default (forward-only: no label's gradient leaves; the encoder and the endpoint's LoRA do not train), none (the exact gradient: the endpoint can solve every label), or keep=K,noise=S (docs/privacy.md §9.3)",
             DefaultValueFactory = _ => "default",
         };
+        var teacher = new Option<string?>("--teacher") { Description = "the whole public model the keys were made for, run here as a teacher: the client also learns its next-token distribution (forward-only tuning only; nothing of it leaves)" };
+        var distillWeight = new Option<double>("--distill-weight") { Description = "with --teacher: the teacher's share of the loss, in (0, 1]", DefaultValueFactory = _ => 0.5 };
+        var seed = new Option<int?>("--seed") { Description = "the sampler's seed (default: a fresh one, kept in the checkpoint for a resumed run; two keys tuned on the same data in the same order would hand the cloud their streams aligned)" };
         var budget = new Option<long?>("--budget") { Description = "stop before the key's exposure (inference and tuning, its whole life) passes this many tokens" };
         var json = CommonOptions.Json();
         var cmd = new Command("tune", "Split fine-tuning under privacy keys (STuning); resumes from --out if it holds a checkpoint")
-            { model, keys, endpoint, apiKeyFile, allowCleartext, data, output, split, epochs, steps, batch, seq, lr, cloudLr, budget, protection, json, TuneImportCommand.Create(), TuneRekeyCommand.Create() };
+            { model, keys, endpoint, apiKeyFile, allowCleartext, data, output, split, epochs, steps, batch, seq, lr, cloudLr, budget, protection, teacher, distillWeight, seed, json, TuneImportCommand.Create(), TuneRekeyCommand.Create() };
         cmd.SetAction(r =>
         {
             string outDir = r.GetValue(output)!, dataDir = r.GetValue(data)!;
             var labelProtection = LabelProtectionSettings.Parse(r.GetValue(protection)!); // before anything loads: bad input fails fast
+            if (r.GetValue(teacher) is not null && !(labelProtection.Enabled && labelProtection.ForwardOnly))
+                throw new ArgumentException("--teacher is for forward-only tuning (--label-protection default): a gradient sent to the endpoint would carry the teacher's reading of your code");
+            if (r.GetValue(teacher) is not null && !(r.GetValue(distillWeight) is > 0 and <= 1))
+                throw new ArgumentException("--distill-weight is in (0, 1]");
             bool resume = File.Exists(Path.Combine(outDir, "tuning_state.json"));
             string source = resume ? outDir : r.GetValue(model)!;
             if (!Directory.Exists(dataDir)) throw new IOException($"data folder {dataDir} does not exist");
@@ -76,22 +84,36 @@ public static class TuneCommand
 
             long chars = docs.Sum(d => (long)d.Length);
             int totalSteps = r.GetValue(steps) ?? Math.Max(1, (int)(r.GetValue(epochs) * chars / 3.5 / (r.GetValue(batch) * r.GetValue(seq))));
-            var settings = new TuneSettings(totalSteps, r.GetValue(batch), r.GetValue(seq), r.GetValue(lr))
+            int samplerSeed = r.GetValue(seed) ?? (resume ? SplitFineTuner.SavedSeed(outDir) : System.Security.Cryptography.RandomNumberGenerator.GetInt32(1, 1 << 20));
+            var settings = new TuneSettings(totalSteps, r.GetValue(batch), r.GetValue(seq), r.GetValue(lr), samplerSeed)
             {
                 LabelProtection = labelProtection,
             };
             // The tuned shard is written from the original model's files; a resumed run takes them from itself.
-            var losses = new SplitFineTuner(client, privacyKeys, remote, outDir).Run(docs, settings, progress, source);
+            using var distillation = r.GetValue(teacher) is { } teacherFolder ? Teacher(teacherFolder, privacyKeys, r.GetValue(distillWeight), progress) : null;
+            var tuner = new SplitFineTuner(client, privacyKeys, remote, outDir, distillation);
+            var losses = tuner.Run(docs, settings, progress, source);
             var o = new JsonObject
             {
                 ["out"] = Path.GetFullPath(outDir), ["key_id"] = privacyKeys.Metadata.KeyId, ["adapter_id"] = options.AdapterId, ["steps"] = totalSteps,
                 ["key_tokens_sent"] = new ExposureLedger(ledgerFolder).Sum(k => k.Key == privacyKeys.Metadata.KeyId).Tokens,
                 ["first_loss"] = losses.FirstOrDefault(), ["last_loss"] = losses.LastOrDefault(), ["documents"] = docs.Count,
-                ["label_protection"] = settings.LabelProtection.Name,
+                ["label_protection"] = settings.LabelProtection.Name, ["seed"] = settings.Seed,
+                ["distill_weight"] = distillation?.Weight ?? 0,
+                ["first_teacher_divergence"] = tuner.TeacherDivergences.FirstOrDefault(), ["last_teacher_divergence"] = tuner.TeacherDivergences.LastOrDefault(),
             };
             if (r.GetValue(json)) CliJson.Print(o); else CliJson.PrintTable(o);
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>The teacher: the whole model these keys were made for (another model's distribution would teach
+    /// another vocabulary's order).</summary>
+    static TeacherDistillation Teacher(string folder, PrivacyKeys keys, double weight, IProgressSink progress)
+    {
+        if (ModelFingerprint.Of(folder) != keys.Metadata.ModelFingerprint)
+            throw new ArgumentException($"--teacher {folder} is not the model these keys were made for");
+        return new TeacherDistillation(CausalLM.Load(folder, new LoadOptions { Progress = progress }), keys.Mapping(), weight);
     }
 }
