@@ -31,7 +31,9 @@ public sealed record TuneSettings(int Steps, int Batch, int SequenceLength, doub
 /// boundary gradients travel, through the egress guard. The decoder and head train on the full loss locally; the
 /// boundary gradient that leaves is the label-protected one (<see cref="BoundaryGradientProtector"/>) unless the
 /// settings turn protection off. The default is forward-only (the rows sent are zeros: no label leaves), so by
-/// default the encoder and the endpoint's LoRA receive zero gradients and stay as they are.
+/// default the encoder and the endpoint's LoRA receive zero gradients and stay as they are. Forward-only tuning may
+/// add a teacher (<see cref="TeacherDistillation"/>): the whole public model, run here, whose distribution the decoder
+/// and head learn besides the labels.
 /// The tuned client shard is written owner-only, bound to the keys, with checkpoints to resume from.
 /// </summary>
 public sealed class SplitFineTuner
