@@ -67,8 +67,7 @@ public sealed class SplitFineTuner
     /// <returns>the mean loss of each step (the labels' cross-entropy, with or without a teacher)</returns>
     public List<double> Run(IReadOnlyList<string> documents, TuneSettings s, IProgressSink progress, string sourceModelFolder)
     {
-        if (_teacher is not null && !(s.LabelProtection.Enabled && s.LabelProtection.ForwardOnly))
-            throw new ArgumentException("a teacher is for forward-only tuning: a gradient sent to the endpoint would carry the teacher's reading of your code");
+        if (_teacher is not null) TeacherDistillation.RequireForwardOnly(s.LabelProtection);
         _client.Embedding.Weight.requires_grad_(false); // INDVocab is the privacy mechanism's output: fixed
         var parameters = Trainable().Select(w => w.P).ToList();
         var optimizer = new AdamW(parameters, s.LearningRate, weightDecay: 0.0);

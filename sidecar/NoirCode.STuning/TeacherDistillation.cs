@@ -1,6 +1,7 @@
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
 using NoirCode.Core.Training;
+using NoirCode.STuning.LabelProtection;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -23,9 +24,18 @@ public sealed class TeacherDistillation : IDisposable
     /// <summary>w: the distillation term's share of the loss, in (0, 1].</summary>
     public double Weight { get; }
 
+    /// <summary>A gradient sent to the endpoint would carry the teacher's reading of the code: forward-only tuning only.</summary>
+    public static void RequireForwardOnly(LabelProtectionSettings protection)
+    {
+        if (!protection.ForwardOnly)
+            throw new ArgumentException("--teacher is for forward-only tuning (--label-protection default): a gradient sent to the endpoint would carry the teacher's reading of your code");
+    }
+
+    public static bool IsWeight(double weight) => weight > 0 && weight <= 1;
+
     public TeacherDistillation(CausalLM teacher, IVocabularyMapping mapping, double weight)
     {
-        if (!(weight > 0 && weight <= 1)) throw new ArgumentOutOfRangeException(nameof(weight), weight, "the distillation weight is in (0, 1]");
+        if (!IsWeight(weight)) throw new ArgumentOutOfRangeException(nameof(weight), weight, "the distillation weight is in (0, 1]");
         int vocab = teacher.Config.VocabSize;
         var tokenOfIndex = Enumerable.Repeat(-1L, vocab).ToArray();
         for (int t = 0; t < vocab; t++)

@@ -51,10 +51,11 @@ public static class TuneCommand
         {
             string outDir = r.GetValue(output)!, dataDir = r.GetValue(data)!;
             var labelProtection = LabelProtectionSettings.Parse(r.GetValue(protection)!); // before anything loads: bad input fails fast
-            if (r.GetValue(teacher) is not null && !(labelProtection.Enabled && labelProtection.ForwardOnly))
-                throw new ArgumentException("--teacher is for forward-only tuning (--label-protection default): a gradient sent to the endpoint would carry the teacher's reading of your code");
-            if (r.GetValue(teacher) is not null && !(r.GetValue(distillWeight) is > 0 and <= 1))
-                throw new ArgumentException("--distill-weight is in (0, 1]");
+            if (r.GetValue(teacher) is not null)
+            {
+                TeacherDistillation.RequireForwardOnly(labelProtection);
+                if (!TeacherDistillation.IsWeight(r.GetValue(distillWeight))) throw new ArgumentException("--distill-weight is in (0, 1]");
+            }
             bool resume = File.Exists(Path.Combine(outDir, "tuning_state.json"));
             string source = resume ? outDir : r.GetValue(model)!;
             if (!Directory.Exists(dataDir)) throw new IOException($"data folder {dataDir} does not exist");
