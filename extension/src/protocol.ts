@@ -69,6 +69,8 @@ export interface CompletionStats {
   cutMidLine: number;
   /** Empty answers per reason. */
   empty: Record<string, number>;
+  /** Tokens the requests sent to an endpoint: what they cost the exposure budget. */
+  tokensSent: number;
 }
 
 // ---- workspace/executeCommand: each command takes one argument object.

@@ -75,6 +75,8 @@ public sealed class SplitFineTuner
         int step = (int)state["step"]!;
         var losses = state["losses"]!.AsArray().Select(x => (double)x!).ToList();
         var sampler = new FimSampler(documents, _client.Tokenizer, s.SequenceLength);
+        // The longest window the decoder has now been tuned on, this run's or an earlier one's.
+        int window = Math.Max(s.SequenceLength, TunedShardBinding.WindowTokens(sourceModelFolder) ?? 0);
         var perm = _keys.Mapping();
         var protector = !s.LabelProtection.Enabled ? null : new BoundaryGradientProtector(s.LabelProtection,
             s.LabelProtection.ForwardOnly ? null : LabelProtectionSecret.Derive(_keys, RunNonce(state))); // forward-only draws nothing
@@ -126,7 +128,7 @@ public sealed class SplitFineTuner
                 state["step"] = step;
                 state["seed"] = s.Seed;
                 state["losses"] = new JsonArray(losses.Select(l => (JsonNode)l).ToArray());
-                Save(optimizer, state, sourceModelFolder);
+                Save(optimizer, state, sourceModelFolder, window);
                 sinceCheckpoint.Restart();
             }
         }
@@ -154,10 +156,10 @@ public sealed class SplitFineTuner
     }
 
     /// <summary>Writes the tuned client shard (owner-only) with its binding to the keys and the resume state.</summary>
-    void Save(AdamW optimizer, JsonObject state, string sourceModelFolder)
+    void Save(AdamW optimizer, JsonObject state, string sourceModelFolder, int windowTokens)
     {
         var tuned = Trainable().Select(w => TensorData.Of(w.Name, "F32", w.P.shape, TensorBytes.ToBytes(w.P, ScalarType.Float32)));
-        TunedShardWriter.Write(_out, sourceModelFolder, _client.Config, _client.Split, _keys.Metadata.ModelFingerprint, tuned, _keys.Metadata, (int)state["step"]!, _remote.AdapterId);
+        TunedShardWriter.Write(_out, sourceModelFolder, _client.Config, _client.Split, _keys.Metadata.ModelFingerprint, tuned, _keys.Metadata, (int)state["step"]!, _remote.AdapterId, windowTokens);
         optimizer.Save(Path.Combine(_out, OptimizerFile), SecureFiles.OwnerFile);
         SecureFiles.WriteAllText(Path.Combine(_out, "tuning_state.json"), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }

@@ -10,7 +10,7 @@ namespace NoirCode.STuning;
 /// Moves a tuned client shard from one key set to another: head row π_new(t) = old head row π_old(t) for every token
 /// t (exact for LTokenizer), the encoder and decoder blocks kept as the warm start, the public embedding (keys replace
 /// it when loaded), bound to the new keys with its tuning count at 0, since their INDVocab tables are a randomisation
-/// the decoder has not seen. Used by key rotation and by <c>noir tune rekey</c>.
+/// the decoder has not seen (the window it was tuned on is kept). Used by key rotation and by <c>noir tune rekey</c>.
 /// </summary>
 public static class TunedShardRekey
 {
@@ -27,7 +27,8 @@ public static class TunedShardRekey
             if (entry.Name == ModelLayout.LmHead) data = Reindex(data, entry, oldPermutation, keys.Permutation);
             tensors.Add(TensorData.Of(entry.Name, entry.Dtype, entry.Shape, data));
         }
-        TunedShardWriter.Write(outFolder, tunedFolder, config, manifest.Split, manifest.ModelFingerprint, tensors, keys.Metadata, steps: 0, adapterId);
+        TunedShardWriter.Write(outFolder, tunedFolder, config, manifest.Split, manifest.ModelFingerprint, tensors, keys.Metadata, steps: 0, adapterId,
+            TunedShardBinding.WindowTokens(tunedFolder));
     }
 
     static byte[] Reindex(byte[] head, TensorEntry entry, LTokenizer from, LTokenizer to)

@@ -15,7 +15,7 @@ namespace NoirCode.STuning;
 public static class TunedShardWriter
 {
     public static void Write(string outFolder, string sourceModelFolder, ModelConfig config, SplitSpec split, string fingerprint,
-        IEnumerable<TensorData> tuned, KeyMetadata? keys, int steps, string? adapterId = null)
+        IEnumerable<TensorData> tuned, KeyMetadata? keys, int steps, string? adapterId = null, int? windowTokens = null)
     {
         SecureFiles.CreateFolder(outFolder);
         var untied = config with { TieWordEmbeddings = false };
@@ -29,6 +29,6 @@ public static class TunedShardWriter
             if (File.Exists(Path.Combine(sourceModelFolder, f))) SecureFiles.WriteAllText(Path.Combine(outFolder, f), File.ReadAllText(Path.Combine(sourceModelFolder, f)));
         new ShardManifest(ShardManifest.ClientRole, split, config.NumLayers, fingerprint).Save(outFolder);
         File.SetUnixFileMode(Path.Combine(outFolder, ShardManifest.FileName), SecureFiles.OwnerFile);
-        if (keys != null) TunedShardBinding.Write(outFolder, keys, steps, adapterId);
+        if (keys != null) TunedShardBinding.Write(outFolder, keys, steps, adapterId, windowTokens);
     }
 }

@@ -52,6 +52,9 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
     /// <summary>The public, whole model this client derives from, when it is on this machine: what an attacker is
     /// assumed to hold, for the per-prompt security report.</summary>
     public string? PublicModelFolder { get; init; }
+    /// <summary>The longest window a keyed client was tuned on (<see cref="TunedShardBinding"/>): past it its decoder
+    /// has never read its keys' rows; null when not keyed, untuned or not recorded.</summary>
+    public int? TunedWindow { get; init; }
 
     public void Dispose() { Session.Dispose(); Guard?.Dispose(); }
 
@@ -121,6 +124,6 @@ public sealed record ModelRuntime(CodeTokenizer Tokenizer, IInferenceSession Ses
         if (keys != null) mode += $", keys {keys.Metadata.KeyId} (ε = {keys.Metadata.Epsilon}{(keys.Metadata.Homophones > 1 ? $" per table, {keys.Metadata.Homophones} rows per token" : "")})";
         if (spec.ResidualNoise > 0) { middle = new ResidualMask(middle, spec.ResidualNoise); mode += $", residual noise σ = {spec.ResidualNoise:G3}"; }
         return new ModelRuntime(client.Tokenizer, new SplitSession(client, middle, mapping), mode, client.Config.MaxPositions, remote, keys?.Metadata, guard)
-        { ModelFolder = dir, KeysFolder = spec.KeysFolder, RemoteOptions = remoteOptions };
+        { ModelFolder = dir, KeysFolder = spec.KeysFolder, RemoteOptions = remoteOptions, TunedWindow = keys == null ? null : TunedShardBinding.WindowTokens(dir) };
     }
 }

@@ -41,7 +41,7 @@ public class KeyRotationCliTests
         Assert.That(oldKeyTokens, Is.EqualTo(2 * 2 * 32), "tuning traffic is charged to the key: hidden states and gradients, 2 steps of 32 tokens");
 
         var rotation = NoirProcess.Ok("privacy", "rotate-keys", "--keys", keys, "--model", tuned, "--retune-data", code, "--endpoint", url,
-            "--steps", "2", "--batch", "1", "--seq", "32", "--json").Json;
+            "--steps", "2", "--batch", "1", "--seq", "24", "--json").Json;
 
         string newKey = (string)rotation["key_id"]!, newKeys = (string)rotation["keys"]!, rekeyed = (string)rotation["client"]!;
         string newAdapter = (string)rotation["adapter_id"]!;
@@ -57,6 +57,7 @@ public class KeyRotationCliTests
         Assert.That((string)binding["key_id"]!, Is.EqualTo(newKey));
         Assert.That((string)binding["adapter_id"]!, Is.EqualTo(newAdapter));
         Assert.That((int)binding["steps"]!, Is.EqualTo(2));
+        Assert.That((int)binding["window_tokens"]!, Is.EqualTo(32), "the longest window the decoder was tuned on: the first tuning's, not the re-tune's 24");
         var gen = NoirProcess.Ok("generate", "--model", rekeyed, "--keys", newKeys, "--endpoint", url, "--prompt", "def f(x):", "--max-tokens", "4", "--json").Json;
         Assert.That((string)gen["mode"]!, Does.Contain(newKey), "the rotated set-up completes through the endpoint");
         Assert.That(() => NoirProcess.Run("generate", "--model", rekeyed, "--keys", keys, "--endpoint", url, "--prompt", "x", "--max-tokens", "1").ExitCode,
@@ -64,8 +65,8 @@ public class KeyRotationCliTests
         // The ledger carries over: the old key's record stays, the new key's traffic is its own, and the status
         // of the new keys shows both.
         Assert.That(KeyTokens(oldKey), Is.EqualTo(oldKeyTokens), "the rotation leaves the old key's record as it was");
-        Assert.That((long)rotation["retune_tokens_sent"]!, Is.EqualTo(2 * 2 * 32));
-        Assert.That(KeyTokens(newKey), Is.GreaterThanOrEqualTo(2 * 2 * 32), "re-tune and completion, charged to the new key");
+        Assert.That((long)rotation["retune_tokens_sent"]!, Is.EqualTo(2 * 2 * 24));
+        Assert.That(KeyTokens(newKey), Is.GreaterThanOrEqualTo(2 * 2 * 24), "re-tune and completion, charged to the new key");
         var status = NoirProcess.Ok("privacy", "status", "--keys", newKeys, "--json").Json;
         Assert.That((string)status["previous_key_id"]!, Is.EqualTo(oldKey));
         Assert.That((long)status["previous_key_tokens_sent"]!, Is.EqualTo(oldKeyTokens));
@@ -85,6 +86,7 @@ public class KeyRotationCliTests
         Assert.That((string)movedBinding["key_id"]!, Is.EqualTo(otherKey));
         Assert.That((string)movedBinding["adapter_id"]!, Is.EqualTo(TenantAdapterId.ForKey(otherKey)));
         Assert.That((int)movedBinding["steps"]!, Is.EqualTo(0), "new tables the decoder has not seen: tune it again");
+        Assert.That((int)movedBinding["window_tokens"]!, Is.EqualTo(32), "the decoder's positions are what they were");
         var config = Core.Model.ModelConfig.Load(moved);
         float[] Head(string folder) => Core.Weights.WeightFolder.Open(folder).ReadFloats(Core.Model.ModelLayout.LmHead, Core.Model.ModelLayout.EmbeddingShape(config)).Values;
         float[] before = Head(tuned), after = Head(moved);

@@ -46,5 +46,6 @@ public class STuningClientTests
 
         Assert.Throws<KeyMismatchException>(() => TunedShardBinding.Check(outDir, "another-key"));
         Assert.DoesNotThrow(() => TunedShardBinding.Check(outDir, keys.Metadata.KeyId));
+        Assert.That(TunedShardBinding.WindowTokens(outDir), Is.EqualTo(48), "the window it was tuned on, for the sidecar's prompts");
     }
 }

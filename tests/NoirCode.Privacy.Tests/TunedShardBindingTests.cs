@@ -11,7 +11,8 @@ public class TunedShardBindingTests
     public void AShardTunedUnderOtherKeysIsRefused()
     {
         string folder = Directory.CreateDirectory(Fixtures.NewFolder("tuned")).FullName;
-        TunedShardBinding.Write(folder, Keys("key-a"), steps: 3, adapterId: "kabc");
+        TunedShardBinding.Write(folder, Keys("key-a"), steps: 3, adapterId: "kabc", windowTokens: 256);
+        Assert.That(TunedShardBinding.WindowTokens(folder), Is.EqualTo(256));
         Assert.DoesNotThrow(() => TunedShardBinding.Check(folder, "key-a"));
         var e = Assert.Throws<KeyMismatchException>(() => TunedShardBinding.Check(folder, "key-b"))!;
         Assert.That(e.Message, Does.Contain("key-a").And.Contain("key-b"));
@@ -20,12 +21,12 @@ public class TunedShardBindingTests
     }
 
     [Test]
-    public void AnUntunedFolderBindsNothingAndAnOldBindingNamesTheUnnamedAdapter()
+    public void AnUntunedFolderBindsNothingAndAnOldBindingNamesTheUnnamedAdapterAndNoWindow()
     {
         string folder = Directory.CreateDirectory(Fixtures.NewFolder("untuned")).FullName;
         Assert.DoesNotThrow(() => TunedShardBinding.Check(folder, "any"));
-        Assert.That((TunedShardBinding.Exists(folder), TunedShardBinding.AdapterId(folder)), Is.EqualTo((false, (string?)null)));
-        TunedShardBinding.Write(folder, Keys("key-a"), steps: 1, adapterId: null); // tuned before adapters were named
-        Assert.That(TunedShardBinding.AdapterId(folder), Is.EqualTo(""));
+        Assert.That((TunedShardBinding.Exists(folder), TunedShardBinding.AdapterId(folder), TunedShardBinding.WindowTokens(folder)), Is.EqualTo((false, (string?)null, (int?)null)));
+        TunedShardBinding.Write(folder, Keys("key-a"), steps: 1, adapterId: null); // tuned before adapters and windows were recorded
+        Assert.That((TunedShardBinding.AdapterId(folder), TunedShardBinding.WindowTokens(folder)), Is.EqualTo(("", (int?)null)));
     }
 }

@@ -58,6 +58,7 @@ public class BundledDemoTests
             Assert.That(status.GetProperty("last").GetProperty("source").GetString(), Is.EqualTo("model"));
             if (demo) Assert.That(status.GetProperty("last").GetProperty("tokens").GetInt64(), Is.GreaterThan(10), "the prompt went through the endpoint");
             if (demo) Assert.That(status.GetProperty("exposureUsed").GetInt64(), Is.GreaterThan(10), "charged against the measured budget");
+            if (demo) await ALongFilesPromptStaysInTheWindowTheDemoClientWasTunedOn(sidecar);
             if (demo) await ASpentDemoBudgetFallsBackHereUnlessBlocked(sidecar);
             await sidecar.ShutdownCleanlyAsync();
         }
@@ -66,6 +67,29 @@ public class BundledDemoTests
             sidecar.Dispose();
             Directory.Delete(root, true);
         }
+    }
+
+    /// <summary>The demo client was tuned on 256-token windows (its noir_tuning.json says so): a long file's prompt is cut to
+    /// them, so a request costs the budget about a window, not the engine's 768 tokens, which maxPromptTokens restores.</summary>
+    static async Task ALongFilesPromptStaysInTheWindowTheDemoClientWasTunedOn(LspProcess sidecar)
+    {
+        Assert.That(Privacy.Keys.TunedShardBinding.WindowTokens(Path.Combine(BundledModel.Folder, "demo", "client")), Is.EqualTo(256));
+        string text = "def scale(values):\n" + string.Concat(Enumerable.Range(0, 300).Select(i => $"    total_{i} = values[{i}] * {i + 7}\n")) + "    return ";
+        await sidecar.Open("long.py", text);
+        int line = text.Count(c => c == '\n');
+        async Task<long> SentByARequest()
+        {
+            long before = (await sidecar.Stats()).GetProperty("tokensSent").GetInt64();
+            await sidecar.Complete("long.py", line, 11, triggerKind: 1); // invoked: no cache
+            return (await sidecar.Stats()).GetProperty("tokensSent").GetInt64() - before;
+        }
+        long windowed = await SentByARequest();
+        await sidecar.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { maxPromptTokens = 768 } } });
+        long whole = await SentByARequest();
+        // A window's prompt and a suggestion's decoded positions (64 at most, and drafts a speculation rejected).
+        Assert.That(windowed, Is.InRange(200, 256 + 64 + 64), "inside the tuned window");
+        Assert.That(whole, Is.GreaterThan(700), "the engine's prompt, when the setting asks for it");
+        await sidecar.NotifyAsync("workspace/didChangeConfiguration", new { settings = new { noircode = new { } } });
     }
 
     /// <summary>atLimit "auto" (the default): stopping public demo keys protects nothing, so at their budget the bundled

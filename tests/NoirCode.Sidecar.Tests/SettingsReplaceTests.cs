@@ -41,9 +41,20 @@ public class SettingsReplaceTests
     [Test]
     public void AMissingOrBadValueIsItsDefault()
     {
-        var s = From(new { noircode = new { endpoint = "", exposureBudgetTokens = 0, mode = "elsewhere", wire = 3, speculativeDecoding = "no", enable = new { } } });
+        var s = From(new { noircode = new { endpoint = "", exposureBudgetTokens = 0, mode = "elsewhere", wire = 3, speculativeDecoding = "no", enable = new { }, maxPromptTokens = 8 } });
         Assert.That(s, Is.EqualTo(new SidecarSettings()));
         Assert.That(From(new { exposureBudgetTokens = -1 }).ExposureBudgetTokens, Is.Null);
+        Assert.That(From(new { maxPromptTokens = 300.5 }).MaxPromptTokens, Is.EqualTo(300));
+    }
+
+    [Test]
+    public void ATunedClientsPromptFillsTheWindowItWasTunedOnUnlessTheSettingsSayOtherwise()
+    {
+        int Prompt(object settings, int? window) => Runtime.LoadedRuntime.CompletionSettingsFor(From(settings), window).MaxPromptTokens;
+        Assert.That(Prompt(new { }, null), Is.EqualTo(768), "not keyed, or no window recorded: the engine's default");
+        Assert.That(Prompt(new { }, 256), Is.EqualTo(253), "the window less the three control tokens");
+        Assert.That(Prompt(new { }, 4096), Is.EqualTo(768), "a longer window does not lengthen the default");
+        Assert.That(Prompt(new { maxPromptTokens = 600 }, 256), Is.EqualTo(600), "the setting wins");
     }
 
     [Test]

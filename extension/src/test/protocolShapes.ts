@@ -45,7 +45,7 @@ export const privacyStatus = object<PrivacyStatus>({
   modelLanguages: optional({ arrayOf: 'string' }),
 });
 
-export const completionStats = object<CompletionStats>({ requests: 'number', suggestions: 'number', cutMidLine: 'number', empty: { recordOf: 'number' } });
+export const completionStats = object<CompletionStats>({ requests: 'number', suggestions: 'number', cutMidLine: 'number', empty: { recordOf: 'number' }, tokensSent: 'number' });
 
 export const generateFunctionArguments = object<GenerateFunctionArguments>({
   uri: 'string', position: optional(position), range: optional(range), instruction: optional('string'),

@@ -24,7 +24,8 @@ public static class QualityBench
         public string Slug => Name.Replace(", ", "-").Replace(' ', '-');
     }
 
-    sealed record Result(string Mode, string Position, string Kind, string Trigger, string? Suggestion, string Truth, double Ms, string? Empty);
+    /// <param name="TokensSent">what the request sent to an endpoint (null in results kept from before it was counted)</param>
+    sealed record Result(string Mode, string Position, string Kind, string Trigger, string? Suggestion, string Truth, double Ms, string? Empty, long? TokensSent = null);
 
     public static void Run(BenchContext ctx)
     {
@@ -40,10 +41,12 @@ public static class QualityBench
         EndpointProcess? endpoint = null;
         var modes = new Mode[]
         {
-            new("default", "no settings: the demo keys (16 tables at ε 13) and their tuned client, the embedded endpoint on loopback; at the demo keys' measured budget the bundled model completes on this machine (`atLimit` auto)", _ => () => new { }),
+            new("default", "no settings: the demo keys (16 tables at ε 13) and their tuned client (prompts cut to the 256-token window it was tuned on), the embedded endpoint on loopback; at the demo keys' measured budget the bundled model completes on this machine (`atLimit` auto)", _ => () => new { }),
             // The default's measured budget (a key's whole life) runs out within this bench: this row measures the
             // split under the demo keys past it, the row above what a new user meets.
             new("default, budget lifted", "as the default, with `exposureBudgetTokens` set far above the demo keys' measured budget", _ => () => new { exposureBudgetTokens = 1_000_000_000 }),
+            // The demo client was tuned on 256-token windows, so the default cuts its prompts to them; this row does not.
+            new("default, budget lifted, long prompt", "as the default with the budget lifted, with prompts of up to 768 tokens (the engine's default) instead of the tuned client's 256-token window", _ => () => new { exposureBudgetTokens = 1_000_000_000, maxPromptTokens = 768 }),
             new("default, no token healing", "as the default (budget lifted), with the prompt ending at the cursor (the behaviour before token healing)", _ => () => new { tokenHealing = false, exposureBudgetTokens = 1_000_000_000 }),
             new("local", "the whole bundled model on this machine (`mode: local`)", _ => () => new { mode = "local" }),
             new("local, no token healing", "local mode with the prompt ending at the cursor", _ => () => new { mode = "local", tokenHealing = false }),
@@ -101,7 +104,7 @@ public static class QualityBench
         var results = new List<Result>();
         foreach (var (trigger, kind) in new[] { ("automatic", 2), ("invoked", 1) })
         {
-            var statsBefore = Stats(lsp);
+            var (emptyBefore, sentBefore) = Stats(lsp);
             var clock = Stopwatch.StartNew();
             var response = lsp.RequestAsync("textDocument/inlineCompletion", new
             {
@@ -111,18 +114,20 @@ public static class QualityBench
             if (response.TryGetProperty("error", out var error)) throw new IOException("inline completion failed: " + error);
             var items = response.GetProperty("result").GetProperty("items");
             string? suggestion = items.GetArrayLength() > 0 ? items[0].GetProperty("insertText").GetString() : null;
-            string? empty = suggestion == null ? NewReason(statsBefore, Stats(lsp)) : null;
-            results.Add(new Result(mode, p.Id, p.Kind, trigger, suggestion, p.Truth, ms, empty));
+            var (emptyAfter, sentAfter) = Stats(lsp);
+            string? empty = suggestion == null ? NewReason(emptyBefore, emptyAfter) : null;
+            results.Add(new Result(mode, p.Id, p.Kind, trigger, suggestion, p.Truth, ms, empty, sentAfter - sentBefore));
         }
         lsp.NotifyAsync("textDocument/didClose", new { textDocument = new { uri } }).GetAwaiter().GetResult();
         while (lsp.Notifications.Reader.TryRead(out _)) { } // status notifications are not needed here
         return results;
     }
 
-    static Dictionary<string, long> Stats(LspProcess lsp)
+    /// <returns>empty answers per reason, and the tokens sent to an endpoint, since the sidecar started</returns>
+    static (Dictionary<string, long> Empty, long TokensSent) Stats(LspProcess lsp)
     {
         var r = lsp.RequestAsync("noir/completionStats", null).GetAwaiter().GetResult().GetProperty("result");
-        return r.GetProperty("empty").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64());
+        return (r.GetProperty("empty").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64()), r.GetProperty("tokensSent").GetInt64());
     }
 
     static string NewReason(Dictionary<string, long> before, Dictionary<string, long> after) =>
@@ -136,7 +141,8 @@ public static class QualityBench
 
     static string FirstLine(string s) => s.Split('\n')[0].TrimEnd();
 
-    sealed record Row(double Share, double Exact, double Similarity, double MeanChars, double P50, double P95, int Requests);
+    /// <param name="MeanTokensSent">per request, over the results that counted it (NaN when none did)</param>
+    sealed record Row(double Share, double Exact, double Similarity, double MeanChars, double P50, double P95, int Requests, double MeanTokensSent);
 
     static Row Measure(IReadOnlyList<Result> rs)
     {
@@ -144,8 +150,9 @@ public static class QualityBench
         double exact = rs.Count(r => r.Suggestion != null && FirstLine(r.Suggestion) == FirstLine(r.Truth)) / (double)rs.Count;
         double similarity = rs.Average(r => r.Suggestion == null ? 0 : TextSimilarity.Edit(FirstLine(r.Suggestion), FirstLine(r.Truth)));
         var ms = rs.Select(r => r.Ms).ToList();
+        var sent = rs.Where(r => r.TokensSent != null).Select(r => (double)r.TokensSent!).ToList();
         return new Row(shown.Count / (double)rs.Count, exact, similarity, shown.Count == 0 ? 0 : shown.Average(r => r.Suggestion!.Length),
-            Percentiles.Median(ms), Percentiles.Of(ms, 95), rs.Count);
+            Percentiles.Median(ms), Percentiles.Of(ms, 95), rs.Count, sent.Count == 0 ? double.NaN : sent.Average());
     }
 
     /// <summary>Issue 19's targets (invoked requests): a suggestion for ≥ 90 % at line starts and after return, = and (;
@@ -182,13 +189,14 @@ public static class QualityBench
         var reasonTable = new List<string>();
         foreach (var mode in modes)
         {
-            string key = mode.Name.Replace(", no token healing", "_no_healing").Replace(", budget lifted", "_budget_lifted").Replace(' ', '_');
+            string key = mode.Slug.Replace('-', '_');
             foreach (string trigger in new[] { "automatic", "invoked" })
             {
                 var rs = results.Where(r => r.Mode == mode.Name && r.Trigger == trigger).ToList();
                 if (rs.Count == 0) continue;
                 var row = Measure(rs);
-                table.Add($"| {mode.Name} | {trigger} | {row.Requests} | {row.Share:P0} | {row.Exact:P1} | {row.Similarity:F3} | {row.MeanChars:F0} | {row.P50:F0} | {row.P95:F0} |");
+                table.Add($"| {mode.Name} | {trigger} | {row.Requests} | {row.Share:P0} | {row.Exact:P1} | {row.Similarity:F3} | {row.MeanChars:F0} | {(double.IsNaN(row.MeanTokensSent) ? "—" : row.MeanTokensSent.ToString("F0"))} | {row.P50:F0} | {row.P95:F0} |");
+                if (!double.IsNaN(row.MeanTokensSent)) figures[$"quality_{key}_{trigger}_tokens_sent"] = Math.Round(row.MeanTokensSent, 1);
                 figures[$"quality_{key}_{trigger}_suggestion_share"] = Math.Round(row.Share, 3);
                 figures[$"quality_{key}_{trigger}_exact_match"] = Math.Round(row.Exact, 3);
                 figures[$"quality_{key}_{trigger}_edit_similarity"] = Math.Round(row.Similarity, 3);
@@ -223,12 +231,13 @@ public static class QualityBench
             (`didChange`) and an **automatic** request follows (trigger kind Automatic: adaptive debounce, cache, type-through),
             then an **invoked** one (trigger kind Invoked: no debounce, no cache). Exact match and edit similarity compare the
             suggestion's first line with the truth's, over all requests (an empty answer scores 0); length is in characters of
-            the suggestions shown; latency is request sent → response read.
+            the suggestions shown; tokens sent are per request, to the endpoint (prompt and decoded positions: what the request
+            costs the exposure budget); latency is request sent → response read.
 
             {modeList}
 
-            | mode | trigger | requests | with a suggestion | first-line exact match | edit similarity | mean length | p50 ms | p95 ms |
-            | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+            | mode | trigger | requests | with a suggestion | first-line exact match | edit similarity | mean length | tokens sent | p50 ms | p95 ms |
+            | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
             {string.Join("\n", table)}
 
             Per kind of position (invoked requests): share with a suggestion / exact match / edit similarity.

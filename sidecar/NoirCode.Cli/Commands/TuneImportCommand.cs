@@ -44,9 +44,10 @@ public static class TuneImportCommand
                 throw new ArgumentException($"{file.Path}: has {client.Count} client tensors, a split-{splitSpec} client of this model has {expected.Count}");
             string fingerprint = ModelFingerprint.Of(modelDir);
             var keyMeta = r.GetValue(keys) is { } k ? PrivacyKeys.Load(k, fingerprint).Metadata : null;
-            int steps = file.Metadata.TryGetValue("summary", out var s) ? (int?)JsonNode.Parse(s)?["steps"] ?? 0 : 0;
+            var summary = file.Metadata.TryGetValue("summary", out var s) ? JsonNode.Parse(s) : null;
+            int steps = (int?)summary?["steps"] ?? 0;
             TunedShardWriter.Write(r.GetValue(output)!, modelDir, config, splitSpec, fingerprint,
-                client.Select(e => TensorData.Of(e.Name, e.Dtype, e.Shape, file.ReadBytes(e))), keyMeta, steps);
+                client.Select(e => TensorData.Of(e.Name, e.Dtype, e.Shape, file.ReadBytes(e))), keyMeta, steps, windowTokens: (int?)summary?["seq"]);
 
             if (r.GetValue(stateDir) is { } state)
             {

@@ -23,4 +23,10 @@ public sealed record CompletionSettings
     public SpeculationOptions? Speculation { get; init; } = new();
     /// <summary>Leave the prefix's last token out and have the model spell it again (<see cref="TokenHealing"/>).</summary>
     public bool TokenHealing { get; init; } = true;
+
+    /// <summary>The prompt for a client tuned on <paramref name="window"/>-token sequences: its prompt and the three
+    /// control tokens fill the window. A keyed decoder has read its keys' rows only inside it, and on the demo client
+    /// (window 256) this measured better than 768 (edit similarity +0.017 over 240 held-out positions) and better than
+    /// keeping the suggestion inside the window too (+0.006 at 189).</summary>
+    public static int PromptTokensWithin(int window) => Math.Max(16, window - 3);
 }

@@ -38,6 +38,9 @@ public sealed record SidecarSettings
     public string[]? EnabledLanguages { get; init; }
     /// <summary>Not a VS Code setting: tests and benchmarks keep completions short with it.</summary>
     public int MaxNewTokens { get; init; } = 64;
+    /// <summary>Not a VS Code setting: prompt tokens around the cursor; null: the engine's default, cut to the window a
+    /// tuned client was tuned on (<see cref="Runtime.LoadedRuntime.CompletionSettingsFor"/>).</summary>
+    public int? MaxPromptTokens { get; init; }
     /// <summary>A fixed wait after a keystroke before the model is asked, in ms; null: adaptive.</summary>
     public int? DebounceMs { get; init; }
     /// <summary>Allow http:// to an endpoint on another machine (the API key is never sent over it).</summary>
@@ -91,6 +94,7 @@ public sealed record SidecarSettings
             DisabledLanguages = Named(false),
             EnabledLanguages = Named(true),
             MaxNewTokens = Whole("maxNewTokens") is > 0 and <= 4096 and var m ? (int)m : s.MaxNewTokens,
+            MaxPromptTokens = Whole("maxPromptTokens") is >= 16 and <= 1_000_000 and var p ? (int)p : null,
             DebounceMs = Whole("debounceMs") is >= 0 and <= 10_000 and var d ? (int)d : null,
             AllowCleartextEndpoint = Bool("allowCleartextEndpoint") ?? false,
             AllowUnprotectedEndpoint = Bool("allowUnprotectedEndpoint") ?? false,

@@ -30,20 +30,30 @@ public sealed class LoadedRuntime : IDisposable
         Model = model; Mode = mode; _endpoint = endpoint; Retired = _retired.Token;
         if (model.Guard != null) model.Guard.Budget = ExposureBudgets.For(settings, model); // the guard enforces it on every packet
         // Each request's exposure is charged ahead and settled exactly after it.
-        Engine = new CompletionEngine(model.Session, model.Tokenizer, model.MaxPositions, CompletionSettingsFor(settings), model.Guard is { } guard ? guard.Settle : null);
+        Engine = new CompletionEngine(model.Session, model.Tokenizer, model.MaxPositions, CompletionSettingsFor(settings, model.TunedWindow), model.Guard is { } guard ? guard.Settle : null);
         DeclaredLanguages = ModelLanguages.Declared(model.ModelFolder) ?? ModelLanguages.Declared(model.PublicModelFolder);
     }
 
-    public static CompletionSettings CompletionSettingsFor(SidecarSettings s) => new()
+    /// <param name="tunedWindow">the window a keyed client was tuned on: unless the settings say otherwise, its prompt is
+    /// cut to fit it (<see cref="CompletionSettings.PromptTokensWithin"/>)</param>
+    public static CompletionSettings CompletionSettingsFor(SidecarSettings s, int? tunedWindow)
     {
-        MaxNewTokens = s.MaxNewTokens, Debounce = s.DebounceMs is int ms ? TimeSpan.FromMilliseconds(ms) : null,
-        Speculation = s.SpeculativeDecoding ? new SpeculationOptions() : null, TokenHealing = s.TokenHealing,
-    };
+        var defaults = new CompletionSettings();
+        return defaults with
+        {
+            MaxNewTokens = s.MaxNewTokens,
+            Debounce = s.DebounceMs is int ms ? TimeSpan.FromMilliseconds(ms) : null,
+            Speculation = s.SpeculativeDecoding ? new SpeculationOptions() : null,
+            TokenHealing = s.TokenHealing,
+            MaxPromptTokens = s.MaxPromptTokens
+                ?? (tunedWindow is int window ? Math.Min(defaults.MaxPromptTokens, CompletionSettings.PromptTokensWithin(window)) : defaults.MaxPromptTokens),
+        };
+    }
 
     /// <summary>Settings that change while the model stays loaded: the engine's, and the budget.</summary>
     public void Apply(SidecarSettings settings)
     {
-        Engine.UpdateSettings(CompletionSettingsFor(settings));
+        Engine.UpdateSettings(CompletionSettingsFor(settings, Model.TunedWindow));
         if (Model.Guard is { } guard) guard.Budget = ExposureBudgets.For(settings, Model);
     }
 

@@ -96,6 +96,7 @@ public sealed class InlineCompletionFeature(ServerContext context) : ILanguageSe
         {
             var outcome = await engine.CompleteAsync(completion, cancel, explicitRequest);
             var after = runtime.Model.Remote?.Total ?? default;
+            _stats.Sent(after.Tokens - before.Tokens);
             context.Status.Publish(context.Status.For(runtime) with
             {
                 Detail = localReason ?? runtime.Description,
