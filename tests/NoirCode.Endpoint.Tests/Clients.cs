@@ -24,6 +24,21 @@ public static class Clients
         return Privacy.Keys.PrivacyKeys.Generate(embedding, config, Fingerprint, 13).Keys;
     }
 
+    /// <summary>The fixture's client shard with an untied head under <paramref name="keys"/>, as STuning loads it.</summary>
+    public static ClientModel KeyedClient(Privacy.Keys.PrivacyKeys keys)
+    {
+        var client = ClientModel.Load(EndpointFixture.Client, untieHead: true);
+        keys.ApplyTo(client);
+        return client;
+    }
+
+    /// <summary>An STuning session with <paramref name="endpoint"/>, through <paramref name="guard"/> (a float32 one when none).</summary>
+    public static RemoteTrainingSession Training(Uri endpoint, EgressGuard? guard = null)
+    {
+        int hidden = ModelConfig.Load(EndpointFixture.Client).HiddenSize;
+        return new(Options(new[] { endpoint }), guard ?? new EgressGuard(hidden, Protocol.WireDtype.Float32), Fingerprint, hidden);
+    }
+
     public static EndpointClientOptions Options(IEnumerable<Uri> endpoints, Protocol.WireDtype dtype = Protocol.WireDtype.Float32, string? apiKey = null, int attempts = 6) =>
         new() { Endpoints = endpoints.ToArray(), ReplyDtype = dtype, ApiKey = apiKey, MaxAttempts = attempts, StepTimeout = TimeSpan.FromSeconds(30) };
 

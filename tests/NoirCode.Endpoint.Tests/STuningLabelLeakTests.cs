@@ -6,7 +6,6 @@ using NoirCode.Core.Training;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
-using NoirCode.Remote;
 using NoirCode.STuning.LabelProtection;
 using NoirCode.Protocol;
 using NoirCode.STuning;
@@ -30,10 +29,9 @@ public class STuningLabelLeakTests
         // The undefended baseline: the exact gradient leaves (the default protection is measured in STuningLabelProtectionTests).
         var settings = new TuneSettings(Steps: 1, Batch: 2, SequenceLength: 40, LearningRate: 5e-3) { LabelProtection = LabelProtectionSettings.None };
 
-        using var client = ClientModel.Load(EndpointFixture.Client, untieHead: true);
-        keys.ApplyTo(client);
+        using var client = Clients.KeyedClient(keys);
         var guard = new EgressGuard(config.HiddenSize, WireDtype.Float32);
-        using var remote = new RemoteTrainingSession(Clients.Options(new[] { host.Address }), guard, Clients.Fingerprint, config.HiddenSize);
+        using var remote = Clients.Training(host.Address, guard);
         using var capture = new TrainingCapture(guard, remote);
         new SplitFineTuner(client, keys, remote, Path.Combine(EndpointFixture.Root, $"tuned-{Guid.NewGuid():N}"))
             .Run(docs, settings, NullProgress.Instance, EndpointFixture.Client);

@@ -6,7 +6,6 @@ using NoirCode.Core.Training;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
-using NoirCode.Remote;
 using NoirCode.STuning.LabelProtection;
 using static TorchSharp.torch;
 using NoirCode.Protocol;
@@ -32,10 +31,9 @@ public class STuningLabelProtectionTests
         await using var host = await EndpointFixture.StartAsync();
         var config = ModelConfig.Load(EndpointFixture.Client);
         var settings = new TuneSettings(Steps: 1, Batch: 2, SequenceLength: 40, LearningRate: 5e-3) { LabelProtection = protection };
-        using var client = ClientModel.Load(EndpointFixture.Client, untieHead: true);
-        keys.ApplyTo(client);
+        using var client = Clients.KeyedClient(keys);
         var guard = new EgressGuard(config.HiddenSize, WireDtype.Float32);
-        using var remote = new RemoteTrainingSession(Clients.Options(new[] { host.Address }), guard, Clients.Fingerprint, config.HiddenSize);
+        using var remote = Clients.Training(host.Address, guard);
         using var capture = new TrainingCapture(guard, remote);
         new SplitFineTuner(client, keys, remote, Path.Combine(EndpointFixture.Root, $"tuned-{Guid.NewGuid():N}"))
             .Run(Docs, settings, NullProgress.Instance, EndpointFixture.Client);
@@ -92,12 +90,9 @@ public class STuningLabelProtectionTests
     public async Task DefendedTuningStillLowersTheLoss()
     {
         await using var host = await EndpointFixture.StartAsync(o => o with { LearningRate = 3e-3 });
-        var config = ModelConfig.Load(EndpointFixture.Client);
         var keys = Clients.FreshKeys();
-        using var client = ClientModel.Load(EndpointFixture.Client, untieHead: true);
-        keys.ApplyTo(client);
-        using var remote = new RemoteTrainingSession(Clients.Options(new[] { host.Address }), new EgressGuard(config.HiddenSize, WireDtype.Float32),
-            Clients.Fingerprint, config.HiddenSize);
+        using var client = Clients.KeyedClient(keys);
+        using var remote = Clients.Training(host.Address);
         var settings = new TuneSettings(24, 2, 48, 5e-3);
         Assert.That(settings.LabelProtection, Is.EqualTo(LabelProtectionSettings.Default), "protection is on by default");
         var losses = new SplitFineTuner(client, keys, remote, Path.Combine(EndpointFixture.Root, $"tuned-{Guid.NewGuid():N}"))

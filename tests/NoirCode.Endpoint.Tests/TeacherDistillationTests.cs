@@ -1,12 +1,8 @@
 using NoirCode.Core.Generation;
 using NoirCode.Core.Model;
-using NoirCode.Core.Split;
 using NoirCode.Core.Training;
 using NoirCode.Core.Util;
-using NoirCode.Privacy.Egress;
 using NoirCode.Privacy.Keys;
-using NoirCode.Protocol;
-using NoirCode.Remote;
 using NoirCode.STuning;
 using NoirCode.STuning.LabelProtection;
 using static TorchSharp.torch;
@@ -73,15 +69,13 @@ public class TeacherDistillationTests
     public async Task TheClientLearnsTheTeachersDistributionAndNeverWithAGradientThatLeaves()
     {
         await using var host = await EndpointFixture.StartAsync();
-        var config = ModelConfig.Load(EndpointFixture.Client);
         var keys = Clients.FreshKeys();
         var docs = new[] { RandomModelFactory.SampleCorpus() };
 
         (List<double> Divergences, Exception? Error) Tune(LabelProtectionSettings protection)
         {
-            using var client = ClientModel.Load(EndpointFixture.Client, untieHead: true);
-            keys.ApplyTo(client);
-            using var remote = new RemoteTrainingSession(Clients.Options(new[] { host.Address }), new EgressGuard(config.HiddenSize, WireDtype.Float32), Clients.Fingerprint, config.HiddenSize);
+            using var client = Clients.KeyedClient(keys);
+            using var remote = Clients.Training(host.Address);
             using var teacher = new TeacherDistillation(CausalLM.Load(EndpointFixture.Model), keys.Mapping(), 1.0);
             var tuner = new SplitFineTuner(client, keys, remote, Path.Combine(EndpointFixture.Root, $"distilled-{Guid.NewGuid():N}"), teacher);
             try { tuner.Run(docs, new TuneSettings(24, 2, 48, 5e-3) { LabelProtection = protection }, NullProgress.Instance, EndpointFixture.Client); }

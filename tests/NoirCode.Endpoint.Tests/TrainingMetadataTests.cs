@@ -3,7 +3,6 @@ using NoirCode.Core.Model;
 using NoirCode.Core.Split;
 using NoirCode.Core.Util;
 using NoirCode.Privacy.Egress;
-using NoirCode.Remote;
 using NoirCode.Protocol;
 using NoirCode.STuning;
 
@@ -18,10 +17,9 @@ public class TrainingMetadataTests
         await using var host = await EndpointFixture.StartAsync();
         var config = ModelConfig.Load(EndpointFixture.Client);
         var keys = Clients.FreshKeys();
-        using var client = ClientModel.Load(EndpointFixture.Client, untieHead: true);
-        keys.ApplyTo(client);
+        using var client = Clients.KeyedClient(keys);
         var guard = new EgressGuard(config.HiddenSize, WireDtype.Float32);
-        using var remote = new RemoteTrainingSession(Clients.Options(new[] { host.Address }), guard, Clients.Fingerprint, config.HiddenSize);
+        using var remote = Clients.Training(host.Address, guard);
         using var capture = new TrainingCapture(guard, remote);
         var ids = new List<ulong>();
         remote.MiddleReceived += (id, _) => ids.Add(id);
