@@ -6,8 +6,8 @@ namespace NoirCode.Privacy.Keys;
 /// <summary>
 /// The binding of a tuned client shard to the privacy keys it was tuned under (<c>noir_tuning.json</c>): a tuned
 /// decoder speaks the keys' secret permutation, so it must never run with other keys. It also names the endpoint
-/// adapter tuned with it, and the longest window it was tuned on. Kept with the keys, so whoever loads a shard (sidecar, attack harness) checks it without
-/// the tuner or its transport.
+/// adapter tuned with it, and the longest window it was tuned on. Kept with the keys, so whoever loads a shard
+/// (sidecar, attack harness) checks it without the tuner or its transport.
 /// </summary>
 public static class TunedShardBinding
 {

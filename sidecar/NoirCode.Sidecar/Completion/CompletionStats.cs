@@ -4,7 +4,8 @@ namespace NoirCode.Sidecar.Completion;
 
 /// <summary>
 /// Counts of inline completion requests since the sidecar started: how many got a suggestion, and for the rest,
-/// why not (<see cref="EmptyReason"/>), and the tokens they sent to an endpoint. Served as the noir/completionStats request; counts only, never code.
+/// why not (<see cref="EmptyReason"/>), and the tokens they sent to an endpoint. Served as the noir/completionStats
+/// request; counts only, never code.
 /// </summary>
 public sealed class CompletionStats
 {
