@@ -39,8 +39,8 @@ public sealed record DemoBundle(string KeysFolder, string ClientFolder, string E
         SecureFiles.CreateFolder(target);
         Func<bool> endpointThere = () => Directory.Exists(installed.EndpointStateFolder);
         Func<bool> keysThere = () => File.Exists(Path.Combine(installed.KeysFolder, PrivacyKeys.TablesFile));
-        if (!endpointThere()) FolderInstall.Install(installed.EndpointStateFolder, endpointThere, tmp => CopyOwnerOnly(EndpointStateFolder, tmp));
-        if (withKeys && !keysThere())
+        FolderInstall.Install(installed.EndpointStateFolder, endpointThere, tmp => CopyOwnerOnly(EndpointStateFolder, tmp));
+        if (withKeys)
             FolderInstall.Install(installed.KeysFolder, keysThere, tmp =>
             {
                 if (File.Exists(Path.Combine(KeysFolder, PrivacyKeys.TablesFile))) CopyOwnerOnly(KeysFolder, tmp);

@@ -47,8 +47,7 @@ public sealed class EmbeddedEndpoint : IDisposable
         clientFolder = Path.Combine(cache, "client");
         cloudFolder = Path.Combine(cache, "cloud");
         Func<bool> split = () => File.Exists(Path.Combine(cloudFolder, ShardManifest.FileName));
-        if (!split())
-            FolderInstall.Install(cache, split, tmp => ModelSplitter.Split(modelFolder, Path.Combine(tmp, "client"), Path.Combine(tmp, "cloud"), SplitSpec.Default));
+        FolderInstall.Install(cache, split, tmp => ModelSplitter.Split(modelFolder, Path.Combine(tmp, "client"), Path.Combine(tmp, "cloud"), SplitSpec.Default));
         noirDll ??= Assembly.GetEntryAssembly()!.Location;
         // The per-launch key reaches the endpoint in its environment (readable only by this user): never on its
         // command line (which every user can list) nor in a file that a killed sidecar could leave behind.

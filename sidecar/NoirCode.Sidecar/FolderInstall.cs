@@ -6,7 +6,8 @@ namespace NoirCode.Sidecar;
 /// Puts a folder into the user's cache whole: it is built beside its place under a name of this process
 /// (<c>FOLDER.tmp-PID</c>) and moved in at the end, so a reader never sees half of it and a copy another sidecar
 /// finished first is kept, never replaced. Building folders that a killed sidecar left (its process is gone) are
-/// removed first: a split of a large model would otherwise leave gigabytes behind in the cache each time.
+/// removed on every call, a finished copy there or not: a split of a large model would otherwise leave gigabytes
+/// behind in the cache, for good once another sidecar had finished the folder.
 /// </summary>
 public static class FolderInstall
 {
@@ -14,10 +15,11 @@ public static class FolderInstall
 
     /// <param name="folder">where the finished folder goes</param>
     /// <param name="complete">whether a finished copy is there (another process's, or an earlier run's)</param>
-    /// <param name="fill">builds the folder's content in the folder it is given</param>
+    /// <param name="fill">builds the folder's content in the folder it is given; not called when a finished copy is there</param>
     public static void Install(string folder, Func<bool> complete, Action<string> fill)
     {
         SweepAbandoned(folder);
+        if (complete()) return;
         string tmp = BuildingFolder(folder, Environment.ProcessId);
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
         try

@@ -114,9 +114,15 @@ public class EmbeddedEndpointTests
         string abandoned = FolderInstall.BuildingFolder(EmbeddedEndpoint.SplitFolder(model), ended.Id);
         Directory.CreateDirectory(Path.Combine(abandoned, "client"));
 
-        using var embedded = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll"));
-        Assert.That(Directory.Exists(abandoned), Is.False);
-        Assert.That(Path.GetDirectoryName(embedded.ClientFolder), Is.EqualTo(EmbeddedEndpoint.SplitFolder(model)));
+        using (var embedded = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll")))
+        {
+            Assert.That(Directory.Exists(abandoned), Is.False);
+            Assert.That(Path.GetDirectoryName(embedded.ClientFolder), Is.EqualTo(EmbeddedEndpoint.SplitFolder(model)));
+        }
+        // Once the split is in the cache, a start still removes what a killed sidecar left beside it.
+        Directory.CreateDirectory(Path.Combine(abandoned, "client"));
+        using var again = EmbeddedEndpoint.Start(model, Path.Combine(AppContext.BaseDirectory, "noir.dll"));
+        Assert.That(Directory.Exists(abandoned), Is.False, "swept with the split already there");
     }
 
     [Test]

@@ -5,7 +5,7 @@ namespace NoirCode.Sidecar.Tests;
 /// <summary>
 /// The cache's folders (the embedded endpoint's split, the demo keys and endpoint state) go in whole: a failed build
 /// leaves nothing, a finished copy is never replaced, and what a killed sidecar was building is removed by the next
-/// install while another live sidecar's build is left alone.
+/// install, a finished copy there or not, while another live sidecar's build is left alone.
 /// </summary>
 public class FolderInstallTests
 {
@@ -50,6 +50,18 @@ public class FolderInstallTests
             Assert.That(Directory.Exists(FolderInstall.BuildingFolder(folder, Environment.ProcessId)), Is.False);
         }
         finally { live.Kill(); }
+    }
+
+    [Test]
+    public void WithAFinishedCopyThereNothingIsBuiltAndAKilledSidecarsBuildingFolderStillGoes()
+    {
+        string folder = Path.Combine(_root, "split");
+        Fill(folder, "finished");
+        string abandoned = FolderInstall.BuildingFolder(folder, EndedPid());
+        Fill(abandoned, "half of a split");
+        FolderInstall.Install(folder, () => File.Exists(Path.Combine(folder, "part.txt")), _ => Assert.Fail("a finished copy is there: nothing to build"));
+        Assert.That(File.ReadAllText(Path.Combine(folder, "part.txt")), Is.EqualTo("finished"));
+        Assert.That(Directory.GetDirectories(_root), Is.EquivalentTo(new[] { folder }), "the abandoned building folder went");
     }
 
     [Test]
