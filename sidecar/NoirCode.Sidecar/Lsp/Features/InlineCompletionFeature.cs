@@ -96,11 +96,12 @@ public sealed class InlineCompletionFeature(ServerContext context) : ILanguageSe
         {
             var outcome = await engine.CompleteAsync(completion, cancel, explicitRequest);
             var after = runtime.Model.Remote?.Total ?? default;
-            _stats.Sent(after.Tokens - before.Tokens);
+            long sent = after.Tokens - before.Tokens;
+            _stats.Sent(sent);
             context.Status.Publish(context.Status.For(runtime) with
             {
                 Detail = localReason ?? runtime.Description,
-                Last = new LastRequest(after.Tokens - before.Tokens, after.BytesUp - before.BytesUp, Math.Round(outcome.Elapsed.TotalMilliseconds, 1), outcome.Source) { Empty = outcome.EmptyReason },
+                Last = new LastRequest(sent, after.BytesUp - before.BytesUp, Math.Round(outcome.Elapsed.TotalMilliseconds, 1), outcome.Source) { Empty = outcome.EmptyReason },
             });
             return (outcome, null);
         }
